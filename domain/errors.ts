@@ -1,0 +1,48 @@
+// Every refusal the engine can give, with one stable machine code and its HTTP status.
+// Clients branch on `code`; messages are for people and may change.
+
+export const ERROR_STATUS = {
+  validation_error: 400,
+  invalid_card_code: 400,
+  idempotency_key_required: 400,
+  unauthenticated: 401,
+  insufficient_funds: 402,
+  forbidden: 403,
+  not_found: 404,
+  card_not_found: 404,
+  hold_not_found: 404,
+  hold_not_authorized: 409,
+  pos_reference_reused: 409,
+  idempotency_key_in_use: 409,
+  idempotency_key_reused: 422,
+  card_blocked: 422,
+  card_expired: 422,
+  currency_mismatch: 422,
+  amount_exceeds_hold: 422,
+  refund_exceeds_captured: 422,
+  balance_limit_exceeded: 422,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  internal_error: 500,
+  service_unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export class DomainError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'DomainError';
+    this.status = ERROR_STATUS[code];
+  }
+}
+
+export function isErrorCode(value: string): value is ErrorCode {
+  return Object.hasOwn(ERROR_STATUS, value);
+}
