@@ -1,0 +1,28 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { DomainError } from '../domain/errors.ts';
+import type { AppDeps } from './deps.ts';
+import type { RequestContext } from './trpc.ts';
+
+const REQUEST_ID = /^[\w.:-]{8,128}$/;
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+export function newRequestId(incoming?: string | string[]): string {
+  if (typeof incoming === 'string' && REQUEST_ID.test(incoming)) return incoming;
+  return `req_${randomBytes(12).toString('base64url')}`;
+}
+
+function header(headers: IncomingHttpHeaders, name: string): string | null {
+  const value = headers[name];
+  return typeof value === 'string' ? value : null;
+}
+
+export function createRequestContext(deps: AppDeps, requestId: string, headers: IncomingHttpHeaders): RequestContext {
+  const authorization = header(headers, 'authorization');
+  const bearer = authorization?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? null;
+  const idempotencyKey = header(headers, 'idempotency-key');
+  if (idempotencyKey !== null && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+    throw new DomainError('validation_error', 'Idempotency-Key must be 1-255 printable ASCII characters');
+  }
+  return { deps, requestId, apiKey: bearer, idempotencyKey };
+}

@@ -1,0 +1,28 @@
+// What request handlers need, created once per process and passed down explicitly.
+
+import { createHmac } from 'node:crypto';
+import type { Config } from '../infra/config.ts';
+import type { Database } from '../infra/db.ts';
+import type { BalanceCache } from '../services/balance-cache.ts';
+import type { Ledger } from '../services/ledger.ts';
+import type { TerminalDirectory } from './terminal-auth.ts';
+
+export interface AppDeps {
+  config: Config;
+  db: Database;
+  ledger: Ledger;
+  cache: BalanceCache;
+  terminals: TerminalDirectory;
+  secrets: CardSecrets;
+}
+
+/** Separate keys for hashing codes and deriving new ones, both from the one configured secret. */
+export interface CardSecrets {
+  hashKey: Buffer;
+  deriveKey: Buffer;
+}
+
+export function cardSecrets(master: string): CardSecrets {
+  const sub = (label: string) => createHmac('sha256', master).update(label).digest();
+  return { hashKey: sub('card-code-hash/v1'), deriveKey: sub('card-code-derive/v1') };
+}

@@ -1,0 +1,190 @@
+// Point-of-sale operations: balance lookup, selling and loading cards, two-phase redemption
+// (authorize -> capture | void) and refunds. Served over REST (/v1) and tRPC (pos.*).
+
+import { cardCodeLast4, deriveCardCode, formatCardCode, hashCardCode, normalizeCardCode } from '../../domain/card-code.ts';
+import { DomainError } from '../../domain/errors.ts';
+import { cacheCard, cardView, fromCached } from '../../services/card-view.ts';
+import type { CardSnapshot, HoldSnapshot } from '../../services/ledger.ts';
+import {
+  authorizeInput, captureInput, cardResult, holdRef, idempotencyHeaders, issueInput, issueOutput, loadInput,
+  lookupInput, redemptionSchema, refundInput,
+} from '../schemas.ts';
+import { requireIdempotencyKey, router, terminalProcedure, type RequestContext } from '../trpc.ts';
+import type { TerminalIdentity } from '../terminal-auth.ts';
+import type { z } from 'zod';
+
+type TerminalContext = RequestContext & { terminal: TerminalIdentity };
+
+const TAG = ['POS'];
+const ERRORS_READ = { 400: 'Invalid input', 401: 'Missing or invalid API key', 404: 'Not found' };
+const ERRORS_WRITE = {
+  ...ERRORS_READ, 402: 'Insufficient funds', 409: 'Conflicts with the current state',
+  422: 'Refused (card blocked or expired, currency mismatch, key reused with another body)',
+};
+
+function codeHashOf(ctx: RequestContext, code: string): string {
+  const normalized = normalizeCardCode(code);
+  if (!normalized) throw new DomainError('invalid_card_code', 'this is not a valid card code (check for typos)');
+  return hashCardCode(normalized, ctx.deps.secrets.hashKey);
+}
+
+function scope(ctx: TerminalContext): string {
+  return `terminal:${ctx.terminal.terminalId}`;
+}
+
+function redemption(hold: HoldSnapshot & { card?: CardSnapshot; replayed?: boolean }): z.infer<typeof redemptionSchema> {
+  return {
+    id: hold.holdId,
+    status: hold.status,
+    posReference: hold.posReference,
+    currency: hold.currency,
+    requestedAmount: Number(hold.requestedAmount),
+    approvedAmount: Number(hold.approvedAmount),
+    capturedAmount: Number(hold.capturedAmount),
+    refundedAmount: Number(hold.refundedAmount),
+    expiresAt: new Date(hold.expiresAt).toISOString(),
+    card: hold.card ? cardView(hold.card) : undefined,
+    replayed: hold.replayed === true,
+  };
+}
+
+async function afterChange<T extends { card?: CardSnapshot }>(ctx: RequestContext, result: T): Promise<T> {
+  if (result.card) await cacheCard(ctx.deps.cache, result.card);
+  return result;
+}
+
+export const posRouter = router({
+  lookupCard: terminalProcedure
+    .meta({ openapi: { method: 'POST', path: '/v1/cards/lookup', tags: TAG, protect: true,
+      summary: 'Check a card balance', description: 'The code travels in the body so it never appears in a URL or access log.',
+      errorResponses: ERRORS_READ } })
+    .input(lookupInput)
+    .output(cardResult)
+    .mutation(async ({ ctx, input }) => {
+      const codeHash = codeHashOf(ctx, input.code);
+      const cached = await ctx.deps.cache.get(codeHash);
+      if (cached) return { card: cardView(fromCached(codeHash, cached)), replayed: false };
+      const card = await ctx.deps.ledger.findCardByCodeHash(codeHash);
+      if (!card) throw new DomainError('card_not_found', 'no card has this code');
+      await cacheCard(ctx.deps.cache, card);
+      return { card: cardView(card), replayed: false };
+    }),
+
+  issueCard: terminalProcedure
+    .meta({ openapi: { method: 'POST', path: '/v1/cards', tags: TAG, protect: true,
+      summary: 'Sell a new card at the till', requestHeaders: idempotencyHeaders,
+      description: 'Requires an Idempotency-Key: a retry returns the same card and code.', errorResponses: ERRORS_WRITE } })
+    .input(issueInput)
+    .output(issueOutput)
+    .mutation(async ({ ctx, input }) => {
+      const key = requireIdempotencyKey(ctx);
+      const { deps, terminal } = ctx;
+      const code = deriveCardCode(deps.secrets.deriveKey, 'pos-issue', terminal.terminalId, key);
+      if (BigInt(input.amount) > deps.config.maxCardBalance) {
+        throw new DomainError('balance_limit_exceeded', `a card may hold at most ${deps.config.maxCardBalance} minor units`);
+      }
+      const issued = await deps.ledger.issueCard({ scope: scope(ctx), key }, {
+        codeHash: hashCardCode(code, deps.secrets.hashKey),
+        last4: cardCodeLast4(code),
+        currency: input.currency,
+        amount: BigInt(input.amount),
+        expiresAt: new Date(Date.now() + deps.config.cardValidityDays * 86_400_000),
+        channel: 'pos',
+        storeId: terminal.storeId,
+        terminalId: terminal.terminalId,
+      });
+      await cacheCard(deps.cache, issued);
+      return { code: formatCardCode(code), card: cardView(issued), replayed: issued.replayed === true };
+    }),
+
+  loadCard: terminalProcedure
+    .meta({ openapi: { method: 'POST', path: '/v1/cards/load', tags: TAG, protect: true,
+      summary: 'Load value onto an existing card', requestHeaders: idempotencyHeaders,
+      description: 'Requires an Idempotency-Key.', errorResponses: ERRORS_WRITE } })
+    .input(loadInput)
+    .output(cardResult)
+    .mutation(async ({ ctx, input }) => {
+      const key = requireIdempotencyKey(ctx);
+      const { deps, terminal } = ctx;
+      const result = await deps.ledger.loadCard({ scope: scope(ctx), key }, {
+        codeHash: codeHashOf(ctx, input.code), currency: input.currency, amount: BigInt(input.amount),
+        maxBalance: deps.config.maxCardBalance, storeId: terminal.storeId, terminalId: terminal.terminalId,
+      });
+      await cacheCard(deps.cache, result);
+      return { card: cardView(result), replayed: result.replayed === true };
+    }),
+
+  authorize: terminalProcedure
+    .meta({ openapi: { method: 'POST', path: '/v1/redemptions', tags: TAG, protect: true,
+      summary: 'Authorize a redemption (place a hold)', requestHeaders: idempotencyHeaders,
+      description: 'The hold is written before the answer; capture or void it later. A repeat with the same '
+        + 'posReference (or Idempotency-Key) returns the first answer. Holds not settled in time are voided.',
+      errorResponses: ERRORS_WRITE } })
+    .input(authorizeInput)
+    .output(redemptionSchema)
+    .mutation(async ({ ctx, input }) => {
+      const { deps, terminal } = ctx;
+      const result = await afterChange(ctx, await deps.ledger.authorize(
+        { scope: scope(ctx), key: ctx.idempotencyKey ?? `pos:${input.posReference}` },
+        {
+          codeHash: codeHashOf(ctx, input.code), currency: input.currency, amount: BigInt(input.amount),
+          allowPartial: input.allowPartial, storeId: terminal.storeId, terminalId: terminal.terminalId,
+          posReference: input.posReference, holdTtlSeconds: terminal.holdTtlSeconds,
+        }));
+      return redemption(result);
+    }),
+
+  getRedemption: terminalProcedure
+    .meta({ openapi: { method: 'GET', path: '/v1/redemptions/{holdId}', tags: TAG, protect: true,
+      summary: 'Get a redemption', errorResponses: ERRORS_READ } })
+    .input(holdRef)
+    .output(redemptionSchema)
+    .query(async ({ ctx, input }) => {
+      const hold = await ctx.deps.ledger.findHold(input.holdId, ctx.terminal.storeId);
+      if (!hold) throw new DomainError('hold_not_found', 'no redemption with this id at this store');
+      return redemption(hold);
+    }),
+
+  capture: terminalProcedure
+    .meta({ openapi: { method: 'POST', path: '/v1/redemptions/{holdId}/capture', tags: TAG, protect: true,
+      summary: 'Capture a hold, all or part', requestHeaders: idempotencyHeaders,
+      description: 'Capturing twice returns the first answer; what is not captured goes back to the card.',
+      errorResponses: ERRORS_WRITE } })
+    .input(captureInput)
+    .output(redemptionSchema)
+    .mutation(async ({ ctx, input }) => {
+      const result = await afterChange(ctx, await ctx.deps.ledger.capture(
+        { scope: scope(ctx), key: ctx.idempotencyKey ?? `capture:${input.holdId}` },
+        { holdId: input.holdId, storeId: ctx.terminal.storeId,
+          amount: input.amount === undefined ? null : BigInt(input.amount) }));
+      return redemption(result);
+    }),
+
+  void: terminalProcedure
+    .meta({ openapi: { method: 'POST', path: '/v1/redemptions/{holdId}/void', tags: TAG, protect: true,
+      summary: 'Void a hold', requestHeaders: idempotencyHeaders, errorResponses: ERRORS_WRITE } })
+    .input(holdRef)
+    .output(redemptionSchema)
+    .mutation(async ({ ctx, input }) => {
+      const result = await afterChange(ctx, await ctx.deps.ledger.void(
+        { scope: scope(ctx), key: ctx.idempotencyKey ?? `void:${input.holdId}` },
+        { holdId: input.holdId, storeId: ctx.terminal.storeId }));
+      return redemption(result);
+    }),
+
+  refund: terminalProcedure
+    .meta({ openapi: { method: 'POST', path: '/v1/redemptions/{holdId}/refunds', tags: TAG, protect: true,
+      summary: 'Refund a captured redemption to the card', requestHeaders: idempotencyHeaders,
+      description: 'Requires an Idempotency-Key; several partial refunds may add up to the captured amount.',
+      errorResponses: ERRORS_WRITE } })
+    .input(refundInput)
+    .output(redemptionSchema.extend({ refundAmount: redemptionSchema.shape.capturedAmount }).meta({ id: 'RefundResult' }))
+    .mutation(async ({ ctx, input }) => {
+      const key = requireIdempotencyKey(ctx);
+      const result = await afterChange(ctx, await ctx.deps.ledger.refund({ scope: scope(ctx), key }, {
+        holdId: input.holdId, storeId: ctx.terminal.storeId, terminalId: ctx.terminal.terminalId,
+        amount: input.amount === undefined ? null : BigInt(input.amount),
+      }));
+      return { ...redemption(result), refundAmount: Number(result.refundAmount) };
+    }),
+});

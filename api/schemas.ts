@@ -1,0 +1,84 @@
+// Request and response shapes of the POS API, shared by tRPC, REST and the OpenAPI document.
+// Amounts are integers in minor units (cents), as in Stripe's API.
+
+import { z } from 'zod';
+import { MAX_OPERATION_AMOUNT, SUPPORTED_CURRENCIES } from '../domain/money.ts';
+
+export const amountSchema = z.number().int().positive().max(Number(MAX_OPERATION_AMOUNT))
+  .describe('Amount in minor units (cents)');
+export const currencySchema = z.enum(SUPPORTED_CURRENCIES).describe('ISO 4217 currency code');
+export const cardCodeSchema = z.string().min(1).max(64)
+  .describe('The card code as printed or scanned; spaces and dashes are ignored');
+export const posReferenceSchema = z.string().min(1).max(64).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces')
+  .describe("The till's own transaction reference; one redemption per terminal and reference");
+export const holdIdSchema = z.uuid().describe('Redemption (hold) id');
+
+export const cardSchema = z.object({
+  id: z.string(),
+  last4: z.string(),
+  currency: z.string(),
+  status: z.enum(['active', 'blocked', 'expired']),
+  available: z.number().int().describe('Spendable balance in minor units'),
+  held: z.number().int().describe('Held by open authorizations, in minor units'),
+  expiresAt: z.string(),
+}).meta({ id: 'Card' });
+
+export const lookupInput = z.object({ code: cardCodeSchema }).strict();
+
+export const issueInput = z.object({ amount: amountSchema, currency: currencySchema }).strict();
+export const issueOutput = z.object({
+  code: z.string().describe('The full card code, formatted for printing. Shown only here: store it nowhere.'),
+  card: cardSchema,
+  replayed: z.boolean(),
+}).meta({ id: 'IssuedCard' });
+
+export const loadInput = z.object({ code: cardCodeSchema, amount: amountSchema, currency: currencySchema }).strict();
+export const cardResult = z.object({ card: cardSchema, replayed: z.boolean() }).meta({ id: 'CardResult' });
+
+export const authorizeInput = z.object({
+  code: cardCodeSchema,
+  amount: amountSchema,
+  currency: currencySchema,
+  posReference: posReferenceSchema,
+  allowPartial: z.boolean().default(false)
+    .describe('Approve what the card has when it has less than asked, instead of declining'),
+}).strict();
+
+export const redemptionStatusSchema = z.enum(['authorized', 'captured', 'voided', 'expired']);
+
+export const redemptionSchema = z.object({
+  id: z.string(),
+  status: redemptionStatusSchema,
+  posReference: z.string(),
+  currency: z.string(),
+  requestedAmount: z.number().int(),
+  approvedAmount: z.number().int(),
+  capturedAmount: z.number().int(),
+  refundedAmount: z.number().int(),
+  expiresAt: z.string(),
+  card: cardSchema.optional(),
+  replayed: z.boolean(),
+}).meta({ id: 'Redemption' });
+
+export const holdRef = z.object({ holdId: holdIdSchema }).strict();
+export const captureInput = z.object({
+  holdId: holdIdSchema,
+  amount: amountSchema.optional().describe('Capture this much (default: all of it); the rest is released'),
+}).strict();
+export const refundInput = z.object({
+  holdId: holdIdSchema,
+  amount: amountSchema.optional().describe('Refund this much (default: everything not yet refunded)'),
+}).strict();
+export const errorSchema = z.object({
+  error: z.object({
+    code: z.string().describe('Stable machine-readable code, e.g. insufficient_funds'),
+    message: z.string(),
+    request_id: z.string(),
+    details: z.unknown().optional(),
+  }),
+}).meta({ id: 'Error' });
+
+export const idempotencyHeaders = z.object({
+  'idempotency-key': z.string().max(255).optional()
+    .describe('Makes the call safe to retry: a repeat returns the first answer'),
+});

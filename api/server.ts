@@ -1,0 +1,110 @@
+// The HTTP front: REST (/v1, for tills and third parties), tRPC (/trpc, for the web app), the
+// OpenAPI document and its docs page, and a health check.
+
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import fastifyStatic from '@fastify/static';
+import { fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
+import { createRequestContext, newRequestId } from './context.ts';
+import type { AppDeps } from './deps.ts';
+import { errorBody } from './errors.ts';
+import { openApiDocument } from './openapi.ts';
+import { registerRestRoutes } from './rest.ts';
+import { appRouter } from './router.ts';
+
+const require = createRequire(import.meta.url);
+
+const FASTIFY_ERRORS: Record<string, { status: number; code: 'validation_error' | 'payload_too_large' | 'unsupported_media_type' }> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'validation_error' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'validation_error' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'payload_too_large' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'validation_error' },
+};
+
+export interface ServerOptions {
+  logger?: boolean;
+  publicUrl?: string;
+}
+
+export async function buildServer(deps: AppDeps, options: ServerOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ? { level: 'info' } : false,
+    bodyLimit: 64 * 1024,
+    genReqId: (req) => newRequestId(req.headers['x-request-id']),
+    requestIdHeader: false,
+  });
+
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('request-id', req.id);
+  });
+
+  // JSON bodies: an empty body is "no input" (e.g. POST .../void), malformed JSON is a 400.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = (body as string).trim();
+    if (text === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      const err = new Error('the body is not valid JSON') as FastifyError;
+      err.code = 'FST_ERR_CTP_INVALID_JSON_BODY';
+      err.statusCode = 400;
+      done(err, undefined);
+    }
+  });
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const known = err.code ? FASTIFY_ERRORS[err.code] : undefined;
+    if (known) return reply.code(known.status).send(errorBody(known.code, err.message, req.id));
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+      return reply.code(err.statusCode).send(errorBody('validation_error', err.message, req.id));
+    }
+    req.log.error({ err }, 'unhandled error');
+    return reply.code(500).send(errorBody('internal_error', 'internal error; quote the request id to support', req.id));
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send(errorBody('not_found', `no route for ${req.method} ${req.url.split('?')[0]}`, req.id));
+  });
+
+  registerRestRoutes(app, appRouter, deps);
+
+  await app.register(fastifyTRPCPlugin, {
+    prefix: '/trpc',
+    trpcOptions: {
+      router: appRouter,
+      createContext: ({ req }: { req: { id: string; headers: import('node:http').IncomingHttpHeaders } }) =>
+        createRequestContext(deps, req.id, req.headers),
+    },
+  });
+
+  const publicUrl = options.publicUrl ?? `http://${deps.config.host}:${deps.config.port}`;
+  app.get('/openapi.json', async () => openApiDocument(publicUrl));
+
+  await app.register(fastifyStatic, {
+    root: dirname(require.resolve('swagger-ui-dist/package.json')),
+    prefix: '/docs/assets/',
+  });
+  app.get('/docs', async (_req, reply) => reply.type('text/html').send(DOCS_PAGE));
+
+  app.get('/health', async (_req, reply) => {
+    try {
+      await deps.db.pool.query('SELECT 1');
+      return { status: 'ok', cache: deps.cache.enabled ? 'on' : 'off' };
+    } catch {
+      return reply.code(503).send(errorBody('service_unavailable', 'database unreachable', _req.id));
+    }
+  });
+
+  return app;
+}
+
+const DOCS_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Voucher engine API</title>
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
+<body><div id="docs"></div>
+<script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({ url: '/openapi.json', dom_id: '#docs' });</script>
+</body></html>`;

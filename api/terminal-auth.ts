@@ -1,0 +1,53 @@
+// Authenticates POS terminals by API key. Keys are looked up by their SHA-256; results are
+// cached in-process for a short time so the hot path does not pay a query per call. A revoked
+// key stops working within CACHE_TTL_MS.
+
+import { LRUCache } from 'lru-cache';
+import type pg from 'pg';
+import { hashApiKey, looksLikeApiKey } from '../domain/api-key.ts';
+
+export interface TerminalIdentity {
+  terminalId: string;
+  storeId: string;
+  billingPartyId: string;
+  holdTtlSeconds: number;
+}
+
+const CACHE_TTL_MS = 30_000;
+const MISSING = 'missing' as const;
+
+export class TerminalDirectory {
+  private readonly cache = new LRUCache<string, TerminalIdentity | typeof MISSING>({
+    max: 10_000,
+    ttl: CACHE_TTL_MS,
+  });
+
+  constructor(private readonly pool: pg.Pool) {}
+
+  async authenticate(apiKey: string): Promise<TerminalIdentity | null> {
+    if (!looksLikeApiKey(apiKey)) return null;
+    const hash = hashApiKey(apiKey);
+    const cached = this.cache.get(hash);
+    if (cached) return cached === MISSING ? null : cached;
+    const { rows } = await this.pool.query<{
+      terminal_id: string; store_id: string; billing_party_id: string; hold_ttl_seconds: number;
+    }>({
+      name: 'terminal_by_key',
+      text: `SELECT t.id AS terminal_id, t.store_id, s.billing_party_id, s.hold_ttl_seconds
+               FROM terminals t JOIN stores s ON s.id = t.store_id
+              WHERE t.api_key_hash = $1 AND t.revoked_at IS NULL`,
+      values: [hash],
+    });
+    const row = rows[0];
+    const identity: TerminalIdentity | null = row
+      ? { terminalId: row.terminal_id, storeId: row.store_id, billingPartyId: row.billing_party_id,
+          holdTtlSeconds: row.hold_ttl_seconds }
+      : null;
+    this.cache.set(hash, identity ?? MISSING);
+    return identity;
+  }
+
+  forget(apiKey: string): void {
+    this.cache.delete(hashApiKey(apiKey));
+  }
+}

@@ -1,0 +1,77 @@
+// The one set of procedures behind both tRPC (web app) and REST (POS, third parties).
+
+import { initTRPC, TRPCError } from '@trpc/server';
+import type { OpenApiMeta } from 'trpc-to-openapi';
+import { DomainError, ERROR_STATUS, type ErrorCode } from '../domain/errors.ts';
+import type { AppDeps } from './deps.ts';
+import type { TerminalIdentity } from './terminal-auth.ts';
+
+export interface RequestContext {
+  deps: AppDeps;
+  requestId: string;
+  /** Bearer token as sent; authenticated lazily by the procedures that need it. */
+  apiKey: string | null;
+  idempotencyKey: string | null;
+}
+
+const TRPC_CODE: Record<number, TRPCError['code']> = {
+  400: 'BAD_REQUEST', 401: 'UNAUTHORIZED', 402: 'PAYMENT_REQUIRED', 403: 'FORBIDDEN', 404: 'NOT_FOUND',
+  409: 'CONFLICT', 413: 'PAYLOAD_TOO_LARGE', 415: 'UNSUPPORTED_MEDIA_TYPE', 422: 'UNPROCESSABLE_CONTENT',
+  429: 'TOO_MANY_REQUESTS', 503: 'SERVICE_UNAVAILABLE',
+};
+
+export function toTrpcError(err: DomainError): TRPCError {
+  return new TRPCError({ code: TRPC_CODE[err.status] ?? 'INTERNAL_SERVER_ERROR', message: err.message, cause: err });
+}
+
+/** The stable application code behind any error a procedure raised. */
+export function appErrorCode(error: TRPCError): ErrorCode {
+  if (error.cause instanceof DomainError) return error.cause.code;
+  if (error.code === 'BAD_REQUEST' && error.cause?.name === '$ZodError') return 'validation_error';
+  if (error.code === 'PARSE_ERROR') return 'validation_error';
+  const byStatus = Object.entries(ERROR_STATUS).find(([, status]) => TRPC_CODE[status] === error.code);
+  return (byStatus?.[0] as ErrorCode | undefined) ?? 'internal_error';
+}
+
+const t = initTRPC
+  .context<RequestContext>()
+  .meta<OpenApiMeta>()
+  .create({
+    errorFormatter({ shape, error, ctx }) {
+      const code = appErrorCode(error);
+      return {
+        ...shape,
+        message: code === 'internal_error' ? 'internal error' : shape.message,
+        data: { ...shape.data, stack: undefined, appCode: code, requestId: ctx?.requestId ?? null },
+      };
+    },
+  });
+
+export const router = t.router;
+
+/** Turns thrown DomainErrors into tRPC errors that keep the domain error as their cause. */
+const domainErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok && result.error.cause instanceof DomainError) {
+    const mapped = toTrpcError(result.error.cause);
+    (result as { error: TRPCError }).error = mapped;
+  }
+  return result;
+});
+
+export const publicProcedure = t.procedure.use(domainErrors);
+
+export const terminalProcedure = publicProcedure.use(async ({ ctx, next }) => {
+  const terminal: TerminalIdentity | null = ctx.apiKey ? await ctx.deps.terminals.authenticate(ctx.apiKey) : null;
+  if (!terminal) {
+    throw new DomainError('unauthenticated', ctx.apiKey ? 'the API key is not valid' : 'an API key is required (Authorization: Bearer <key>)');
+  }
+  return next({ ctx: { ...ctx, terminal } });
+});
+
+export function requireIdempotencyKey(ctx: RequestContext): string {
+  if (!ctx.idempotencyKey) {
+    throw new DomainError('idempotency_key_required', 'this call needs an Idempotency-Key header');
+  }
+  return ctx.idempotencyKey;
+}

@@ -1,0 +1,39 @@
+// One pg pool per process, shared by Prisma (through its pg adapter) and by the ledger, whose
+// hot-path calls are single SQL-function statements sent as named prepared statements.
+
+import pg from 'pg';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaClient } from '../generated/prisma/client.ts';
+
+// BIGINT (int8) and NUMERIC come back as strings by default; money must never pass through a
+// float, so parse int8 as bigint. JSONB is parsed by pg itself.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => BigInt(v));
+
+export interface Database {
+  pool: pg.Pool;
+  prisma: PrismaClient;
+  close(): Promise<void>;
+}
+
+export function connectDatabase(databaseUrl: string, options: { max?: number } = {}): Database {
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: options.max ?? 20,
+    idleTimeoutMillis: 30_000,
+    application_name: 'voucher-engine',
+  });
+  // An idle client that loses its server connection must not crash the process.
+  pool.on('error', (err) => console.error('[db] idle client error', err.message));
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  let closed = false;
+  return {
+    pool,
+    prisma,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
+}

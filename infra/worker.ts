@@ -1,0 +1,70 @@
+// The worker process's moving parts: a Temporal worker for workflows and activities, and the
+// outbox relay that starts and signals workflows for committed ledger changes.
+
+import { fileURLToPath } from 'node:url';
+import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import { createActivities, type ActivityDeps } from '../activities/index.ts';
+import { OutboxRelay } from '../services/outbox-relay.ts';
+import { connectWorkerConnection } from './temporal.ts';
+import type pg from 'pg';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+/** Bundles workflow code once; tests and benchmarks reuse the bundle across workers. */
+export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+}
+
+const quietBundlerLogger = {
+  log() {}, trace() {}, debug() {}, info() {},
+  warn: (msg: string) => console.warn(msg),
+  error: (msg: string) => console.error(msg),
+};
+
+export interface EngineWorkerOptions {
+  temporalAddress: string;
+  namespace: string;
+  taskQueue: string;
+  client: Client;
+  pool: pg.Pool;
+  activityDeps: ActivityDeps;
+  workflowBundle?: WorkflowBundleWithSourceMap;
+  log?: (msg: string) => void;
+}
+
+export interface EngineWorker {
+  worker: Worker;
+  relay: OutboxRelay;
+  /** Resolves when the worker has stopped. */
+  running: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startEngineWorker(opts: EngineWorkerOptions): Promise<EngineWorker> {
+  const connection = await connectWorkerConnection(opts.temporalAddress);
+  const worker = await Worker.create({
+    connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue,
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { logger: quietBundlerLogger } }),
+    activities: createActivities(opts.activityDeps),
+  });
+  const relay = new OutboxRelay({ pool: opts.pool, client: opts.client, taskQueue: opts.taskQueue, log: opts.log });
+  const running = worker.run();
+  relay.start();
+  let stopped = false;
+  return {
+    worker,
+    relay,
+    running,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await relay.stop();
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running.catch(() => {});
+      await connection.close();
+    },
+  };
+}

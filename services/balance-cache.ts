@@ -1,0 +1,111 @@
+// Card balances cached in Redis for lookups. The cache is never used to authorize: the ledger
+// decides. Writes carry the card's version and a Lua compare-and-set keeps only the newest, so
+// concurrent updates finishing out of order cannot put an old balance back. When Redis is
+// unreachable every call degrades to a miss (reads) or a no-op (writes) within milliseconds.
+
+import { Redis } from 'ioredis';
+
+export interface CachedBalance {
+  cardId: string;
+  last4: string;
+  currency: string;
+  status: string;
+  available: string;
+  held: string;
+  version: string;
+  expiresAt: string;
+}
+
+const TTL_SECONDS = 3600;
+
+// KEYS[1] balance key; ARGV[1] version, ARGV[2] json, ARGV[3] ttl
+const SET_IF_NEWER = `
+local current = redis.call('HGET', KEYS[1], 'v')
+if current and tonumber(current) >= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'v', ARGV[1], 'b', ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return 1`;
+
+export interface BalanceCache {
+  get(codeHash: string): Promise<CachedBalance | null>;
+  put(codeHash: string, balance: CachedBalance): Promise<void>;
+  evict(codeHash: string): Promise<void>;
+  readonly enabled: boolean;
+  close(): Promise<void>;
+}
+
+function key(codeHash: string): string {
+  return `vc:bal:${codeHash}`;
+}
+
+export function createBalanceCache(redisUrl: string | null, log: (msg: string) => void = () => {}): BalanceCache {
+  if (!redisUrl) {
+    return {
+      enabled: false,
+      async get() { return null; },
+      async put() {},
+      async evict() {},
+      async close() {},
+    };
+  }
+  const redis = new Redis(redisUrl, {
+    // Fail fast instead of queueing: a lookup must fall back to PostgreSQL, not wait for Redis.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: 100,
+    connectTimeout: 1000,
+    lazyConnect: false,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+  });
+  let down = false;
+  redis.on('error', (err) => {
+    if (!down) log(`balance cache unavailable, serving from PostgreSQL: ${err.message}`);
+    down = true;
+  });
+  redis.on('ready', () => {
+    if (!down) return;
+    down = false;
+    log('balance cache back; dropping entries that may have missed updates');
+    void purge();
+  });
+  // Refreshes that failed during the outage may have left older balances behind.
+  async function purge(): Promise<void> {
+    try {
+      const stream = redis.scanStream({ match: 'vc:bal:*', count: 500 });
+      for await (const keys of stream as AsyncIterable<string[]>) if (keys.length) await redis.unlink(...keys);
+    } catch {
+      /* entries also expire on their own */
+    }
+  }
+  redis.defineCommand('setIfNewer', { numberOfKeys: 1, lua: SET_IF_NEWER });
+
+  return {
+    enabled: true,
+    async get(codeHash) {
+      try {
+        const json = await redis.hget(key(codeHash), 'b');
+        return json ? (JSON.parse(json) as CachedBalance) : null;
+      } catch {
+        return null;
+      }
+    },
+    async put(codeHash, balance) {
+      try {
+        await (redis as unknown as { setIfNewer(...args: string[]): Promise<number> }).setIfNewer(
+          key(codeHash), balance.version, JSON.stringify(balance), String(TTL_SECONDS));
+      } catch {
+        // A missed refresh only makes the next lookup read PostgreSQL.
+      }
+    },
+    async evict(codeHash) {
+      try {
+        await redis.del(key(codeHash));
+      } catch {
+        /* same as above */
+      }
+    },
+    async close() {
+      redis.disconnect();
+    },
+  };
+}

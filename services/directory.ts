@@ -1,0 +1,29 @@
+// Billing parties, stores and terminals: the scheme's participants.
+
+import type { PrismaClient } from '../generated/prisma/client.ts';
+import { apiKeyLast4, generateApiKey, hashApiKey } from '../domain/api-key.ts';
+
+export async function createBillingParty(prisma: PrismaClient, p: { name: string; contactEmail: string; id?: string }) {
+  return prisma.billingParty.create({ data: p });
+}
+
+export async function createStore(
+  prisma: PrismaClient, p: { billingPartyId: string; name: string; holdTtlSeconds?: number; id?: string },
+) {
+  return prisma.store.create({ data: p });
+}
+
+/** Creates a terminal; the API key is returned here once and stored only as its hash. */
+export async function createTerminal(
+  prisma: PrismaClient, p: { storeId: string; name: string; apiKey?: string; id?: string },
+): Promise<{ id: string; storeId: string; apiKey: string }> {
+  const apiKey = p.apiKey ?? generateApiKey();
+  const terminal = await prisma.terminal.create({
+    data: { id: p.id, storeId: p.storeId, name: p.name, apiKeyHash: hashApiKey(apiKey), apiKeyLast4: apiKeyLast4(apiKey) },
+  });
+  return { id: terminal.id, storeId: terminal.storeId, apiKey };
+}
+
+export async function revokeTerminal(prisma: PrismaClient, terminalId: string): Promise<void> {
+  await prisma.terminal.update({ where: { id: terminalId }, data: { revokedAt: new Date() } });
+}

@@ -1,0 +1,187 @@
+// The ledger's operations as the rest of the code sees them. Each call is one SQL function
+// (prisma/migrations/*_ledger_functions) executed as a named prepared statement: one round trip,
+// one transaction. Refusals come back as DomainError with the API's stable codes.
+
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+import { DomainError, isErrorCode } from '../domain/errors.ts';
+
+export interface CardSnapshot {
+  cardId: string;
+  codeHash: string;
+  last4: string;
+  currency: string;
+  status: string;
+  available: number;
+  held: number;
+  version: number;
+  expiresAt: string;
+}
+
+export interface IssueResult extends CardSnapshot {
+  entryId: number;
+  amount: number;
+  replayed?: boolean;
+}
+
+export interface HoldSnapshot {
+  holdId: string;
+  status: 'authorized' | 'captured' | 'voided' | 'expired';
+  posReference: string;
+  currency: string;
+  requestedAmount: number;
+  approvedAmount: number;
+  capturedAmount: number;
+  refundedAmount: number;
+  expiresAt: string;
+  terminalId: string;
+  storeId: string;
+}
+
+export interface AuthorizeResult extends HoldSnapshot {
+  partial: boolean;
+  entryId: number;
+  card: CardSnapshot;
+  replayed?: boolean;
+}
+
+export interface SettleResult extends HoldSnapshot {
+  /** False when expiry found the hold already settled by the till. */
+  changed: boolean;
+  releasedAmount?: number;
+  entryId?: number;
+  card?: CardSnapshot;
+  replayed?: boolean;
+}
+
+export interface RefundResult extends HoldSnapshot {
+  refundAmount: number;
+  entryId: number;
+  card: CardSnapshot;
+  replayed?: boolean;
+}
+
+/** Who makes a call and under which key: scope isolates keys per terminal (or per system actor). */
+export interface IdempotencyContext {
+  scope: string;
+  key: string;
+}
+
+/** Stable hash of what a request asks for, so a reused key with another body is detected. */
+export function requestHash(operation: string, params: Record<string, unknown>): string {
+  const canonical = JSON.stringify([operation, Object.keys(params).sort().map((k) => [k, String(params[k] ?? '')])]);
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+function translate(err: unknown): never {
+  const e = err as { code?: string; message?: string; detail?: string };
+  if (e.code === 'VE400' && e.message && isErrorCode(e.message)) {
+    throw new DomainError(e.message, e.detail ?? e.message);
+  }
+  if (e.code === '23505' && String(e.message).includes('cards_code_hash_key')) {
+    throw new DomainError('idempotency_key_reused', 'a card with this code exists already');
+  }
+  throw err;
+}
+
+export class Ledger {
+  constructor(private readonly pool: pg.Pool) {}
+
+  private async call<T>(name: string, text: string, values: unknown[]): Promise<T> {
+    try {
+      const result = await this.pool.query<{ r: T }>({ name, text, values });
+      return result.rows[0]!.r;
+    } catch (err) {
+      translate(err);
+    }
+  }
+
+  issueCard(
+    idem: IdempotencyContext,
+    p: { codeHash: string; last4: string; currency: string; amount: bigint; expiresAt: Date;
+      channel: 'pos' | 'online'; storeId: string | null; terminalId: string | null; sourceRef?: string },
+  ): Promise<IssueResult> {
+    const hash = requestHash('issue', { currency: p.currency, amount: p.amount, channel: p.channel, store: p.storeId });
+    return this.call('ledger_issue_card',
+      'SELECT ledger_issue_card($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) AS r',
+      [idem.scope, idem.key, hash, p.codeHash, p.last4, p.currency, p.amount, p.expiresAt, p.channel,
+        p.storeId, p.terminalId, p.sourceRef ?? null]);
+  }
+
+  loadCard(
+    idem: IdempotencyContext,
+    p: { codeHash: string; currency: string; amount: bigint; maxBalance: bigint; storeId: string; terminalId: string },
+  ): Promise<IssueResult> {
+    const hash = requestHash('load', { card: p.codeHash, currency: p.currency, amount: p.amount });
+    return this.call('ledger_load_card', 'SELECT ledger_load_card($1,$2,$3,$4,$5,$6,$7,$8,$9) AS r',
+      [idem.scope, idem.key, hash, p.codeHash, p.currency, p.amount, p.maxBalance, p.storeId, p.terminalId]);
+  }
+
+  authorize(
+    idem: IdempotencyContext,
+    p: { codeHash: string; currency: string; amount: bigint; allowPartial: boolean; storeId: string;
+      terminalId: string; posReference: string; holdTtlSeconds?: number | null },
+  ): Promise<AuthorizeResult> {
+    const hash = requestHash('authorize', {
+      card: p.codeHash, currency: p.currency, amount: p.amount, partial: p.allowPartial, ref: p.posReference });
+    return this.call('ledger_authorize', 'SELECT ledger_authorize($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) AS r',
+      [idem.scope, idem.key, hash, p.codeHash, p.currency, p.amount, p.allowPartial, p.storeId, p.terminalId,
+        p.posReference, p.holdTtlSeconds ?? null]);
+  }
+
+  capture(idem: IdempotencyContext, p: { holdId: string; storeId: string; amount: bigint | null }): Promise<SettleResult> {
+    const hash = requestHash('capture', { hold: p.holdId, amount: p.amount });
+    return this.settle(idem, hash, p.holdId, p.storeId, true, p.amount, 'capture');
+  }
+
+  void(idem: IdempotencyContext, p: { holdId: string; storeId: string }): Promise<SettleResult> {
+    const hash = requestHash('void', { hold: p.holdId });
+    return this.settle(idem, hash, p.holdId, p.storeId, false, null, 'void');
+  }
+
+  /** Voids a hold whose time is up; a no-op answer if the till settled it first. */
+  expireHold(holdId: string): Promise<SettleResult> {
+    return this.settle(null, null, holdId, null, false, null, 'expired');
+  }
+
+  private settle(
+    idem: IdempotencyContext | null, hash: string | null, holdId: string, storeId: string | null,
+    capture: boolean, amount: bigint | null, reason: string,
+  ): Promise<SettleResult> {
+    return this.call('ledger_settle_hold', 'SELECT ledger_settle_hold($1,$2,$3,$4,$5,$6,$7,$8) AS r',
+      [idem?.scope ?? null, idem?.key ?? null, hash, holdId, storeId, capture, amount, reason]);
+  }
+
+  refund(
+    idem: IdempotencyContext,
+    p: { holdId: string; storeId: string; terminalId: string; amount: bigint | null },
+  ): Promise<RefundResult> {
+    const hash = requestHash('refund', { hold: p.holdId, amount: p.amount });
+    return this.call('ledger_refund', 'SELECT ledger_refund($1,$2,$3,$4,$5,$6,$7) AS r',
+      [idem.scope, idem.key, hash, p.holdId, p.storeId, p.terminalId, p.amount]);
+  }
+
+  async findHold(holdId: string, storeId: string): Promise<HoldSnapshot | null> {
+    const result = await this.pool.query<{ r: HoldSnapshot }>({
+      name: 'hold_by_id',
+      text: 'SELECT hold_json(h) AS r FROM holds h WHERE id = $1 AND store_id = $2',
+      values: [holdId, storeId],
+    });
+    return result.rows[0]?.r ?? null;
+  }
+
+  async findCardByCodeHash(codeHash: string): Promise<CardSnapshot | null> {
+    const result = await this.pool.query<{ r: CardSnapshot }>({
+      name: 'card_by_code_hash',
+      text: 'SELECT card_json(c) AS r FROM cards c WHERE code_hash = $1',
+      values: [codeHash],
+    });
+    return result.rows[0]?.r ?? null;
+  }
+
+  /** Every broken invariant, empty when the ledger is sound (see ledger_violations). */
+  async violations(): Promise<{ violation: string; subject: string; detail: string }[]> {
+    const result = await this.pool.query('SELECT violation, subject, detail FROM ledger_violations');
+    return result.rows;
+  }
+}

@@ -1,0 +1,161 @@
+// Relays workflow starts and signals that ledger transactions queued in workflow_outbox.
+//
+// Writing them in the ledger's own transaction means a committed hold always gets its workflow,
+// even if the API dies a microsecond after commit; relaying them here keeps Temporal off the
+// till's critical path. Delivery is at-least-once and every delivery is idempotent: workflow
+// ids are derived from terminal + POS reference, and a start or signal that finds the workflow
+// already there (running or finished) counts as delivered.
+
+import type pg from 'pg';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { holdSettledSignal, redemptionWorkflow, type RedemptionInput } from '../workflows/redemption.ts';
+import {
+  VoucherAmount, VoucherBillingPartyId, VoucherCurrency, VoucherStatus, VoucherStoreId, VoucherTerminalId,
+} from '../workflows/search-attributes.ts';
+import { TypedSearchAttributes } from '@temporalio/common';
+
+interface OutboxRow {
+  id: string;
+  workflow_id: string;
+  kind: 'redemption_started' | 'redemption_settled';
+  payload: RedemptionInput & { status?: 'captured' | 'voided'; capturedAmount?: number };
+}
+
+export interface OutboxRelayOptions {
+  pool: pg.Pool;
+  client: Client;
+  taskQueue: string;
+  batchSize?: number;
+  idleDelayMs?: number;
+  log?: (msg: string) => void;
+}
+
+export class OutboxRelay {
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  delivered = 0;
+
+  constructor(private readonly opts: OutboxRelayOptions) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+  }
+
+  /** Relays everything queued now; for tests and shutdown. */
+  async drain(): Promise<void> {
+    while ((await this.relayBatch()) > 0);
+  }
+
+  private async run(): Promise<void> {
+    const idle = this.opts.idleDelayMs ?? 50;
+    while (this.running) {
+      let relayed = 0;
+      try {
+        relayed = await this.relayBatch();
+      } catch (err) {
+        this.opts.log?.(`outbox relay: ${(err as Error).message}`);
+      }
+      if (relayed === 0 && this.running) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, idle);
+          this.wake = () => { clearTimeout(timer); resolve(); };
+        });
+      }
+    }
+  }
+
+  /** One batch: lock rows (other relays skip them), deliver, delete what was delivered. */
+  async relayBatch(): Promise<number> {
+    const db = await this.opts.pool.connect();
+    try {
+      await db.query('BEGIN');
+      const { rows } = await db.query<OutboxRow>(
+        `SELECT id::text, workflow_id, kind, payload FROM workflow_outbox
+          ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, [this.opts.batchSize ?? 256]);
+      if (rows.length === 0) {
+        await db.query('COMMIT');
+        return 0;
+      }
+      const byWorkflow = new Map<string, OutboxRow[]>();
+      for (const row of rows) byWorkflow.set(row.workflow_id, [...(byWorkflow.get(row.workflow_id) ?? []), row]);
+      const groups = [...byWorkflow.values()];
+      const outcomes = await Promise.allSettled(groups.map((group) => this.deliver(group)));
+      const done: string[] = [];
+      const failed: { ids: string[]; error: string }[] = [];
+      outcomes.forEach((outcome, i) => {
+        const ids = groups[i]!.map((row) => row.id);
+        if (outcome.status === 'fulfilled') done.push(...ids);
+        else failed.push({ ids, error: String((outcome.reason as Error)?.message ?? outcome.reason) });
+      });
+      if (done.length) await db.query('DELETE FROM workflow_outbox WHERE id = ANY($1::bigint[])', [done]);
+      for (const f of failed) {
+        await db.query(
+          'UPDATE workflow_outbox SET attempts = attempts + 1, last_error = $2 WHERE id = ANY($1::bigint[])',
+          [f.ids, f.error.slice(0, 1000)]);
+        this.opts.log?.(`outbox relay: ${f.ids.length} row(s) will be retried: ${f.error}`);
+      }
+      await db.query('COMMIT');
+      this.delivered += done.length;
+      return failed.length === groups.length ? 0 : rows.length;
+    } catch (err) {
+      await db.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      db.release();
+    }
+  }
+
+  /** All queued messages of one workflow: a settle supersedes a pending start (signal-with-start). */
+  private async deliver(rows: OutboxRow[]): Promise<void> {
+    const settled = rows.find((row) => row.kind === 'redemption_settled');
+    const first = rows[0]!;
+    const input: RedemptionInput = {
+      holdId: first.payload.holdId,
+      terminalId: first.payload.terminalId,
+      storeId: first.payload.storeId,
+      billingPartyId: first.payload.billingPartyId,
+      posReference: first.payload.posReference,
+      amount: Number(first.payload.amount),
+      currency: first.payload.currency,
+      expiresAt: first.payload.expiresAt,
+    };
+    const options = {
+      workflowId: first.workflow_id,
+      taskQueue: this.opts.taskQueue,
+      args: [input] as [RedemptionInput],
+      // A finished redemption is final: never start a second run under its id.
+      workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
+      typedSearchAttributes: new TypedSearchAttributes([
+        { key: VoucherStatus, value: 'authorized' },
+        { key: VoucherStoreId, value: input.storeId },
+        { key: VoucherTerminalId, value: input.terminalId },
+        { key: VoucherAmount, value: input.amount },
+        { key: VoucherCurrency, value: input.currency },
+        ...(input.billingPartyId ? [{ key: VoucherBillingPartyId, value: input.billingPartyId }] : []),
+      ]),
+    };
+    try {
+      if (settled) {
+        await this.opts.client.workflow.signalWithStart(redemptionWorkflow, {
+          ...options,
+          signal: holdSettledSignal,
+          signalArgs: [{ status: settled.payload.status!, capturedAmount: Number(settled.payload.capturedAmount ?? 0) }],
+        });
+      } else {
+        await this.opts.client.workflow.start(redemptionWorkflow, options);
+      }
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return;
+      throw err;
+    }
+  }
+}

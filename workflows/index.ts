@@ -1,0 +1,2 @@
+// Every workflow the worker runs. One file per workflow.
+export { redemptionWorkflow } from './redemption.ts';
