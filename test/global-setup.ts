@@ -1,0 +1,56 @@
+// Brings up real PostgreSQL, Redis and Temporal once per test run (started only where none is
+// running), gives the run a fresh database schema with all migrations applied, and bundles the
+// workflow code once for every test worker.
+
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import type { TestProject } from 'vitest/node';
+import { startStack, type Stack } from '../scripts/stack/index.ts';
+import { migrate } from '../infra/migrate.ts';
+import { bundleWorkflows } from '../infra/worker.ts';
+
+let stack: Stack | undefined;
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    databaseUrl: string;
+    redisUrl: string | null;
+    temporalAddress: string;
+    temporalNamespace: string;
+    workflowBundlePath: string;
+    dataDir: string;
+  }
+}
+
+async function resetSchema(databaseUrl: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;');
+  } finally {
+    await client.end();
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const dataDir = path.resolve('.data/test');
+  const log = (line: string) => console.log(`[stack] ${line}`);
+  stack = await startStack({ purpose: 'test', dataDir, log });
+  await resetSchema(stack.databaseUrl);
+  await migrate(stack.databaseUrl);
+  const bundle = await bundleWorkflows();
+  const workflowBundlePath = path.join(dataDir, 'workflow-bundle.js');
+  writeFileSync(workflowBundlePath, bundle.code);
+
+  project.provide('databaseUrl', stack.databaseUrl);
+  project.provide('redisUrl', stack.redisUrl);
+  project.provide('temporalAddress', stack.temporalAddress);
+  project.provide('temporalNamespace', stack.temporalNamespace);
+  project.provide('workflowBundlePath', workflowBundlePath);
+  project.provide('dataDir', dataDir);
+
+  return async () => {
+    await stack?.stop();
+  };
+}

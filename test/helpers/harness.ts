@@ -1,0 +1,137 @@
+// A running engine for one test file: API server on a free port, a Temporal worker with its
+// outbox relay on a task queue of its own, and fixtures (a billing party, stores, terminals).
+
+import { randomUUID } from 'node:crypto';
+import { inject } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import type { Client } from '@temporalio/client';
+import { createDeps } from '../../api/app.ts';
+import { buildServer } from '../../api/server.ts';
+import { loadConfig, type Config } from '../../infra/config.ts';
+import { connectClient, ensureSearchAttributes } from '../../infra/temporal.ts';
+import { startEngineWorker, type EngineWorker } from '../../infra/worker.ts';
+import { createBillingParty, createStore, createTerminal } from '../../services/directory.ts';
+import type { AppDeps } from '../../api/deps.ts';
+
+export interface Terminal {
+  id: string;
+  storeId: string;
+  apiKey: string;
+}
+
+export interface Harness {
+  deps: AppDeps & { close(): Promise<void> };
+  config: Config;
+  app: FastifyInstance;
+  baseUrl: string;
+  client: Client;
+  worker: EngineWorker | null;
+  billingPartyId: string;
+  storeA: string;
+  storeB: string;
+  terminalA: Terminal;
+  terminalA2: Terminal;
+  terminalB: Terminal;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  worker?: boolean;
+  redisUrl?: string | null;
+  holdTtlSeconds?: number;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const config = loadConfig({
+    databaseUrl: inject('databaseUrl'),
+    redisUrl: options.redisUrl === undefined ? inject('redisUrl') : options.redisUrl,
+    temporalAddress: inject('temporalAddress'),
+    temporalNamespace: inject('temporalNamespace'),
+    taskQueue: `test-${randomUUID()}`,
+    cardCodeKey: 'test-card-code-key',
+    port: 0,
+  });
+  const deps = createDeps(config, () => {});
+  const app = await buildServer(deps);
+  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  const client = await connectClient(config.temporalAddress, config.temporalNamespace);
+  await ensureSearchAttributes(client, config.temporalNamespace);
+
+  let worker: EngineWorker | null = null;
+  if (options.worker !== false) {
+    const { readFileSync } = await import('node:fs');
+    worker = await startEngineWorker({
+      temporalAddress: config.temporalAddress,
+      namespace: config.temporalNamespace,
+      taskQueue: config.taskQueue,
+      client,
+      pool: deps.db.pool,
+      activityDeps: { ledger: deps.ledger, cache: deps.cache },
+      workflowBundle: { code: readFileSync(inject('workflowBundlePath'), 'utf8') },
+    });
+  }
+
+  const prisma = deps.db.prisma;
+  const party = await createBillingParty(prisma, { name: `Party ${randomUUID().slice(0, 8)}`, contactEmail: 'finance@example.test' });
+  const storeA = await createStore(prisma, { billingPartyId: party.id, name: 'Store A', holdTtlSeconds: options.holdTtlSeconds });
+  const storeB = await createStore(prisma, { billingPartyId: party.id, name: 'Store B' });
+  const terminalA = await createTerminal(prisma, { storeId: storeA.id, name: 'Till A1' });
+  const terminalA2 = await createTerminal(prisma, { storeId: storeA.id, name: 'Till A2' });
+  const terminalB = await createTerminal(prisma, { storeId: storeB.id, name: 'Till B1' });
+
+  return {
+    deps, config, app, baseUrl: address, client, worker,
+    billingPartyId: party.id, storeA: storeA.id, storeB: storeB.id, terminalA, terminalA2, terminalB,
+    async close() {
+      await worker?.stop();
+      await app.close();
+      await client.connection.close();
+      await deps.close();
+    },
+  };
+}
+
+export interface ApiResponse<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+/** Calls the REST API over real HTTP. */
+export async function call<T = any>(
+  h: Harness, method: string, path: string,
+  opts: { body?: unknown; rawBody?: string; key?: string | null; idempotencyKey?: string; contentType?: string } = {},
+): Promise<ApiResponse<T>> {
+  const headers: Record<string, string> = {};
+  const key = opts.key === undefined ? h.terminalA.apiKey : opts.key;
+  if (key) headers.authorization = `Bearer ${key}`;
+  if (opts.idempotencyKey) headers['idempotency-key'] = opts.idempotencyKey;
+  let payload: string | undefined;
+  if (opts.rawBody !== undefined) payload = opts.rawBody;
+  else if (opts.body !== undefined) payload = JSON.stringify(opts.body);
+  if (payload !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
+  const res = await fetch(h.baseUrl + path, { method, headers, body: payload });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
+}
+
+/** Sells a card at terminal A and returns its code and id. */
+export async function issueCard(h: Harness, amount: number, currency = 'EUR'): Promise<{ code: string; id: string }> {
+  const res = await call(h, 'POST', '/v1/cards', { body: { amount, currency }, idempotencyKey: randomUUID() });
+  if (res.status !== 200) throw new Error(`issue failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return { code: res.body.code, id: res.body.card.id };
+}
+
+export function posRef(): string {
+  return `pos-${randomUUID()}`;
+}
+
+export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 20_000, stepMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
