@@ -5,9 +5,9 @@ import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/prisma/client.ts';
 
-// BIGINT (int8) and NUMERIC come back as strings by default; money must never pass through a
-// float, so parse int8 as bigint. JSONB is parsed by pg itself.
-pg.types.setTypeParser(pg.types.builtins.INT8, (v) => BigInt(v));
+// pg's default parsers are kept on purpose: Prisma's adapter expects BIGINT as text and converts
+// it to bigint itself, and ledger calls return JSON whose amounts are bounded by
+// MAX_OPERATION_AMOUNT and the card balance limit, far below 2^53.
 
 export interface Database {
   pool: pg.Pool;

@@ -84,7 +84,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     billingPartyId: party.id, storeA: storeA.id, storeB: storeB.id, terminalA, terminalA2, terminalB,
     async close() {
       await worker?.stop();
-      await app.close();
+      // Tests leave keep-alive and half-read (413) connections behind; don't wait them out.
+      const closing = app.close();
+      app.server.closeAllConnections();
+      await closing;
       await client.connection.close();
       await deps.close();
     },

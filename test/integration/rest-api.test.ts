@@ -1,0 +1,222 @@
+// The REST contract: authentication, store scoping, idempotency, one error shape, and no
+// input a client can send causing a 500 or changing anything.
+
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appRouter } from '../../api/router.ts';
+import { restProcedures } from '../../api/rest.ts';
+import { revokeTerminal, createTerminal } from '../../services/directory.ts';
+import { call, issueCard, posRef, startHarness, type Harness } from '../helpers/harness.ts';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ worker: false });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+async function snapshot(): Promise<unknown> {
+  const { rows } = await h.deps.db.pool.query(`
+    SELECT (SELECT count(*) FROM cards) AS cards, (SELECT count(*) FROM holds) AS holds,
+           (SELECT count(*) FROM journal_entries) AS entries, (SELECT count(*) FROM postings) AS postings,
+           (SELECT count(*) FROM idempotency_records) AS idem, (SELECT count(*) FROM workflow_outbox) AS outbox,
+           (SELECT coalesce(sum(available), 0) FROM cards) AS available, (SELECT coalesce(sum(held), 0) FROM cards) AS held,
+           (SELECT string_agg(status::text || captured_amount || refunded_amount, ',' ORDER BY id) FROM holds) AS hold_states`);
+  return rows[0];
+}
+
+function expectErrorShape(res: { status: number; body: any }, status?: number, code?: string) {
+  expect(res.status).toBeGreaterThanOrEqual(400);
+  expect(res.status).toBeLessThan(500);
+  if (status) expect(res.status).toBe(status);
+  expect(res.body).toEqual({ error: expect.objectContaining({ code: expect.any(String), message: expect.any(String), request_id: expect.stringMatching(/^req_/) }) });
+  if (code) expect(res.body.error.code).toBe(code);
+}
+
+describe('authentication and scoping', () => {
+  it('refuses calls without a key or with a wrong or revoked key', async () => {
+    expectErrorShape(await call(h, 'POST', '/v1/cards/lookup', { key: null, body: { code: 'x' } }), 401, 'unauthenticated');
+    expectErrorShape(await call(h, 'POST', '/v1/cards/lookup', { key: 'vk_' + 'x'.repeat(32), body: { code: 'x' } }), 401, 'unauthenticated');
+    expectErrorShape(await call(h, 'POST', '/v1/cards/lookup', { key: 'not-a-key', body: { code: 'x' } }), 401, 'unauthenticated');
+    const revoked = await createTerminal(h.deps.db.prisma, { storeId: h.storeA, name: 'Old till' });
+    await revokeTerminal(h.deps.db.prisma, revoked.id);
+    expectErrorShape(await call(h, 'POST', '/v1/cards/lookup', { key: revoked.apiKey, body: { code: 'x' } }), 401, 'unauthenticated');
+  });
+
+  it("refuses another store's redemption", async () => {
+    const card = await issueCard(h, 1_000);
+    const auth = await call(h, 'POST', '/v1/redemptions', { body: { code: card.code, amount: 500, currency: 'EUR', posReference: posRef() } });
+    const before = await snapshot();
+    const other = { key: h.terminalB.apiKey };
+    expectErrorShape(await call(h, 'GET', `/v1/redemptions/${auth.body.id}`, other), 404, 'hold_not_found');
+    expectErrorShape(await call(h, 'POST', `/v1/redemptions/${auth.body.id}/capture`, { ...other, body: {} }), 404, 'hold_not_found');
+    expectErrorShape(await call(h, 'POST', `/v1/redemptions/${auth.body.id}/void`, other), 404, 'hold_not_found');
+    expectErrorShape(await call(h, 'POST', `/v1/redemptions/${auth.body.id}/refunds`, { ...other, body: {}, idempotencyKey: 'x' }), 404, 'hold_not_found');
+    expect(await snapshot()).toEqual(before);
+    // Another till of the same store may finish it.
+    const capture = await call(h, 'POST', `/v1/redemptions/${auth.body.id}/capture`, { key: h.terminalA2.apiKey, body: {} });
+    expect(capture.body.status).toBe('captured');
+  });
+});
+
+describe('idempotency', () => {
+  it('replays a sale with the same key and refuses the key with another body', async () => {
+    const key = randomUUID();
+    const first = await call(h, 'POST', '/v1/cards', { body: { amount: 2_000, currency: 'EUR' }, idempotencyKey: key });
+    const again = await call(h, 'POST', '/v1/cards', { body: { amount: 2_000, currency: 'EUR' }, idempotencyKey: key });
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual({ ...first.body, replayed: true });
+    const before = await snapshot();
+    expectErrorShape(await call(h, 'POST', '/v1/cards', { body: { amount: 3_000, currency: 'EUR' }, idempotencyKey: key }), 422, 'idempotency_key_reused');
+    expectErrorShape(await call(h, 'POST', '/v1/cards', { body: { amount: 3_000, currency: 'EUR' } }), 400, 'idempotency_key_required');
+    expect(await snapshot()).toEqual(before);
+    // Keys belong to a terminal: the same key at another terminal is a different sale.
+    const elsewhere = await call(h, 'POST', '/v1/cards', { key: h.terminalB.apiKey, body: { amount: 3_000, currency: 'EUR' }, idempotencyKey: key });
+    expect(elsewhere.body.replayed).toBe(false);
+    expect(elsewhere.body.code).not.toBe(first.body.code);
+  });
+
+  it('creates one card for a burst of retries with one key', async () => {
+    const key = randomUUID();
+    const results = await Promise.all(Array.from({ length: 8 }, () =>
+      call(h, 'POST', '/v1/cards', { body: { amount: 1_000, currency: 'EUR' }, idempotencyKey: key })));
+    expect(new Set(results.map((r) => r.body.card.id)).size).toBe(1);
+    expect(results.filter((r) => r.status === 200 && !r.body.replayed)).toHaveLength(1);
+  });
+
+  it('replays loads and authorizations, and keeps POS references unique per terminal', async () => {
+    const card = await issueCard(h, 1_000);
+    const load = { body: { code: card.code, amount: 500, currency: 'EUR' }, idempotencyKey: randomUUID() };
+    const l1 = await call(h, 'POST', '/v1/cards/load', load);
+    const l2 = await call(h, 'POST', '/v1/cards/load', load);
+    expect(l1.body.card.available).toBe(1_500);
+    expect(l2.body).toEqual({ ...l1.body, replayed: true });
+
+    const ref = posRef();
+    const body = { code: card.code, amount: 400, currency: 'EUR', posReference: ref };
+    const a1 = await call(h, 'POST', '/v1/redemptions', { body });
+    const a2 = await call(h, 'POST', '/v1/redemptions', { body });
+    expect(a2.body).toEqual({ ...a1.body, replayed: true });
+    const before = await snapshot();
+    expectErrorShape(await call(h, 'POST', '/v1/redemptions', { body: { ...body, amount: 401 } }), 422, 'idempotency_key_reused');
+    expectErrorShape(await call(h, 'POST', '/v1/redemptions', { body, idempotencyKey: randomUUID() }), 409, 'pos_reference_reused');
+    expect(await snapshot()).toEqual(before);
+    // The same reference at another terminal is another redemption.
+    const other = await call(h, 'POST', '/v1/redemptions', { key: h.terminalA2.apiKey, body });
+    expect(other.status).toBe(200);
+    expect(other.body.id).not.toBe(a1.body.id);
+  });
+});
+
+describe('refusals', () => {
+  it('answers unknown cards, typos, currency mismatches and blocked cards with 4xx and changes nothing', async () => {
+    const card = await issueCard(h, 1_000);
+    const before = await snapshot();
+    const typo = card.code.slice(0, -1) + (card.code.endsWith('0') ? '1' : '0');
+    expectErrorShape(await call(h, 'POST', '/v1/cards/lookup', { body: { code: typo } }), 400, 'invalid_card_code');
+    expectErrorShape(await call(h, 'POST', '/v1/cards/lookup', { body: { code: '0000-0000-0000-0000' } }), 404, 'card_not_found');
+    expectErrorShape(await call(h, 'POST', '/v1/redemptions', { body: { code: card.code, amount: 100, currency: 'CHF', posReference: posRef() } }), 422, 'currency_mismatch');
+    expectErrorShape(await call(h, 'POST', '/v1/cards/load', { body: { code: card.code, amount: 100, currency: 'CHF' }, idempotencyKey: randomUUID() }), 422, 'currency_mismatch');
+    expectErrorShape(await call(h, 'POST', '/v1/cards/load', { body: { code: card.code, amount: 100_000_000, currency: 'EUR' }, idempotencyKey: randomUUID() }), 422, 'balance_limit_exceeded');
+    expect(await snapshot()).toEqual(before);
+    await h.deps.db.prisma.card.update({ where: { id: card.id }, data: { status: 'blocked' } });
+    expectErrorShape(await call(h, 'POST', '/v1/redemptions', { body: { code: card.code, amount: 100, currency: 'EUR', posReference: posRef() } }), 422, 'card_blocked');
+  });
+
+  it('answers unknown routes with the error shape', async () => {
+    expectErrorShape(await call(h, 'GET', '/v1/nothing-here'), 404, 'not_found');
+  });
+});
+
+describe('malformed input on every endpoint', () => {
+  const routes = restProcedures(appRouter);
+
+  it('covers every REST route', () => {
+    expect(routes.map((r) => `${r.method} ${r.url}`).sort()).toEqual([
+      'GET /v1/redemptions/:holdId', 'POST /v1/cards', 'POST /v1/cards/load', 'POST /v1/cards/lookup',
+      'POST /v1/redemptions', 'POST /v1/redemptions/:holdId/capture', 'POST /v1/redemptions/:holdId/refunds',
+      'POST /v1/redemptions/:holdId/void',
+    ]);
+  });
+
+  const badBodies: { name: string; rawBody?: string; body?: unknown; contentType?: string }[] = [
+    { name: 'invalid JSON', rawBody: '{"amount": ' },
+    { name: 'JSON array', rawBody: '[1,2]' },
+    { name: 'JSON string', rawBody: '"hello"' },
+    { name: 'JSON null', rawBody: 'null' },
+    { name: 'wrong content type', rawBody: 'amount=1', contentType: 'application/x-www-form-urlencoded' },
+    { name: 'huge body', rawBody: JSON.stringify({ code: 'x'.repeat(100_000) }) },
+    { name: 'amount as string', body: { code: 'ABCD', amount: '100', currency: 'EUR', posReference: 'r' } },
+    { name: 'negative amount', body: { code: 'ABCD', amount: -5, currency: 'EUR', posReference: 'r' } },
+    { name: 'fractional amount', body: { code: 'ABCD', amount: 10.5, currency: 'EUR', posReference: 'r' } },
+    { name: 'absurd amount', body: { code: 'ABCD', amount: 1e20, currency: 'EUR', posReference: 'r' } },
+    { name: 'unknown currency', body: { code: 'ABCD', amount: 100, currency: 'XXX', posReference: 'r' } },
+    { name: 'unknown field', body: { code: 'ABCD', amount: 100, currency: 'EUR', posReference: 'r', surprise: true } },
+    { name: 'wrong types everywhere', body: { code: 5, amount: {}, currency: [], posReference: null, allowPartial: 'yes' } },
+    { name: 'reference with spaces', body: { code: 'ABCD', amount: 100, currency: 'EUR', posReference: 'has space' } },
+  ];
+
+  it('answers 4xx with the error shape and changes nothing', async () => {
+    const card = await issueCard(h, 1_000);
+    const auth = await call(h, 'POST', '/v1/redemptions', { body: { code: card.code, amount: 100, currency: 'EUR', posReference: posRef() } });
+    const before = await snapshot();
+    let checked = 0;
+    for (const route of routes) {
+      for (const holdId of [auth.body.id, 'not-a-uuid', randomUUID()]) {
+        const path = route.url.replace(':holdId', holdId);
+        if (route.method === 'GET') {
+          const res = await call(h, 'GET', `${path}?surprise=1`);
+          if (holdId === auth.body.id) expectErrorShape(res, 400, 'validation_error');
+          else expectErrorShape(res);
+          checked++;
+          continue;
+        }
+        if (holdId !== auth.body.id && !route.url.includes(':holdId')) continue;
+        for (const bad of badBodies) {
+          const res = await call(h, route.method, path, { ...bad, idempotencyKey: randomUUID() });
+          expect(res.status, `${route.method} ${path} ${bad.name}: ${JSON.stringify(res.body)}`).toBeGreaterThanOrEqual(400);
+          expectErrorShape(res);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(100);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('refuses a malformed Idempotency-Key', async () => {
+    const res = await call(h, 'POST', '/v1/cards', { body: { amount: 100, currency: 'EUR' }, idempotencyKey: 'x'.repeat(300) });
+    expectErrorShape(res, 400, 'validation_error');
+  });
+});
+
+describe('documentation and tRPC', () => {
+  it('serves an OpenAPI 3.1 document generated from the procedures, and a docs page', async () => {
+    const res = await fetch(`${h.baseUrl}/openapi.json`);
+    const doc = await res.json() as any;
+    expect(doc.openapi).toMatch(/^3\.1/);
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/redemptions', '/v1/redemptions/{holdId}/capture', '/v1/cards/lookup']));
+    const authorize = doc.paths['/v1/redemptions'].post;
+    expect(authorize.requestBody.content['application/json'].schema).toBeDefined();
+    expect(authorize.responses['402'].content['application/json'].schema.$ref).toBe('#/components/schemas/Error');
+    expect(doc.components.securitySchemes.apiKey.scheme).toBe('bearer');
+    const docs = await fetch(`${h.baseUrl}/docs`);
+    expect(await docs.text()).toContain('/openapi.json');
+    expect((await fetch(`${h.baseUrl}/docs/assets/swagger-ui-bundle.js`)).status).toBe(200);
+  });
+
+  it('serves the same procedures over tRPC with the same error codes', async () => {
+    const card = await issueCard(h, 900);
+    const ok = await fetch(`${h.baseUrl}/trpc/pos.lookupCard`, {
+      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${h.terminalA.apiKey}` },
+      body: JSON.stringify({ code: card.code }),
+    });
+    expect(((await ok.json()) as any).result.data.card.available).toBe(900);
+    const denied = await fetch(`${h.baseUrl}/trpc/pos.lookupCard`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code: card.code }),
+    });
+    expect(denied.status).toBe(401);
+    expect(((await denied.json()) as any).error.data.appCode).toBe('unauthenticated');
+  });
+});
