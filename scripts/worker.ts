@@ -1,0 +1,32 @@
+// The worker process: runs workflows and activities and relays the workflow outbox.
+
+import { createDeps } from '../api/app.ts';
+import { loadConfig } from '../infra/config.ts';
+import { connectClient, ensureSearchAttributes } from '../infra/temporal.ts';
+import { startEngineWorker } from '../infra/worker.ts';
+
+const config = loadConfig();
+const log = (msg: string) => console.log(`[worker] ${msg}`);
+const deps = createDeps(config, log);
+const client = await connectClient(config.temporalAddress, config.temporalNamespace);
+await ensureSearchAttributes(client, config.temporalNamespace);
+const engine = await startEngineWorker({
+  temporalAddress: config.temporalAddress,
+  namespace: config.temporalNamespace,
+  taskQueue: config.taskQueue,
+  client,
+  pool: deps.db.pool,
+  activityDeps: { ledger: deps.ledger, cache: deps.cache },
+  log,
+});
+log(`polling task queue ${config.taskQueue} on ${config.temporalAddress}`);
+
+async function shutdown(): Promise<void> {
+  await engine.stop();
+  await client.connection.close();
+  await deps.close();
+  process.exit(0);
+}
+process.once('SIGINT', shutdown);
+process.once('SIGTERM', shutdown);
+await engine.running;

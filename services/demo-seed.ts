@@ -1,0 +1,54 @@
+// A small demo scheme for `npm start`: a billing party, two stores, a till and a few cards.
+// Everything is derived from the configured secret, so re-running finds the same rows, and the
+// demo API key and card codes can be printed again at every start without storing them.
+
+import { createHmac } from 'node:crypto';
+import { deriveCardCode, formatCardCode, hashCardCode, cardCodeLast4 } from '../domain/card-code.ts';
+import type { AppDeps } from '../api/deps.ts';
+import { createTerminal } from './directory.ts';
+
+export interface DemoScheme {
+  apiKey: string;
+  terminalId: string;
+  storeIds: string[];
+  cards: { code: string; available: number }[];
+}
+
+function demoUuid(secret: Buffer, label: string): string {
+  const hex = createHmac('sha256', secret).update(`demo:${label}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+export async function seedDemo(deps: AppDeps): Promise<DemoScheme> {
+  const { prisma } = deps.db;
+  const secret = deps.secrets.deriveKey;
+  const partyId = demoUuid(secret, 'party');
+  const storeIds = [demoUuid(secret, 'store-1'), demoUuid(secret, 'store-2')];
+  const terminalId = demoUuid(secret, 'terminal-1');
+  const apiKey = 'vk_' + createHmac('sha256', secret).update('demo:api-key').digest('base64url').slice(0, 32);
+
+  await prisma.billingParty.upsert({
+    where: { id: partyId }, update: {},
+    create: { id: partyId, name: 'Centre Retail GmbH (demo)', contactEmail: 'finance@centre.example' },
+  });
+  const storeNames = ['Bookshop (demo)', 'Café (demo)'];
+  for (const [i, id] of storeIds.entries()) {
+    await prisma.store.upsert({ where: { id }, update: {}, create: { id, billingPartyId: partyId, name: storeNames[i]! } });
+  }
+  if (!(await prisma.terminal.findUnique({ where: { id: terminalId } }))) {
+    await createTerminal(prisma, { id: terminalId, storeId: storeIds[0]!, name: 'Till 1 (demo)', apiKey });
+  }
+
+  const cards: DemoScheme['cards'] = [];
+  for (const [i, amount] of [5_000, 2_500, 10_000].entries()) {
+    const code = deriveCardCode(secret, 'demo-card', String(i));
+    const card = await deps.ledger.issueCard({ scope: 'demo-seed', key: `card-${i}` }, {
+      codeHash: hashCardCode(code, deps.secrets.hashKey), last4: cardCodeLast4(code), currency: 'EUR',
+      amount: BigInt(amount), expiresAt: new Date(Date.now() + deps.config.cardValidityDays * 86_400_000),
+      channel: 'pos', storeId: storeIds[0]!, terminalId,
+    });
+    const current = await deps.ledger.findCardByCodeHash(card.codeHash);
+    cards.push({ code: formatCardCode(code), available: Number(current?.available ?? card.available) });
+  }
+  return { apiKey, terminalId, storeIds, cards };
+}
