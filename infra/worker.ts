@@ -2,7 +2,7 @@
 // outbox relay that starts and signals workflows for committed ledger changes.
 
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, Worker, type WorkflowBundleOption, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { createActivities, type ActivityDeps } from '../activities/index.ts';
 import { OutboxRelay } from '../services/outbox-relay.ts';
@@ -29,7 +29,7 @@ export interface EngineWorkerOptions {
   client: Client;
   pool: pg.Pool;
   activityDeps: ActivityDeps;
-  workflowBundle?: WorkflowBundleWithSourceMap;
+  workflowBundle?: WorkflowBundleOption;
   log?: (msg: string) => void;
 }
 
@@ -47,7 +47,7 @@ export async function startEngineWorker(opts: EngineWorkerOptions): Promise<Engi
     connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { logger: quietBundlerLogger } }),
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities(opts.activityDeps),
   });
   const relay = new OutboxRelay({ pool: opts.pool, client: opts.client, taskQueue: opts.taskQueue, log: opts.log });

@@ -1,0 +1,95 @@
+// `npm start`: the whole system on one machine. Uses the services that are configured or
+// running, starts what is missing (see scripts/stack), applies migrations, seeds a demo scheme,
+// then runs the worker and the API as child processes. Ctrl-C stops everything it started.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createDeps } from '../api/app.ts';
+import { loadConfig } from '../infra/config.ts';
+import { migrate } from '../infra/migrate.ts';
+import { seedDemo } from '../services/demo-seed.ts';
+import { startStack } from './stack/index.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const log = (line: string) => console.log(`[start] ${line}`);
+
+const stack = await startStack({ purpose: 'dev', dataDir: path.join(ROOT, '.data/dev') });
+const env: NodeJS.ProcessEnv = {
+  ...process.env,
+  DATABASE_URL: stack.databaseUrl,
+  REDIS_URL: stack.redisUrl ?? 'off',
+  TEMPORAL_ADDRESS: stack.temporalAddress,
+  TEMPORAL_NAMESPACE: stack.temporalNamespace,
+  ...(stack.temporalUiUrl ? { TEMPORAL_UI_URL: stack.temporalUiUrl } : {}),
+};
+Object.assign(process.env, env);
+const config = loadConfig();
+
+log('applying migrations');
+await migrate(stack.databaseUrl);
+const deps = createDeps(config, log);
+const demo = await seedDemo(deps);
+await deps.close();
+
+const children: ChildProcess[] = [];
+function run(name: string, script: string): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, script)], { cwd: ROOT, env, stdio: 'inherit' });
+  child.on('exit', (code, signal) => {
+    if (!stopping) {
+      log(`${name} exited (${signal ?? code}); stopping`);
+      void stop(1);
+    }
+  });
+  children.push(child);
+  return child;
+}
+
+let stopping = false;
+async function stop(exitCode = 0): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log('stopping');
+  await Promise.all(children.map((child) => new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+  })));
+  await stack.stop();
+  process.exit(exitCode);
+}
+process.once('SIGINT', () => void stop());
+process.once('SIGTERM', () => void stop());
+
+run('worker', 'scripts/worker.ts');
+run('api', 'scripts/api.ts');
+
+const apiUrl = `http://${config.host}:${config.port}`;
+for (let i = 0; i < 200; i++) {
+  try {
+    if ((await fetch(`${apiUrl}/health`)).ok) break;
+  } catch {
+    /* not up yet */
+  }
+  await new Promise((r) => setTimeout(r, 100));
+}
+
+const card = demo.cards[0]!;
+console.log(`
+  Voucher engine is running. Ctrl-C stops everything started here.
+
+  API            ${apiUrl}
+  API docs       ${apiUrl}/docs   (OpenAPI: ${apiUrl}/openapi.json)
+  tRPC           ${apiUrl}/trpc
+  Temporal UI    ${stack.temporalUiUrl ?? `(external Temporal at ${stack.temporalAddress})`}
+  PostgreSQL     ${stack.databaseUrl}
+  Redis          ${stack.redisUrl ?? 'none: balance cache off'}
+
+  Demo till API key:  ${demo.apiKey}
+  Demo cards:         ${demo.cards.map((c) => `${c.code} (${(c.available / 100).toFixed(2)} EUR)`).join('\n                      ')}
+
+  Try it:
+    curl -s -X POST ${apiUrl}/v1/cards/lookup -H 'authorization: Bearer ${demo.apiKey}' \\
+      -H 'content-type: application/json' -d '{"code":"${card.code}"}'
+`);
