@@ -2,7 +2,7 @@
 // outbox relay that starts and signals workflows for committed ledger changes.
 
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode, Worker, type WorkflowBundleOption, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundleOption, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { createActivities, type ActivityDeps } from '../activities/index.ts';
 import { OutboxRelay } from '../services/outbox-relay.ts';
@@ -21,6 +21,19 @@ const quietBundlerLogger = {
   warn: (msg: string) => console.warn(msg),
   error: (msg: string) => console.error(msg),
 };
+
+let runtimeInstalled = false;
+
+/** The SDK logs every state change and the whole webpack report at INFO; keep warnings and errors. */
+export function quietTemporalLogs(level: 'WARN' | 'INFO' | 'DEBUG' = 'WARN'): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger(level) });
+  } catch {
+    // Already installed by the host process: keep its choice.
+  }
+}
 
 export interface EngineWorkerOptions {
   temporalAddress: string;
@@ -42,6 +55,7 @@ export interface EngineWorker {
 }
 
 export async function startEngineWorker(opts: EngineWorkerOptions): Promise<EngineWorker> {
+  quietTemporalLogs((process.env.TEMPORAL_LOG_LEVEL as 'WARN' | 'INFO' | 'DEBUG' | undefined) ?? 'WARN');
   const connection = await connectWorkerConnection(opts.temporalAddress);
   const worker = await Worker.create({
     connection,
