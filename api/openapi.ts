@@ -28,6 +28,9 @@ export function openApiDocument(baseUrl: string): OpenAPIObject {
       }
     }
   }
+  // The generator's own per-status error schemas are now unreferenced.
+  const schemas = (doc.components?.schemas ?? {}) as Record<string, unknown>;
+  for (const name of Object.keys(schemas)) if (name.startsWith('error.')) delete schemas[name];
   cached = doc;
   return { ...doc, servers: [{ url: baseUrl }] };
 }
