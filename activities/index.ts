@@ -1,16 +1,13 @@
 // All activities the worker registers, built from the process's dependencies.
 
-import type { BalanceCache } from '../services/balance-cache.ts';
-import type { Ledger } from '../services/ledger.ts';
+import { createPurchaseActivities, type PurchaseActivityDeps } from './purchase.ts';
 import { createRedemptionActivities } from './redemption.ts';
 
-export interface ActivityDeps {
-  ledger: Ledger;
-  cache: BalanceCache;
-}
+export type ActivityDeps = PurchaseActivityDeps;
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createRedemptionActivities(deps),
+    ...createPurchaseActivities(deps),
   };
 }

@@ -6,6 +6,9 @@ import type { Database } from '../infra/db.ts';
 import type { BalanceCache } from '../services/balance-cache.ts';
 import type { Ledger } from '../services/ledger.ts';
 import type { TerminalDirectory } from './terminal-auth.ts';
+import type { Client } from '@temporalio/client';
+import type Stripe from 'stripe';
+import type { PaymentProvider } from '../services/payments/index.ts';
 
 export interface AppDeps {
   config: Config;
@@ -14,6 +17,11 @@ export interface AppDeps {
   cache: BalanceCache;
   terminals: TerminalDirectory;
   secrets: CardSecrets;
+  /** Null until connected; procedures that start or signal workflows answer 503 without it. */
+  temporal: Client | null;
+  payments: PaymentProvider;
+  /** For verifying Stripe webhooks; present whatever the active provider. */
+  stripe: Stripe;
 }
 
 /** Separate keys for hashing codes and deriving new ones, both from the one configured secret. */

@@ -11,6 +11,7 @@ import type { AppDeps } from './deps.ts';
 import { errorBody } from './errors.ts';
 import { openApiDocument } from './openapi.ts';
 import { registerRestRoutes } from './rest.ts';
+import { registerPurchaseRoutes } from './routes/purchases.ts';
 import { appRouter } from './router.ts';
 
 const require = createRequire(import.meta.url);
@@ -70,6 +71,7 @@ export async function buildServer(deps: AppDeps, options: ServerOptions = {}): P
   });
 
   registerRestRoutes(app, appRouter, deps);
+  await registerPurchaseRoutes(app, deps);
 
   await app.register(fastifyTRPCPlugin, {
     prefix: '/trpc',

@@ -16,6 +16,37 @@ export interface Config {
   /** Hold lifetime when a store sets none; stores normally carry their own. */
   defaultHoldTtlSeconds: number;
   temporalUiUrl: string | null;
+  /** Base URL people reach the API and web app at; used in e-mailed and signed links. */
+  publicUrl: string;
+  payments: PaymentsConfig;
+  mail: MailConfig;
+  shop: ShopConfig;
+}
+
+export interface PaymentsConfig {
+  /** 'stripe' when a Stripe key is configured, else the development provider. */
+  provider: 'stripe' | 'dev';
+  stripeSecretKey: string;
+  stripeWebhookSecret: string;
+  /** e.g. http://127.0.0.1:12111 for stripe-mock; null = api.stripe.com. */
+  stripeApiBase: string | null;
+  /** How long a purchase waits for the payment to be confirmed before cancelling it. */
+  confirmationTimeoutSeconds: number;
+}
+
+export interface MailConfig {
+  /** smtp://host:port; null = no SMTP configured (npm start provides a local catcher). */
+  smtpUrl: string | null;
+  from: string;
+}
+
+export interface ShopConfig {
+  currency: 'EUR';
+  presets: number[];
+  minAmount: number;
+  maxAmount: number;
+  schemeName: string;
+  acceptedAt: string;
 }
 
 const DEV_CARD_CODE_KEY = 'dev-only-card-code-key-change-me';
@@ -43,10 +74,31 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     cardValidityDays: intFromEnv('CARD_VALIDITY_DAYS', 3 * 365),
     defaultHoldTtlSeconds: intFromEnv('HOLD_TTL_SECONDS', 900),
     temporalUiUrl: env.TEMPORAL_UI_URL ?? null,
+    publicUrl: (env.PUBLIC_URL ?? `http://${env.HOST ?? '127.0.0.1'}:${env.PORT ?? 3000}`).replace(/\/$/, ''),
+    payments: {
+      provider: (env.PAYMENT_PROVIDER as 'stripe' | 'dev' | undefined) ?? (env.STRIPE_SECRET_KEY ? 'stripe' : 'dev'),
+      stripeSecretKey: env.STRIPE_SECRET_KEY ?? 'sk_test_123',
+      stripeWebhookSecret: env.STRIPE_WEBHOOK_SECRET ?? 'whsec_dev_only',
+      stripeApiBase: env.STRIPE_API_BASE ?? null,
+      confirmationTimeoutSeconds: intFromEnv('PAYMENT_TIMEOUT_SECONDS', 30 * 60),
+    },
+    mail: {
+      smtpUrl: env.SMTP_URL ?? null,
+      from: env.MAIL_FROM ?? 'Centre Vouchers <vouchers@centre.example>',
+    },
+    shop: {
+      currency: 'EUR',
+      presets: [1_000, 2_500, 5_000, 10_000],
+      minAmount: intFromEnv('SHOP_MIN_AMOUNT', 500),
+      maxAmount: intFromEnv('SHOP_MAX_AMOUNT', 50_000),
+      schemeName: env.SCHEME_NAME ?? 'Centre Gift Voucher',
+      acceptedAt: env.SCHEME_ACCEPTED_AT ?? 'all stores of the shopping centre',
+    },
     ...overrides,
   };
-  if (env.NODE_ENV === 'production' && config.cardCodeKey === DEV_CARD_CODE_KEY) {
-    throw new Error('CARD_CODE_KEY must be set in production');
+  if (env.NODE_ENV === 'production') {
+    if (config.cardCodeKey === DEV_CARD_CODE_KEY) throw new Error('CARD_CODE_KEY must be set in production');
+    if (config.payments.provider === 'dev') throw new Error('the development payment provider is not for production');
   }
   return config;
 }

@@ -4,6 +4,7 @@ import { createDeps } from '../api/app.ts';
 import { loadConfig } from '../infra/config.ts';
 import { connectClient, ensureSearchAttributes } from '../infra/temporal.ts';
 import { startEngineWorker } from '../infra/worker.ts';
+import { createMailer } from '../services/mailer.ts';
 
 const config = loadConfig();
 const log = (msg: string) => console.log(`[worker] ${msg}`);
@@ -16,7 +17,10 @@ const engine = await startEngineWorker({
   taskQueue: config.taskQueue,
   client,
   pool: deps.db.pool,
-  activityDeps: { ledger: deps.ledger, cache: deps.cache },
+  activityDeps: {
+    config, prisma: deps.db.prisma, ledger: deps.ledger, cache: deps.cache, payments: deps.payments,
+    mailer: createMailer(config.mail), secrets: deps.secrets,
+  },
   log,
 });
 log(`polling task queue ${config.taskQueue} on ${config.temporalAddress}`);

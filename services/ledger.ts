@@ -79,7 +79,7 @@ function translate(err: unknown): never {
     throw new DomainError(e.message, e.detail ?? e.message);
   }
   if (e.code === '23505' && String(e.message).includes('cards_code_hash_key')) {
-    throw new DomainError('idempotency_key_reused', 'a card with this code exists already');
+    throw new DomainError('card_code_collision', 'a card with this code exists already');
   }
   throw err;
 }

@@ -19,6 +19,7 @@ declare module 'vitest' {
     temporalAddress: string;
     temporalNamespace: string;
     workflowBundlePath: string;
+    stripeMockUrl: string;
     dataDir: string;
   }
 }
@@ -36,7 +37,7 @@ async function resetSchema(databaseUrl: string): Promise<void> {
 export default async function setup(project: TestProject) {
   const dataDir = path.resolve('.data/test');
   const log = (line: string) => console.log(`[stack] ${line}`);
-  stack = await startStack({ purpose: 'test', dataDir, log });
+  stack = await startStack({ purpose: 'test', dataDir, log, stripeMock: true });
   await resetSchema(stack.databaseUrl);
   await migrate(stack.databaseUrl);
   const bundle = await bundleWorkflows();
@@ -49,6 +50,7 @@ export default async function setup(project: TestProject) {
   project.provide('temporalNamespace', stack.temporalNamespace);
   project.provide('workflowBundlePath', workflowBundlePath);
   project.provide('dataDir', dataDir);
+  project.provide('stripeMockUrl', stack.stripeMockUrl!);
 
   return async () => {
     await stack?.stop();

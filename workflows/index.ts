@@ -1,2 +1,3 @@
 // Every workflow the worker runs. One file per workflow.
 export { redemptionWorkflow } from './redemption.ts';
+export { purchaseWorkflow } from './purchase.ts';

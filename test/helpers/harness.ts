@@ -2,6 +2,7 @@
 // outbox relay on a task queue of its own, and fixtures (a billing party, stores, terminals).
 
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { inject } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import type { Client } from '@temporalio/client';
@@ -12,6 +13,7 @@ import { connectClient, ensureSearchAttributes } from '../../infra/temporal.ts';
 import { startEngineWorker, type EngineWorker } from '../../infra/worker.ts';
 import { createBillingParty, createStore, createTerminal } from '../../services/directory.ts';
 import type { AppDeps } from '../../api/deps.ts';
+import { createMailer } from '../../services/mailer.ts';
 
 export interface Terminal {
   id: string;
@@ -39,6 +41,10 @@ export interface HarnessOptions {
   worker?: boolean;
   redisUrl?: string | null;
   holdTtlSeconds?: number;
+  /** Overrides of the configuration (e.g. SMTP, payment provider, timeouts). */
+  config?: Partial<Config>;
+  /** A task queue of the caller's, e.g. to restart a worker on it. */
+  taskQueue?: string;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -47,28 +53,23 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     redisUrl: options.redisUrl === undefined ? inject('redisUrl') : options.redisUrl,
     temporalAddress: inject('temporalAddress'),
     temporalNamespace: inject('temporalNamespace'),
-    taskQueue: `test-${randomUUID()}`,
+    taskQueue: options.taskQueue ?? `test-${randomUUID()}`,
     cardCodeKey: 'test-card-code-key',
     port: 0,
   });
-  const deps = createDeps(config, () => {});
-  const app = await buildServer(deps);
-  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  const stripeMock = new URL(inject('stripeMockUrl'));
+  config.payments = { ...config.payments, provider: 'stripe', stripeApiBase: stripeMock.origin, stripeWebhookSecret: 'whsec_test_secret' };
+  Object.assign(config, options.config ?? {});
   const client = await connectClient(config.temporalAddress, config.temporalNamespace);
   await ensureSearchAttributes(client, config.temporalNamespace);
+  const deps = createDeps(config, () => {}, client);
+  const app = await buildServer(deps);
+  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  config.publicUrl = address;
 
   let worker: EngineWorker | null = null;
   if (options.worker !== false) {
-    const { readFileSync } = await import('node:fs');
-    worker = await startEngineWorker({
-      temporalAddress: config.temporalAddress,
-      namespace: config.temporalNamespace,
-      taskQueue: config.taskQueue,
-      client,
-      pool: deps.db.pool,
-      activityDeps: { ledger: deps.ledger, cache: deps.cache },
-      workflowBundle: { code: readFileSync(inject('workflowBundlePath'), 'utf8') },
-    });
+    worker = await startWorker(deps, client);
   }
 
   const prisma = deps.db.prisma;
@@ -92,6 +93,23 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await deps.close();
     },
   };
+}
+
+/** Starts a worker (with its outbox relay) on the harness's task queue. */
+export async function startWorker(deps: AppDeps, client: Client): Promise<EngineWorker> {
+  const { config } = deps;
+  return startEngineWorker({
+    temporalAddress: config.temporalAddress,
+    namespace: config.temporalNamespace,
+    taskQueue: config.taskQueue,
+    client,
+    pool: deps.db.pool,
+    activityDeps: {
+      config, prisma: deps.db.prisma, ledger: deps.ledger, cache: deps.cache, payments: deps.payments,
+      mailer: createMailer(config.mail), secrets: deps.secrets,
+    },
+    workflowBundle: { code: readFileSync(inject('workflowBundlePath'), 'utf8') },
+  });
 }
 
 export interface ApiResponse<T = any> {

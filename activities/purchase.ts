@@ -1,0 +1,166 @@
+// Activities of the Print@Home purchase workflow. Each is idempotent per order: Temporal may run
+// any of them again after a timeout or a worker crash.
+
+import { ApplicationFailure } from '@temporalio/common';
+import type { PrismaClient } from '../generated/prisma/client.ts';
+import { cardCodeLast4, hashCardCode } from '../domain/card-code.ts';
+import { DomainError } from '../domain/errors.ts';
+import { formatMoney, type Currency } from '../domain/money.ts';
+import type { Config } from '../infra/config.ts';
+import type { BalanceCache } from '../services/balance-cache.ts';
+import { cacheCard } from '../services/card-view.ts';
+import type { Ledger } from '../services/ledger.ts';
+import type { Mailer } from '../services/mailer.ts';
+import { findOrder, orderCardCode, renderOrderVoucher, type OrderRecord } from '../services/orders.ts';
+import type { PaymentProvider } from '../services/payments/index.ts';
+
+export interface PurchaseActivityDeps {
+  config: Config;
+  prisma: PrismaClient;
+  ledger: Ledger;
+  cache: BalanceCache;
+  payments: PaymentProvider;
+  mailer: Mailer;
+  secrets: { hashKey: Buffer; deriveKey: Buffer };
+}
+
+export interface PaymentInfo {
+  orderId: string;
+  provider: string;
+  paymentId: string;
+  clientSecret: string | null;
+}
+
+export interface PurchaseActivities {
+  createPayment(orderId: string): Promise<PaymentInfo>;
+  recordPaymentFailure(orderId: string, reason: string): Promise<void>;
+  markPaid(orderId: string): Promise<void>;
+  cancelPayment(orderId: string): Promise<void>;
+  issueCard(orderId: string): Promise<{ cardId: string; last4: string }>;
+  deliverVoucher(orderId: string): Promise<{ sent: boolean }>;
+  refundPayment(orderId: string, reason: string): Promise<{ refundId: string }>;
+  notifyRefund(orderId: string): Promise<void>;
+}
+
+/** A business refusal never gets better by retrying: fail the activity for good. */
+function nonRetryable(err: unknown): never {
+  if (err instanceof DomainError) throw ApplicationFailure.nonRetryable(err.message, err.code);
+  throw err;
+}
+
+export function createPurchaseActivities(deps: PurchaseActivityDeps): PurchaseActivities {
+  const { prisma } = deps;
+
+  async function order(orderId: string): Promise<OrderRecord> {
+    const found = await findOrder(prisma, orderId);
+    if (!found) throw ApplicationFailure.nonRetryable(`order ${orderId} does not exist`, 'order_not_found');
+    return found;
+  }
+
+  return {
+    async createPayment(orderId) {
+      const o = await order(orderId);
+      const payment = await deps.payments.createPayment({
+        orderId, amount: Number(o.amount), currency: o.currency, email: o.email,
+      });
+      await prisma.order.update({ where: { id: orderId }, data: { paymentId: payment.paymentId, updatedAt: new Date() } });
+      return { orderId, provider: deps.payments.name, ...payment };
+    },
+
+    async recordPaymentFailure(orderId, reason) {
+      await prisma.order.updateMany({
+        where: { id: orderId, status: { in: ['awaiting_payment', 'payment_failed'] } },
+        data: { status: 'payment_failed', failureReason: reason.slice(0, 500), updatedAt: new Date() },
+      });
+    },
+
+    async markPaid(orderId) {
+      await prisma.order.updateMany({
+        where: { id: orderId, status: { in: ['awaiting_payment', 'payment_failed'] } },
+        data: { status: 'paid', paidAt: new Date(), failureReason: null, updatedAt: new Date() },
+      });
+    },
+
+    async cancelPayment(orderId) {
+      const o = await order(orderId);
+      if (o.paymentId) await deps.payments.cancelPayment({ orderId, paymentId: o.paymentId });
+      await prisma.order.updateMany({
+        where: { id: orderId, status: { in: ['awaiting_payment', 'payment_failed'] } },
+        data: { status: 'expired', failureReason: 'payment not confirmed in time', updatedAt: new Date() },
+      });
+    },
+
+    async issueCard(orderId) {
+      const o = await order(orderId);
+      const code = orderCardCode(deps.secrets.deriveKey, orderId);
+      try {
+        // Keyed by the order: a retry after a crash finds the first card instead of making a second.
+        const card = await deps.ledger.issueCard({ scope: 'order', key: orderId }, {
+          codeHash: hashCardCode(code, deps.secrets.hashKey),
+          last4: cardCodeLast4(code),
+          currency: o.currency,
+          amount: o.amount,
+          expiresAt: new Date(Date.now() + deps.config.cardValidityDays * 86_400_000),
+          channel: 'online',
+          storeId: null,
+          terminalId: null,
+          sourceRef: o.provider,
+        });
+        await prisma.order.update({
+          where: { id: orderId }, data: { cardId: card.cardId, status: o.status === 'fulfilled' ? 'fulfilled' : 'issued', updatedAt: new Date() },
+        });
+        await cacheCard(deps.cache, card);
+        return { cardId: card.cardId, last4: card.last4 };
+      } catch (err) {
+        nonRetryable(err);
+      }
+    },
+
+    async deliverVoucher(orderId) {
+      const o = await order(orderId);
+      // Sent already (a retry after the mail went out): do not send it twice.
+      if (o.emailSentAt) return { sent: false };
+      if (!o.cardId) throw ApplicationFailure.nonRetryable('order has no card yet', 'order_not_issued');
+      const card = await prisma.card.findUniqueOrThrow({ where: { id: o.cardId } });
+      const pdf = await renderOrderVoucher(deps.config, deps.secrets.deriveKey, o, card);
+      const amount = formatMoney({ amount: o.amount, currency: o.currency as Currency });
+      await deps.mailer.send({
+        to: o.email,
+        subject: `Your ${deps.config.shop.schemeName} (${amount})`,
+        messageId: `<voucher-${orderId}@voucher-engine>`,
+        text: `Thank you for your purchase.\n\nYour voucher for ${amount} is attached as a PDF. Print it or show it on `
+          + `your phone at the till of any store in ${deps.config.shop.acceptedAt}.\nIt ends in ${card.codeLast4} and is valid `
+          + `until ${card.expiresAt.toISOString().slice(0, 10)}.\n\nOrder ${orderId}\n`,
+        attachments: [{ filename: `voucher-${card.codeLast4}.pdf`, content: pdf, contentType: 'application/pdf' }],
+      });
+      await prisma.order.update({
+        where: { id: orderId },
+        data: { emailSentAt: new Date(), fulfilledAt: new Date(), status: 'fulfilled', updatedAt: new Date() },
+      });
+      return { sent: true };
+    },
+
+    async refundPayment(orderId, reason) {
+      const o = await order(orderId);
+      if (o.refundId) return { refundId: o.refundId };
+      const refund = await deps.payments.refundPayment({ orderId, paymentId: o.paymentId!, amount: Number(o.amount) });
+      await prisma.order.update({
+        where: { id: orderId },
+        data: { status: 'refunded', refundId: refund.refundId, failureReason: reason.slice(0, 500), updatedAt: new Date() },
+      });
+      return refund;
+    },
+
+    async notifyRefund(orderId) {
+      const o = await order(orderId);
+      const amount = formatMoney({ amount: o.amount, currency: o.currency as Currency });
+      await deps.mailer.send({
+        to: o.email,
+        subject: `Your voucher order could not be completed - ${amount} refunded`,
+        messageId: `<refund-${orderId}@voucher-engine>`,
+        text: `We are sorry: we could not issue your voucher. Your payment of ${amount} has been refunded to your card; `
+          + `depending on your bank it shows within a few days.\n\nOrder ${orderId}\n`,
+      });
+    },
+  };
+}

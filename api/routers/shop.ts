@@ -1,0 +1,161 @@
+// Print@Home: the shop page's procedures. Public (no API key): shoppers are anonymous, and an
+// order is reachable only through its unguessable id.
+
+import { WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
+import { z } from 'zod';
+import { DomainError } from '../../domain/errors.ts';
+import { findOrder, createOrder, maskEmail, signedDownloadPath, type OrderRecord } from '../../services/orders.ts';
+import { paymentEventSignal, paymentReadyUpdate, purchaseWorkflow } from '../../workflows/purchase.ts';
+import { VoucherAmount, VoucherCurrency, VoucherStatus } from '../../workflows/search-attributes.ts';
+import { idempotencyHeaders } from '../schemas.ts';
+import { publicProcedure, router, type RequestContext } from '../trpc.ts';
+
+const TAG = ['Shop'];
+const orderIdSchema = z.uuid().describe('Order id');
+
+const orderSchema = z.object({
+  orderId: z.string(),
+  status: z.enum(['awaiting_payment', 'payment_failed', 'paid', 'issued', 'fulfilled', 'expired', 'refunded', 'failed']),
+  amount: z.number().int(),
+  currency: z.string(),
+  emailMasked: z.string(),
+  provider: z.string(),
+  downloadUrl: z.string().nullable().describe('Signed, expiring link to the voucher PDF once it is ready'),
+  last4: z.string().nullable(),
+  failureReason: z.string().nullable(),
+  steps: z.array(z.object({ name: z.string(), done: z.boolean() })),
+}).meta({ id: 'Order' });
+
+const createdOrderSchema = z.object({
+  orderId: z.string(),
+  status: orderSchema.shape.status,
+  provider: z.string(),
+  clientSecret: z.string().nullable().describe('For Stripe.js to confirm the card payment'),
+}).meta({ id: 'CreatedOrder' });
+
+export function purchaseWorkflowId(orderId: string): string {
+  return `purchase-${orderId}`;
+}
+
+function temporalOf(ctx: RequestContext) {
+  if (!ctx.deps.temporal) throw new DomainError('service_unavailable', 'workflow service not connected');
+  return ctx.deps.temporal;
+}
+
+async function orderView(ctx: RequestContext, order: OrderRecord): Promise<z.infer<typeof orderSchema>> {
+  const card = order.cardId
+    ? await ctx.deps.db.prisma.card.findUnique({ where: { id: order.cardId }, select: { codeLast4: true } })
+    : null;
+  const ready = order.status === 'fulfilled' || (order.status === 'issued' && order.cardId !== null);
+  const reached = (statuses: string[]) => statuses.includes(order.status);
+  return {
+    orderId: order.id,
+    status: order.status,
+    amount: Number(order.amount),
+    currency: order.currency,
+    emailMasked: maskEmail(order.email),
+    provider: order.provider,
+    downloadUrl: ready ? ctx.deps.config.publicUrl + signedDownloadPath(ctx.deps.secrets.deriveKey, order.id) : null,
+    last4: card?.codeLast4 ?? null,
+    failureReason: order.failureReason,
+    steps: [
+      { name: 'payment confirmed', done: reached(['paid', 'issued', 'fulfilled']) },
+      { name: 'voucher issued', done: reached(['issued', 'fulfilled']) },
+      { name: 'PDF and e-mail sent', done: reached(['fulfilled']) },
+    ],
+  };
+}
+
+export const shopRouter = router({
+  config: publicProcedure
+    .meta({ openapi: { method: 'GET', path: '/v1/shop/config', tags: TAG, summary: 'Amounts the shop offers' } })
+    .input(z.object({}).strict().optional())
+    .output(z.object({
+      currency: z.string(), presets: z.array(z.number().int()), minAmount: z.number().int(), maxAmount: z.number().int(),
+      provider: z.enum(['stripe', 'dev']), schemeName: z.string(),
+    }))
+    .query(({ ctx }) => {
+      const { shop, payments } = ctx.deps.config;
+      return { currency: shop.currency, presets: shop.presets, minAmount: shop.minAmount, maxAmount: shop.maxAmount,
+        provider: payments.provider, schemeName: shop.schemeName };
+    }),
+
+  createOrder: publicProcedure
+    .meta({ openapi: { method: 'POST', path: '/v1/orders', tags: TAG, requestHeaders: idempotencyHeaders,
+      summary: 'Start a Print@Home purchase', description: 'Creates the order and its card payment. A repeat with '
+        + 'the same Idempotency-Key returns the same order.', errorResponses: { 400: 'Invalid input', 422: 'Amount out of range' } } })
+    .input(z.object({
+      amount: z.number().int().positive().describe('Minor units'),
+      currency: z.literal('EUR'),
+      email: z.email().max(254),
+    }).strict())
+    .output(createdOrderSchema)
+    .mutation(async ({ ctx, input }) => {
+      const { shop, payments } = ctx.deps.config;
+      if (input.amount < shop.minAmount || input.amount > shop.maxAmount) {
+        throw new DomainError('amount_out_of_range', `a voucher is worth ${shop.minAmount} to ${shop.maxAmount} minor units`);
+      }
+      const client = temporalOf(ctx);
+      const { order } = await createOrder(ctx.deps.db.prisma, {
+        idempotencyKey: ctx.idempotencyKey ? `shop:${ctx.idempotencyKey}` : null,
+        email: input.email, amount: input.amount, currency: input.currency, provider: payments.provider,
+      });
+      // Starting the workflow and asking for its payment in one call: the shop gets the client
+      // secret as soon as the payment exists, and a retry joins the running workflow.
+      const start = new WithStartWorkflowOperation(purchaseWorkflow, {
+        workflowId: purchaseWorkflowId(order.id),
+        taskQueue: ctx.deps.config.taskQueue,
+        args: [{ orderId: order.id, amount: input.amount, currency: input.currency,
+          confirmationTimeoutSeconds: payments.confirmationTimeoutSeconds }],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        typedSearchAttributes: new TypedSearchAttributes([
+          { key: VoucherStatus, value: 'awaiting_payment' },
+          { key: VoucherAmount, value: input.amount },
+          { key: VoucherCurrency, value: input.currency },
+        ]),
+      });
+      try {
+        const payment = await client.workflow.executeUpdateWithStart(paymentReadyUpdate, { startWorkflowOperation: start });
+        return { orderId: order.id, status: order.status, provider: payment.provider, clientSecret: payment.clientSecret };
+      } catch (err) {
+        // The order finished already (e.g. a retry long after): answer with its state.
+        const current = await findOrder(ctx.deps.db.prisma, order.id);
+        if (current && current.status !== 'awaiting_payment') {
+          return { orderId: order.id, status: current.status, provider: current.provider, clientSecret: null };
+        }
+        throw err;
+      }
+    }),
+
+  getOrder: publicProcedure
+    .meta({ openapi: { method: 'GET', path: '/v1/orders/{orderId}', tags: TAG, summary: 'Follow a purchase',
+      errorResponses: { 400: 'Invalid input', 404: 'Unknown order' } } })
+    .input(z.object({ orderId: orderIdSchema }).strict())
+    .output(orderSchema)
+    .query(async ({ ctx, input }) => {
+      const order = await findOrder(ctx.deps.db.prisma, input.orderId);
+      if (!order) throw new DomainError('not_found', 'no order with this id');
+      return orderView(ctx, order);
+    }),
+
+  devConfirmPayment: publicProcedure
+    .meta({ openapi: { method: 'POST', path: '/v1/orders/{orderId}/dev-confirm', tags: TAG,
+      summary: 'Development provider only: confirm the payment as a test card would',
+      errorResponses: { 404: 'Unknown order or not a development payment', 409: 'Not awaiting payment' } } })
+    .input(z.object({ orderId: orderIdSchema }).strict())
+    .output(z.object({ orderId: z.string(), accepted: z.boolean() }))
+    .mutation(async ({ ctx, input }) => {
+      const order = await findOrder(ctx.deps.db.prisma, input.orderId);
+      if (!order || order.provider !== 'dev') throw new DomainError('not_found', 'no development-provider order with this id');
+      if (!order.paymentId) throw new DomainError('order_not_payable', 'the payment is not ready yet');
+      try {
+        await temporalOf(ctx).workflow.getHandle(purchaseWorkflowId(order.id)).signal(paymentEventSignal, {
+          type: 'succeeded', eventId: `dev-${order.id}`, paymentId: order.paymentId });
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) throw new DomainError('order_not_payable', `the order is ${order.status}`);
+        throw err;
+      }
+      return { orderId: order.id, accepted: true };
+    }),
+});

@@ -1,0 +1,75 @@
+// Routes outside the procedure set because they are not JSON in, JSON out: Stripe's signed
+// webhook (the signature covers the raw body) and the voucher PDF download.
+
+import type { FastifyInstance } from 'fastify';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { z } from 'zod';
+import { DomainError } from '../../domain/errors.ts';
+import { findOrder, renderOrderVoucher, verifyDownload } from '../../services/orders.ts';
+import { parseStripeWebhook } from '../../services/payments/stripe.ts';
+import { paymentEventSignal } from '../../workflows/purchase.ts';
+import type { AppDeps } from '../deps.ts';
+import { describeError } from '../errors.ts';
+import { purchaseWorkflowId } from '../routers/shop.ts';
+
+export async function registerPurchaseRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+  await app.register(async (scope) => {
+    // Only here: keep the body as the exact bytes Stripe signed.
+    scope.removeContentTypeParser('application/json');
+    scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+    scope.post('/v1/webhooks/stripe', async (req, reply) => {
+      try {
+        const signature = req.headers['stripe-signature'];
+        if (typeof signature !== 'string' || typeof req.body !== 'string') {
+          throw new DomainError('invalid_signature', 'missing Stripe-Signature header or body');
+        }
+        let parsed;
+        try {
+          parsed = parseStripeWebhook(deps.stripe, req.body, signature, deps.config.payments.stripeWebhookSecret);
+        } catch {
+          throw new DomainError('invalid_signature', 'the webhook signature does not verify');
+        }
+        // Events we do not act on, or for orders that are not ours, are acknowledged so Stripe
+        // stops retrying them.
+        if (!parsed || !z.uuid().safeParse(parsed.orderId).success) return { received: true, handled: false };
+        const order = await findOrder(deps.db.prisma, parsed.orderId);
+        if (!order) return { received: true, handled: false };
+        if (!deps.temporal) throw new DomainError('service_unavailable', 'workflow service not connected');
+        try {
+          await deps.temporal.workflow.getHandle(purchaseWorkflowId(order.id)).signal(paymentEventSignal, parsed.event);
+        } catch (err) {
+          // The purchase finished already; a late duplicate changes nothing.
+          if (err instanceof WorkflowNotFoundError) return { received: true, handled: false };
+          throw err;
+        }
+        return { received: true, handled: true };
+      } catch (err) {
+        const { status, body } = describeError(err, req.id);
+        if (status >= 500) req.log.error({ err }, 'webhook failed');
+        return reply.code(status).send(body);
+      }
+    });
+  });
+
+  app.get('/v1/orders/:orderId/voucher.pdf', async (req, reply) => {
+    try {
+      const { orderId } = req.params as { orderId: string };
+      const { expires, sig } = req.query as { expires?: string; sig?: string };
+      if (!z.uuid().safeParse(orderId).success) throw new DomainError('not_found', 'no such voucher');
+      verifyDownload(deps.secrets.deriveKey, orderId, expires, sig);
+      const order = await findOrder(deps.db.prisma, orderId);
+      if (!order?.cardId || !['issued', 'fulfilled'].includes(order.status)) throw new DomainError('not_found', 'no such voucher');
+      const card = await deps.db.prisma.card.findUniqueOrThrow({ where: { id: order.cardId } });
+      const pdf = await renderOrderVoucher(deps.config, deps.secrets.deriveKey, order, card);
+      return reply
+        .type('application/pdf')
+        .header('content-disposition', `attachment; filename="voucher-${card.codeLast4}.pdf"`)
+        .header('cache-control', 'private, no-store')
+        .send(pdf);
+    } catch (err) {
+      const { status, body } = describeError(err, req.id);
+      return reply.code(status).send(body);
+    }
+  });
+}

@@ -1,0 +1,12 @@
+import type { PaymentsConfig } from '../../infra/config.ts';
+import { DevPaymentProvider } from './dev.ts';
+import type { PaymentProvider } from './provider.ts';
+import { createStripeClient, StripePaymentProvider } from './stripe.ts';
+
+export type { PaymentEvent, PaymentProvider } from './provider.ts';
+
+export function createPaymentProvider(config: PaymentsConfig): PaymentProvider {
+  return config.provider === 'stripe'
+    ? new StripePaymentProvider(createStripeClient(config))
+    : new DevPaymentProvider();
+}
