@@ -1,8 +1,10 @@
 // The HTTP front: REST (/v1, for tills and third parties), tRPC (/trpc, for the web app), the
 // OpenAPI document and its docs page, and a health check.
 
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import { fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
@@ -27,7 +29,12 @@ const FASTIFY_ERRORS: Record<string, { status: number; code: 'validation_error' 
 export interface ServerOptions {
   logger?: boolean;
   publicUrl?: string;
+  /** Built web app to serve at / (shop) and /pos; default web/dist when it exists. */
+  webRoot?: string | null;
 }
+
+const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../web/dist', import.meta.url));
+const API_PATHS = /^\/(v1|trpc|docs|openapi\.json|health)(\/|$|\?)/;
 
 export async function buildServer(deps: AppDeps, options: ServerOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
@@ -66,7 +73,12 @@ export async function buildServer(deps: AppDeps, options: ServerOptions = {}): P
     return reply.code(500).send(errorBody('internal_error', 'internal error; quote the request id to support', req.id));
   });
 
+  const webRoot = options.webRoot === undefined ? (existsSync(DEFAULT_WEB_ROOT) ? DEFAULT_WEB_ROOT : null) : options.webRoot;
   app.setNotFoundHandler((req, reply) => {
+    // The web app routes on the client: any other page path gets its index.html.
+    if (webRoot && req.method === 'GET' && !API_PATHS.test(req.url) && !/\.\w+$/.test(req.url.split('?')[0]!)) {
+      return reply.type('text/html').sendFile('index.html', webRoot);
+    }
     reply.code(404).send(errorBody('not_found', `no route for ${req.method} ${req.url.split('?')[0]}`, req.id));
   });
 
@@ -90,6 +102,10 @@ export async function buildServer(deps: AppDeps, options: ServerOptions = {}): P
     prefix: '/docs/assets/',
   });
   app.get('/docs', async (_req, reply) => reply.type('text/html').send(DOCS_PAGE));
+
+  if (webRoot) {
+    await app.register(fastifyStatic, { root: webRoot, prefix: '/', decorateReply: false, wildcard: false, index: ['index.html'] });
+  }
 
   app.get('/health', async (_req, reply) => {
     try {

@@ -9,14 +9,25 @@ import { createDeps } from '../api/app.ts';
 import { loadConfig } from '../infra/config.ts';
 import { migrate } from '../infra/migrate.ts';
 import { seedDemo } from '../services/demo-seed.ts';
+import { existsSync } from 'node:fs';
 import { startStack } from './stack/index.ts';
+import { startDevMailbox, type DevMailbox } from './dev-mailbox.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const log = (line: string) => console.log(`[start] ${line}`);
 
 const stack = await startStack({ purpose: 'dev', dataDir: path.join(ROOT, '.data/dev') });
+let mailbox: DevMailbox | null = null;
+if (!process.env.SMTP_URL) mailbox = await startDevMailbox(path.join(ROOT, '.data/dev/mail'), log);
+if (!existsSync(path.join(ROOT, 'web/dist/index.html')) && existsSync(path.join(ROOT, 'web/vite.config.ts'))) {
+  log('building the web app (shop, POS page)');
+  const { spawnSync } = await import('node:child_process');
+  const built = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
+  if (built.status !== 0) log('web app build failed: the API runs without the pages');
+}
 const env: NodeJS.ProcessEnv = {
   ...process.env,
+  ...(mailbox ? { SMTP_URL: mailbox.url } : {}),
   DATABASE_URL: stack.databaseUrl,
   REDIS_URL: stack.redisUrl ?? 'off',
   TEMPORAL_ADDRESS: stack.temporalAddress,
@@ -56,6 +67,7 @@ async function stop(exitCode = 0): Promise<void> {
     child.kill('SIGTERM');
     setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
   })));
+  await mailbox?.close();
   await stack.stop();
   process.exit(exitCode);
 }
@@ -79,12 +91,15 @@ const card = demo.cards[0]!;
 console.log(`
   Voucher engine is running. Ctrl-C stops everything started here.
 
+  Shop           ${apiUrl}/          (Print@Home, ${config.payments.provider === 'dev' ? 'development payment provider: no real money' : 'Stripe'})
+  POS page       ${apiUrl}/pos       (use the demo till API key below)
   API            ${apiUrl}
   API docs       ${apiUrl}/docs   (OpenAPI: ${apiUrl}/openapi.json)
   tRPC           ${apiUrl}/trpc
   Temporal UI    ${stack.temporalUiUrl ?? `(external Temporal at ${stack.temporalAddress})`}
   PostgreSQL     ${stack.databaseUrl}
   Redis          ${stack.redisUrl ?? 'none: balance cache off'}
+  Mail           ${mailbox ? `saved as .eml files in ${mailbox.dir} (set SMTP_URL to use a relay or maildev)` : process.env.SMTP_URL}
 
   Demo till API key:  ${demo.apiKey}
   Demo cards:         ${demo.cards.map((c) => `${c.code} (${(c.available / 100).toFixed(2)} EUR)`).join('\n                      ')}

@@ -1,0 +1,121 @@
+// Brings up the engine as production runs it: the stack's services, a freshly migrated bench
+// database, and the API and the worker as separate Node processes (scripts/api.ts,
+// scripts/worker.ts). In-process servers would share the load generator's event loop and
+// hide the cost of the process boundary, so they would flatter the numbers.
+
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { migrate } from '../../infra/migrate.ts';
+import { startStack, type Stack } from '../../scripts/stack/index.ts';
+import { freePort, sleep, spawnService, waitUntil, type ServiceProcess } from '../../scripts/stack/processes.ts';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface Engine {
+  stack: Stack;
+  databaseUrl: string;
+  apiUrl: string;
+  taskQueue: string;
+  api: ServiceProcess;
+  worker: ServiceProcess;
+  /** Stops the children, then the stack; idempotent, also run on Ctrl-C. */
+  stop(): Promise<void>;
+}
+
+export async function resetSchema(databaseUrl: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;');
+  } finally {
+    await client.end();
+  }
+}
+
+/** Migrations go through the Prisma engine shim, which may be mid-edit by a colleague: retry. */
+async function migrateFresh(databaseUrl: string, log: (line: string) => void): Promise<void> {
+  const deadline = Date.now() + 10 * 60_000;
+  for (let attempt = 1; ; attempt++) {
+    // Reset every attempt: a half-applied migration would block `migrate deploy` (P3009).
+    await resetSchema(databaseUrl);
+    try {
+      await migrate(databaseUrl);
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      const first = String((err as Error).message).split('\n').slice(0, 3).join(' | ');
+      log(`migrate failed (attempt ${attempt}), retrying in 60 s: ${first}`);
+      await sleep(60_000);
+    }
+  }
+}
+
+export async function startEngine(opts: { dataDir: string; log: (line: string) => void }): Promise<Engine> {
+  const { log } = opts;
+  const children: ServiceProcess[] = [];
+  let stack: Stack | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= (async () => {
+    // Children first: they hold connections to the services the stack is about to stop.
+    await Promise.all(children.map((c) => c.stop(20_000)));
+    await stack?.stop();
+  })());
+
+  // Ctrl-C: stop everything we started before exiting (the stack's own hook stands aside when
+  // the application handles the signal itself).
+  const onSignal = (signal: NodeJS.Signals) => {
+    log(`${signal}: stopping the API, the worker and the stack`);
+    void stop().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    stack = await startStack({ purpose: 'bench', dataDir: opts.dataDir });
+    log('resetting the bench database and applying migrations');
+    await migrateFresh(stack.databaseUrl, log);
+
+    const port = await freePort();
+    // A task queue of its own: a developer's worker on the same Temporal must not take our tasks.
+    const taskQueue = `bench-${Date.now().toString(36)}`;
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      DATABASE_URL: stack.databaseUrl,
+      REDIS_URL: stack.redisUrl ?? 'off',
+      TEMPORAL_ADDRESS: stack.temporalAddress,
+      TEMPORAL_NAMESPACE: stack.temporalNamespace,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+    };
+    const logsDir = path.join(opts.dataDir, 'logs');
+    const spawnNode = (name: string, script: string) => {
+      const proc = spawnService({
+        name, command: process.execPath, args: ['--import', 'tsx', script], env, cwd: ROOT,
+        logFile: path.join(logsDir, `${name}.log`),
+      });
+      children.push(proc);
+      return proc;
+    };
+    const workerLog = path.join(logsDir, 'worker.log');
+    // The log is appended to across runs: only what this run writes counts.
+    const logStart = existsSync(workerLog) ? readFileSync(workerLog, 'utf8').length : 0;
+    const api = spawnNode('api', 'scripts/api.ts');
+    const worker = spawnNode('worker', 'scripts/worker.ts');
+    const apiUrl = `http://127.0.0.1:${port}`;
+
+    await waitUntil(async () => (await fetch(`${apiUrl}/health`)).ok, { what: 'API /health', timeoutMs: 60_000, proc: api });
+    log(`API up at ${apiUrl} (pid ${api.pid}, log ${api.logFile})`);
+    // The worker bundles the workflow code at start (webpack): tens of seconds on 2 cores.
+    await waitUntil(async () => readFileSync(worker.logFile, 'utf8').slice(logStart).includes('polling task queue'),
+      { what: 'worker', timeoutMs: 180_000, intervalMs: 500, proc: worker });
+    log(`worker polling ${taskQueue} (pid ${worker.pid}, log ${worker.logFile})`);
+
+    return { stack, databaseUrl: stack.databaseUrl, apiUrl, taskQueue, api, worker, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,459 @@
+// `npm run bench -- redeem [--seconds 15] [--warmup 2] [--concurrency 32]`
+//
+// Two-phase redemptions (authorize, then capture) from 32 tills against the engine as it runs
+// in production (API and worker processes, Temporal, Redis, PostgreSQL), next to a baseline:
+// the same guarded balance update in plain SQL through `pg`, at the same concurrency. The ratio
+// says how much of the database's raw capacity reaches the tills; the outbox drain and the
+// ledger check after the run belong to the honest cost of the engine's throughput.
+//
+// The last line of output is one JSON object with the results.
+
+import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { connectClient } from '../infra/temporal.ts';
+import { connectDatabase } from '../infra/db.ts';
+import { createBillingParty, createStore, createTerminal } from '../services/directory.ts';
+import { cpuByGroup, cpuSnapshot, type CpuSnapshot } from './lib/cpu.ts';
+import { ROOT, startEngine, type Engine } from './lib/engine.ts';
+import { JsonClient } from './lib/http.ts';
+import { percentile, round, runLoad, type LoadResult, type Operation } from './lib/load.ts';
+
+const log = (line: string) => console.log(`[bench] ${line}`);
+
+const TERMINALS_PER_STORE = 4;
+const AMOUNT = 100; // 1.00 EUR per redemption
+const CARD_BALANCE = 1_000_000; // 10,000.00 EUR: no card runs dry, even at baseline speed
+const CURRENCY = 'EUR';
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      seconds: { type: 'string', default: '15' },
+      warmup: { type: 'string', default: '2' },
+      concurrency: { type: 'string', default: '32' },
+      'cards-per-terminal': { type: 'string', default: '8' },
+    },
+  });
+  const seconds = Number(values.seconds);
+  const warmupSeconds = Number(values.warmup);
+  const concurrency = Number(values.concurrency);
+  const cardsPerTerminal = Number(values['cards-per-terminal']);
+  if (![seconds, concurrency, cardsPerTerminal].every((n) => Number.isInteger(n) && n > 0) || !(warmupSeconds >= 0)) {
+    console.error('--seconds, --concurrency and --cards-per-terminal take positive integers, --warmup a number >= 0');
+    return 2;
+  }
+
+  const engine = await startEngine({ dataDir: path.join(ROOT, '.data/bench'), log });
+  const clients: JsonClient[] = [];
+  try {
+    const tills = await createTills(engine, concurrency, cardsPerTerminal);
+    clients.push(...tills.map((t) => t.http));
+    const pickers = tills.map((_, i) => cardPicker(i, cardsPerTerminal, concurrency * cardsPerTerminal));
+    const load = { concurrency, warmupSeconds, seconds, log };
+
+    // Baseline first: the engine is idle then, whereas after the project run the worker would
+    // still be relaying and running workflows.
+    const baselinePool = new pg.Pool({ connectionString: engine.databaseUrl, max: concurrency });
+    let baseline: LoadResult;
+    let baselineUsage: Usage;
+    try {
+      await seedBaseline(baselinePool, concurrency * cardsPerTerminal);
+      log(`baseline: ${concurrency} pg clients, guarded UPDATE + hold row, then capture`);
+      ({ result: baseline, usage: baselineUsage } = await withUsage(engine, { ...load, name: 'baseline', op: baselineOp(baselinePool, pickers) }));
+    } finally {
+      await baselinePool.end();
+    }
+
+    log(`project: ${concurrency} tills over HTTP, POST /v1/redemptions then /capture`);
+    const runId = Date.now().toString(36);
+    const projectOp: Operation = async (i) => {
+      const till = tills[i]!;
+      const t0 = performance.now();
+      const auth = await till.http.request('POST', '/v1/redemptions', {
+        code: till.cards[pickers[i]!()], amount: AMOUNT, currency: CURRENCY, posReference: `b-${runId}-${i}-${till.seq++}`,
+      });
+      const authorize = performance.now() - t0;
+      if (auth.status !== 200) throw new Error(`authorize ${auth.status}: ${JSON.stringify(auth.body)}`);
+      const cap = await till.http.request('POST', `/v1/redemptions/${auth.body.id}/capture`, {});
+      if (cap.status !== 200) throw new Error(`capture ${cap.status}: ${JSON.stringify(cap.body)}`);
+      return { authorize };
+    };
+    const { result: project, usage: projectUsage } = await withUsage(engine, { ...load, name: 'project', op: projectOp });
+
+    const drain = await drainOutbox(engine);
+    const ledger = await checkLedger(engine.databaseUrl);
+
+    const summary = {
+      bench: 'redeem', concurrency, seconds,
+      project: {
+        ops_per_s: round(project.opsPerSecond, 1),
+        p50_ms: ms(percentile(project.latencies.op!, 50)),
+        p99_ms: ms(percentile(project.latencies.op!, 99)),
+        authorize_p50_ms: ms(percentile(project.latencies.authorize ?? [], 50)),
+        authorize_p99_ms: ms(percentile(project.latencies.authorize ?? [], 99)),
+        errors: project.errors,
+      },
+      baseline: {
+        ops_per_s: round(baseline.opsPerSecond, 1),
+        p50_ms: ms(percentile(baseline.latencies.op!, 50)),
+        p99_ms: ms(percentile(baseline.latencies.op!, 99)),
+      },
+      ratio: round(project.opsPerSecond / baseline.opsPerSecond, 3),
+      outbox_drain_s: drain.seconds === null ? null : round(drain.seconds, 2),
+      ledger_ok: ledger.ok,
+    };
+
+    printReport({ project, baseline, projectUsage, baselineUsage, drain, ledger, summary });
+    const healthy = project.errors === 0 && baseline.errors === 0 && ledger.ok && drain.seconds !== null;
+    if (!healthy) log('RUN FLAGGED: errors, an undrained outbox or a failed ledger check (see above); do not trust these numbers');
+    console.log(JSON.stringify(summary));
+    return healthy ? 0 : 1;
+  } finally {
+    clients.forEach((c) => c.close());
+    await engine.stop();
+  }
+}
+
+const ms = (v: number) => round(v, 2);
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures
+
+interface Till {
+  http: JsonClient;
+  /** Card codes this till sells and mostly redeems; index = card number (see cardPicker). */
+  cards: string[];
+  seq: number;
+}
+
+/**
+ * One billing party, a store per TERMINALS_PER_STORE tills, and cards sold through the REST API
+ * (the same path a till uses, so the cards are exactly what production would hold). Every till's
+ * `cards` lists all cards, in global order, so cardPicker indexes work for any till.
+ */
+async function createTills(engine: Engine, count: number, cardsPerTerminal: number): Promise<Till[]> {
+  const db = connectDatabase(engine.databaseUrl, { max: 4 });
+  let keys: string[];
+  try {
+    const party = await createBillingParty(db.prisma, { name: 'Bench party', contactEmail: 'bench@example.test' });
+    const stores = [];
+    for (let s = 0; s < Math.ceil(count / TERMINALS_PER_STORE); s++) {
+      stores.push(await createStore(db.prisma, { billingPartyId: party.id, name: `Bench store ${s + 1}` }));
+    }
+    keys = [];
+    for (let t = 0; t < count; t++) {
+      const store = stores[Math.floor(t / TERMINALS_PER_STORE)]!;
+      keys.push((await createTerminal(db.prisma, { storeId: store.id, name: `Bench till ${t + 1}` })).apiKey);
+    }
+  } finally {
+    await db.close();
+  }
+
+  const started = performance.now();
+  const https = keys.map((key) => new JsonClient(engine.apiUrl, { authorization: `Bearer ${key}` }));
+  const own = await Promise.all(https.map(async (http, t) => {
+    const codes: string[] = [];
+    for (let c = 0; c < cardsPerTerminal; c++) {
+      const res = await http.request('POST', '/v1/cards', { amount: CARD_BALANCE, currency: CURRENCY },
+        { 'idempotency-key': `bench-issue-${t}-${c}` });
+      if (res.status !== 200) throw new Error(`issuing a card failed: ${res.status} ${JSON.stringify(res.body)}`);
+      codes.push(res.body.code);
+    }
+    return codes;
+  }));
+  const all = own.flat();
+  log(`fixtures: ${count} terminals in ${Math.ceil(count / TERMINALS_PER_STORE)} stores, ${all.length} cards `
+    + `(issued over REST in ${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  return https.map((http) => ({ http, cards: all, seq: 0 }));
+}
+
+/**
+ * Which card till `till` redeems next. Tills mostly redeem their own customers' cards (90%,
+ * round robin) and sometimes another till's (10%, random): there is occasional row-lock
+ * contention, as when a card is used in two shops at once, but no single hot row that would
+ * make the benchmark measure lock waits instead of the engine. Seeded per till, so the
+ * baseline and the project run see the same card sequence.
+ */
+function cardPicker(till: number, cardsPerTerminal: number, totalCards: number): () => number {
+  let state = (till + 1) * 0x9e3779b9;
+  const random = () => { // mulberry32
+    state = (state + 0x6d2b79f5) | 0;
+    let x = Math.imul(state ^ (state >>> 15), 1 | state);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) / 2 ** 32;
+  };
+  let next = 0;
+  return () => random() < 0.1
+    ? Math.floor(random() * totalCards)
+    : till * cardsPerTerminal + (next++ % cardsPerTerminal);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Baseline: the ledger's essential work and nothing else
+
+async function seedBaseline(pool: pg.Pool, cards: number): Promise<void> {
+  await pool.query(`
+    DROP TABLE IF EXISTS bench_holds, bench_cards;
+    CREATE TABLE bench_cards (
+      id int PRIMARY KEY,
+      available bigint NOT NULL CHECK (available >= 0),
+      held bigint NOT NULL DEFAULT 0 CHECK (held >= 0));
+    CREATE TABLE bench_holds (
+      id bigserial PRIMARY KEY,
+      card_id int NOT NULL REFERENCES bench_cards,
+      amount bigint NOT NULL,
+      status text NOT NULL DEFAULT 'authorized',
+      created_at timestamptz NOT NULL DEFAULT now());`);
+  await pool.query('INSERT INTO bench_cards (id, available) SELECT g, $2 FROM generate_series(0, $1 - 1) g', [cards, CARD_BALANCE]);
+}
+
+/** Two transactions per op, like authorize and capture; named prepared statements, like the Ledger. */
+function baselineOp(pool: pg.Pool, pickers: (() => number)[]): Operation {
+  return async (i) => {
+    const card = pickers[i]!();
+    const db = await pool.connect();
+    try {
+      const t0 = performance.now();
+      await db.query('BEGIN');
+      const hold = await db.query({ name: 'b_hold', text: 'INSERT INTO bench_holds (card_id, amount) VALUES ($1, $2) RETURNING id', values: [card, AMOUNT] });
+      const guarded = await db.query({
+        name: 'b_authorize',
+        text: 'UPDATE bench_cards SET available = available - $2, held = held + $2 WHERE id = $1 AND available >= $2',
+        values: [card, AMOUNT],
+      });
+      if (guarded.rowCount !== 1) {
+        await db.query('ROLLBACK');
+        throw new Error(`baseline: card ${card} has insufficient funds`);
+      }
+      await db.query('COMMIT');
+      const authorize = performance.now() - t0;
+
+      await db.query('BEGIN');
+      const settled = await db.query({
+        name: 'b_settle', text: `UPDATE bench_holds SET status = 'captured' WHERE id = $1 AND status = 'authorized'`, values: [hold.rows[0].id],
+      });
+      await db.query({ name: 'b_capture', text: 'UPDATE bench_cards SET held = held - $2 WHERE id = $1', values: [card, AMOUNT] });
+      if (settled.rowCount !== 1) {
+        await db.query('ROLLBACK');
+        throw new Error('baseline: hold already settled');
+      }
+      await db.query('COMMIT');
+      return { authorize };
+    } catch (err) {
+      await db.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      db.release();
+    }
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the measurement window cost: CPU per process, WAL and commits per operation
+
+interface Usage {
+  cpu: Map<string, number>;
+  /** Cluster-wide, so other databases' traffic on a shared server inflates it. */
+  walBytesPerOp: number;
+  /** Of the bench database; PostgreSQL flushes these counters about once a second, so approximate. */
+  commitsPerOp: number;
+}
+
+async function withUsage(engine: Engine, opts: Parameters<typeof runLoad>[0]): Promise<{ result: LoadResult; usage: Usage }> {
+  const client = new pg.Client({ connectionString: engine.databaseUrl });
+  await client.connect();
+  const counters = () => client.query<{ lsn: string; commits: string }>(
+    'SELECT pg_current_wal_insert_lsn()::text AS lsn, xact_commit::text AS commits FROM pg_stat_database WHERE datname = current_database()');
+  let before: CpuSnapshot = new Map();
+  let after: CpuSnapshot = new Map();
+  let windowSeconds = opts.seconds;
+  let openedAt = 0;
+  let start: ReturnType<typeof counters> | undefined;
+  let end: ReturnType<typeof counters> | undefined;
+  let backends: Promise<pg.QueryResult<{ pid: number; datname: string | null }>> | undefined;
+  try {
+    const result = await runLoad({
+      ...opts,
+      onWindow: (edge) => {
+        if (edge === 'open') {
+          before = cpuSnapshot();
+          openedAt = performance.now();
+          start = counters();
+        } else {
+          after = cpuSnapshot();
+          windowSeconds = (performance.now() - openedAt) / 1000;
+          end = counters();
+          // Asked now, before the short-lived backends of other people's test runs are gone.
+          backends = client.query('SELECT pid, datname FROM pg_stat_activity');
+        }
+      },
+    });
+    // PostgreSQL backends split by database: the server may be shared with other test runs.
+    const benchDb = new URL(engine.databaseUrl).pathname.slice(1);
+    const pgOther = new Set((await backends!).rows.filter((r) => r.datname && r.datname !== benchDb).map((r) => r.pid));
+    const cpu = cpuByGroup(before, after, windowSeconds, (pid, comm) => {
+      if (pid === engine.api.pid) return 'api (node)';
+      if (pid === engine.worker.pid) return 'worker (node)';
+      if (pid === process.pid) return 'load generator (this process)';
+      if (comm === 'postgres') return pgOther.has(pid) ? 'postgres, other databases' : 'postgres';
+      if (comm.startsWith('temporal')) return 'temporal';
+      if (comm === 'redis-server') return 'redis';
+      return `other: ${comm}`;
+    });
+    const [a, b] = [(await start!).rows[0]!, (await end!).rows[0]!];
+    const ops = Math.max(result.ops, 1);
+    return {
+      result,
+      usage: {
+        cpu,
+        walBytesPerOp: Number(lsnBytes(b.lsn) - lsnBytes(a.lsn)) / ops,
+        commitsPerOp: (Number(b.commits) - Number(a.commits)) / ops,
+      },
+    };
+  } finally {
+    await client.end();
+  }
+}
+
+/** '16/B374D848' -> byte position. */
+function lsnBytes(lsn: string): bigint {
+  const [hi, lo] = lsn.split('/');
+  return (BigInt(`0x${hi}`) << 32n) + BigInt(`0x${lo}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// After the run: outbox backlog, workflows, ledger check
+
+interface Drain {
+  /** From the end of the load to an empty outbox; null = not drained in time. */
+  seconds: number | null;
+  backlog: number;
+  holds: number;
+  completed: number | null;
+  workflowsSeconds: number | null;
+}
+
+async function drainOutbox(engine: Engine): Promise<Drain> {
+  const started = performance.now();
+  const db = new pg.Client({ connectionString: engine.databaseUrl });
+  await db.connect();
+  const temporal = await connectClient(engine.stack.temporalAddress, engine.stack.temporalNamespace);
+  try {
+    const count = async (sql: string) => Number((await db.query<{ n: string }>(sql)).rows[0]!.n);
+    const backlog = await count('SELECT count(*) AS n FROM workflow_outbox');
+    const holds = await count('SELECT count(*) AS n FROM holds');
+    log(`outbox backlog at end of load: ${backlog} rows for ${holds} redemptions; draining`);
+
+    let seconds: number | null = null;
+    let lastLog = started;
+    for (;;) {
+      const left = await count('SELECT count(*) AS n FROM workflow_outbox');
+      const elapsed = (performance.now() - started) / 1000;
+      if (left === 0) {
+        seconds = elapsed;
+        break;
+      }
+      if (elapsed > 300) break;
+      if (performance.now() - lastLog > 2000) {
+        log(`outbox: ${left} rows left after ${elapsed.toFixed(0)} s`);
+        lastLog = performance.now();
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+
+    // Each redemption's workflow ends when its capture signal arrives.
+    const query = `TaskQueue = "${engine.taskQueue}" AND ExecutionStatus = "Completed"`;
+    let completed: number | null = null;
+    let workflowsSeconds: number | null = null;
+    try {
+      for (;;) {
+        completed = (await temporal.workflow.count(query)).count;
+        const elapsed = (performance.now() - started) / 1000;
+        if (completed >= holds) {
+          workflowsSeconds = elapsed;
+          break;
+        }
+        if (elapsed > 300) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    } catch (err) {
+      log(`could not count workflows: ${(err as Error).message}`);
+    }
+    return { seconds, backlog, holds, completed, workflowsSeconds };
+  } finally {
+    await db.end();
+    await temporal.connection.close();
+  }
+}
+
+async function checkLedger(databaseUrl: string): Promise<{ ok: boolean; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('npx', ['tsx', 'scripts/check-ledger.ts'], {
+      cwd: ROOT, env: { ...process.env, DATABASE_URL: databaseUrl }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    child.on('error', (err) => resolve({ ok: false, output: err.message }));
+    child.on('close', (code) => resolve({ ok: code === 0, output: output.trim() }));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+function printReport(r: {
+  project: LoadResult; baseline: LoadResult; projectUsage: Usage; baselineUsage: Usage;
+  drain: Drain; ledger: { ok: boolean; output: string }; summary: { ratio: number };
+}): void {
+  const pct = (xs: number[] | undefined, p: number) => (xs?.length ? percentile(xs, p).toFixed(1) : '-');
+  const row = (name: string, x: LoadResult) => [
+    name.padEnd(30), x.opsPerSecond.toFixed(1).padStart(8), String(x.ops).padStart(7),
+    pct(x.latencies.op, 50).padStart(7), pct(x.latencies.op, 99).padStart(7),
+    pct(x.latencies.authorize, 50).padStart(9), pct(x.latencies.authorize, 99).padStart(9), String(x.errors).padStart(6),
+  ].join(' ');
+  const lines = [
+    '',
+    `${'run'.padEnd(30)} ${'ops/s'.padStart(8)} ${'ops'.padStart(7)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} `
+      + `${'auth p50'.padStart(9)} ${'auth p99'.padStart(9)} ${'errors'.padStart(6)}`,
+    row('project (HTTP, ledger, outbox)', r.project),
+    row('baseline (guarded SQL via pg)', r.baseline),
+    `ratio project/baseline: ${r.summary.ratio.toFixed(3)}   (target >= 0.25, authorize p99 <= 50 ms)`,
+    '',
+    `outbox: ${r.drain.backlog} rows queued at end of load, drained in `
+      + `${r.drain.seconds === null ? 'NOT DRAINED within 300 s' : `${r.drain.seconds.toFixed(2)} s`}`,
+    `workflows: ${r.drain.completed ?? '?'} of ${r.drain.holds} redemptions completed`
+      + (r.drain.workflowsSeconds === null ? ' (not all within 300 s)' : ` (all within ${r.drain.workflowsSeconds.toFixed(2)} s after load)`),
+    `ledger check: ${r.ledger.ok ? 'OK' : 'FAILED'} — ${r.ledger.output.split('\n').filter(Boolean).at(r.ledger.ok ? -1 : 0)}`,
+    '',
+    `per operation: project ${(r.projectUsage.walBytesPerOp / 1024).toFixed(1)} KiB WAL, ~${r.projectUsage.commitsPerOp.toFixed(1)} commits; `
+      + `baseline ${(r.baselineUsage.walBytesPerOp / 1024).toFixed(1)} KiB WAL, ~${r.baselineUsage.commitsPerOp.toFixed(1)} commits`,
+    `CPU during the measurement window (% of one core; the machine has ${availableParallelism()} cores):`,
+  ];
+  const [projectCpu, baselineCpu] = [r.projectUsage.cpu, r.baselineUsage.cpu];
+  const groups = [...new Set([...projectCpu.keys(), ...baselineCpu.keys()])]
+    .sort((a, b) => (projectCpu.get(b) ?? 0) - (projectCpu.get(a) ?? 0));
+  lines.push(`  ${'process'.padEnd(32)} ${'project'.padStart(8)} ${'baseline'.padStart(9)}`);
+  for (const g of groups) {
+    // Small fry (shells, system daemons) would only lengthen the table; they are in the total.
+    if ((projectCpu.get(g) ?? 0) < 1 && (baselineCpu.get(g) ?? 0) < 1) continue;
+    lines.push(`  ${g.padEnd(32)} ${(projectCpu.get(g) ?? 0).toFixed(0).padStart(7)}% ${(baselineCpu.get(g) ?? 0).toFixed(0).padStart(8)}%`);
+  }
+  const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+  lines.push(`  ${'total'.padEnd(32)} ${total(projectCpu).toFixed(0).padStart(7)}% ${total(baselineCpu).toFixed(0).padStart(8)}%`);
+  // Work that is not ours takes cores from one side: the ratio is then not comparable.
+  const foreign = (m: Map<string, number>) => [...m].filter(([g]) => g.startsWith('other:') || g.includes('other databases'))
+    .reduce((sum, [, v]) => sum + v, 0);
+  for (const [name, m] of [['project', projectCpu], ['baseline', baselineCpu]] as const) {
+    if (foreign(m) > 20) lines.push(`WARNING: other processes used ${foreign(m).toFixed(0)}% of a core during the ${name} run; rerun on a quiet machine`);
+  }
+  for (const [name, x] of [['project', r.project], ['baseline', r.baseline]] as const) {
+    if (x.errors) lines.push(`${name} errors (${x.errors}), first ones:`, ...x.errorSamples.map((e) => `  ${e.slice(0, 300)}`));
+  }
+  console.log(lines.join('\n'));
+}
