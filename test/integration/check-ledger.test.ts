@@ -39,20 +39,25 @@ describe('check:ledger', () => {
     expect(checkLedger().status).toBe(0);
   });
 
-  it('cannot be broken through the ledger itself: an unbalanced entry never commits', async () => {
+  it('cannot be broken through the ledger itself: unbalanced or rewritten postings are refused', async () => {
     const card = await issueCard(h, 500);
     const db = await h.deps.db.pool.connect();
     try {
       await db.query('BEGIN');
       const { rows: [entry] } = await db.query(
         `INSERT INTO journal_entries (kind, currency, card_id) VALUES ('load', 'EUR', $1) RETURNING id`, [card.id]);
-      await db.query(`INSERT INTO postings (entry_id, account_kind, account_ref, amount, currency)
-                      VALUES ($1, 'card_available', $2, 100, 'EUR')`, [entry.id, card.id]);
-      await expect(db.query('COMMIT')).rejects.toThrow(/does not balance/);
+      await expect(db.query(`INSERT INTO postings (entry_id, account_kind, account_ref, amount, currency)
+                             VALUES ($1, 'card_available', $2, 100, 'EUR')`, [entry.id, card.id]))
+        .rejects.toThrow(/does not balance/);
+      await db.query('ROLLBACK');
     } finally {
       db.release();
     }
-    await expect(h.deps.db.pool.query('UPDATE cards SET available = -1 WHERE id = $1', [card.id]))
-      .rejects.toThrow(/cards_available_non_negative/);
+    const pool = h.deps.db.pool;
+    await expect(pool.query(`UPDATE postings SET amount = amount + 1 WHERE account_ref = $1`, [card.id])).rejects.toThrow(/append-only/);
+    await expect(pool.query(`DELETE FROM postings WHERE account_ref = $1`, [card.id])).rejects.toThrow(/append-only/);
+    await expect(pool.query(`DELETE FROM journal_entries WHERE card_id = $1`, [card.id])).rejects.toThrow(/append-only/);
+    await expect(pool.query('UPDATE cards SET available = -1 WHERE id = $1', [card.id])).rejects.toThrow(/cards_available_non_negative/);
+    expect(await h.deps.ledger.violations()).toEqual([]);
   });
 });

@@ -21,6 +21,7 @@ async function snapshot(): Promise<unknown> {
     SELECT (SELECT count(*) FROM cards) AS cards, (SELECT count(*) FROM holds) AS holds,
            (SELECT count(*) FROM journal_entries) AS entries, (SELECT count(*) FROM postings) AS postings,
            (SELECT count(*) FROM idempotency_records) AS idem, (SELECT count(*) FROM workflow_outbox) AS outbox,
+           (SELECT count(*) FROM orders) AS orders,
            (SELECT coalesce(sum(available), 0) FROM cards) AS available, (SELECT coalesce(sum(held), 0) FROM cards) AS held,
            (SELECT string_agg(status::text || captured_amount || refunded_amount, ',' ORDER BY id) FROM holds) AS hold_states`);
   return rows[0];
@@ -134,7 +135,8 @@ describe('malformed input on every endpoint', () => {
 
   it('covers every REST route', () => {
     expect(routes.map((r) => `${r.method} ${r.url}`).sort()).toEqual([
-      'GET /v1/redemptions/:holdId', 'POST /v1/cards', 'POST /v1/cards/load', 'POST /v1/cards/lookup',
+      'GET /v1/orders/:orderId', 'GET /v1/redemptions/:holdId', 'GET /v1/shop/config', 'POST /v1/cards',
+      'POST /v1/cards/load', 'POST /v1/cards/lookup', 'POST /v1/orders', 'POST /v1/orders/:orderId/dev-confirm',
       'POST /v1/redemptions', 'POST /v1/redemptions/:holdId/capture', 'POST /v1/redemptions/:holdId/refunds',
       'POST /v1/redemptions/:holdId/void',
     ]);
@@ -164,7 +166,7 @@ describe('malformed input on every endpoint', () => {
     let checked = 0;
     for (const route of routes) {
       for (const holdId of [auth.body.id, 'not-a-uuid', randomUUID()]) {
-        const path = route.url.replace(':holdId', holdId);
+        const path = route.url.replace(/:\w+/, holdId);
         if (route.method === 'GET') {
           const res = await call(h, 'GET', `${path}?surprise=1`);
           if (holdId === auth.body.id) expectErrorShape(res, 400, 'validation_error');
@@ -172,7 +174,7 @@ describe('malformed input on every endpoint', () => {
           checked++;
           continue;
         }
-        if (holdId !== auth.body.id && !route.url.includes(':holdId')) continue;
+        if (holdId !== auth.body.id && !route.url.includes(':')) continue;
         for (const bad of badBodies) {
           const res = await call(h, route.method, path, { ...bad, idempotencyKey: randomUUID() });
           expect(res.status, `${route.method} ${path} ${bad.name}: ${JSON.stringify(res.body)}`).toBeGreaterThanOrEqual(400);
