@@ -15,6 +15,8 @@ COPY scripts/prisma-engine ./scripts/prisma-engine
 RUN npm ci --no-audit --no-fund || npm install --no-audit --no-fund
 
 COPY . .
+# The shop and POS pages, served by the API.
+RUN npm run build:web
 RUN mkdir -p .data && chown -R node:node .data
 
 USER node

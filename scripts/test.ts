@@ -11,11 +11,18 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const e2e = process.argv.includes('--e2e');
 const extra = process.argv.slice(2).filter((a) => a !== '--e2e');
 
-if (e2e && !existsSync('/usr/bin/chromium')) {
-  console.log('[test] installing Debian chromium for browser tests');
-  const asRoot = process.getuid?.() === 0 ? [] : ['sudo'];
-  for (const args of [['apt-get', 'update', '-qq'], ['apt-get', 'install', '-y', '-qq', 'chromium']]) {
-    const r = spawnSync(asRoot[0] ?? args[0]!, asRoot.length ? args : args.slice(1), {
+// Debian packages the tests use: poppler-utils reads voucher PDFs as a person would (text and
+// the QR code from the rendered page); Chromium runs the browser tests.
+const needed = [
+  ...(existsSync('/usr/bin/pdftotext') && existsSync('/usr/bin/pdftoppm') ? [] : ['poppler-utils']),
+  ...(e2e && !existsSync('/usr/bin/chromium') ? ['chromium'] : []),
+];
+if (needed.length) {
+  console.log(`[test] installing Debian packages: ${needed.join(' ')}`);
+  const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
+  for (const args of [['apt-get', 'update', '-qq'], ['apt-get', 'install', '-y', '-qq', ...needed]]) {
+    const command = [...sudo, ...args];
+    const r = spawnSync(command[0]!, command.slice(1), {
       stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
     if (r.status !== 0) process.exit(r.status ?? 1);
   }

@@ -61,11 +61,18 @@ export interface RefundResult extends HoldSnapshot {
   replayed?: boolean;
 }
 
-/** Who makes a call and under which key: scope isolates keys per terminal (or per system actor). */
+/**
+ * Who makes a call and under which key: scope isolates keys per terminal (or per system actor).
+ * A null key on a redemption call means "the hold is the key": (terminal, POS reference) for an
+ * authorization, the hold itself for a capture or void.
+ */
 export interface IdempotencyContext {
   scope: string;
-  key: string;
+  key: string | null;
 }
+
+/** Raised by the ledger when an identical call committed first; the retry replays its answer. */
+const CONCURRENT_DUPLICATE = 'VE409';
 
 /** Stable hash of what a request asks for, so a reused key with another body is detected. */
 export function requestHash(operation: string, params: Record<string, unknown>): string {
@@ -88,11 +95,14 @@ export class Ledger {
   constructor(private readonly pool: pg.Pool) {}
 
   private async call<T>(name: string, text: string, values: unknown[]): Promise<T> {
-    try {
-      const result = await this.pool.query<{ r: T }>({ name, text, values });
-      return result.rows[0]!.r;
-    } catch (err) {
-      translate(err);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await this.pool.query<{ r: T }>({ name, text, values });
+        return result.rows[0]!.r;
+      } catch (err) {
+        if ((err as { code?: string }).code === CONCURRENT_DUPLICATE && attempt < 3) continue;
+        translate(err);
+      }
     }
   }
 

@@ -125,7 +125,7 @@ export const posRouter = router({
     .mutation(async ({ ctx, input }) => {
       const { deps, terminal } = ctx;
       const result = await afterChange(ctx, await deps.ledger.authorize(
-        { scope: scope(ctx), key: ctx.idempotencyKey ?? `pos:${input.posReference}` },
+        { scope: scope(ctx), key: ctx.idempotencyKey },
         {
           codeHash: codeHashOf(ctx, input.code), currency: input.currency, amount: BigInt(input.amount),
           allowPartial: input.allowPartial, storeId: terminal.storeId, terminalId: terminal.terminalId,
@@ -154,7 +154,7 @@ export const posRouter = router({
     .output(redemptionSchema)
     .mutation(async ({ ctx, input }) => {
       const result = await afterChange(ctx, await ctx.deps.ledger.capture(
-        { scope: scope(ctx), key: ctx.idempotencyKey ?? `capture:${input.holdId}` },
+        { scope: scope(ctx), key: ctx.idempotencyKey },
         { holdId: input.holdId, storeId: ctx.terminal.storeId,
           amount: input.amount === undefined ? null : BigInt(input.amount) }));
       return redemption(result);
@@ -167,7 +167,7 @@ export const posRouter = router({
     .output(redemptionSchema)
     .mutation(async ({ ctx, input }) => {
       const result = await afterChange(ctx, await ctx.deps.ledger.void(
-        { scope: scope(ctx), key: ctx.idempotencyKey ?? `void:${input.holdId}` },
+        { scope: scope(ctx), key: ctx.idempotencyKey },
         { holdId: input.holdId, storeId: ctx.terminal.storeId }));
       return redemption(result);
     }),

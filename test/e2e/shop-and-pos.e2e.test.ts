@@ -81,13 +81,14 @@ afterAll(async () => {
 });
 
 describe('web app: Print@Home shop and POS terminal', () => {
-  it('sells a 25.00 EUR voucher online and hands out its PDF', async () => {
+  it('sells a 25.00 EUR voucher online and hands out its PDF', async ({ onTestFailed }) => {
     const index = await fetch(`${h.baseUrl}/`);
     expect(index.status, 'the API serves the web app at /').toBe(200);
     expect(index.headers.get('content-type')).toMatch(/text\/html/);
 
     const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
     const errors = watchErrors(page);
+    onTestFailed(() => page.screenshot({ path: path.join(ARTIFACTS, 'shop-failed.png'), fullPage: true }).then(() => {}));
     await page.goto(`${h.baseUrl}/`);
 
     await page.getByTestId('preset-2500').click();
@@ -134,11 +135,12 @@ describe('web app: Print@Home shop and POS terminal', () => {
     await page.close();
   });
 
-  it('redeems part of it at the till: balance, authorize, capture', async () => {
+  it('redeems part of it at the till: balance, authorize, capture', async ({ onTestFailed }) => {
     expect(voucherCode, 'the shop test sold a voucher').toBeTruthy();
     const code = voucherCode!;
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     const errors = watchErrors(page);
+    onTestFailed(() => page.screenshot({ path: path.join(ARTIFACTS, 'pos-failed.png'), fullPage: true }).then(() => {}));
     await page.goto(`${h.baseUrl}/pos`);
 
     await page.getByTestId('api-key').fill(h.terminalA.apiKey);
