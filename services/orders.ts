@@ -105,6 +105,5 @@ export async function renderOrderVoucher(
     expiresAt: card.expiresAt,
     orderId: order.id,
     issuedAt: order.paidAt ?? order.createdAt,
-    balanceUrl: `${config.publicUrl}/pos`,
   });
 }

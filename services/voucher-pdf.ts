@@ -15,7 +15,6 @@ export interface VoucherContent {
   expiresAt: Date;
   orderId: string;
   issuedAt: Date;
-  balanceUrl: string;
 }
 
 const A4 = { width: 595.28, height: 841.89 };
@@ -49,8 +48,8 @@ export async function renderVoucherPdf(v: VoucherContent): Promise<Buffer> {
 
   doc.fillColor('#000').font('Helvetica-Bold').fontSize(13).text('How to use it', left, 540);
   doc.font('Helvetica').fontSize(11).text(
-    `Show this page (printed or on screen) at the till of any store in ${v.acceptedAt}. The till scans the QR code `
-    + 'or types the code. You can pay with it in several purchases until the balance is used up.', { width });
+    `It is accepted in ${v.acceptedAt}. Show this page, printed or on screen, at the till: staff scan the QR code `
+    + 'or type the code. You can pay with it in several purchases until the balance is used up.', { width });
   doc.moveDown(0.8);
   doc.font('Helvetica-Bold').fontSize(13).text('Keep it safe');
   doc.font('Helvetica').fontSize(11).text(
@@ -59,8 +58,8 @@ export async function renderVoucherPdf(v: VoucherContent): Promise<Buffer> {
   doc.moveDown(0.8);
   doc.font('Helvetica-Bold').fontSize(13).text('Verify it');
   doc.font('Helvetica').fontSize(11).text(
-    `A genuine voucher ends in ${v.code.slice(-4)} and its code passes the till's check. Any till shows the balance; `
-    + `so does ${v.balanceUrl}.`, { width });
+    `A genuine voucher ends in ${v.code.slice(-4)} and its code passes the till's check. Any till in the centre `
+    + 'shows its balance.', { width });
   doc.moveDown(1.5);
   doc.fontSize(9).fillColor('#666').text(`Order ${v.orderId} - issued ${v.issuedAt.toISOString().slice(0, 10)}`, { width });
   doc.end();
