@@ -9,6 +9,8 @@ import { TerminalDirectory } from './terminal-auth.ts';
 import type { Client } from '@temporalio/client';
 import { createPaymentProvider } from '../services/payments/index.ts';
 import { createStripeClient } from '../services/payments/stripe.ts';
+import { createMailer } from '../services/mailer.ts';
+import type { ActivityDeps } from '../activities/index.ts';
 
 export function createDeps(
   config: Config = loadConfig(), log: (msg: string) => void = console.log, temporal: Client | null = null,
@@ -29,5 +31,13 @@ export function createDeps(
       await cache.close();
       await db.close();
     },
+  };
+}
+
+/** What the worker's activities need, from the same process-wide dependencies. */
+export function activityDepsOf(deps: AppDeps): ActivityDeps {
+  return {
+    config: deps.config, prisma: deps.db.prisma, ledger: deps.ledger, cache: deps.cache, payments: deps.payments,
+    mailer: createMailer(deps.config.mail), secrets: deps.secrets,
   };
 }

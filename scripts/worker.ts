@@ -1,10 +1,9 @@
 // The worker process: runs workflows and activities and relays the workflow outbox.
 
-import { createDeps } from '../api/app.ts';
+import { activityDepsOf, createDeps } from '../api/app.ts';
 import { loadConfig } from '../infra/config.ts';
 import { connectClient, ensureSearchAttributes } from '../infra/temporal.ts';
 import { startEngineWorker } from '../infra/worker.ts';
-import { createMailer } from '../services/mailer.ts';
 
 const config = loadConfig();
 const log = (msg: string) => console.log(`[worker] ${msg}`);
@@ -17,10 +16,7 @@ const engine = await startEngineWorker({
   taskQueue: config.taskQueue,
   client,
   pool: deps.db.pool,
-  activityDeps: {
-    config, prisma: deps.db.prisma, ledger: deps.ledger, cache: deps.cache, payments: deps.payments,
-    mailer: createMailer(config.mail), secrets: deps.secrets,
-  },
+  activityDeps: activityDepsOf(deps),
   log,
 });
 log(`polling task queue ${config.taskQueue} on ${config.temporalAddress}`);

@@ -6,14 +6,13 @@ import { readFileSync } from 'node:fs';
 import { inject } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import type { Client } from '@temporalio/client';
-import { createDeps } from '../../api/app.ts';
+import { activityDepsOf, createDeps } from '../../api/app.ts';
 import { buildServer } from '../../api/server.ts';
 import { loadConfig, type Config } from '../../infra/config.ts';
 import { connectClient, ensureSearchAttributes } from '../../infra/temporal.ts';
 import { startEngineWorker, type EngineWorker } from '../../infra/worker.ts';
 import { createBillingParty, createStore, createTerminal } from '../../services/directory.ts';
 import type { AppDeps } from '../../api/deps.ts';
-import { createMailer } from '../../services/mailer.ts';
 
 export interface Terminal {
   id: string;
@@ -104,10 +103,7 @@ export async function startWorker(deps: AppDeps, client: Client): Promise<Engine
     taskQueue: config.taskQueue,
     client,
     pool: deps.db.pool,
-    activityDeps: {
-      config, prisma: deps.db.prisma, ledger: deps.ledger, cache: deps.cache, payments: deps.payments,
-      mailer: createMailer(config.mail), secrets: deps.secrets,
-    },
+    activityDeps: activityDepsOf(deps),
     workflowBundle: { code: readFileSync(inject('workflowBundlePath'), 'utf8') },
   });
 }
