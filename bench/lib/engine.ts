@@ -52,7 +52,16 @@ async function migrateFresh(databaseUrl: string, log: (line: string) => void): P
   }
 }
 
-export async function startEngine(opts: { dataDir: string; log: (line: string) => void }): Promise<Engine> {
+export interface EngineOptions {
+  dataDir: string;
+  log: (line: string) => void;
+  /** Start stripe-mock too (its URL is then `engine.stack.stripeMockUrl`). */
+  stripeMock?: boolean;
+  /** Extra environment for the API and the worker, e.g. payment and mail settings. */
+  env?: (ctx: { stack: Stack; apiUrl: string }) => NodeJS.ProcessEnv;
+}
+
+export async function startEngine(opts: EngineOptions): Promise<Engine> {
   const { log } = opts;
   const children: ServiceProcess[] = [];
   let stack: Stack | undefined;
@@ -73,13 +82,14 @@ export async function startEngine(opts: { dataDir: string; log: (line: string) =
   process.once('SIGTERM', onSignal);
 
   try {
-    stack = await startStack({ purpose: 'bench', dataDir: opts.dataDir });
+    stack = await startStack({ purpose: 'bench', dataDir: opts.dataDir, stripeMock: opts.stripeMock });
     log('resetting the bench database and applying migrations');
     await migrateFresh(stack.databaseUrl, log);
 
     const port = await freePort();
     // A task queue of its own: a developer's worker on the same Temporal must not take our tasks.
     const taskQueue = `bench-${Date.now().toString(36)}`;
+    const apiUrl = `http://127.0.0.1:${port}`;
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       DATABASE_URL: stack.databaseUrl,
@@ -89,6 +99,7 @@ export async function startEngine(opts: { dataDir: string; log: (line: string) =
       TEMPORAL_TASK_QUEUE: taskQueue,
       PORT: String(port),
       HOST: '127.0.0.1',
+      ...opts.env?.({ stack, apiUrl }),
     };
     const logsDir = path.join(opts.dataDir, 'logs');
     const spawnNode = (name: string, script: string) => {
@@ -104,7 +115,6 @@ export async function startEngine(opts: { dataDir: string; log: (line: string) =
     const logStart = existsSync(workerLog) ? readFileSync(workerLog, 'utf8').length : 0;
     const api = spawnNode('api', 'scripts/api.ts');
     const worker = spawnNode('worker', 'scripts/worker.ts');
-    const apiUrl = `http://127.0.0.1:${port}`;
 
     await waitUntil(async () => (await fetch(`${apiUrl}/health`)).ok, { what: 'API /health', timeoutMs: 60_000, proc: api });
     log(`API up at ${apiUrl} (pid ${api.pid}, log ${api.logFile})`);

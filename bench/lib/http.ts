@@ -18,7 +18,11 @@ export class JsonClient {
   }
 
   request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<JsonResponse> {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return this.send(method, path, body === undefined ? undefined : JSON.stringify(body), headers);
+  }
+
+  /** Sends an already serialised JSON body byte for byte, e.g. a webhook whose signature covers it. */
+  send(method: string, path: string, payload: string | undefined, headers: Record<string, string> = {}): Promise<JsonResponse> {
     return new Promise((resolve, reject) => {
       const req = http.request({
         host: this.url.hostname, port: this.url.port, path, method, agent: this.agent,
