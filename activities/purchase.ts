@@ -34,7 +34,6 @@ export interface PaymentInfo {
 export interface PurchaseActivities {
   createPayment(orderId: string): Promise<PaymentInfo>;
   recordPaymentFailure(orderId: string, reason: string): Promise<void>;
-  markPaid(orderId: string): Promise<void>;
   cancelPayment(orderId: string): Promise<void>;
   issueCard(orderId: string): Promise<{ cardId: string; last4: string }>;
   deliverVoucher(orderId: string): Promise<{ sent: boolean }>;
@@ -74,13 +73,6 @@ export function createPurchaseActivities(deps: PurchaseActivityDeps): PurchaseAc
       });
     },
 
-    async markPaid(orderId) {
-      await prisma.order.updateMany({
-        where: { id: orderId, status: { in: ['awaiting_payment', 'payment_failed'] } },
-        data: { status: 'paid', paidAt: new Date(), failureReason: null, updatedAt: new Date() },
-      });
-    },
-
     async cancelPayment(orderId) {
       const o = await order(orderId);
       if (o.paymentId) await deps.payments.cancelPayment({ orderId, paymentId: o.paymentId });
@@ -106,8 +98,13 @@ export function createPurchaseActivities(deps: PurchaseActivityDeps): PurchaseAc
           terminalId: null,
           sourceRef: o.provider,
         });
+        // Paid and issued in one step: the workflow calls this only once the payment succeeded.
         await prisma.order.update({
-          where: { id: orderId }, data: { cardId: card.cardId, status: o.status === 'fulfilled' ? 'fulfilled' : 'issued', updatedAt: new Date() },
+          where: { id: orderId },
+          data: {
+            cardId: card.cardId, status: o.status === 'fulfilled' ? 'fulfilled' : 'issued', paidAt: o.paidAt ?? new Date(),
+            failureReason: null, updatedAt: new Date(),
+          },
         });
         await cacheCard(deps.cache, card);
         return { cardId: card.cardId, last4: card.last4 };
@@ -142,6 +139,7 @@ export function createPurchaseActivities(deps: PurchaseActivityDeps): PurchaseAc
 
     async refundPayment(orderId, reason) {
       const o = await order(orderId);
+      await prisma.order.updateMany({ where: { id: orderId, paidAt: null }, data: { paidAt: new Date() } });
       if (o.refundId) return { refundId: o.refundId };
       const refund = await deps.payments.refundPayment({ orderId, paymentId: o.paymentId!, amount: Number(o.amount) });
       await prisma.order.update({

@@ -8,7 +8,6 @@
 //
 // The last line of output is one JSON object with the results.
 
-import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -20,6 +19,7 @@ import { createBillingParty, createStore, createTerminal } from '../services/dir
 import { cpuByGroup, cpuSnapshot, type CpuSnapshot } from './lib/cpu.ts';
 import { ROOT, startEngine, type Engine } from './lib/engine.ts';
 import { JsonClient } from './lib/http.ts';
+import { checkLedger } from './lib/ledger.ts';
 import { percentile, round, runLoad, type LoadResult, type Operation } from './lib/load.ts';
 
 const log = (line: string) => console.log(`[bench] ${line}`);
@@ -389,19 +389,6 @@ async function drainOutbox(engine: Engine): Promise<Drain> {
     await db.end();
     await temporal.connection.close();
   }
-}
-
-async function checkLedger(databaseUrl: string): Promise<{ ok: boolean; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('npx', ['tsx', 'scripts/check-ledger.ts'], {
-      cwd: ROOT, env: { ...process.env, DATABASE_URL: databaseUrl }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
-    child.on('error', (err) => resolve({ ok: false, output: err.message }));
-    child.on('close', (code) => resolve({ ok: code === 0, output: output.trim() }));
-  });
 }
 
 // ---------------------------------------------------------------------------------------------

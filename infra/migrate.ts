@@ -3,6 +3,7 @@
 // WebAssembly-based engine (scripts/prisma-engine) unless the caller configured another.
 
 import { spawn } from 'node:child_process';
+import pg from 'pg';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -35,4 +36,15 @@ export function runPrisma(args: string[], databaseUrl: string): Promise<string> 
 
 export async function migrate(databaseUrl: string): Promise<string> {
   return runPrisma(['migrate', 'deploy'], databaseUrl);
+}
+
+/** Drops everything in the public schema: tests and benchmarks start each run from nothing. */
+export async function resetDatabase(databaseUrl: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;');
+  } finally {
+    await client.end();
+  }
 }

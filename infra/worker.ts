@@ -78,6 +78,8 @@ export async function startEngineWorker(opts: EngineWorkerOptions): Promise<Engi
       await relay.stop();
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running.catch(() => {});
+      // Pooled SMTP connections would otherwise keep the process (and the relay's peer) busy.
+      opts.activityDeps.mailer.close();
       await connection.close();
     },
   };

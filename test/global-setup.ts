@@ -4,10 +4,9 @@
 
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { startStack, type Stack } from '../scripts/stack/index.ts';
-import { migrate } from '../infra/migrate.ts';
+import { migrate, resetDatabase } from '../infra/migrate.ts';
 import { bundleWorkflows } from '../infra/worker.ts';
 
 let stack: Stack | undefined;
@@ -24,21 +23,11 @@ declare module 'vitest' {
   }
 }
 
-async function resetSchema(databaseUrl: string): Promise<void> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    await client.query('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;');
-  } finally {
-    await client.end();
-  }
-}
-
 export default async function setup(project: TestProject) {
   const dataDir = path.resolve('.data/test');
   const log = (line: string) => console.log(`[stack] ${line}`);
   stack = await startStack({ purpose: 'test', dataDir, log, stripeMock: true });
-  await resetSchema(stack.databaseUrl);
+  await resetDatabase(stack.databaseUrl);
   await migrate(stack.databaseUrl);
   const bundle = await bundleWorkflows();
   const workflowBundlePath = path.join(dataDir, 'workflow-bundle.js');

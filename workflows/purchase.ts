@@ -105,9 +105,8 @@ export async function purchaseWorkflow(input: PurchaseInput): Promise<PurchaseSt
     return state;
   }
 
-  await ledger.markPaid(input.orderId);
   state.failureReason = null;
-  setStatus('paid');
+  state.status = 'paid';
 
   try {
     const card = await ledger.issueCard(input.orderId);

@@ -6,8 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
-import { migrate } from '../../infra/migrate.ts';
+import { migrate, resetDatabase } from '../../infra/migrate.ts';
 import { startStack, type Stack } from '../../scripts/stack/index.ts';
 import { freePort, sleep, spawnService, waitUntil, type ServiceProcess } from '../../scripts/stack/processes.ts';
 
@@ -24,22 +23,12 @@ export interface Engine {
   stop(): Promise<void>;
 }
 
-export async function resetSchema(databaseUrl: string): Promise<void> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    await client.query('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;');
-  } finally {
-    await client.end();
-  }
-}
-
 /** Migrations go through the Prisma engine shim, which may be mid-edit by a colleague: retry. */
 async function migrateFresh(databaseUrl: string, log: (line: string) => void): Promise<void> {
   const deadline = Date.now() + 10 * 60_000;
   for (let attempt = 1; ; attempt++) {
     // Reset every attempt: a half-applied migration would block `migrate deploy` (P3009).
-    await resetSchema(databaseUrl);
+    await resetDatabase(databaseUrl);
     try {
       await migrate(databaseUrl);
       return;

@@ -132,6 +132,8 @@ export async function provideTemporal(opts: {
       '--dynamic-config-value', 'frontend.enableExecuteMultiOperation=true',
       '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true',
       '--dynamic-config-value', 'system.forceSearchAttributesCacheRefreshOnRead=true',
+      // Hand an activity straight back to the worker that scheduled it, skipping a poll round trip.
+      '--dynamic-config-value', 'system.enableActivityEagerExecution=true',
     ];
     // Only dev keeps workflow history across restarts; tests want a clean, fast in-memory store.
     if (purpose === 'dev') args.push('--db-filename', path.join(opts.dataDir, 'temporal.sqlite'));
