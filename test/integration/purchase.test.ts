@@ -61,6 +61,11 @@ async function settled(orderId: string, statuses = ['fulfilled', 'refunded', 'ex
   }, 30_000, 100);
 }
 
+/** The order row is final a moment before the workflow's last task completes: wait for both. */
+async function workflowClosed(orderId: string) {
+  return h.client.workflow.getHandle(`purchase-${orderId}`).result();
+}
+
 function mailsTo(email: string) {
   return mailbox.messages.filter((m) => m.to && JSON.stringify(m.to).includes(email));
 }
@@ -142,6 +147,7 @@ describe('Print@Home purchase', () => {
     await webhook(o.orderId, 'payment_intent.payment_failed');
     const row = await settled(o.orderId);
     expect(row.status).toBe('fulfilled');
+    await workflowClosed(o.orderId);
     // Late, after the workflow finished: acknowledged, nothing happens.
     const late = await webhook(o.orderId, 'payment_intent.succeeded');
     expect(late).toEqual({ status: 200, body: { received: true, handled: false } });
@@ -165,6 +171,7 @@ describe('Print@Home purchase', () => {
       const row = await settled(o.orderId);
       expect(row).toMatchObject({ status: 'expired', cardId: null, emailSentAt: null });
       expect(mailsTo(o.email)).toHaveLength(0);
+      expect((await workflowClosed(o.orderId)).status).toBe('expired');
       // A success arriving after the cancellation changes nothing.
       expect((await webhook(o.orderId, 'payment_intent.succeeded')).body.handled).toBe(false);
       expect((await orderRow(o.orderId)).status).toBe('expired');
