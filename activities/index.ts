@@ -2,12 +2,15 @@
 
 import { createPurchaseActivities, type PurchaseActivityDeps } from './purchase.ts';
 import { createRedemptionActivities } from './redemption.ts';
+import { createHousekeepingActivities } from './housekeeping.ts';
+import type pg from 'pg';
 
-export type ActivityDeps = PurchaseActivityDeps;
+export type ActivityDeps = PurchaseActivityDeps & { pool: pg.Pool };
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createRedemptionActivities(deps),
     ...createPurchaseActivities(deps),
+    ...createHousekeepingActivities(deps),
   };
 }

@@ -37,7 +37,7 @@ export function createDeps(
 /** What the worker's activities need, from the same process-wide dependencies. */
 export function activityDepsOf(deps: AppDeps): ActivityDeps {
   return {
-    config: deps.config, prisma: deps.db.prisma, ledger: deps.ledger, cache: deps.cache, payments: deps.payments,
+    config: deps.config, prisma: deps.db.prisma, pool: deps.db.pool, ledger: deps.ledger, cache: deps.cache, payments: deps.payments,
     mailer: createMailer(deps.config.mail), secrets: deps.secrets,
   };
 }

@@ -16,6 +16,8 @@ export interface Config {
   /** Hold lifetime when a store sets none; stores normally carry their own. */
   defaultHoldTtlSeconds: number;
   temporalUiUrl: string | null;
+  /** How long a repeated Idempotency-Key still returns the first answer. */
+  idempotencyRetentionHours: number;
   /** Base URL people reach the API and web app at; used in e-mailed and signed links. */
   publicUrl: string;
   payments: PaymentsConfig;
@@ -74,6 +76,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     cardValidityDays: intFromEnv('CARD_VALIDITY_DAYS', 3 * 365),
     defaultHoldTtlSeconds: intFromEnv('HOLD_TTL_SECONDS', 900),
     temporalUiUrl: env.TEMPORAL_UI_URL ?? null,
+    idempotencyRetentionHours: intFromEnv('IDEMPOTENCY_RETENTION_HOURS', 72),
     publicUrl: (env.PUBLIC_URL ?? `http://${env.HOST ?? '127.0.0.1'}:${env.PORT ?? 3000}`).replace(/\/$/, ''),
     payments: {
       provider: (env.PAYMENT_PROVIDER as 'stripe' | 'dev' | undefined) ?? (env.STRIPE_SECRET_KEY ? 'stripe' : 'dev'),

@@ -4,12 +4,14 @@ import { activityDepsOf, createDeps } from '../api/app.ts';
 import { loadConfig } from '../infra/config.ts';
 import { connectClient, ensureSearchAttributes } from '../infra/temporal.ts';
 import { startEngineWorker } from '../infra/worker.ts';
+import { engineSchedules, ensureSchedules } from '../infra/schedules.ts';
 
 const config = loadConfig();
 const log = (msg: string) => console.log(`[worker] ${msg}`);
 const deps = createDeps(config, log);
 const client = await connectClient(config.temporalAddress, config.temporalNamespace);
 await ensureSearchAttributes(client, config.temporalNamespace);
+await ensureSchedules(client, engineSchedules(config.taskQueue, config.idempotencyRetentionHours));
 const engine = await startEngineWorker({
   temporalAddress: config.temporalAddress,
   namespace: config.temporalNamespace,

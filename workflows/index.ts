@@ -1,3 +1,4 @@
 // Every workflow the worker runs. One file per workflow.
 export { redemptionWorkflow } from './redemption.ts';
 export { purchaseWorkflow } from './purchase.ts';
+export { housekeepingWorkflow } from './housekeeping.ts';

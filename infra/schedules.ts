@@ -1,0 +1,36 @@
+// The engine's Temporal Schedules, created at worker start and kept in line with the code: a
+// schedule that exists with another spec is updated, so deploying a change takes effect.
+
+import { ScheduleAlreadyRunning, type Client, type ScheduleOptions } from '@temporalio/client';
+import { housekeepingWorkflow } from '../workflows/housekeeping.ts';
+
+export const HOUSEKEEPING_SCHEDULE_ID = 'housekeeping-daily';
+
+export function engineSchedules(taskQueue: string, idempotencyRetentionHours: number): ScheduleOptions[] {
+  return [{
+    scheduleId: HOUSEKEEPING_SCHEDULE_ID,
+    spec: { calendars: [{ hour: 3, minute: 30, comment: 'daily, after the night' }], timezone: 'Europe/Berlin' },
+    policies: { overlap: 'SKIP', catchupWindow: '1 day' },
+    action: {
+      type: 'startWorkflow',
+      workflowType: housekeepingWorkflow,
+      workflowId: 'housekeeping',
+      taskQueue,
+      args: [{ idempotencyRetentionHours }],
+    },
+  }];
+}
+
+export async function ensureSchedules(client: Client, schedules: ScheduleOptions[]): Promise<void> {
+  for (const options of schedules) {
+    try {
+      await client.schedule.create(options);
+    } catch (err) {
+      if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+      await client.schedule.getHandle(options.scheduleId).update((previous) => ({
+        ...previous, spec: options.spec, action: options.action as typeof previous.action,
+        policies: { ...previous.policies, ...options.policies },
+      }));
+    }
+  }
+}
