@@ -5,6 +5,7 @@ import type { OpenApiMeta } from 'trpc-to-openapi';
 import { DomainError, ERROR_STATUS, type ErrorCode } from '../domain/errors.ts';
 import type { AppDeps } from './deps.ts';
 import type { TerminalIdentity } from './terminal-auth.ts';
+import { isDependencyUnavailable } from './unavailable.ts';
 
 export interface RequestContext {
   deps: AppDeps;
@@ -49,12 +50,20 @@ const t = initTRPC
 
 export const router = t.router;
 
-/** Turns thrown DomainErrors into tRPC errors that keep the domain error as their cause. */
+/**
+ * Turns thrown DomainErrors into tRPC errors that keep the domain error as their cause, and an
+ * unreachable database or Temporal into 503 service_unavailable.
+ */
 const domainErrors = t.middleware(async ({ next }) => {
   const result = await next();
-  if (!result.ok && result.error.cause instanceof DomainError) {
-    const mapped = toTrpcError(result.error.cause);
-    (result as { error: TRPCError }).error = mapped;
+  if (!result.ok) {
+    const cause = result.error.cause;
+    if (cause instanceof DomainError) {
+      (result as { error: TRPCError }).error = toTrpcError(cause);
+    } else if (isDependencyUnavailable(cause)) {
+      (result as { error: TRPCError }).error = toTrpcError(
+        new DomainError('service_unavailable', 'a service the engine depends on is unreachable; retry shortly'));
+    }
   }
   return result;
 });

@@ -34,6 +34,9 @@ const createdOrderSchema = z.object({
   clientSecret: z.string().nullable().describe('For Stripe.js to confirm the card payment'),
 }).meta({ id: 'CreatedOrder' });
 
+/** A shopper's request waits at most this long for Temporal, then gets 503 and retries. */
+export const TEMPORAL_DEADLINE_MS = 8_000;
+
 export function purchaseWorkflowId(orderId: string): string {
   return `purchase-${orderId}`;
 }
@@ -97,7 +100,7 @@ export const shopRouter = router({
         throw new DomainError('amount_out_of_range', `a voucher is worth ${shop.minAmount} to ${shop.maxAmount} minor units`);
       }
       const client = temporalOf(ctx);
-      const { order } = await createOrder(ctx.deps.db.prisma, {
+      const { order, created } = await createOrder(ctx.deps.db.prisma, {
         idempotencyKey: ctx.idempotencyKey ? `shop:${ctx.idempotencyKey}` : null,
         email: input.email, amount: input.amount, currency: input.currency, provider: payments.provider,
       });
@@ -116,13 +119,20 @@ export const shopRouter = router({
         ]),
       });
       try {
-        const payment = await client.workflow.executeUpdateWithStart(paymentReadyUpdate, { startWorkflowOperation: start });
+        const payment = await client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
+          client.workflow.executeUpdateWithStart(paymentReadyUpdate, { startWorkflowOperation: start }));
         return { orderId: order.id, status: order.status, provider: payment.provider, clientSecret: payment.clientSecret };
       } catch (err) {
         // The order finished already (e.g. a retry long after): answer with its state.
         const current = await findOrder(ctx.deps.db.prisma, order.id);
         if (current && current.status !== 'awaiting_payment') {
           return { orderId: order.id, status: current.status, provider: current.provider, clientSecret: null };
+        }
+        // The start failed: take back the order this call created, so the refused call leaves
+        // nothing behind. Should the start have reached Temporal after all, that workflow finds no
+        // order and ends before creating any payment.
+        if (created) {
+          await ctx.deps.db.prisma.order.deleteMany({ where: { id: order.id, paymentId: null } }).catch(() => {});
         }
         throw err;
       }
@@ -150,8 +160,10 @@ export const shopRouter = router({
       if (!order || order.provider !== 'dev') throw new DomainError('not_found', 'no development-provider order with this id');
       if (!order.paymentId) throw new DomainError('order_not_payable', 'the payment is not ready yet');
       try {
-        await temporalOf(ctx).workflow.getHandle(purchaseWorkflowId(order.id)).signal(paymentEventSignal, {
-          type: 'succeeded', eventId: `dev-${order.id}`, paymentId: order.paymentId });
+        const client = temporalOf(ctx);
+        await client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
+          client.workflow.getHandle(purchaseWorkflowId(order.id)).signal(paymentEventSignal, {
+            type: 'succeeded', eventId: `dev-${order.id}`, paymentId: order.paymentId! }));
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) throw new DomainError('order_not_payable', `the order is ${order.status}`);
         throw err;

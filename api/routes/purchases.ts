@@ -10,7 +10,7 @@ import { parseStripeWebhook } from '../../services/payments/stripe.ts';
 import { paymentEventSignal } from '../../workflows/purchase.ts';
 import type { AppDeps } from '../deps.ts';
 import { describeError } from '../errors.ts';
-import { purchaseWorkflowId } from '../routers/shop.ts';
+import { purchaseWorkflowId, TEMPORAL_DEADLINE_MS } from '../routers/shop.ts';
 
 export async function registerPurchaseRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   await app.register(async (scope) => {
@@ -37,7 +37,9 @@ export async function registerPurchaseRoutes(app: FastifyInstance, deps: AppDeps
         if (!order) return { received: true, handled: false };
         if (!deps.temporal) throw new DomainError('service_unavailable', 'workflow service not connected');
         try {
-          await deps.temporal.workflow.getHandle(purchaseWorkflowId(order.id)).signal(paymentEventSignal, parsed.event);
+          const client = deps.temporal;
+          await client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
+            client.workflow.getHandle(purchaseWorkflowId(order.id)).signal(paymentEventSignal, parsed.event));
         } catch (err) {
           // The purchase finished already; a late duplicate changes nothing.
           if (err instanceof WorkflowNotFoundError) return { received: true, handled: false };
