@@ -34,6 +34,8 @@ export class OutboxRelay {
   private running = false;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
+  /** The last batch had rows and delivered none of them. */
+  private lastBatchFailed = false;
   delivered = 0;
 
   constructor(private readonly opts: OutboxRelayOptions) {}
@@ -57,21 +59,30 @@ export class OutboxRelay {
 
   private async run(): Promise<void> {
     const idle = this.opts.idleDelayMs ?? 50;
+    // Consecutive rounds that delivered nothing because Temporal or the database failed: back
+    // off exponentially (to 5 s) instead of hammering a dependency that is down.
+    let failures = 0;
     while (this.running) {
       let relayed = 0;
+      let failed = false;
       try {
         relayed = await this.relayBatch();
+        failed = this.lastBatchFailed;
       } catch (err) {
+        failed = true;
         this.opts.log?.(`outbox relay: ${(err as Error).message}`);
       }
+      failures = failed ? failures + 1 : 0;
       if (relayed === 0 && this.running) {
+        const delay = failures === 0 ? idle : Math.min(idle * 2 ** failures, 5_000);
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, idle);
+          const timer = setTimeout(resolve, delay);
           this.wake = () => { clearTimeout(timer); resolve(); };
         });
       }
     }
   }
+
 
   /** One batch: lock rows (other relays skip them), deliver, delete what was delivered. */
   async relayBatch(): Promise<number> {
@@ -81,6 +92,7 @@ export class OutboxRelay {
       const { rows } = await db.query<OutboxRow>(
         `SELECT id::text, workflow_id, kind, payload FROM workflow_outbox
           ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, [this.opts.batchSize ?? 256]);
+      this.lastBatchFailed = false;
       if (rows.length === 0) {
         await db.query('COMMIT');
         return 0;
@@ -105,7 +117,8 @@ export class OutboxRelay {
       }
       await db.query('COMMIT');
       this.delivered += done.length;
-      return failed.length === groups.length ? 0 : rows.length;
+      this.lastBatchFailed = failed.length > 0 && done.length === 0;
+      return this.lastBatchFailed ? 0 : rows.length;
     } catch (err) {
       await db.query('ROLLBACK').catch(() => {});
       throw err;
@@ -143,16 +156,20 @@ export class OutboxRelay {
         ...(input.billingPartyId ? [{ key: VoucherBillingPartyId, value: input.billingPartyId }] : []),
       ]),
     };
+    const client = this.opts.client;
     try {
-      if (settled) {
-        await this.opts.client.workflow.signalWithStart(redemptionWorkflow, {
-          ...options,
-          signal: holdSettledSignal,
-          signalArgs: [{ status: settled.payload.status!, capturedAmount: Number(settled.payload.capturedAmount ?? 0) }],
-        });
-      } else {
-        await this.opts.client.workflow.start(redemptionWorkflow, options);
-      }
+      // Bounded, so a Temporal outage fails the batch (rows stay queued) instead of hanging it.
+      await client.withDeadline(Date.now() + 10_000, async () => {
+        if (settled) {
+          await client.workflow.signalWithStart(redemptionWorkflow, {
+            ...options,
+            signal: holdSettledSignal,
+            signalArgs: [{ status: settled.payload.status!, capturedAmount: Number(settled.payload.capturedAmount ?? 0) }],
+          });
+        } else {
+          await client.workflow.start(redemptionWorkflow, options);
+        }
+      });
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) return;
       throw err;
