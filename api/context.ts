@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { DomainError } from '../domain/errors.ts';
 import type { AppDeps } from './deps.ts';
 import type { RequestContext } from './trpc.ts';
 
@@ -21,8 +20,9 @@ export function createRequestContext(deps: AppDeps, requestId: string, headers: 
   const authorization = header(headers, 'authorization');
   const bearer = authorization?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? null;
   const idempotencyKey = header(headers, 'idempotency-key');
-  if (idempotencyKey !== null && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-    throw new DomainError('validation_error', 'Idempotency-Key must be 1-255 printable ASCII characters');
-  }
-  return { deps, requestId, apiKey: bearer, idempotencyKey };
+  // Refused by the procedures' middleware rather than here: an error thrown while creating the
+  // context escapes tRPC's error mapping and would surface as a 500.
+  const invalidHeader = idempotencyKey !== null && !IDEMPOTENCY_KEY.test(idempotencyKey)
+    ? 'Idempotency-Key must be 1-255 printable ASCII characters' : null;
+  return { deps, requestId, apiKey: bearer, idempotencyKey: invalidHeader ? null : idempotencyKey, invalidHeader };
 }

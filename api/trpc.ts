@@ -13,6 +13,8 @@ export interface RequestContext {
   /** Bearer token as sent; authenticated lazily by the procedures that need it. */
   apiKey: string | null;
   idempotencyKey: string | null;
+  /** Why a request header was refused, if one was. */
+  invalidHeader: string | null;
 }
 
 const TRPC_CODE: Record<number, TRPCError['code']> = {
@@ -68,7 +70,10 @@ const domainErrors = t.middleware(async ({ next }) => {
   return result;
 });
 
-export const publicProcedure = t.procedure.use(domainErrors);
+export const publicProcedure = t.procedure.use(domainErrors).use(async ({ ctx, next }) => {
+  if (ctx.invalidHeader) throw new DomainError('validation_error', ctx.invalidHeader);
+  return next();
+});
 
 export const terminalProcedure = publicProcedure.use(async ({ ctx, next }) => {
   const terminal: TerminalIdentity | null = ctx.apiKey ? await ctx.deps.terminals.authenticate(ctx.apiKey) : null;

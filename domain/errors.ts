@@ -12,6 +12,7 @@ export const ERROR_STATUS = {
   card_not_found: 404,
   hold_not_found: 404,
   hold_not_authorized: 409,
+  hold_expired: 409,
   pos_reference_reused: 409,
   card_code_collision: 409,
   order_not_payable: 409,

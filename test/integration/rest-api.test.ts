@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appRouter } from '../../api/router.ts';
 import { restProcedures } from '../../api/rest.ts';
-import { revokeTerminal, createTerminal } from '../../services/directory.ts';
+import { createStore, createTerminal, revokeTerminal } from '../../services/directory.ts';
 import { call, issueCard, posRef, startHarness, type Harness } from '../helpers/harness.ts';
 
 let h: Harness;
@@ -110,6 +110,33 @@ describe('idempotency', () => {
   });
 });
 
+describe('redemption races', () => {
+  it('answers a burst of identical authorizations without a key with one hold, never a false decline', async () => {
+    const card = await issueCard(h, 1_000);
+    const body = { code: card.code, amount: 800, currency: 'EUR', posReference: posRef() };
+    const results = await Promise.all(Array.from({ length: 8 }, () => call(h, 'POST', '/v1/redemptions', { body })));
+    expect(results.map((r) => r.status)).toEqual(Array(8).fill(200));
+    expect(new Set(results.map((r) => r.body.id)).size).toBe(1);
+    expect(results.filter((r) => !r.body.replayed)).toHaveLength(1);
+    const lookup = await call(h, 'POST', '/v1/cards/lookup', { body: { code: card.code } });
+    expect(lookup.body.card).toMatchObject({ available: 200, held: 800 });
+  });
+
+  it('refuses to capture an expired hold even before the expiry workflow ran, and lets it be voided', async () => {
+    const store = await createStore(h.deps.db.prisma, { billingPartyId: h.billingPartyId, name: 'Quick store', holdTtlSeconds: 1 });
+    const till = await createTerminal(h.deps.db.prisma, { storeId: store.id, name: 'Quick till' });
+    const card = await issueCard(h, 1_000);
+    const auth = await call(h, 'POST', '/v1/redemptions', { key: till.apiKey, body: { code: card.code, amount: 300, currency: 'EUR', posReference: posRef() } });
+    expect(auth.status).toBe(200);
+    await new Promise((r) => setTimeout(r, 1_300));
+    const before = await snapshot();
+    expectErrorShape(await call(h, 'POST', `/v1/redemptions/${auth.body.id}/capture`, { key: till.apiKey, body: {} }), 409, 'hold_expired');
+    expect(await snapshot()).toEqual(before);
+    const voided = await call(h, 'POST', `/v1/redemptions/${auth.body.id}/void`, { key: till.apiKey });
+    expect(voided.body).toMatchObject({ status: 'voided', card: { available: 1_000, held: 0 } });
+  });
+});
+
 describe('refusals', () => {
   it('answers unknown cards, typos, currency mismatches and blocked cards with 4xx and changes nothing', async () => {
     const card = await issueCard(h, 1_000);
@@ -187,9 +214,17 @@ describe('malformed input on every endpoint', () => {
     expect(await snapshot()).toEqual(before);
   });
 
-  it('refuses a malformed Idempotency-Key', async () => {
+  it('refuses a malformed Idempotency-Key over REST and tRPC alike', async () => {
     const res = await call(h, 'POST', '/v1/cards', { body: { amount: 100, currency: 'EUR' }, idempotencyKey: 'x'.repeat(300) });
     expectErrorShape(res, 400, 'validation_error');
+    for (const bad of ['has space', 'x'.repeat(300)]) {
+      const trpc = await fetch(`${h.baseUrl}/trpc/pos.lookupCard`, {
+        method: 'POST', body: JSON.stringify({ code: 'ABCD' }),
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${h.terminalA.apiKey}`, 'idempotency-key': bad },
+      });
+      expect(trpc.status).toBe(400);
+      expect(((await trpc.json()) as any).error.data.appCode).toBe('validation_error');
+    }
   });
 });
 
