@@ -99,9 +99,17 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     },
     ...overrides,
   };
+  if (config.payments.provider !== 'stripe' && config.payments.provider !== 'dev') {
+    throw new Error(`PAYMENT_PROVIDER must be "stripe" or "dev", not ${JSON.stringify(config.payments.provider)}`);
+  }
+  if (config.cardCodeKey.length < 16) throw new Error('CARD_CODE_KEY must be at least 16 characters');
   if (env.NODE_ENV === 'production') {
+    // Defaults that are public: with them anyone could derive card codes or forge payment webhooks.
     if (config.cardCodeKey === DEV_CARD_CODE_KEY) throw new Error('CARD_CODE_KEY must be set in production');
     if (config.payments.provider === 'dev') throw new Error('the development payment provider is not for production');
+    if (!env.STRIPE_SECRET_KEY || !env.STRIPE_WEBHOOK_SECRET?.startsWith('whsec_') || env.STRIPE_WEBHOOK_SECRET === 'whsec_dev_only') {
+      throw new Error('STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET (whsec_…) must be set in production');
+    }
   }
   return config;
 }

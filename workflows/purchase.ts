@@ -37,13 +37,15 @@ export const paymentReadyUpdate = defineUpdate<PaymentInfo>('paymentReady');
 export const paymentEventSignal = defineSignal<[PaymentEvent]>('paymentEvent');
 export const purchaseStateQuery = defineQuery<PurchaseState>('state');
 
+// Outages of Stripe or the database only delay a purchase: these retry until they succeed or
+// fail with a business refusal (non-retryable), which is the only thing that leads to a refund.
 const payments = proxyActivities<PurchaseActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 20 },
+  startToCloseTimeout: '45 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
 });
 const ledger = proxyActivities<PurchaseActivities>({
   startToCloseTimeout: '15 seconds',
-  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 // Mail keeps trying for a long time: an SMTP outage delays a voucher, it must not lose it.
 const mail = proxyActivities<PurchaseActivities>({
@@ -113,10 +115,10 @@ export async function purchaseWorkflow(input: PurchaseInput): Promise<PurchaseSt
     state.cardId = card.cardId;
     setStatus('issued');
   } catch (err) {
-    if (!(err instanceof ActivityFailure)) throw err;
-    // Issuing failed for good: the shopper gets the money back and an explanation.
-    const cause = err.cause instanceof ApplicationFailure ? err.cause : undefined;
-    state.failureReason = `voucher could not be issued (${cause?.type ?? 'error'}): ${err.cause?.message ?? err.message}`;
+    const cause = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : undefined;
+    if (!cause?.nonRetryable) throw err;
+    // Issuing was refused for good: the shopper gets the money back and an explanation.
+    state.failureReason = `voucher could not be issued (${cause.type ?? 'error'}): ${cause.message}`;
     await payments.refundPayment(input.orderId, state.failureReason);
     setStatus('refunded');
     await mail.notifyRefund(input.orderId);

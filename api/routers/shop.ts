@@ -104,6 +104,10 @@ export const shopRouter = router({
         idempotencyKey: ctx.idempotencyKey ? `shop:${ctx.idempotencyKey}` : null,
         email: input.email, amount: input.amount, currency: input.currency, provider: payments.provider,
       });
+      // A retry for an order that is past paying is answered from the order, not with a new run.
+      if (!['awaiting_payment', 'payment_failed'].includes(order.status)) {
+        return { orderId: order.id, status: order.status, provider: order.provider, clientSecret: null };
+      }
       // Starting the workflow and asking for its payment in one call: the shop gets the client
       // secret as soon as the payment exists, and a retry joins the running workflow.
       const start = new WithStartWorkflowOperation(purchaseWorkflow, {
@@ -112,6 +116,8 @@ export const shopRouter = router({
         args: [{ orderId: order.id, amount: input.amount, currency: input.currency,
           confirmationTimeoutSeconds: payments.confirmationTimeoutSeconds }],
         workflowIdConflictPolicy: 'USE_EXISTING',
+        // One run per order, ever: a finished purchase must not create a second payment.
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
         typedSearchAttributes: new TypedSearchAttributes([
           { key: VoucherStatus, value: 'awaiting_payment' },
           { key: VoucherAmount, value: input.amount },

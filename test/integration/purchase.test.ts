@@ -219,6 +219,19 @@ describe('Print@Home purchase', () => {
     expect(await h.deps.db.prisma.card.count({ where: { orders: { some: { id: o.orderId } } } })).toBe(1);
   }, 90_000);
 
+  it('answers a checkout retry after the purchase finished from the order: no second run, no new payment', async () => {
+    const key = randomUUID();
+    const body = { amount: 1_200, currency: 'EUR', email: `retry-${randomUUID().slice(0, 6)}@example.test` };
+    const first = await call(h, 'POST', '/v1/orders', { key: null, body, idempotencyKey: key });
+    await webhook(first.body.orderId, 'payment_intent.succeeded');
+    await settled(first.body.orderId);
+    await workflowClosed(first.body.orderId);
+    const { runId } = await h.client.workflow.getHandle(`purchase-${first.body.orderId}`).describe();
+    const retry = await call(h, 'POST', '/v1/orders', { key: null, body, idempotencyKey: key });
+    expect(retry.body).toEqual({ orderId: first.body.orderId, status: 'fulfilled', provider: 'stripe', clientSecret: null });
+    expect((await h.client.workflow.getHandle(`purchase-${first.body.orderId}`).describe()).runId).toBe(runId);
+  });
+
   it('refuses bad input with 4xx and changes nothing', async () => {
     const before = await h.deps.db.prisma.order.count();
     const bad = async (body: unknown, status: number, code: string) => {
