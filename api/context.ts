@@ -24,5 +24,8 @@ export function createRequestContext(deps: AppDeps, requestId: string, headers: 
   // context escapes tRPC's error mapping and would surface as a 500.
   const invalidHeader = idempotencyKey !== null && !IDEMPOTENCY_KEY.test(idempotencyKey)
     ? 'Idempotency-Key must be 1-255 printable ASCII characters' : null;
-  return { deps, requestId, apiKey: bearer, idempotencyKey: invalidHeader ? null : idempotencyKey, invalidHeader };
+  return {
+    deps, requestId, apiKey: bearer, idempotencyKey: invalidHeader ? null : idempotencyKey,
+    orderToken: header(headers, 'x-order-token'), invalidHeader,
+  };
 }

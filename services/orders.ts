@@ -66,6 +66,22 @@ export async function findOrder(prisma: PrismaClient, orderId: string): Promise<
   return (await prisma.order.findUnique({ where: { id: orderId } })) as OrderRecord | null;
 }
 
+/**
+ * The capability to follow an order and download its voucher: returned only to whoever created
+ * the order, never stored. The order id alone (in workflow ids, Stripe metadata, e-mails) opens
+ * nothing.
+ */
+export function orderAccessToken(orderKey: Buffer, orderId: string): string {
+  return createHmac('sha256', orderKey).update(`order-access:${orderId}`).digest('base64url');
+}
+
+export function hasOrderAccess(orderKey: Buffer, orderId: string, token: string | null): boolean {
+  if (!token) return false;
+  const expected = Buffer.from(orderAccessToken(orderKey, orderId));
+  const given = Buffer.from(token);
+  return expected.length === given.length && timingSafeEqual(expected, given);
+}
+
 export function maskEmail(email: string): string {
   const [local = '', domain = ''] = email.split('@');
   return `${local.slice(0, 1)}${'*'.repeat(Math.max(local.length - 1, 1))}@${domain}`;

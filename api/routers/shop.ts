@@ -5,7 +5,9 @@ import { WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/c
 import { TypedSearchAttributes } from '@temporalio/common';
 import { z } from 'zod';
 import { DomainError } from '../../domain/errors.ts';
-import { findOrder, createOrder, maskEmail, signedDownloadPath, type OrderRecord } from '../../services/orders.ts';
+import {
+  createOrder, findOrder, hasOrderAccess, maskEmail, orderAccessToken, signedDownloadPath, type OrderRecord,
+} from '../../services/orders.ts';
 import { paymentEventSignal, paymentReadyUpdate, purchaseWorkflow } from '../../workflows/purchase.ts';
 import { VoucherAmount, VoucherCurrency, VoucherStatus } from '../../workflows/search-attributes.ts';
 import { idempotencyHeaders } from '../schemas.ts';
@@ -32,7 +34,20 @@ const createdOrderSchema = z.object({
   status: orderSchema.shape.status,
   provider: z.string(),
   clientSecret: z.string().nullable().describe('For Stripe.js to confirm the card payment'),
+  accessToken: z.string().describe('Send as X-Order-Token to follow the order and download the voucher. Given only here.'),
 }).meta({ id: 'CreatedOrder' });
+
+const orderTokenHeaders = z.object({
+  'x-order-token': z.string().describe('The accessToken returned when the order was created'),
+});
+
+/** The order, if this request carries its access token; otherwise it does not exist for the caller. */
+async function accessibleOrder(ctx: RequestContext, orderId: string): Promise<OrderRecord> {
+  const order = hasOrderAccess(ctx.deps.secrets.orderKey, orderId, ctx.orderToken)
+    ? await findOrder(ctx.deps.db.prisma, orderId) : null;
+  if (!order) throw new DomainError('not_found', 'no order with this id and access token');
+  return order;
+}
 
 /** A shopper's request waits at most this long for Temporal, then gets 503 and retries. */
 export const TEMPORAL_DEADLINE_MS = 8_000;
@@ -59,7 +74,7 @@ async function orderView(ctx: RequestContext, order: OrderRecord): Promise<z.inf
     currency: order.currency,
     emailMasked: maskEmail(order.email),
     provider: order.provider,
-    downloadUrl: ready ? ctx.deps.config.publicUrl + signedDownloadPath(ctx.deps.secrets.deriveKey, order.id) : null,
+    downloadUrl: ready ? ctx.deps.config.publicUrl + signedDownloadPath(ctx.deps.secrets.downloadKey, order.id) : null,
     last4: card?.codeLast4 ?? null,
     failureReason: order.failureReason,
     steps: [
@@ -105,8 +120,9 @@ export const shopRouter = router({
         email: input.email, amount: input.amount, currency: input.currency, provider: payments.provider,
       });
       // A retry for an order that is past paying is answered from the order, not with a new run.
+      const accessToken = orderAccessToken(ctx.deps.secrets.orderKey, order.id);
       if (!['awaiting_payment', 'payment_failed'].includes(order.status)) {
-        return { orderId: order.id, status: order.status, provider: order.provider, clientSecret: null };
+        return { orderId: order.id, status: order.status, provider: order.provider, clientSecret: null, accessToken };
       }
       // Starting the workflow and asking for its payment in one call: the shop gets the client
       // secret as soon as the payment exists, and a retry joins the running workflow.
@@ -127,12 +143,12 @@ export const shopRouter = router({
       try {
         const payment = await client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
           client.workflow.executeUpdateWithStart(paymentReadyUpdate, { startWorkflowOperation: start }));
-        return { orderId: order.id, status: order.status, provider: payment.provider, clientSecret: payment.clientSecret };
+        return { orderId: order.id, status: order.status, provider: payment.provider, clientSecret: payment.clientSecret, accessToken };
       } catch (err) {
         // The order finished already (e.g. a retry long after): answer with its state.
         const current = await findOrder(ctx.deps.db.prisma, order.id);
         if (current && current.status !== 'awaiting_payment') {
-          return { orderId: order.id, status: current.status, provider: current.provider, clientSecret: null };
+          return { orderId: order.id, status: current.status, provider: current.provider, clientSecret: null, accessToken };
         }
         // The start failed: take back the order this call created, so the refused call leaves
         // nothing behind. Should the start have reached Temporal after all, that workflow finds no
@@ -146,24 +162,20 @@ export const shopRouter = router({
 
   getOrder: publicProcedure
     .meta({ openapi: { method: 'GET', path: '/v1/orders/{orderId}', tags: TAG, summary: 'Follow a purchase',
-      errorResponses: { 400: 'Invalid input', 404: 'Unknown order' } } })
+      requestHeaders: orderTokenHeaders, errorResponses: { 400: 'Invalid input', 404: 'Unknown order or wrong token' } } })
     .input(z.object({ orderId: orderIdSchema }).strict())
     .output(orderSchema)
-    .query(async ({ ctx, input }) => {
-      const order = await findOrder(ctx.deps.db.prisma, input.orderId);
-      if (!order) throw new DomainError('not_found', 'no order with this id');
-      return orderView(ctx, order);
-    }),
+    .query(async ({ ctx, input }) => orderView(ctx, await accessibleOrder(ctx, input.orderId))),
 
   devConfirmPayment: publicProcedure
-    .meta({ openapi: { method: 'POST', path: '/v1/orders/{orderId}/dev-confirm', tags: TAG,
+    .meta({ openapi: { method: 'POST', path: '/v1/orders/{orderId}/dev-confirm', tags: TAG, requestHeaders: orderTokenHeaders,
       summary: 'Development provider only: confirm the payment as a test card would',
       errorResponses: { 404: 'Unknown order or not a development payment', 409: 'Not awaiting payment' } } })
     .input(z.object({ orderId: orderIdSchema }).strict())
     .output(z.object({ orderId: z.string(), accepted: z.boolean() }))
     .mutation(async ({ ctx, input }) => {
-      const order = await findOrder(ctx.deps.db.prisma, input.orderId);
-      if (!order || order.provider !== 'dev') throw new DomainError('not_found', 'no development-provider order with this id');
+      const order = await accessibleOrder(ctx, input.orderId);
+      if (order.provider !== 'dev') throw new DomainError('not_found', 'no development-provider order with this id');
       if (!order.paymentId) throw new DomainError('order_not_payable', 'the payment is not ready yet');
       try {
         const client = temporalOf(ctx);

@@ -59,7 +59,7 @@ export async function registerPurchaseRoutes(app: FastifyInstance, deps: AppDeps
       const { orderId } = req.params as { orderId: string };
       const { expires, sig } = req.query as { expires?: string; sig?: string };
       if (!z.uuid().safeParse(orderId).success) throw new DomainError('not_found', 'no such voucher');
-      verifyDownload(deps.secrets.deriveKey, orderId, expires, sig);
+      verifyDownload(deps.secrets.downloadKey, orderId, expires, sig);
       const order = await findOrder(deps.db.prisma, orderId);
       if (!order?.cardId || !['issued', 'fulfilled'].includes(order.status)) throw new DomainError('not_found', 'no such voucher');
       const card = await deps.db.prisma.card.findUniqueOrThrow({ where: { id: order.cardId } });

@@ -117,9 +117,9 @@ export interface ApiResponse<T = any> {
 /** Calls the REST API over real HTTP. */
 export async function call<T = any>(
   h: Harness, method: string, path: string,
-  opts: { body?: unknown; rawBody?: string; key?: string | null; idempotencyKey?: string; contentType?: string } = {},
+  opts: { body?: unknown; rawBody?: string; key?: string | null; idempotencyKey?: string; contentType?: string; headers?: Record<string, string> } = {},
 ): Promise<ApiResponse<T>> {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...opts.headers };
   const key = opts.key === undefined ? h.terminalA.apiKey : opts.key;
   if (key) headers.authorization = `Bearer ${key}`;
   if (opts.idempotencyKey) headers['idempotency-key'] = opts.idempotencyKey;

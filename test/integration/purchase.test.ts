@@ -32,7 +32,11 @@ beforeEach(() => {
 async function order(amount = 2_500, email = `shopper-${randomUUID().slice(0, 6)}@example.test`) {
   const res = await call(h, 'POST', '/v1/orders', { key: null, body: { amount, currency: 'EUR', email }, idempotencyKey: randomUUID() });
   expect(res.status, JSON.stringify(res.body)).toBe(200);
-  return { ...res.body as { orderId: string; clientSecret: string | null; status: string }, email };
+  return { ...res.body as { orderId: string; clientSecret: string | null; status: string; accessToken: string }, email };
+}
+
+function getOrder(o: { orderId: string; accessToken: string }, token = o.accessToken) {
+  return call(h, 'GET', `/v1/orders/${o.orderId}`, { key: null, headers: { 'x-order-token': token } });
 }
 
 async function orderRow(orderId: string) {
@@ -112,8 +116,11 @@ describe('Print@Home purchase', () => {
     const o = await order(5_000);
     await webhook(o.orderId, 'payment_intent.succeeded');
     await settled(o.orderId);
-    const view = await call(h, 'GET', `/v1/orders/${o.orderId}`, { key: null });
+    const view = await getOrder(o);
     expect(view.body).toMatchObject({ status: 'fulfilled', amount: 5_000, steps: [{ done: true }, { done: true }, { done: true }] });
+    // The order id alone opens nothing: it travels in workflow ids, Stripe metadata and e-mails.
+    expect((await call(h, 'GET', `/v1/orders/${o.orderId}`, { key: null })).status).toBe(404);
+    expect((await getOrder(o, o.accessToken.replace(/^./, (c) => (c === 'A' ? 'B' : 'A')))).status).toBe(404);
     expect(view.body.emailMasked).not.toContain(o.email.split('@')[0]);
     const url = new URL(view.body.downloadUrl);
     const ok = await fetch(url);
@@ -164,7 +171,7 @@ describe('Print@Home purchase', () => {
       const o = await order(1_500);
       await webhook(o.orderId, 'payment_intent.payment_failed');
       const failed = await waitFor(async () => {
-        const view = await call(h, 'GET', `/v1/orders/${o.orderId}`, { key: null });
+        const view = await getOrder(o);
         return view.body.status === 'payment_failed' ? view.body : null;
       }, 4_000, 50);
       expect(failed.failureReason).toBe('Your card was declined.');
@@ -228,7 +235,8 @@ describe('Print@Home purchase', () => {
     await workflowClosed(first.body.orderId);
     const { runId } = await h.client.workflow.getHandle(`purchase-${first.body.orderId}`).describe();
     const retry = await call(h, 'POST', '/v1/orders', { key: null, body, idempotencyKey: key });
-    expect(retry.body).toEqual({ orderId: first.body.orderId, status: 'fulfilled', provider: 'stripe', clientSecret: null });
+    expect(retry.body).toEqual({
+      orderId: first.body.orderId, status: 'fulfilled', provider: 'stripe', clientSecret: null, accessToken: first.body.accessToken });
     expect((await h.client.workflow.getHandle(`purchase-${first.body.orderId}`).describe()).runId).toBe(runId);
   });
 
@@ -246,7 +254,7 @@ describe('Print@Home purchase', () => {
     await bad({ amount: 25.5, currency: 'EUR', email: 'a@example.test' }, 400, 'validation_error');
     expect(await h.deps.db.prisma.order.count()).toBe(before);
 
-    const unknown = await call(h, 'GET', `/v1/orders/${randomUUID()}`, { key: null });
+    const unknown = await call(h, 'GET', `/v1/orders/${randomUUID()}`, { key: null, headers: { 'x-order-token': 'x' } });
     expect(unknown.status).toBe(404);
     expect((await call(h, 'GET', '/v1/orders/not-a-uuid', { key: null })).status).toBe(400);
 

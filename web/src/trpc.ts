@@ -12,6 +12,8 @@ export type RouterOutputs = inferRouterOutputs<AppRouter>;
 /** Per-call options: `trpc.x.mutate(input, { context: { idempotencyKey } })`. */
 export interface CallContext {
   idempotencyKey?: string;
+  /** The access token of a Print@Home order (sent as X-Order-Token). */
+  orderToken?: string;
 }
 
 export function createClient(opts: { apiKey?: () => string | null } = {}) {
@@ -23,8 +25,9 @@ export function createClient(opts: { apiKey?: () => string | null } = {}) {
           const headers: Record<string, string> = {};
           const key = opts.apiKey?.();
           if (key) headers.authorization = `Bearer ${key}`;
-          const { idempotencyKey } = op.context as CallContext;
+          const { idempotencyKey, orderToken } = op.context as CallContext;
           if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
+          if (orderToken) headers['x-order-token'] = orderToken;
           return headers;
         },
       }),

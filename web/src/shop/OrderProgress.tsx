@@ -24,9 +24,10 @@ const HEADLINE: Record<Status, string> = {
   failed: 'Something went wrong with this order',
 };
 
-export function OrderProgress({ client, orderId, onNewOrder }: {
+export function OrderProgress({ client, orderId, token, onNewOrder }: {
   client: Client;
   orderId: string;
+  token: string;
   onNewOrder: () => void;
 }) {
   const [order, setOrder] = useState<Order | null>(null);
@@ -39,7 +40,7 @@ export function OrderProgress({ client, orderId, onNewOrder }: {
     const poll = async () => {
       let delay = POLL_MS;
       try {
-        const next = await client.shop.getOrder.query({ orderId });
+        const next = await client.shop.getOrder.query({ orderId }, { context: { orderToken: token } });
         if (stopped) return;
         setOrder(next);
         setLoadError(null);
@@ -63,7 +64,7 @@ export function OrderProgress({ client, orderId, onNewOrder }: {
       stopped = true;
       clearTimeout(timer);
     };
-  }, [client, orderId]);
+  }, [client, orderId, token]);
 
   if (loadError) {
     return (
@@ -99,7 +100,7 @@ export function OrderProgress({ client, orderId, onNewOrder }: {
       )}
 
       {(status === 'awaiting_payment' || status === 'payment_failed') && (
-        <PaymentStep client={client} orderId={order.orderId} provider={order.provider} status={status} failureReason={order.failureReason} />
+        <PaymentStep client={client} orderId={order.orderId} token={token} provider={order.provider} status={status} failureReason={order.failureReason} />
       )}
 
       <ol className="steps" data-testid="steps" aria-label="Progress">
@@ -145,9 +146,10 @@ export function OrderProgress({ client, orderId, onNewOrder }: {
   );
 }
 
-function PaymentStep({ client, orderId, provider, status, failureReason }: {
+function PaymentStep({ client, orderId, token, provider, status, failureReason }: {
   client: Client;
   orderId: string;
+  token: string;
   /** 'dev' or 'stripe'. */
   provider: string;
   status: 'awaiting_payment' | 'payment_failed';
@@ -164,7 +166,7 @@ function PaymentStep({ client, orderId, provider, status, failureReason }: {
     setSending(true);
     setError(null);
     try {
-      await client.shop.devConfirmPayment.mutate({ orderId });
+      await client.shop.devConfirmPayment.mutate({ orderId }, { context: { orderToken: token } });
       setSent(true);
     } catch (err) {
       setError(toApiError(err));

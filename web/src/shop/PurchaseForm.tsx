@@ -19,7 +19,7 @@ interface FieldErrors {
 export function PurchaseForm({ client, config, onCreated }: {
   client: Client;
   config: ShopConfig;
-  onCreated: (orderId: string) => void;
+  onCreated: (orderId: string, accessToken: string) => void;
 }) {
   const ids = useId();
   const defaultPreset = config.presets[1] ?? config.presets[0];
@@ -70,7 +70,7 @@ export function PurchaseForm({ client, config, onCreated }: {
         { amount: input.amount, currency: 'EUR', email: input.email },
         { context: { idempotencyKey: requestKey.current.key } },
       );
-      onCreated(order.orderId);
+      onCreated(order.orderId, order.accessToken);
     } catch (err) {
       const apiError = toApiError(err);
       const fields: FieldErrors = {};

@@ -1,5 +1,6 @@
 // Print@Home shop: choose an amount, pay, follow the purchase live, download the voucher PDF.
-// The order id lives in the URL (/?order=<id>), so a reload or a shared tab resumes the order.
+// The order lives in the URL (/?order=<id>#token=<access token>), so a reload resumes it. The
+// token stays in the fragment, which browsers never send to a server or put in access logs.
 
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { ErrorBox } from '../ErrorBox.tsx';
@@ -10,15 +11,26 @@ import { PurchaseForm } from './PurchaseForm.tsx';
 
 export type ShopConfig = RouterOutputs['shop']['config'];
 
-function orderIdFromUrl(): string | null {
-  const id = new URLSearchParams(window.location.search).get('order');
-  return id && id.trim() ? id.trim() : null;
+interface OrderRef {
+  orderId: string;
+  token: string;
 }
 
-function setOrderInUrl(orderId: string | null): void {
+function orderFromUrl(): OrderRef | null {
+  const id = new URLSearchParams(window.location.search).get('order')?.trim();
+  const token = new URLSearchParams(window.location.hash.slice(1)).get('token')?.trim();
+  return id && token ? { orderId: id, token } : null;
+}
+
+function setOrderInUrl(order: OrderRef | null): void {
   const url = new URL(window.location.href);
-  if (orderId) url.searchParams.set('order', orderId);
-  else url.searchParams.delete('order');
+  if (order) {
+    url.searchParams.set('order', order.orderId);
+    url.hash = new URLSearchParams({ token: order.token }).toString();
+  } else {
+    url.searchParams.delete('order');
+    url.hash = '';
+  }
   window.history.pushState(null, '', url);
 }
 
@@ -26,7 +38,7 @@ export function ShopPage() {
   const client = useMemo(() => createClient(), []);
   const [config, setConfig] = useState<ShopConfig | null>(null);
   const [configError, setConfigError] = useState<ApiError | null>(null);
-  const [orderId, setOrderId] = useState<string | null>(orderIdFromUrl);
+  const [order, setOrder] = useState<OrderRef | null>(orderFromUrl);
   const [attempt, setAttempt] = useState(0);
 
   useEffect(() => {
@@ -41,18 +53,18 @@ export function ShopPage() {
 
   // Back and forward between the form and an order.
   useEffect(() => {
-    const onPop = () => setOrderId(orderIdFromUrl());
+    const onPop = () => setOrder(orderFromUrl());
     window.addEventListener('popstate', onPop);
     return () => window.removeEventListener('popstate', onPop);
   }, []);
 
-  const openOrder = useCallback((id: string) => {
-    setOrderInUrl(id);
-    setOrderId(id);
+  const openOrder = useCallback((orderId: string, token: string) => {
+    setOrderInUrl({ orderId, token });
+    setOrder({ orderId, token });
   }, []);
   const newOrder = useCallback(() => {
     setOrderInUrl(null);
-    setOrderId(null);
+    setOrder(null);
   }, []);
 
   return (
@@ -65,9 +77,9 @@ export function ShopPage() {
         </p>
       </section>
 
-      {orderId && <OrderProgress key={orderId} client={client} orderId={orderId} onNewOrder={newOrder} />}
+      {order && <OrderProgress key={order.orderId} client={client} orderId={order.orderId} token={order.token} onNewOrder={newOrder} />}
 
-      {!orderId && configError && (
+      {!order && configError && (
         <div className="card">
           <ErrorBox error={configError} />
           <button type="button" className="btn btn--secondary" onClick={() => setAttempt((n) => n + 1)}>
@@ -75,8 +87,8 @@ export function ShopPage() {
           </button>
         </div>
       )}
-      {!orderId && !config && !configError && <p className="card muted" aria-busy="true">Loading the shop…</p>}
-      {!orderId && config && <PurchaseForm client={client} config={config} onCreated={openOrder} />}
+      {!order && !config && !configError && <p className="card muted" aria-busy="true">Loading the shop…</p>}
+      {!order && config && <PurchaseForm client={client} config={config} onCreated={openOrder} />}
     </div>
   );
 }
