@@ -91,6 +91,7 @@ export class OutboxRelay {
       await db.query('BEGIN');
       const { rows } = await db.query<OutboxRow>(
         `SELECT id::text, workflow_id, kind, payload FROM workflow_outbox
+          WHERE next_attempt_at <= now()
           ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, [this.opts.batchSize ?? 256]);
       this.lastBatchFailed = false;
       if (rows.length === 0) {
@@ -110,8 +111,12 @@ export class OutboxRelay {
       });
       if (done.length) await db.query('DELETE FROM workflow_outbox WHERE id = ANY($1::bigint[])', [done]);
       for (const f of failed) {
+        // Backs off per row (1 s, 2 s, 4 s … 5 min), so rows that cannot be delivered stop
+        // holding up the ones behind them.
         await db.query(
-          'UPDATE workflow_outbox SET attempts = attempts + 1, last_error = $2 WHERE id = ANY($1::bigint[])',
+          `UPDATE workflow_outbox SET attempts = attempts + 1, last_error = $2,
+                  next_attempt_at = now() + least(interval '1 second' * power(2, attempts), interval '5 minutes')
+            WHERE id = ANY($1::bigint[])`,
           [f.ids, f.error.slice(0, 1000)]);
         this.opts.log?.(`outbox relay: ${f.ids.length} row(s) will be retried: ${f.error}`);
       }

@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import { OutboxRelay } from '../../services/outbox-relay.ts';
-import { call, issueCard, posRef, startHarness, type Harness } from '../helpers/harness.ts';
+import { call, issueCard, posRef, startHarness, waitFor, type Harness } from '../helpers/harness.ts';
 
 let h: Harness;
 beforeAll(async () => {
@@ -47,9 +47,12 @@ describe('workflow outbox', () => {
     expect(waiting.every((r) => r.attempts === 1 && typeof r.last_error === 'string')).toBe(true);
     await connection.close();
 
+    // Each failed row waits its backoff (1 s after the first failure), then goes through.
     const up = new OutboxRelay({ pool: h.deps.db.pool, client: h.client, taskQueue: h.config.taskQueue });
-    await up.drain();
-    expect(await outboxRows(workflowId)).toEqual([]);
+    await waitFor(async () => {
+      await up.drain();
+      return (await outboxRows(workflowId)).length === 0;
+    }, 10_000, 200);
     const handle = h.client.workflow.getHandle(workflowId);
     const history = await handle.fetchHistory();
     const signals = history.events!.filter((e) => e.workflowExecutionSignaledEventAttributes);
@@ -65,5 +68,30 @@ describe('workflow outbox', () => {
       [workflowId, auth.body.id, h.terminalA.id, h.storeA, ref]);
     await up.drain();
     expect(await outboxRows(workflowId)).toEqual([]);
+  }, 60_000);
+
+  it('does not let rows it cannot deliver hold up the ones behind them', async () => {
+    // 300 rows Temporal refuses (a workflow id over its length limit), more than a batch, ahead
+    // of a real redemption's.
+    await h.deps.db.pool.query(
+      `INSERT INTO workflow_outbox (workflow_id, kind, payload)
+       SELECT 'redemption-poison-' || g || repeat('x', 2000), 'redemption_started',
+              jsonb_build_object('holdId', 'x', 'terminalId', 't', 'storeId', 's', 'posReference', 'p' || g,
+                                 'amount', 1, 'currency', 'EUR', 'expiresAt', now())
+         FROM generate_series(1, 300) g`);
+    const card = await issueCard(h, 1_000);
+    const ref = posRef();
+    await call(h, 'POST', '/v1/redemptions', { body: { code: card.code, amount: 100, currency: 'EUR', posReference: ref } });
+    const workflowId = `redemption-${h.terminalA.id}-${ref}`;
+
+    const relay = new OutboxRelay({ pool: h.deps.db.pool, client: h.client, taskQueue: h.config.taskQueue });
+    for (let i = 0; i < 3; i++) await relay.relayBatch();
+    expect(await outboxRows(workflowId)).toEqual([]);
+    await h.client.workflow.getHandle(workflowId).terminate('test done');
+    const { rows: [poison] } = await h.deps.db.pool.query(
+      `SELECT count(*)::int AS n, min(attempts) AS attempts, bool_and(next_attempt_at > now()) AS waiting
+         FROM workflow_outbox WHERE workflow_id LIKE 'redemption-poison-%'`);
+    expect(poison).toMatchObject({ n: 300, attempts: 1, waiting: true });
+    await h.deps.db.pool.query(`DELETE FROM workflow_outbox WHERE workflow_id LIKE 'redemption-poison-%'`);
   }, 60_000);
 });
