@@ -10,6 +10,7 @@ import type { Client } from '@temporalio/client';
 import { createPaymentProvider } from '../services/payments/index.ts';
 import { createStripeClient } from '../services/payments/stripe.ts';
 import { createMailer } from '../services/mailer.ts';
+import { createRateLimiter } from '../services/rate-limit.ts';
 import type { ActivityDeps } from '../activities/index.ts';
 
 export function createDeps(
@@ -17,6 +18,7 @@ export function createDeps(
 ): AppDeps & { close(): Promise<void> } {
   const db = connectDatabase(config.databaseUrl);
   const cache = createBalanceCache(config.redisUrl, log);
+  const rateLimiter = createRateLimiter(config.redisUrl);
   return {
     config,
     db,
@@ -26,9 +28,11 @@ export function createDeps(
     secrets: cardSecrets(config.cardCodeKey),
     temporal,
     payments: createPaymentProvider(config.payments),
+    rateLimiter,
     stripe: createStripeClient(config.payments),
     async close() {
       await cache.close();
+      await rateLimiter.close();
       await db.close();
     },
   };

@@ -16,7 +16,9 @@ function header(headers: IncomingHttpHeaders, name: string): string | null {
   return typeof value === 'string' ? value : null;
 }
 
-export function createRequestContext(deps: AppDeps, requestId: string, headers: IncomingHttpHeaders): RequestContext {
+export function createRequestContext(
+  deps: AppDeps, requestId: string, headers: IncomingHttpHeaders, clientIp: string,
+): RequestContext {
   const authorization = header(headers, 'authorization');
   const bearer = authorization?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? null;
   const idempotencyKey = header(headers, 'idempotency-key');
@@ -25,7 +27,7 @@ export function createRequestContext(deps: AppDeps, requestId: string, headers: 
   const invalidHeader = idempotencyKey !== null && !IDEMPOTENCY_KEY.test(idempotencyKey)
     ? 'Idempotency-Key must be 1-255 printable ASCII characters' : null;
   return {
-    deps, requestId, apiKey: bearer, idempotencyKey: invalidHeader ? null : idempotencyKey,
+    deps, requestId, clientIp, apiKey: bearer, idempotencyKey: invalidHeader ? null : idempotencyKey,
     orderToken: header(headers, 'x-order-token'), invalidHeader,
   };
 }

@@ -9,6 +9,7 @@ import type { TerminalDirectory } from './terminal-auth.ts';
 import type { Client } from '@temporalio/client';
 import type Stripe from 'stripe';
 import type { PaymentProvider } from '../services/payments/index.ts';
+import type { RateLimiter } from '../services/rate-limit.ts';
 
 export interface AppDeps {
   config: Config;
@@ -20,6 +21,7 @@ export interface AppDeps {
   /** Null until connected; procedures that start or signal workflows answer 503 without it. */
   temporal: Client | null;
   payments: PaymentProvider;
+  rateLimiter: RateLimiter;
   /** For verifying Stripe webhooks; present whatever the active provider. */
   stripe: Stripe;
 }

@@ -41,7 +41,7 @@ export function registerRestRoutes(app: FastifyInstance, appRouter: AnyRouter, d
           ? { ...(req.query as object), ...params }
           : { ...((body as object | undefined) ?? {}), ...params };
         try {
-          const ctx = createRequestContext(deps, req.id, req.headers);
+          const ctx = createRequestContext(deps, req.id, req.headers, req.ip);
           let fn: unknown = createCaller(ctx);
           for (const segment of segments) fn = (fn as Record<string, unknown>)[segment];
           const data = await (fn as (input: unknown) => Promise<unknown>)(input);
@@ -49,6 +49,8 @@ export function registerRestRoutes(app: FastifyInstance, appRouter: AnyRouter, d
         } catch (err) {
           const { status, body: errBody } = describeError(err, req.id);
           if (status >= 500) req.log.error({ err }, 'procedure failed');
+          const retryAfter = (errBody.error.details as { retry_after_seconds?: number } | undefined)?.retry_after_seconds;
+          if (retryAfter) reply.header('retry-after', String(retryAfter));
           return reply.code(status).send(errBody);
         }
       },

@@ -42,6 +42,7 @@ export async function buildServer(deps: AppDeps, options: ServerOptions = {}): P
     bodyLimit: 64 * 1024,
     genReqId: (req) => newRequestId(req.headers['x-request-id']),
     requestIdHeader: false,
+    trustProxy: deps.config.trustProxy,
   });
 
   app.addHook('onSend', async (req, reply) => {
@@ -89,8 +90,8 @@ export async function buildServer(deps: AppDeps, options: ServerOptions = {}): P
     prefix: '/trpc',
     trpcOptions: {
       router: appRouter,
-      createContext: ({ req }: { req: { id: string; headers: import('node:http').IncomingHttpHeaders } }) =>
-        createRequestContext(deps, req.id, req.headers),
+      createContext: ({ req }: { req: { id: string; ip: string; headers: import('node:http').IncomingHttpHeaders } }) =>
+        createRequestContext(deps, req.id, req.headers, req.ip),
     },
   });
 

@@ -13,6 +13,8 @@ export interface RequestContext {
   /** Bearer token as sent; authenticated lazily by the procedures that need it. */
   apiKey: string | null;
   idempotencyKey: string | null;
+  /** The client's address (from X-Forwarded-For only when TRUST_PROXY is set). */
+  clientIp: string;
   /** X-Order-Token: the access token of a Print@Home order. */
   orderToken: string | null;
   /** Why a request header was refused, if one was. */

@@ -11,6 +11,8 @@ export interface Config {
   cardCodeKey: string;
   port: number;
   host: string;
+  /** Behind a load balancer: take the client address from X-Forwarded-For. */
+  trustProxy: boolean;
   maxCardBalance: bigint;
   cardValidityDays: number;
   /** Hold lifetime when a store sets none; stores normally carry their own. */
@@ -44,6 +46,8 @@ export interface MailConfig {
 
 export interface ShopConfig {
   currency: 'EUR';
+  /** Orders one client address may create per minute (needs Redis; unlimited without). */
+  ordersPerMinutePerClient: number;
   presets: number[];
   minAmount: number;
   maxAmount: number;
@@ -72,6 +76,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     cardCodeKey: env.CARD_CODE_KEY ?? DEV_CARD_CODE_KEY,
     port: intFromEnv('PORT', 3000),
     host: env.HOST ?? '127.0.0.1',
+    trustProxy: env.TRUST_PROXY === '1' || env.TRUST_PROXY === 'true',
     maxCardBalance: BigInt(intFromEnv('MAX_CARD_BALANCE', 250_000_00)),
     cardValidityDays: intFromEnv('CARD_VALIDITY_DAYS', 3 * 365),
     defaultHoldTtlSeconds: intFromEnv('HOLD_TTL_SECONDS', 900),
@@ -91,6 +96,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     },
     shop: {
       currency: 'EUR',
+      ordersPerMinutePerClient: intFromEnv('SHOP_ORDERS_PER_MINUTE', 10),
       presets: [1_000, 2_500, 5_000, 10_000],
       minAmount: intFromEnv('SHOP_MIN_AMOUNT', 500),
       maxAmount: intFromEnv('SHOP_MAX_AMOUNT', 50_000),

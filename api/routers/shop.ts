@@ -111,6 +111,11 @@ export const shopRouter = router({
     .output(createdOrderSchema)
     .mutation(async ({ ctx, input }) => {
       const { shop, payments } = ctx.deps.config;
+      const limit = await ctx.deps.rateLimiter.allow(`orders:${ctx.clientIp}`, shop.ordersPerMinutePerClient, 60);
+      if (!limit.allowed) {
+        throw new DomainError('rate_limited', 'too many orders from this address; try again shortly',
+          { retry_after_seconds: limit.retryAfterSeconds });
+      }
       if (input.amount < shop.minAmount || input.amount > shop.maxAmount) {
         throw new DomainError('amount_out_of_range', `a voucher is worth ${shop.minAmount} to ${shop.maxAmount} minor units`);
       }

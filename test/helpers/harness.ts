@@ -58,6 +58,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   });
   const stripeMock = new URL(inject('stripeMockUrl'));
   config.payments = { ...config.payments, provider: 'stripe', stripeApiBase: stripeMock.origin, stripeWebhookSecret: 'whsec_test_secret' };
+  // Every test's orders come from 127.0.0.1; the rate limit has its own test.
+  config.shop = { ...config.shop, ordersPerMinutePerClient: 100_000 };
   Object.assign(config, options.config ?? {});
   const client = await connectClient(config.temporalAddress, config.temporalNamespace);
   await ensureSearchAttributes(client, config.temporalNamespace);
