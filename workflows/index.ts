@@ -1,4 +1,5 @@
 // Every workflow the worker runs. One file per workflow.
 export { redemptionWorkflow } from './redemption.ts';
 export { purchaseWorkflow } from './purchase.ts';
+export { latePaymentWorkflow } from './late-payment.ts';
 export { housekeepingWorkflow } from './housekeeping.ts';

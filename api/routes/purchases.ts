@@ -2,15 +2,29 @@
 // webhook (the signature covers the raw body) and the voucher PDF download.
 
 import type { FastifyInstance } from 'fastify';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
 import { DomainError } from '../../domain/errors.ts';
 import { findOrder, renderOrderVoucher, verifyDownload } from '../../services/orders.ts';
 import { parseStripeWebhook } from '../../services/payments/stripe.ts';
 import { paymentEventSignal } from '../../workflows/purchase.ts';
+import { latePaymentWorkflow } from '../../workflows/late-payment.ts';
 import type { AppDeps } from '../deps.ts';
 import { describeError } from '../errors.ts';
 import { purchaseWorkflowId, TEMPORAL_DEADLINE_MS } from '../routers/shop.ts';
+
+async function startLatePaymentRefund(deps: AppDeps, orderId: string): Promise<void> {
+  const client = deps.temporal!;
+  try {
+    await client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
+      client.workflow.start(latePaymentWorkflow, {
+        workflowId: `late-payment-${orderId}`, taskQueue: deps.config.taskQueue, args: [{ orderId }],
+        workflowIdConflictPolicy: 'USE_EXISTING', workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      }));
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+}
 
 export async function registerPurchaseRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   await app.register(async (scope) => {
@@ -41,9 +55,15 @@ export async function registerPurchaseRoutes(app: FastifyInstance, deps: AppDeps
           await client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
             client.workflow.getHandle(purchaseWorkflowId(order.id)).signal(paymentEventSignal, parsed.event));
         } catch (err) {
-          // The purchase finished already; a late duplicate changes nothing.
-          if (err instanceof WorkflowNotFoundError) return { received: true, handled: false };
-          throw err;
+          if (!(err instanceof WorkflowNotFoundError)) throw err;
+          // The purchase is over. A success for an order that expired means the shopper paid
+          // after we cancelled (or our endpoint missed the deadline): refund it, once.
+          if (parsed.event.type === 'succeeded' && order.status === 'expired' && !order.refundId) {
+            await startLatePaymentRefund(deps, order.id);
+            return { received: true, handled: true };
+          }
+          // Otherwise a late duplicate: it changes nothing.
+          return { received: true, handled: false };
         }
         return { received: true, handled: true };
       } catch (err) {
