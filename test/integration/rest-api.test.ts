@@ -103,6 +103,10 @@ describe('idempotency', () => {
     expectErrorShape(await call(h, 'POST', '/v1/redemptions', { body: { ...body, amount: 401 } }), 422, 'idempotency_key_reused');
     expectErrorShape(await call(h, 'POST', '/v1/redemptions', { body, idempotencyKey: randomUUID() }), 409, 'pos_reference_reused');
     expect(await snapshot()).toEqual(before);
+    // A day later the reference is a new sale from a till whose counter went round, not a retry.
+    await h.deps.db.pool.query(`UPDATE holds SET created_at = now() - interval '25 hours' WHERE id = $1`, [a1.body.id]);
+    expectErrorShape(await call(h, 'POST', '/v1/redemptions', { body }), 409, 'pos_reference_reused');
+    await h.deps.db.pool.query(`UPDATE holds SET created_at = now() WHERE id = $1`, [a1.body.id]);
     // The same reference at another terminal is another redemption.
     const other = await call(h, 'POST', '/v1/redemptions', { key: h.terminalA2.apiKey, body });
     expect(other.status).toBe(200);
