@@ -16,7 +16,9 @@ export interface CachedBalance {
   expiresAt: string;
 }
 
-const TTL_SECONDS = 3600;
+// Bounds how long a refresh that timed out without Redis reporting an error can leave an older
+// balance on display (lookups only; the ledger never reads the cache).
+const TTL_SECONDS = 300;
 
 // KEYS[1] balance key; ARGV[1] version, ARGV[2] json, ARGV[3] ttl
 const SET_IF_NEWER = `
