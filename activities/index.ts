@@ -3,6 +3,7 @@
 import { createPurchaseActivities, type PurchaseActivityDeps } from './purchase.ts';
 import { createRedemptionActivities } from './redemption.ts';
 import { createHousekeepingActivities } from './housekeeping.ts';
+import { createCardActivities } from './cards.ts';
 import type pg from 'pg';
 
 export type ActivityDeps = PurchaseActivityDeps & { pool: pg.Pool };
@@ -12,5 +13,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createRedemptionActivities(deps),
     ...createPurchaseActivities(deps),
     ...createHousekeepingActivities(deps),
+    ...createCardActivities(deps),
   };
 }

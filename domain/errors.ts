@@ -15,6 +15,8 @@ export const ERROR_STATUS = {
   hold_expired: 409,
   pos_reference_reused: 409,
   card_code_collision: 409,
+  card_not_expired: 409,
+  card_has_open_holds: 409,
   order_not_payable: 409,
   idempotency_key_in_use: 409,
   idempotency_key_reused: 422,

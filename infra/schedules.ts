@@ -3,8 +3,10 @@
 
 import { ScheduleAlreadyRunning, type Client, type ScheduleOptions } from '@temporalio/client';
 import { housekeepingWorkflow } from '../workflows/housekeeping.ts';
+import { cardExpiryWorkflow } from '../workflows/card-expiry.ts';
 
 export const HOUSEKEEPING_SCHEDULE_ID = 'housekeeping-daily';
+export const CARD_EXPIRY_SCHEDULE_ID = 'card-expiry-daily';
 
 export function engineSchedules(taskQueue: string, idempotencyRetentionHours: number): ScheduleOptions[] {
   return [{
@@ -18,6 +20,13 @@ export function engineSchedules(taskQueue: string, idempotencyRetentionHours: nu
       taskQueue,
       args: [{ idempotencyRetentionHours }],
     },
+  }, {
+    scheduleId: CARD_EXPIRY_SCHEDULE_ID,
+    // Cards are unusable from their expiry instant (authorize checks it); this run books what they
+    // still held as breakage, once a day after midnight in the centre's time zone.
+    spec: { calendars: [{ hour: 0, minute: 15, comment: 'daily, after midnight' }], timezone: 'Europe/Berlin' },
+    policies: { overlap: 'SKIP', catchupWindow: '1 day' },
+    action: { type: 'startWorkflow', workflowType: cardExpiryWorkflow, workflowId: 'card-expiry', taskQueue, args: [] },
   }];
 }
 

@@ -171,6 +171,11 @@ export class Ledger {
       [idem.scope, idem.key, hash, p.holdId, p.storeId, p.terminalId, p.amount]);
   }
 
+  /** Moves an expired card's balance to breakage; refuses before expiry or with open holds. */
+  expireCard(cardId: string): Promise<CardSnapshot & { changed: boolean; breakage: number }> {
+    return this.call('ledger_expire_card', 'SELECT ledger_expire_card($1) AS r', [cardId]);
+  }
+
   async findHold(holdId: string, storeId: string): Promise<HoldSnapshot | null> {
     const result = await this.pool.query<{ r: HoldSnapshot }>({
       name: 'hold_by_id',

@@ -2,4 +2,5 @@
 export { redemptionWorkflow } from './redemption.ts';
 export { purchaseWorkflow } from './purchase.ts';
 export { latePaymentWorkflow } from './late-payment.ts';
+export { cardExpiryWorkflow } from './card-expiry.ts';
 export { housekeepingWorkflow } from './housekeeping.ts';

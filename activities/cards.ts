@@ -1,0 +1,40 @@
+// Card lifecycle activities: expiry.
+
+import { DomainError } from '../domain/errors.ts';
+import type pg from 'pg';
+import type { BalanceCache } from '../services/balance-cache.ts';
+import { cacheCard } from '../services/card-view.ts';
+import type { Ledger } from '../services/ledger.ts';
+
+export interface CardActivities {
+  /** Expires up to `batchSize` cards past their date; returns how many and the breakage booked. */
+  expireDueCards(batchSize: number): Promise<{ expired: number; breakage: number; waiting: number }>;
+}
+
+export function createCardActivities(deps: { pool: pg.Pool; ledger: Ledger; cache: BalanceCache }): CardActivities {
+  return {
+    async expireDueCards(batchSize) {
+      const { rows } = await deps.pool.query<{ id: string }>(
+        `SELECT id FROM cards WHERE status = 'active' AND expires_at <= now() AND held = 0
+          ORDER BY expires_at LIMIT $1`, [batchSize]);
+      let expired = 0;
+      let breakage = 0;
+      let waiting = 0;
+      for (const { id } of rows) {
+        try {
+          const card = await deps.ledger.expireCard(id);
+          if (card.changed) {
+            expired++;
+            breakage += Number(card.breakage);
+          }
+          await cacheCard(deps.cache, card);
+        } catch (err) {
+          // A hold placed since the query: the card's turn comes on a later run.
+          if (err instanceof DomainError && err.code === 'card_has_open_holds') waiting++;
+          else throw err;
+        }
+      }
+      return { expired, breakage, waiting };
+    },
+  };
+}
