@@ -1,5 +1,5 @@
 // The ledger's operations as the rest of the code sees them. Each call is one SQL function
-// (prisma/migrations/*_ledger_functions) executed as a named prepared statement: one round trip,
+// (prisma/migrations/*_ledger) executed as a named prepared statement: one round trip,
 // one transaction. Refusals come back as DomainError with the API's stable codes.
 
 import { createHash } from 'node:crypto';

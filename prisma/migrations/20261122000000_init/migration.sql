@@ -8,10 +8,13 @@ CREATE TYPE "channel" AS ENUM ('pos', 'online');
 CREATE TYPE "hold_status" AS ENUM ('authorized', 'captured', 'voided', 'expired');
 
 -- CreateEnum
-CREATE TYPE "entry_kind" AS ENUM ('issue', 'load', 'authorize', 'capture', 'void', 'expire_hold', 'refund');
+CREATE TYPE "entry_kind" AS ENUM ('issue', 'load', 'authorize', 'capture', 'void', 'expire_hold', 'refund', 'expire_card');
 
 -- CreateEnum
-CREATE TYPE "account_kind" AS ENUM ('card_available', 'card_held', 'store_sales', 'store_redemptions', 'provider_clearing');
+CREATE TYPE "account_kind" AS ENUM ('card_available', 'card_held', 'store_sales', 'store_redemptions', 'provider_clearing', 'breakage');
+
+-- CreateEnum
+CREATE TYPE "order_status" AS ENUM ('awaiting_payment', 'payment_failed', 'paid', 'issued', 'fulfilled', 'expired', 'refunded', 'failed');
 
 -- CreateTable
 CREATE TABLE "billing_parties" (
@@ -82,6 +85,10 @@ CREATE TABLE "holds" (
     "expires_at" TIMESTAMPTZ(3) NOT NULL,
     "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "settled_at" TIMESTAMPTZ(3),
+    "request_hash" TEXT,
+    "authorize_response" JSONB,
+    "settle_request_hash" TEXT,
+    "settle_response" JSONB,
 
     CONSTRAINT "holds_pkey" PRIMARY KEY ("id")
 );
@@ -131,6 +138,7 @@ CREATE TABLE "workflow_outbox" (
     "payload" JSONB NOT NULL,
     "attempts" INTEGER NOT NULL DEFAULT 0,
     "last_error" TEXT,
+    "next_attempt_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 
     CONSTRAINT "workflow_outbox_pkey" PRIMARY KEY ("id")
@@ -147,6 +155,28 @@ CREATE TABLE "audit_entries" (
     "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 
     CONSTRAINT "audit_entries_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "orders" (
+    "id" UUID NOT NULL,
+    "idempotency_key" TEXT,
+    "email" TEXT NOT NULL,
+    "amount" BIGINT NOT NULL,
+    "currency" CHAR(3) NOT NULL,
+    "status" "order_status" NOT NULL DEFAULT 'awaiting_payment',
+    "provider" TEXT NOT NULL,
+    "payment_id" TEXT,
+    "card_id" UUID,
+    "refund_id" TEXT,
+    "failure_reason" TEXT,
+    "paid_at" TIMESTAMPTZ(3),
+    "email_sent_at" TIMESTAMPTZ(3),
+    "fulfilled_at" TIMESTAMPTZ(3),
+    "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updated_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "orders_pkey" PRIMARY KEY ("id")
 );
 
 -- CreateIndex
@@ -197,6 +227,15 @@ CREATE INDEX "audit_entries_subject_idx" ON "audit_entries"("subject");
 -- CreateIndex
 CREATE INDEX "audit_entries_created_at_idx" ON "audit_entries"("created_at");
 
+-- CreateIndex
+CREATE UNIQUE INDEX "orders_idempotency_key_key" ON "orders"("idempotency_key");
+
+-- CreateIndex
+CREATE INDEX "orders_status_created_at_idx" ON "orders"("status", "created_at");
+
+-- CreateIndex
+CREATE INDEX "orders_payment_id_idx" ON "orders"("payment_id");
+
 -- AddForeignKey
 ALTER TABLE "stores" ADD CONSTRAINT "stores_billing_party_id_fkey" FOREIGN KEY ("billing_party_id") REFERENCES "billing_parties"("id") ON DELETE RESTRICT ON UPDATE CASCADE;
 
@@ -217,3 +256,7 @@ ALTER TABLE "holds" ADD CONSTRAINT "holds_store_id_fkey" FOREIGN KEY ("store_id"
 
 -- AddForeignKey
 ALTER TABLE "postings" ADD CONSTRAINT "postings_entry_id_fkey" FOREIGN KEY ("entry_id") REFERENCES "journal_entries"("id") ON DELETE RESTRICT ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "orders" ADD CONSTRAINT "orders_card_id_fkey" FOREIGN KEY ("card_id") REFERENCES "cards"("id") ON DELETE SET NULL ON UPDATE CASCADE;
+
