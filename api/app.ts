@@ -12,6 +12,7 @@ import { createStripeClient } from '../services/payments/stripe.ts';
 import { createMailer } from '../services/mailer.ts';
 import { createRateLimiter } from '../services/rate-limit.ts';
 import type { ActivityDeps } from '../activities/index.ts';
+import { startEngineWorker, type EngineWorker, type EngineWorkerOptions } from '../infra/worker.ts';
 
 export function createDeps(
   config: Config = loadConfig(), log: (msg: string) => void = console.log, temporal: Client | null = null,
@@ -39,9 +40,25 @@ export function createDeps(
 }
 
 /** What the worker's activities need, from the same process-wide dependencies. */
-export function activityDepsOf(deps: AppDeps): ActivityDeps {
+function activityDepsOf(deps: AppDeps): ActivityDeps {
   return {
     config: deps.config, prisma: deps.db.prisma, pool: deps.db.pool, ledger: deps.ledger, cache: deps.cache, payments: deps.payments,
     mailer: createMailer(deps.config.mail), secrets: deps.secrets,
   };
+}
+
+/** Starts the worker (workflows, activities, outbox relay) on the configured task queue. */
+export function startWorkerFor(
+  deps: AppDeps, client: Client, options: Pick<EngineWorkerOptions, 'workflowBundle' | 'log'> = {},
+): Promise<EngineWorker> {
+  const { config } = deps;
+  return startEngineWorker({
+    temporalAddress: config.temporalAddress,
+    namespace: config.temporalNamespace,
+    taskQueue: config.taskQueue,
+    client,
+    pool: deps.db.pool,
+    activityDeps: activityDepsOf(deps),
+    ...options,
+  });
 }

@@ -1,9 +1,8 @@
 // The worker process: runs workflows and activities and relays the workflow outbox.
 
-import { activityDepsOf, createDeps } from '../api/app.ts';
+import { createDeps, startWorkerFor } from '../api/app.ts';
 import { loadConfig } from '../infra/config.ts';
 import { connectClient, ensureSearchAttributes } from '../infra/temporal.ts';
-import { startEngineWorker } from '../infra/worker.ts';
 import { engineSchedules, ensureSchedules } from '../infra/schedules.ts';
 
 const config = loadConfig();
@@ -12,15 +11,7 @@ const deps = createDeps(config, log);
 const client = await connectClient(config.temporalAddress, config.temporalNamespace);
 await ensureSearchAttributes(client, config.temporalNamespace);
 await ensureSchedules(client, engineSchedules(config.taskQueue, config.idempotencyRetentionHours));
-const engine = await startEngineWorker({
-  temporalAddress: config.temporalAddress,
-  namespace: config.temporalNamespace,
-  taskQueue: config.taskQueue,
-  client,
-  pool: deps.db.pool,
-  activityDeps: activityDepsOf(deps),
-  log,
-});
+const engine = await startWorkerFor(deps, client, { log });
 log(`polling task queue ${config.taskQueue} on ${config.temporalAddress}`);
 
 async function shutdown(): Promise<void> {

@@ -34,8 +34,6 @@ export class OutboxRelay {
   private running = false;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
-  /** The last batch had rows and delivered none of them. */
-  private lastBatchFailed = false;
   delivered = 0;
 
   constructor(private readonly opts: OutboxRelayOptions) {}
@@ -54,7 +52,7 @@ export class OutboxRelay {
 
   /** Relays everything queued now; for tests and shutdown. */
   async drain(): Promise<void> {
-    while ((await this.relayBatch()) > 0);
+    while ((await this.relayBatch()).delivered > 0);
   }
 
   private async run(): Promise<void> {
@@ -63,17 +61,14 @@ export class OutboxRelay {
     // off exponentially (to 5 s) instead of hammering a dependency that is down.
     let failures = 0;
     while (this.running) {
-      let relayed = 0;
-      let failed = false;
+      let outcome = { delivered: 0, failed: true };
       try {
-        relayed = await this.relayBatch();
-        failed = this.lastBatchFailed;
+        outcome = await this.relayBatch();
       } catch (err) {
-        failed = true;
         this.opts.log?.(`outbox relay: ${(err as Error).message}`);
       }
-      failures = failed ? failures + 1 : 0;
-      if (relayed === 0 && this.running) {
+      failures = outcome.failed && outcome.delivered === 0 ? failures + 1 : 0;
+      if (outcome.delivered === 0 && this.running) {
         const delay = failures === 0 ? idle : Math.min(idle * 2 ** failures, 5_000);
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, delay);
@@ -85,7 +80,7 @@ export class OutboxRelay {
 
 
   /** One batch: lock rows (other relays skip them), deliver, delete what was delivered. */
-  async relayBatch(): Promise<number> {
+  async relayBatch(): Promise<{ delivered: number; failed: boolean }> {
     const db = await this.opts.pool.connect();
     try {
       await db.query('BEGIN');
@@ -93,10 +88,9 @@ export class OutboxRelay {
         `SELECT id::text, workflow_id, kind, payload FROM workflow_outbox
           WHERE next_attempt_at <= now()
           ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, [this.opts.batchSize ?? 256]);
-      this.lastBatchFailed = false;
       if (rows.length === 0) {
         await db.query('COMMIT');
-        return 0;
+        return { delivered: 0, failed: false };
       }
       const byWorkflow = new Map<string, OutboxRow[]>();
       for (const row of rows) byWorkflow.set(row.workflow_id, [...(byWorkflow.get(row.workflow_id) ?? []), row]);
@@ -122,8 +116,7 @@ export class OutboxRelay {
       }
       await db.query('COMMIT');
       this.delivered += done.length;
-      this.lastBatchFailed = failed.length > 0 && done.length === 0;
-      return this.lastBatchFailed ? 0 : rows.length;
+      return { delivered: done.length, failed: failed.length > 0 };
     } catch (err) {
       await db.query('ROLLBACK').catch(() => {});
       throw err;

@@ -6,11 +6,11 @@ import { readFileSync } from 'node:fs';
 import { inject } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import type { Client } from '@temporalio/client';
-import { activityDepsOf, createDeps } from '../../api/app.ts';
+import { createDeps, startWorkerFor } from '../../api/app.ts';
 import { buildServer } from '../../api/server.ts';
 import { loadConfig, type Config } from '../../infra/config.ts';
 import { connectClient, ensureSearchAttributes } from '../../infra/temporal.ts';
-import { startEngineWorker, type EngineWorker } from '../../infra/worker.ts';
+import type { EngineWorker } from '../../infra/worker.ts';
 import { createBillingParty, createStore, createTerminal } from '../../services/directory.ts';
 import type { AppDeps } from '../../api/deps.ts';
 
@@ -98,16 +98,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 
 /** Starts a worker (with its outbox relay) on the harness's task queue. */
 export async function startWorker(deps: AppDeps, client: Client): Promise<EngineWorker> {
-  const { config } = deps;
-  return startEngineWorker({
-    temporalAddress: config.temporalAddress,
-    namespace: config.temporalNamespace,
-    taskQueue: config.taskQueue,
-    client,
-    pool: deps.db.pool,
-    activityDeps: activityDepsOf(deps),
-    workflowBundle: { code: readFileSync(inject('workflowBundlePath'), 'utf8') },
-  });
+  return startWorkerFor(deps, client, { workflowBundle: { code: readFileSync(inject('workflowBundlePath'), 'utf8') } });
 }
 
 export interface ApiResponse<T = any> {

@@ -1,23 +1,14 @@
 // Balances are served from Redis while it is up, and from PostgreSQL when it is not.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, issueCard, posRef, startHarness, waitFor, type Harness } from '../helpers/harness.ts';
+import { unusedPort } from '../helpers/net.ts';
 
 let h: Harness;
 let redis: ChildProcess | null = null;
 let port = 0;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function startRedis(): Promise<void> {
   redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
@@ -43,7 +34,7 @@ async function stopRedis(): Promise<void> {
 }
 
 beforeAll(async () => {
-  port = await freePort();
+  port = await unusedPort();
   await startRedis();
   h = await startHarness({ worker: false, redisUrl: `redis://127.0.0.1:${port}/0` });
 });

@@ -1,11 +1,11 @@
 // The outbox's promise: a committed hold gets its workflow even if Temporal is down when the hold
 // is written. Rows wait, with their error, until a relay can deliver them.
 
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import { OutboxRelay } from '../../services/outbox-relay.ts';
 import { call, issueCard, posRef, startHarness, waitFor, type Harness } from '../helpers/harness.ts';
+import { unusedPort } from '../helpers/net.ts';
 
 let h: Harness;
 beforeAll(async () => {
@@ -14,15 +14,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close();
 });
-
-function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function outboxRows(workflowId: string) {
   const { rows } = await h.deps.db.pool.query(
@@ -39,7 +30,7 @@ describe('workflow outbox', () => {
     const workflowId = `redemption-${h.terminalA.id}-${ref}`;
     expect((await outboxRows(workflowId)).map((r) => r.kind)).toEqual(['redemption_started', 'redemption_settled']);
 
-    const connection = Connection.lazy({ address: `127.0.0.1:${await closedPort()}`, connectTimeout: '1s' });
+    const connection = Connection.lazy({ address: `127.0.0.1:${await unusedPort()}`, connectTimeout: '1s' });
     const down = new OutboxRelay({ pool: h.deps.db.pool, client: new Client({ connection }), taskQueue: h.config.taskQueue });
     await down.relayBatch();
     const waiting = await outboxRows(workflowId);

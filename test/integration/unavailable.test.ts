@@ -2,26 +2,17 @@
 // later, same key), never a 500, and a refused call leaves nothing behind.
 
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { createDeps } from '../../api/app.ts';
 import { buildServer } from '../../api/server.ts';
 import { call, startHarness, type Harness } from '../helpers/harness.ts';
+import { unusedPort } from '../helpers/net.ts';
 
 let h: Harness;
 const servers: FastifyInstance[] = [];
 const closers: (() => Promise<void>)[] = [];
-
-function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function serve(deps: Parameters<typeof buildServer>[0]): Promise<string> {
   const app = await buildServer(deps);
@@ -40,7 +31,7 @@ afterAll(async () => {
 
 describe('dependencies unavailable', () => {
   it('answers 503 when PostgreSQL is unreachable', async () => {
-    const deps = createDeps({ ...h.config, databaseUrl: `postgresql://postgres@127.0.0.1:${await closedPort()}/none` }, () => {});
+    const deps = createDeps({ ...h.config, databaseUrl: `postgresql://postgres@127.0.0.1:${await unusedPort()}/none` }, () => {});
     closers.push(() => deps.close());
     const baseUrl = await serve(deps);
     const res = await call({ ...h, baseUrl }, 'POST', '/v1/cards/lookup', { body: { code: '0000-0000-0000-0000' } });
@@ -50,7 +41,7 @@ describe('dependencies unavailable', () => {
   });
 
   it('answers 503 when Temporal is unreachable, and leaves no order behind', async () => {
-    const connection = Connection.lazy({ address: `127.0.0.1:${await closedPort()}`, connectTimeout: '1s' });
+    const connection = Connection.lazy({ address: `127.0.0.1:${await unusedPort()}`, connectTimeout: '1s' });
     const temporal = new Client({ connection, namespace: 'default' });
     const deps = createDeps(h.config, () => {}, temporal);
     closers.push(async () => { await deps.close(); await connection.close(); });
