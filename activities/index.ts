@@ -4,9 +4,10 @@ import { createPurchaseActivities, type PurchaseActivityDeps } from './purchase.
 import { createRedemptionActivities } from './redemption.ts';
 import { createHousekeepingActivities } from './housekeeping.ts';
 import { createCardActivities } from './cards.ts';
+import { createClearingActivities, type ClearingActivityDeps } from './clearing.ts';
 import type pg from 'pg';
 
-export type ActivityDeps = PurchaseActivityDeps & { pool: pg.Pool };
+export type ActivityDeps = PurchaseActivityDeps & ClearingActivityDeps & { pool: pg.Pool };
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -14,5 +15,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createPurchaseActivities(deps),
     ...createHousekeepingActivities(deps),
     ...createCardActivities(deps),
+    ...createClearingActivities(deps),
   };
 }

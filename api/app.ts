@@ -6,6 +6,8 @@ import { createBalanceCache } from '../services/balance-cache.ts';
 import { Ledger } from '../services/ledger.ts';
 import { cardSecrets, type AppDeps } from './deps.ts';
 import { TerminalDirectory } from './terminal-auth.ts';
+import { ApiClientDirectory } from './backoffice-auth.ts';
+import { ClearingStore } from '../services/clearing.ts';
 import type { Client } from '@temporalio/client';
 import { createPaymentProvider } from '../services/payments/index.ts';
 import { createStripeClient } from '../services/payments/stripe.ts';
@@ -26,6 +28,8 @@ export function createDeps(
     cache,
     ledger: new Ledger(db.pool),
     terminals: new TerminalDirectory(db.pool),
+    apiClients: new ApiClientDirectory(db.pool),
+    clearing: new ClearingStore(db.pool, config.clearingTimeZone),
     secrets: cardSecrets(config.cardCodeKey),
     temporal,
     payments: createPaymentProvider(config.payments),

@@ -6,6 +6,8 @@ import type { Database } from '../infra/db.ts';
 import type { BalanceCache } from '../services/balance-cache.ts';
 import type { Ledger } from '../services/ledger.ts';
 import type { TerminalDirectory } from './terminal-auth.ts';
+import type { ApiClientDirectory } from './backoffice-auth.ts';
+import type { ClearingStore } from '../services/clearing.ts';
 import type { Client } from '@temporalio/client';
 import type Stripe from 'stripe';
 import type { PaymentProvider } from '../services/payments/index.ts';
@@ -17,6 +19,8 @@ export interface AppDeps {
   ledger: Ledger;
   cache: BalanceCache;
   terminals: TerminalDirectory;
+  apiClients: ApiClientDirectory;
+  clearing: ClearingStore;
   secrets: CardSecrets;
   /** Null until connected; procedures that start or signal workflows answer 503 without it. */
   temporal: Client | null;

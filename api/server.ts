@@ -14,6 +14,7 @@ import { errorBody } from './errors.ts';
 import { openApiDocument } from './openapi.ts';
 import { registerRestRoutes } from './rest.ts';
 import { registerPurchaseRoutes } from './routes/purchases.ts';
+import { registerStatementRoutes } from './routes/statements.ts';
 import { appRouter } from './router.ts';
 
 const require = createRequire(import.meta.url);
@@ -85,6 +86,7 @@ export async function buildServer(deps: AppDeps, options: ServerOptions = {}): P
 
   registerRestRoutes(app, appRouter, deps);
   await registerPurchaseRoutes(app, deps);
+  await registerStatementRoutes(app, deps);
 
   await app.register(fastifyTRPCPlugin, {
     prefix: '/trpc',

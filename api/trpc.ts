@@ -5,6 +5,7 @@ import type { OpenApiMeta } from 'trpc-to-openapi';
 import { DomainError, ERROR_STATUS, type ErrorCode } from '../domain/errors.ts';
 import type { AppDeps } from './deps.ts';
 import type { TerminalIdentity } from './terminal-auth.ts';
+import type { BackofficePrincipal, BackofficeRole } from './backoffice-auth.ts';
 import { isDependencyUnavailable } from './unavailable.ts';
 
 export interface RequestContext {
@@ -86,6 +87,20 @@ export const terminalProcedure = publicProcedure.use(async ({ ctx, next }) => {
   }
   return next({ ctx: { ...ctx, terminal } });
 });
+
+/** Procedures for back-office API clients; each names the roles it admits. */
+export function backofficeProcedure(roles: readonly BackofficeRole[]) {
+  return publicProcedure.use(async ({ ctx, next }) => {
+    const principal: BackofficePrincipal | null = ctx.apiKey ? await ctx.deps.apiClients.authenticate(ctx.apiKey) : null;
+    if (!principal) {
+      throw new DomainError('unauthenticated', ctx.apiKey ? 'the API key is not valid' : 'an API key is required (Authorization: Bearer <key>)');
+    }
+    if (!roles.includes(principal.role)) {
+      throw new DomainError('forbidden', `this call is for ${roles.join(' or ')}; this key is ${principal.role}`);
+    }
+    return next({ ctx: { ...ctx, principal } });
+  });
+}
 
 export function requireIdempotencyKey(ctx: RequestContext): string {
   if (!ctx.idempotencyKey) {

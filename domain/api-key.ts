@@ -3,10 +3,12 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 
-const PREFIX = 'vk_';
+/** Terminal keys; back-office API clients have their own prefix, so neither works as the other. */
+export const TERMINAL_KEY_PREFIX = 'vk_';
+export const BACKOFFICE_KEY_PREFIX = 'vb_';
 
-export function generateApiKey(): string {
-  return PREFIX + randomBytes(24).toString('base64url');
+export function generateApiKey(prefix = TERMINAL_KEY_PREFIX): string {
+  return prefix + randomBytes(24).toString('base64url');
 }
 
 export function hashApiKey(key: string): string {
@@ -17,6 +19,6 @@ export function apiKeyLast4(key: string): string {
   return key.slice(-4);
 }
 
-export function looksLikeApiKey(value: string): boolean {
-  return value.startsWith(PREFIX) && value.length === PREFIX.length + 32;
+export function looksLikeApiKey(value: string, prefix = TERMINAL_KEY_PREFIX): boolean {
+  return value.startsWith(prefix) && value.length === prefix.length + 32;
 }

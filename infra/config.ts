@@ -24,6 +24,8 @@ export interface Config {
   publicUrl: string;
   payments: PaymentsConfig;
   mail: MailConfig;
+  /** Clearing periods are calendar months in this time zone (the centre's). */
+  clearingTimeZone: string;
   shop: ShopConfig;
 }
 
@@ -94,6 +96,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
       smtpUrl: env.SMTP_URL ?? null,
       from: env.MAIL_FROM ?? 'Centre Vouchers <vouchers@centre.example>',
     },
+    clearingTimeZone: env.CLEARING_TIME_ZONE ?? 'Europe/Berlin',
     shop: {
       currency: 'EUR',
       ordersPerMinutePerClient: intFromEnv('SHOP_ORDERS_PER_MINUTE', 10),

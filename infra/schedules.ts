@@ -4,9 +4,11 @@
 import { ScheduleAlreadyRunning, type Client, type ScheduleOptions } from '@temporalio/client';
 import { housekeepingWorkflow } from '../workflows/housekeeping.ts';
 import { cardExpiryWorkflow } from '../workflows/card-expiry.ts';
+import { scheduledClearingWorkflow } from '../workflows/clearing.ts';
 
 export const HOUSEKEEPING_SCHEDULE_ID = 'housekeeping-daily';
 export const CARD_EXPIRY_SCHEDULE_ID = 'card-expiry-daily';
+export const CLEARING_SCHEDULE_ID = 'clearing-monthly';
 
 export function engineSchedules(taskQueue: string, idempotencyRetentionHours: number): ScheduleOptions[] {
   return [{
@@ -27,6 +29,15 @@ export function engineSchedules(taskQueue: string, idempotencyRetentionHours: nu
     spec: { calendars: [{ hour: 0, minute: 15, comment: 'daily, after midnight' }], timezone: 'Europe/Berlin' },
     policies: { overlap: 'SKIP', catchupWindow: '1 day' },
     action: { type: 'startWorkflow', workflowType: cardExpiryWorkflow, workflowId: 'card-expiry', taskQueue, args: [] },
+  }, {
+    scheduleId: CLEARING_SCHEDULE_ID,
+    // The previous month, once the night's card expiry (00:15) has booked its breakage. The run
+    // starts `clearing-<yyyy-mm>`, which then waits for finance to approve.
+    spec: { calendars: [{ dayOfMonth: 1, hour: 2, minute: 0, comment: 'monthly, the previous month' }], timezone: 'Europe/Berlin' },
+    policies: { overlap: 'SKIP', catchupWindow: '1 day' },
+    action: {
+      type: 'startWorkflow', workflowType: scheduledClearingWorkflow, workflowId: 'clearing-monthly', taskQueue, args: [],
+    },
   }];
 }
 

@@ -102,9 +102,11 @@ console.log(`
   Mail           ${mailbox ? `saved as .eml files in ${mailbox.dir} (set SMTP_URL to use a relay or maildev)` : process.env.SMTP_URL}
 
   Demo till API key:  ${demo.apiKey}
+  Demo finance key:   ${demo.financeApiKey}   (clearing, statements, reports)
   Demo cards:         ${demo.cards.map((c) => `${c.code} (${(c.available / 100).toFixed(2)} EUR)`).join('\n                      ')}
 
   Try it:
     curl -s -X POST ${apiUrl}/v1/cards/lookup -H 'authorization: Bearer ${demo.apiKey}' \\
       -H 'content-type: application/json' -d '{"code":"${card.code}"}'
+    curl -s ${apiUrl}/v1/reports/periods/$(date +%Y-%m) -H 'authorization: Bearer ${demo.financeApiKey}'
 `);

@@ -5,10 +5,12 @@
 import { createHmac } from 'node:crypto';
 import { deriveCardCode, formatCardCode, hashCardCode, cardCodeLast4 } from '../domain/card-code.ts';
 import type { AppDeps } from '../api/deps.ts';
-import { createTerminal } from './directory.ts';
+import { createApiClient, createTerminal } from './directory.ts';
 
 export interface DemoScheme {
   apiKey: string;
+  /** Back-office key with the finance role: clearing, statements, reports. */
+  financeApiKey: string;
   terminalId: string;
   storeIds: string[];
   cards: { code: string; available: number }[];
@@ -26,6 +28,8 @@ export async function seedDemo(deps: AppDeps): Promise<DemoScheme> {
   const storeIds = [demoUuid(secret, 'store-1'), demoUuid(secret, 'store-2')];
   const terminalId = demoUuid(secret, 'terminal-1');
   const apiKey = 'vk_' + createHmac('sha256', secret).update('demo:api-key').digest('base64url').slice(0, 32);
+  const financeApiKey = 'vb_' + createHmac('sha256', secret).update('demo:finance-api-key').digest('base64url').slice(0, 32);
+  const financeClientId = demoUuid(secret, 'finance-client');
 
   await prisma.billingParty.upsert({
     where: { id: partyId }, update: {},
@@ -39,6 +43,10 @@ export async function seedDemo(deps: AppDeps): Promise<DemoScheme> {
     await createTerminal(prisma, { id: terminalId, storeId: storeIds[0]!, name: 'Till 1 (demo)', apiKey });
   }
 
+  if (!(await prisma.apiClient.findUnique({ where: { id: financeClientId } }))) {
+    await createApiClient(prisma, { id: financeClientId, name: 'Finance (demo)', role: 'finance', apiKey: financeApiKey });
+  }
+
   const cards: DemoScheme['cards'] = [];
   for (const [i, amount] of [5_000, 2_500, 10_000].entries()) {
     const code = deriveCardCode(secret, 'demo-card', String(i));
@@ -50,5 +58,5 @@ export async function seedDemo(deps: AppDeps): Promise<DemoScheme> {
     const current = await deps.ledger.findCardByCodeHash(card.codeHash);
     cards.push({ code: formatCardCode(code), available: Number(current?.available ?? card.available) });
   }
-  return { apiKey, terminalId, storeIds, cards };
+  return { apiKey, financeApiKey, terminalId, storeIds, cards };
 }

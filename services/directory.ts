@@ -1,7 +1,7 @@
 // Billing parties, stores and terminals: the scheme's participants.
 
 import type { PrismaClient } from '../generated/prisma/client.ts';
-import { apiKeyLast4, generateApiKey, hashApiKey } from '../domain/api-key.ts';
+import { apiKeyLast4, BACKOFFICE_KEY_PREFIX, generateApiKey, hashApiKey } from '../domain/api-key.ts';
 
 export async function createBillingParty(prisma: PrismaClient, p: { name: string; contactEmail: string; id?: string }) {
   return prisma.billingParty.create({ data: p });
@@ -26,4 +26,19 @@ export async function createTerminal(
 
 export async function revokeTerminal(prisma: PrismaClient, terminalId: string): Promise<void> {
   await prisma.terminal.update({ where: { id: terminalId }, data: { revokedAt: new Date() } });
+}
+
+/** Creates a back-office API client; its key is returned here once and stored only as its hash. */
+export async function createApiClient(
+  prisma: PrismaClient,
+  p: { name: string; role: 'admin' | 'finance' | 'billing_party'; billingPartyId?: string; apiKey?: string; id?: string },
+): Promise<{ id: string; apiKey: string }> {
+  const apiKey = p.apiKey ?? generateApiKey(BACKOFFICE_KEY_PREFIX);
+  const client = await prisma.apiClient.create({
+    data: {
+      id: p.id, name: p.name, role: p.role, billingPartyId: p.billingPartyId ?? null,
+      apiKeyHash: hashApiKey(apiKey), apiKeyLast4: apiKeyLast4(apiKey),
+    },
+  });
+  return { id: client.id, apiKey };
 }

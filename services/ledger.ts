@@ -80,7 +80,8 @@ export function requestHash(operation: string, params: Record<string, unknown>):
   return createHash('sha256').update(canonical).digest('hex');
 }
 
-function translate(err: unknown): never {
+/** A refusal raised by a ledger SQL function becomes the DomainError it names. */
+export function translateLedgerError(err: unknown): never {
   const e = err as { code?: string; message?: string; detail?: string };
   if (e.code === 'VE400' && e.message && isErrorCode(e.message)) {
     throw new DomainError(e.message, e.detail ?? e.message);
@@ -101,7 +102,7 @@ export class Ledger {
         return result.rows[0]!.r;
       } catch (err) {
         if ((err as { code?: string }).code === CONCURRENT_DUPLICATE && attempt < 3) continue;
-        translate(err);
+        translateLedgerError(err);
       }
     }
   }

@@ -5,6 +5,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import { deriveCardCode, formatCardCode } from '../domain/card-code.ts';
 import { DomainError } from '../domain/errors.ts';
+import { signLink, verifyLink } from '../domain/signed-link.ts';
 import type { Currency } from '../domain/money.ts';
 import type { Config } from '../infra/config.ts';
 import { renderVoucherPdf } from './voucher-pdf.ts';
@@ -87,26 +88,15 @@ export function maskEmail(email: string): string {
   return `${local.slice(0, 1)}${'*'.repeat(Math.max(local.length - 1, 1))}@${domain}`;
 }
 
-// Download links: /v1/orders/<id>/voucher.pdf?expires=<unix s>&sig=<hmac>. The signature covers
-// both, so neither the order nor the expiry can be altered.
-function signature(key: Buffer, orderId: string, expires: number): string {
-  return createHmac('sha256', key).update(`voucher-download:${orderId}:${expires}`).digest('base64url');
-}
+// Download links: /v1/orders/<id>/voucher.pdf?expires=<unix s>&sig=<hmac>.
+const VOUCHER_DOWNLOAD = 'voucher-download';
 
 export function signedDownloadPath(key: Buffer, orderId: string, ttlSeconds = 3600, now = Date.now()): string {
-  const expires = Math.floor(now / 1000) + ttlSeconds;
-  return `/v1/orders/${orderId}/voucher.pdf?expires=${expires}&sig=${signature(key, orderId, expires)}`;
+  return `/v1/orders/${orderId}/voucher.pdf?${signLink(key, VOUCHER_DOWNLOAD, orderId, ttlSeconds, now)}`;
 }
 
 export function verifyDownload(key: Buffer, orderId: string, expires: string | undefined, sig: string | undefined): void {
-  const when = Number(expires);
-  if (!sig || !Number.isSafeInteger(when)) throw new DomainError('invalid_signature', 'this download link is not valid');
-  const expected = Buffer.from(signature(key, orderId, when));
-  const given = Buffer.from(sig);
-  if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
-    throw new DomainError('invalid_signature', 'this download link is not valid');
-  }
-  if (when * 1000 < Date.now()) throw new DomainError('link_expired', 'this download link has expired; open your order again for a new one');
+  verifyLink(key, VOUCHER_DOWNLOAD, orderId, expires, sig, 'open your order again for a new one');
 }
 
 export async function renderOrderVoucher(

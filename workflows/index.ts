@@ -4,3 +4,4 @@ export { purchaseWorkflow } from './purchase.ts';
 export { latePaymentWorkflow } from './late-payment.ts';
 export { cardExpiryWorkflow } from './card-expiry.ts';
 export { housekeepingWorkflow } from './housekeeping.ts';
+export { clearingWorkflow, clearingStatementWorkflow, scheduledClearingWorkflow } from './clearing.ts';

@@ -9,7 +9,9 @@ export const VoucherBillingPartyId = defineSearchAttributeKey('VoucherBillingPar
 export const VoucherTerminalId = defineSearchAttributeKey('VoucherTerminalId', SearchAttributeType.KEYWORD);
 export const VoucherAmount = defineSearchAttributeKey('VoucherAmount', SearchAttributeType.INT);
 export const VoucherCurrency = defineSearchAttributeKey('VoucherCurrency', SearchAttributeType.KEYWORD);
+/** A clearing period, YYYY-MM. */
+export const VoucherPeriod = defineSearchAttributeKey('VoucherPeriod', SearchAttributeType.KEYWORD);
 
 export const ALL_SEARCH_ATTRIBUTES = [
-  VoucherStatus, VoucherStoreId, VoucherBillingPartyId, VoucherTerminalId, VoucherAmount, VoucherCurrency,
+  VoucherStatus, VoucherStoreId, VoucherBillingPartyId, VoucherTerminalId, VoucherAmount, VoucherCurrency, VoucherPeriod,
 ];

@@ -1,0 +1,155 @@
+// Activities of the monthly clearing. Each is idempotent for its period: freezing twice is one
+// freeze, computing rewrites the same rows, a statement renders to the same bytes and is e-mailed
+// once. Temporal may run any of them again after a timeout or a worker crash.
+
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+import { ApplicationFailure } from '@temporalio/common';
+import { DomainError } from '../domain/errors.ts';
+import { formatMoney, type Currency } from '../domain/money.ts';
+import { signLink } from '../domain/signed-link.ts';
+import type { Config } from '../infra/config.ts';
+import { ClearingStore, SCHEME_NAME, SCHEME_PARTY } from '../services/clearing.ts';
+import type { Mailer } from '../services/mailer.ts';
+import { renderStatementPdf } from '../services/statement-pdf.ts';
+
+export interface ClearingActivityDeps {
+  config: Config;
+  pool: pg.Pool;
+  mailer: Mailer;
+  secrets: { downloadKey: Buffer };
+}
+
+export interface StatementTarget {
+  billingPartyId: string;
+  /** The party's net in its first currency (minor units), for the Temporal UI. */
+  net: number;
+  currency: string;
+}
+
+export interface ComputedPeriod {
+  computeCount: number;
+  parties: StatementTarget[];
+}
+
+export interface ClearingActivities {
+  freezePeriod(period: string): Promise<{ startsAt: string; endsAt: string }>;
+  computePositions(period: string): Promise<ComputedPeriod>;
+  renderStatement(period: string, billingPartyId: string): Promise<{ pdfSha256: string }>;
+  emailStatement(period: string, billingPartyId: string): Promise<{ sent: boolean }>;
+  awaitApproval(period: string): Promise<void>;
+  closePeriod(period: string, approvedBy: string): Promise<{ closedAt: string }>;
+}
+
+/** How long the CSV link in a statement e-mail works. */
+export const STATEMENT_LINK_TTL_SECONDS = 90 * 24 * 3600;
+export const STATEMENT_DOWNLOAD = 'statement-download';
+
+export function statementPath(period: string, billingPartyId: string, format: 'pdf' | 'csv'): string {
+  return `/v1/clearing/periods/${period}/statements/${billingPartyId}.${format}`;
+}
+
+export function statementLinkSubject(period: string, billingPartyId: string, format: 'pdf' | 'csv'): string {
+  return `${period}/${billingPartyId}.${format}`;
+}
+
+/** A business refusal never gets better by retrying: fail the activity for good. */
+async function refusalsFinal<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof DomainError) throw ApplicationFailure.nonRetryable(err.message, err.code);
+    throw err;
+  }
+}
+
+export function createClearingActivities(deps: ClearingActivityDeps): ClearingActivities {
+  const store = new ClearingStore(deps.pool, deps.config.clearingTimeZone);
+
+  return {
+    freezePeriod: (period) => refusalsFinal(async () => {
+      await store.open(period);
+      const frozen = await store.freeze(period);
+      return { startsAt: frozen.startsAt.toISOString(), endsAt: frozen.endsAt.toISOString() };
+    }),
+
+    computePositions: (period) => refusalsFinal(async () => {
+      const computed = await store.compute(period);
+      const positions = await store.positions(period);
+      const parties = new Map<string, StatementTarget>();
+      for (const p of positions) {
+        if (p.partyKey === SCHEME_PARTY || parties.has(p.partyKey)) continue;
+        parties.set(p.partyKey, { billingPartyId: p.partyKey, net: Number(p.net), currency: p.currency });
+      }
+      return {
+        computeCount: computed.computeCount,
+        parties: [...parties.values()].sort((a, b) => (a.billingPartyId < b.billingPartyId ? -1 : 1)),
+      };
+    }),
+
+    renderStatement: (period, billingPartyId) => refusalsFinal(async () => {
+      const [found, party, positions, counterparties] = await Promise.all([
+        store.get(period), store.party(billingPartyId), store.positions(period, billingPartyId),
+        store.counterparties(period, billingPartyId),
+      ]);
+      if (!party) throw new DomainError('not_found', `billing party ${billingPartyId} does not exist`);
+      const partyNames = new Map<string, string>([[SCHEME_PARTY, SCHEME_NAME]]);
+      for (const c of counterparties) {
+        if (c.partyKey !== billingPartyId && !partyNames.has(c.partyKey)) {
+          partyNames.set(c.partyKey, (await store.party(c.partyKey))?.name ?? c.partyKey);
+        }
+      }
+      const pdf = await renderStatementPdf({
+        schemeName: deps.config.shop.schemeName, period, startsAt: found.startsAt, endsAt: found.endsAt,
+        timeZone: deps.config.clearingTimeZone, party: { billingPartyId, name: party.name }, positions,
+        accepted: counterparties.filter((c) => c.partyKey === billingPartyId),
+        redeemedElsewhere: counterparties.filter((c) => c.issuerKey === billingPartyId && c.partyKey !== billingPartyId),
+        partyNames,
+      });
+      const pdfSha256 = createHash('sha256').update(pdf).digest('hex');
+      await store.saveStatement(period, billingPartyId, pdf, pdfSha256);
+      return { pdfSha256 };
+    }),
+
+    emailStatement: (period, billingPartyId) => refusalsFinal(async () => {
+      const [statement, party, positions] = await Promise.all([
+        store.statement(period, billingPartyId), store.party(billingPartyId), store.positions(period, billingPartyId),
+      ]);
+      if (!statement || !party) throw new DomainError('statement_not_found', `no statement for ${billingPartyId} in ${period}`);
+      if (statement.emailedAt) return { sent: false };
+      const csvLink = `${deps.config.publicUrl}${statementPath(period, billingPartyId, 'csv')}?` +
+        signLink(deps.secrets.downloadKey, STATEMENT_DOWNLOAD, statementLinkSubject(period, billingPartyId, 'csv'), STATEMENT_LINK_TTL_SECONDS);
+      const lines = positions.map((p) => {
+        const amount = formatMoney({ amount: p.net < 0n ? -p.net : p.net, currency: p.currency as Currency });
+        return p.net >= 0n ? `The centre pays you ${amount}.` : `You pay the centre ${amount}.`;
+      });
+      await deps.mailer.send({
+        to: party.contactEmail,
+        subject: `${deps.config.shop.schemeName}: clearing statement ${period} for ${party.name}`,
+        text: [
+          `Hello ${party.name},`, '',
+          `your clearing statement for ${period} is attached.`, '', ...lines, '',
+          'Every transaction behind it, as CSV (link valid for 90 days):', csvLink, '',
+          'The statement becomes final when the centre\'s finance team closes the period.',
+        ].join('\n'),
+        // The same statement always has the same Message-ID, so a resend after a crash is recognisable.
+        messageId: `<clearing-${period}-${billingPartyId}-${statement.pdfSha256.slice(0, 16)}@voucher-engine>`,
+        attachments: [{
+          filename: `statement-${period}-${party.name.replace(/[^A-Za-z0-9]+/g, '-')}.pdf`,
+          content: statement.pdf, contentType: 'application/pdf',
+        }],
+      });
+      await store.markEmailed(period, billingPartyId, party.contactEmail, statement.pdfSha256);
+      return { sent: true };
+    }),
+
+    awaitApproval: (period) => refusalsFinal(async () => {
+      await store.setStatus(period, 'running', 'awaiting_approval');
+    }),
+
+    closePeriod: (period, approvedBy) => refusalsFinal(async () => {
+      const closed = await store.setStatus(period, 'awaiting_approval', 'closed', approvedBy);
+      return { closedAt: closed.closedAt!.toISOString() };
+    }),
+  };
+}

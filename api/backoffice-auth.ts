@@ -1,0 +1,44 @@
+// Authenticates back-office API clients (finance systems, admins, billing parties fetching their
+// statements) by API key, like terminals: keys are looked up by SHA-256 and cached briefly, so a
+// revoked key stops working within CACHE_TTL_MS.
+
+import { LRUCache } from 'lru-cache';
+import type pg from 'pg';
+import { BACKOFFICE_KEY_PREFIX, hashApiKey, looksLikeApiKey } from '../domain/api-key.ts';
+
+export type BackofficeRole = 'admin' | 'finance' | 'billing_party';
+
+export interface BackofficePrincipal {
+  clientId: string;
+  name: string;
+  role: BackofficeRole;
+  /** Set for the billing_party role: the only party it may see. */
+  billingPartyId: string | null;
+}
+
+const CACHE_TTL_MS = 30_000;
+const MISSING = 'missing' as const;
+
+export class ApiClientDirectory {
+  private readonly cache = new LRUCache<string, BackofficePrincipal | typeof MISSING>({ max: 1_000, ttl: CACHE_TTL_MS });
+
+  constructor(private readonly pool: pg.Pool) {}
+
+  async authenticate(apiKey: string): Promise<BackofficePrincipal | null> {
+    if (!looksLikeApiKey(apiKey, BACKOFFICE_KEY_PREFIX)) return null;
+    const hash = hashApiKey(apiKey);
+    const cached = this.cache.get(hash);
+    if (cached) return cached === MISSING ? null : cached;
+    const { rows } = await this.pool.query<{ id: string; name: string; role: BackofficeRole; billing_party_id: string | null }>(
+      'SELECT id, name, role, billing_party_id FROM api_clients WHERE api_key_hash = $1 AND revoked_at IS NULL', [hash]);
+    const row = rows[0];
+    const principal = row ? { clientId: row.id, name: row.name, role: row.role, billingPartyId: row.billing_party_id } : null;
+    this.cache.set(hash, principal ?? MISSING);
+    return principal;
+  }
+}
+
+/** Whether the principal may see this billing party's figures and documents. */
+export function maySeeParty(principal: BackofficePrincipal, billingPartyId: string): boolean {
+  return principal.role !== 'billing_party' || principal.billingPartyId === billingPartyId;
+}

@@ -1,0 +1,85 @@
+// Financial reports for a month, straight from the ledger: the same positions the clearing computes
+// (ledger_positions), so a closed period's report equals its clearing, and the open month's report
+// is live up to now.
+
+import type pg from 'pg';
+import { DomainError } from '../domain/errors.ts';
+import { assertPeriod, byPartyName, POSITION_COLUMNS, positionOf, SCHEME_PARTY, type Position, type PositionRow } from './clearing.ts';
+
+export interface ReportTotals {
+  currency: string;
+  sales: bigint;
+  onlineSales: bigint;
+  redemptions: bigint;
+  refunds: bigint;
+  breakage: bigint;
+  liabilityChange: bigint;
+  outstandingAtStart: bigint;
+  outstandingAtEnd: bigint;
+}
+
+export interface PeriodReport {
+  period: string;
+  from: Date;
+  to: Date;
+  /** The month is still running: figures are up to now. */
+  open: boolean;
+  totals: ReportTotals[];
+  positions: Position[];
+}
+
+async function positionsBetween(db: pg.ClientBase, from: Date, to: Date): Promise<Position[]> {
+  const { rows } = await db.query<PositionRow>(
+    `SELECT ${POSITION_COLUMNS} FROM ledger_positions($1, $2) p
+       LEFT JOIN billing_parties bp ON bp.id::text = p.party_key`,
+    [from, to]);
+  return rows.map(positionOf).sort(byPartyName);
+}
+
+export async function periodReport(pool: pg.Pool, timeZone: string, period: string): Promise<PeriodReport> {
+  assertPeriod(period);
+  // One snapshot: the card balances and the ledger entries are read as of the same instant.
+  const db = await pool.connect();
+  try {
+    await db.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const { rows: [bounds] } = await db.query<{ starts: Date; ends: Date; now: Date }>(
+      `SELECT ($1 || '-01')::timestamp AT TIME ZONE $2 AS starts,
+              (($1 || '-01')::timestamp + interval '1 month') AT TIME ZONE $2 AS ends, now() AS now`,
+      [period, timeZone]);
+    if (bounds!.starts > bounds!.now) throw new DomainError('period_in_future', `${period} has not begun`);
+    const open = bounds!.ends > bounds!.now;
+    const to = open ? bounds!.now : bounds!.ends;
+    const positions = await positionsBetween(db, bounds!.starts, to);
+    // Everything booked up to now is visible in this snapshot (now() is when it began).
+    const later = open ? [] : await positionsBetween(db, to, new Date(bounds!.now.getTime() + 1));
+    const outstanding = await db.query<{ currency: string; total: string }>(
+      'SELECT currency, sum(available + held)::bigint AS total FROM cards GROUP BY currency');
+    await db.query('COMMIT');
+    return { period, from: bounds!.starts, to, open, totals: totalsOf(positions, later, outstanding.rows), positions };
+  } catch (err) {
+    await db.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    db.release();
+  }
+}
+
+function totalsOf(positions: Position[], later: Position[], outstanding: { currency: string; total: string }[]): ReportTotals[] {
+  // Liability at the end = liability now - what it grew by since; at the start = end - growth in it.
+  const outstandingNow = new Map(outstanding.map((r) => [r.currency, BigInt(r.total)]));
+  const grewSince = new Map(later.filter((p) => p.partyKey === SCHEME_PARTY).map((p) => [p.currency, p.liabilityChange]));
+  const currencies = [...new Set([...positions.map((p) => p.currency), ...outstandingNow.keys()])].sort();
+  return currencies.map((currency): ReportTotals => {
+    const lines = positions.filter((p) => p.currency === currency);
+    const scheme = lines.find((p) => p.partyKey === SCHEME_PARTY);
+    const sum = (f: (p: Position) => bigint) => lines.reduce((n, p) => n + f(p), 0n);
+    const atEnd = (outstandingNow.get(currency) ?? 0n) - (grewSince.get(currency) ?? 0n);
+    const change = scheme?.liabilityChange ?? 0n;
+    return {
+      currency, sales: sum((p) => p.salesAmount), onlineSales: scheme?.salesAmount ?? 0n,
+      redemptions: sum((p) => p.redemptionsAmount), refunds: sum((p) => p.refundsAmount),
+      breakage: scheme?.breakageAmount ?? 0n, liabilityChange: change,
+      outstandingAtStart: atEnd - change, outstandingAtEnd: atEnd,
+    };
+  });
+}

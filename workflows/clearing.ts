@@ -1,0 +1,163 @@
+// Monthly clearing, `clearing-<yyyy-mm>`: freeze the period -> compute every party's position from
+// the ledger -> one child workflow per billing party renders and e-mails its statement -> wait for
+// finance to approve (or ask for a rerun) -> close. Started by the `clearing-monthly` schedule (via
+// scheduledClearingWorkflow) or on demand through the API.
+//
+// Everything it computes is a function of the frozen period, so a rerun or a replay after a crash
+// gives the same numbers and the same documents.
+
+import {
+  ApplicationFailure, condition, defineQuery, defineUpdate, executeChild, ParentClosePolicy, proxyActivities,
+  setHandler, startChild, upsertSearchAttributes, WorkflowIdReusePolicy,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { ClearingActivities, StatementTarget } from '../activities/clearing.ts';
+import { clearingWorkflowId, previousPeriod, statementWorkflowId } from '../domain/period.ts';
+import {
+  VoucherAmount, VoucherBillingPartyId, VoucherCurrency, VoucherPeriod, VoucherStatus,
+} from './search-attributes.ts';
+
+export type ClearingStep = 'freezing' | 'computing' | 'statements' | 'awaiting_approval' | 'closing' | 'closed';
+
+export interface ClearingProgress {
+  period: string;
+  step: ClearingStep;
+  /** Completed computations of this period; a rerun adds one. */
+  runs: number;
+  parties: number;
+  statementsDone: number;
+  approvedBy: string | null;
+}
+
+export const clearingProgressQuery = defineQuery<ClearingProgress>('progress');
+/** Finance approves: the period closes and the update returns once it has. */
+export const approveClearingUpdate = defineUpdate<ClearingProgress, [{ approvedBy: string }]>('approve');
+/** Finance asks for the positions and statements to be computed again before approving. */
+export const rerunClearingUpdate = defineUpdate<ClearingProgress, [{ requestedBy: string }]>('rerun');
+
+export const NOT_AWAITING_APPROVAL = 'clearing_not_awaiting_approval';
+
+// Database or SMTP outages only delay a clearing: these retry until they succeed or are refused
+// for a business reason (non-retryable). Computing a large month takes a while.
+const { freezePeriod, computePositions, awaitApproval, closePeriod } = proxyActivities<ClearingActivities>({
+  startToCloseTimeout: '30 minutes',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes' },
+});
+
+const { renderStatement, emailStatement } = proxyActivities<ClearingActivities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+});
+
+/** Statements rendered at once: enough to keep the workers busy, few enough to keep SMTP calm. */
+const STATEMENT_LANES = 16;
+
+export async function clearingWorkflow(input: { period: string }): Promise<ClearingProgress> {
+  const { period } = input;
+  const progress: ClearingProgress = { period, step: 'freezing', runs: 0, parties: 0, statementsDone: 0, approvedBy: null };
+  let approvedBy: string | null = null;
+  let rerunRequested = false;
+
+  const step = (next: ClearingStep) => {
+    progress.step = next;
+    upsertSearchAttributes([{ key: VoucherStatus, value: next }]);
+  };
+  const refuseUnlessAwaiting = () => {
+    if (progress.step !== 'awaiting_approval') {
+      throw ApplicationFailure.nonRetryable(`the clearing of ${period} is ${progress.step}, not awaiting approval`, NOT_AWAITING_APPROVAL);
+    }
+  };
+
+  setHandler(clearingProgressQuery, () => progress);
+  setHandler(approveClearingUpdate, async ({ approvedBy: who }) => {
+    approvedBy ??= who;
+    await condition(() => progress.step === 'closed');
+    return progress;
+  }, { validator: (_approval: { approvedBy: string }) => refuseUnlessAwaiting() });
+  setHandler(rerunClearingUpdate, (_rerun: { requestedBy: string }) => {
+    rerunRequested = true;
+    return progress;
+  }, { validator: (_rerun: { requestedBy: string }) => refuseUnlessAwaiting() });
+
+  upsertSearchAttributes([{ key: VoucherPeriod, value: period }]);
+  step('freezing');
+  await freezePeriod(period);
+
+  for (;;) {
+    step('computing');
+    const computed = await computePositions(period);
+    progress.runs = computed.computeCount;
+    progress.parties = computed.parties.length;
+    progress.statementsDone = 0;
+
+    step('statements');
+    await statementsFor(period, computed.parties, () => progress.statementsDone++);
+
+    await awaitApproval(period);
+    step('awaiting_approval');
+    await condition(() => approvedBy !== null || rerunRequested);
+    if (approvedBy === null) {
+      rerunRequested = false;
+      continue;
+    }
+    break;
+  }
+
+  step('closing');
+  progress.approvedBy = approvedBy;
+  await closePeriod(period, approvedBy);
+  step('closed');
+  return progress;
+}
+
+async function statementsFor(period: string, parties: StatementTarget[], done: () => void): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < parties.length) {
+      const party = parties[next++]!;
+      await executeChild(clearingStatementWorkflow, {
+        workflowId: statementWorkflowId(period, party.billingPartyId),
+        args: [{ period, billingPartyId: party.billingPartyId }],
+        typedSearchAttributes: [
+          { key: VoucherPeriod, value: period },
+          { key: VoucherBillingPartyId, value: party.billingPartyId },
+          { key: VoucherAmount, value: party.net },
+          { key: VoucherCurrency, value: party.currency },
+          { key: VoucherStatus, value: 'rendering' },
+        ],
+      });
+      done();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(STATEMENT_LANES, parties.length) }, lane));
+}
+
+/** One billing party's statement: render it, then e-mail it to the party's contact. */
+export async function clearingStatementWorkflow(input: { period: string; billingPartyId: string }): Promise<{ pdfSha256: string; sent: boolean }> {
+  const { pdfSha256 } = await renderStatement(input.period, input.billingPartyId);
+  upsertSearchAttributes([{ key: VoucherStatus, value: 'emailing' }]);
+  const { sent } = await emailStatement(input.period, input.billingPartyId);
+  upsertSearchAttributes([{ key: VoucherStatus, value: 'sent' }]);
+  return { pdfSha256, sent };
+}
+
+/**
+ * Started by the `clearing-monthly` schedule on the 1st at 02:00 in the centre's time zone: starts
+ * `clearing-<previous month>` unless finance already has. 02:00 on the 1st in Europe (UTC+1 or +2)
+ * is still the 1st in UTC, as is any catch-up within a day, so the UTC calendar gives the month.
+ */
+export async function scheduledClearingWorkflow(): Promise<{ period: string; started: boolean }> {
+  const period = previousPeriod(new Date());
+  try {
+    await startChild(clearingWorkflow, {
+      workflowId: clearingWorkflowId(period),
+      args: [{ period }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    });
+    return { period, started: true };
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return { period, started: false };
+    throw err;
+  }
+}
