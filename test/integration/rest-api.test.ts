@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appRouter } from '../../api/router.ts';
 import { restProcedures } from '../../api/rest.ts';
-import { createStore, createTerminal, revokeTerminal } from '../../services/directory.ts';
+import { createApiClient, createStore, createTerminal, revokeTerminal } from '../../services/directory.ts';
 import { call, issueCard, posRef, startHarness, type Harness } from '../helpers/harness.ts';
 
 let h: Harness;
@@ -21,7 +21,7 @@ async function snapshot(): Promise<unknown> {
     SELECT (SELECT count(*) FROM cards) AS cards, (SELECT count(*) FROM holds) AS holds,
            (SELECT count(*) FROM journal_entries) AS entries, (SELECT count(*) FROM postings) AS postings,
            (SELECT count(*) FROM idempotency_records) AS idem, (SELECT count(*) FROM workflow_outbox) AS outbox,
-           (SELECT count(*) FROM orders) AS orders,
+           (SELECT count(*) FROM orders) AS orders, (SELECT count(*) FROM clearing_periods) AS periods,
            (SELECT coalesce(sum(available), 0) FROM cards) AS available, (SELECT coalesce(sum(held), 0) FROM cards) AS held,
            (SELECT string_agg(status::text || captured_amount || refunded_amount, ',' ORDER BY id) FROM holds) AS hold_states`);
   return rows[0];
@@ -163,11 +163,20 @@ describe('refusals', () => {
 
 describe('malformed input on every endpoint', () => {
   const routes = restProcedures(appRouter);
+  // Back-office routes are called with a finance key, the others with a till's.
+  let financeKey: string;
+  const keyFor = (url: string) => (/^\/v1\/(clearing|reports)\//.test(url) ? financeKey : undefined);
+  beforeAll(async () => {
+    financeKey = (await createApiClient(h.deps.db.prisma, { name: 'Finance (rest test)', role: 'finance' })).apiKey;
+  });
 
   it('covers every REST route', () => {
     expect(routes.map((r) => `${r.method} ${r.url}`).sort()).toEqual([
-      'GET /v1/orders/:orderId', 'GET /v1/redemptions/:holdId', 'GET /v1/shop/config', 'POST /v1/cards',
-      'POST /v1/cards/load', 'POST /v1/cards/lookup', 'POST /v1/orders', 'POST /v1/orders/:orderId/dev-confirm',
+      'GET /v1/clearing/periods', 'GET /v1/clearing/periods/:period',
+      'GET /v1/orders/:orderId', 'GET /v1/redemptions/:holdId', 'GET /v1/reports/periods/:period', 'GET /v1/shop/config',
+      'POST /v1/cards', 'POST /v1/cards/load', 'POST /v1/cards/lookup',
+      'POST /v1/clearing/periods/:period/approve', 'POST /v1/clearing/periods/:period/rerun', 'POST /v1/clearing/periods/:period/start',
+      'POST /v1/orders', 'POST /v1/orders/:orderId/dev-confirm',
       'POST /v1/redemptions', 'POST /v1/redemptions/:holdId/capture', 'POST /v1/redemptions/:holdId/refunds',
       'POST /v1/redemptions/:holdId/void',
     ]);
@@ -199,7 +208,7 @@ describe('malformed input on every endpoint', () => {
       for (const holdId of [auth.body.id, 'not-a-uuid', randomUUID()]) {
         const path = route.url.replace(/:\w+/, holdId);
         if (route.method === 'GET') {
-          const res = await call(h, 'GET', `${path}?surprise=1`);
+          const res = await call(h, 'GET', `${path}?surprise=1`, { key: keyFor(route.url) });
           if (holdId === auth.body.id) expectErrorShape(res, 400, 'validation_error');
           else expectErrorShape(res);
           checked++;
@@ -207,7 +216,7 @@ describe('malformed input on every endpoint', () => {
         }
         if (holdId !== auth.body.id && !route.url.includes(':')) continue;
         for (const bad of badBodies) {
-          const res = await call(h, route.method, path, { ...bad, idempotencyKey: randomUUID() });
+          const res = await call(h, route.method, path, { ...bad, key: keyFor(route.url), idempotencyKey: randomUUID() });
           expect(res.status, `${route.method} ${path} ${bad.name}: ${JSON.stringify(res.body)}`).toBeGreaterThanOrEqual(400);
           expectErrorShape(res);
           checked++;

@@ -1,0 +1,222 @@
+// `npm run bench -- clearing [--redemptions 1000000] [--stores 200] [--parties 40]`
+//
+// One month of a large scheme: every redemption's card was sold that month at one store and
+// redeemed (in part) at another, so the month holds N sales, N authorizations and N captures, all
+// balanced double-entry postings, generated in SQL straight into the ledger tables. Then, in one
+// run:
+//   baseline  one SQL GROUP BY over the ledger computing each billing party's position;
+//   project   the clearing as finance starts it: POST /v1/clearing/periods/<month>/start, through
+//             the API and Temporal to the workflow: freeze, positions, counterparties, and one child
+//             workflow per party rendering its statement PDF and e-mailing it, until the period
+//             awaits approval.
+// The project's positions must equal the baseline's. Last line: one JSON object.
+
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { connectDatabase } from '../infra/db.ts';
+import { connectClient } from '../infra/temporal.ts';
+import { createApiClient, createBillingParty, createStore, createTerminal } from '../services/directory.ts';
+import { clearingWorkflowId, previousPeriod } from '../domain/period.ts';
+import { ROOT, startEngine, type Engine } from './lib/engine.ts';
+import { checkLedger } from './lib/ledger.ts';
+import { round } from './lib/load.ts';
+import { startMailSink } from './lib/smtp.ts';
+
+const log = (line: string) => console.log(`[bench] ${line}`);
+const CHUNK = 100_000;
+
+/** The party positions the clearing computes, as one plain GROUP BY over the ledger. */
+const BASELINE_SQL = `
+  SELECT s.billing_party_id::text AS party, p.currency,
+         count(*) FILTER (WHERE e.kind IN ('issue', 'load')) AS sales_count,
+         coalesce(-sum(p.amount) FILTER (WHERE e.kind IN ('issue', 'load')), 0) AS sales_amount,
+         count(*) FILTER (WHERE e.kind = 'capture') AS redemptions_count,
+         coalesce(sum(p.amount) FILTER (WHERE e.kind = 'capture'), 0) AS redemptions_amount,
+         count(*) FILTER (WHERE e.kind = 'refund') AS refunds_count,
+         coalesce(-sum(p.amount) FILTER (WHERE e.kind = 'refund'), 0) AS refunds_amount,
+         sum(p.amount) AS net
+    FROM journal_entries e
+    JOIN postings p ON p.entry_id = e.id
+    JOIN stores s ON s.id::text = p.account_ref
+   WHERE e.booked_at >= $1 AND e.booked_at < $2
+     AND p.account_kind IN ('store_sales', 'store_redemptions')
+   GROUP BY 1, 2`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      redemptions: { type: 'string', default: '1000000' },
+      stores: { type: 'string', default: '200' },
+      parties: { type: 'string', default: '40' },
+    },
+  });
+  const [redemptions, storeCount, partyCount] = [values.redemptions, values.stores, values.parties].map(Number) as [number, number, number];
+  if (![redemptions, storeCount, partyCount].every((n) => Number.isInteger(n) && n > 0) || storeCount < partyCount) {
+    console.error('--redemptions, --stores and --parties take positive integers, with at least one store per party');
+    return 2;
+  }
+
+  const mail = await startMailSink();
+  let engine: Engine | undefined;
+  try {
+    engine = await startEngine({
+      dataDir: path.join(ROOT, '.data/bench'), log,
+      env: ({ apiUrl }) => ({ SMTP_URL: mail.url, PUBLIC_URL: apiUrl }),
+    });
+    const db = connectDatabase(engine.databaseUrl);
+    const period = previousPeriod(new Date());
+    try {
+      const financeKey = await seedScheme(db.prisma, storeCount, partyCount);
+      const { rows: [bounds] } = await db.pool.query<{ starts: Date; ends: Date }>(
+        `SELECT ($1 || '-01')::timestamp AT TIME ZONE 'Europe/Berlin' AS starts,
+                (($1 || '-01')::timestamp + interval '1 month') AT TIME ZONE 'Europe/Berlin' AS ends`, [period]);
+      await generateMonth(db.pool, bounds!.starts, bounds!.ends, redemptions);
+
+      // Both read the same freshly written pages: one untimed pass warms the cache for both.
+      log('warming the cache with one untimed baseline pass');
+      await db.pool.query(BASELINE_SQL, [bounds!.starts, bounds!.ends]);
+      log('baseline: one GROUP BY over the ledger');
+      const t0 = performance.now();
+      const baseline = await db.pool.query(BASELINE_SQL, [bounds!.starts, bounds!.ends]);
+      const baselineS = (performance.now() - t0) / 1000;
+      log(`baseline: ${baseline.rowCount} positions in ${baselineS.toFixed(2)} s`);
+
+      // A run left behind by an earlier bench on a shared Temporal server must not be joined.
+      const client = await connectClient(engine.stack.temporalAddress, engine.stack.temporalNamespace);
+      await client.workflow.getHandle(clearingWorkflowId(period)).terminate('new bench run').catch(() => {});
+      await client.connection.close();
+
+      log(`project: clearing ${period} through the API and Temporal, to the point of approval`);
+      const t1 = performance.now();
+      const projectS = await clearToApproval(engine.apiUrl, financeKey, period, t1);
+      log(`project: awaiting approval after ${projectS.toFixed(2)} s`);
+
+      const match = await positionsMatch(db.pool, period, baseline.rows);
+      log(`positions equal the baseline's: ${match}`);
+      const ledger = await checkLedger(engine.databaseUrl);
+      const summary = {
+        bench: 'clearing', period, redemptions, sales: redemptions, stores: storeCount, parties: partyCount,
+        project_s: round(projectS, 2), baseline_s: round(baselineS, 2), ratio: round(projectS / baselineS, 2),
+        statements_emailed: mail.accepted, positions_match: match, ledger_ok: ledger.ok,
+      };
+      console.log(JSON.stringify(summary));
+      return match && ledger.ok && mail.accepted === partyCount ? 0 : 1;
+    } finally {
+      await db.close();
+    }
+  } finally {
+    await engine?.stop();
+    await mail.close();
+  }
+}
+
+async function seedScheme(prisma: ReturnType<typeof connectDatabase>['prisma'], storeCount: number, partyCount: number): Promise<string> {
+  log(`creating ${partyCount} billing parties and ${storeCount} stores`);
+  const parties = [];
+  for (let i = 0; i < partyCount; i++) {
+    parties.push(await createBillingParty(prisma, { name: `Party ${String(i + 1).padStart(2, '0')}`, contactEmail: `party${i + 1}@bench.test` }));
+  }
+  for (let i = 0; i < storeCount; i++) {
+    const store = await createStore(prisma, { billingPartyId: parties[i % partyCount]!.id, name: `Store ${String(i + 1).padStart(3, '0')}` });
+    await createTerminal(prisma, { storeId: store.id, name: 'Till 1' });
+  }
+  return (await createApiClient(prisma, { name: 'Bench finance', role: 'finance' })).apiKey;
+}
+
+/**
+ * Writes the month in chunks: per card a sale at one store, then an authorization and a capture
+ * (of most of it) at another, spread evenly over the month, with the card rows they imply. The
+ * ledger's own triggers check every chunk (balanced entries, nothing in a frozen period).
+ */
+async function generateMonth(pool: pg.Pool, starts: Date, ends: Date, n: number): Promise<void> {
+  const started = performance.now();
+  const db = await pool.connect();
+  try {
+    const { rows: [meta] } = await db.query<{ stores: string[]; terminals: string[]; first_entry: string }>(
+      `SELECT array_agg(s.id ORDER BY s.name) AS stores, array_agg(t.id ORDER BY s.name) AS terminals,
+              (SELECT coalesce(max(id), 0) + 1 FROM journal_entries)::text AS first_entry
+         FROM stores s JOIN terminals t ON t.store_id = s.id`);
+    const firstEntry = BigInt(meta!.first_entry);
+    for (let from = 0; from < n; from += CHUNK) {
+      const to = Math.min(n, from + CHUNK) - 1;
+      await db.query('BEGIN');
+      await db.query(`
+        CREATE TEMP TABLE gen ON COMMIT DROP AS
+        SELECT i, gen_random_uuid() AS card,
+               $1::bigint + i * 3 AS entry,
+               (i % cardinality($5::uuid[])) + 1 AS sold_at,
+               ((i * 7 + 3) % cardinality($5::uuid[])) + 1 AS redeemed_at,
+               (1000 + (i % 40) * 250)::bigint AS amount,
+               (500 + (i % 40) * 200)::bigint AS spent,
+               $3::timestamptz + ($4::timestamptz - $3::timestamptz - interval '1 minute') * (i::float8 / $2) AS t
+          FROM generate_series($6::bigint, $7::bigint) AS i`,
+        [firstEntry, n, starts, ends, meta!.stores, from, to]);
+      await db.query(`
+        INSERT INTO cards (id, code_hash, code_last4, currency, available, held, version, expires_at, issuing_store_id, channel, created_at, updated_at)
+        SELECT card, md5(card::text), upper(substr(md5(i::text), 1, 4)), 'EUR', amount - spent, 0, 3,
+               t + interval '3 years', ($1::uuid[])[sold_at], 'pos', t, t
+          FROM gen`, [meta!.stores]);
+      await db.query(`
+        INSERT INTO journal_entries (id, kind, currency, card_id, store_id, terminal_id, booked_at)
+        SELECT entry, 'issue', 'EUR', card, ($1::uuid[])[sold_at], ($2::uuid[])[sold_at], t FROM gen
+        UNION ALL
+        SELECT entry + 1, 'authorize', 'EUR', card, ($1::uuid[])[redeemed_at], ($2::uuid[])[redeemed_at], t + interval '10 seconds' FROM gen
+        UNION ALL
+        SELECT entry + 2, 'capture', 'EUR', card, ($1::uuid[])[redeemed_at], ($2::uuid[])[redeemed_at], t + interval '20 seconds' FROM gen`,
+        [meta!.stores, meta!.terminals]);
+      await db.query(`
+        INSERT INTO postings (entry_id, account_kind, account_ref, amount, currency)
+        SELECT entry, 'store_sales', (($1::uuid[])[sold_at])::text, -amount, 'EUR' FROM gen
+        UNION ALL SELECT entry, 'card_available', card::text, amount, 'EUR' FROM gen
+        UNION ALL SELECT entry + 1, 'card_available', card::text, -spent, 'EUR' FROM gen
+        UNION ALL SELECT entry + 1, 'card_held', card::text, spent, 'EUR' FROM gen
+        UNION ALL SELECT entry + 2, 'card_held', card::text, -spent, 'EUR' FROM gen
+        UNION ALL SELECT entry + 2, 'store_redemptions', (($1::uuid[])[redeemed_at])::text, spent, 'EUR' FROM gen`,
+        [meta!.stores]);
+      await db.query('COMMIT');
+      const done = to + 1;
+      const rate = done / ((performance.now() - started) / 1000);
+      log(`generated ${done.toLocaleString('en')} / ${n.toLocaleString('en')} redemptions with their sales ` +
+        `(${Math.round(rate).toLocaleString('en')}/s, ~${Math.round((n - done) / rate)} s left)`);
+    }
+    await db.query(`SELECT setval(pg_get_serial_sequence('journal_entries', 'id'), (SELECT max(id) FROM journal_entries))`);
+    log('VACUUM ANALYZE of the ledger tables');
+    await db.query('VACUUM ANALYZE cards, journal_entries, postings');
+  } catch (err) {
+    await db.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    db.release();
+  }
+  log(`month generated in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+async function clearToApproval(apiUrl: string, key: string, period: string, t0: number): Promise<number> {
+  const headers = { authorization: `Bearer ${key}` };
+  const start = await fetch(`${apiUrl}/v1/clearing/periods/${period}/start`, { method: 'POST', headers });
+  if (!start.ok) throw new Error(`start failed: ${start.status} ${await start.text()}`);
+  let last = '';
+  for (;;) {
+    const res = await fetch(`${apiUrl}/v1/clearing/periods/${period}`, { headers });
+    const body = await res.json() as { status: string; progress: { step: string; parties: number; statementsDone: number } | null };
+    if (body.status === 'awaiting_approval' && body.progress?.step === 'awaiting_approval') return (performance.now() - t0) / 1000;
+    const line = body.progress ? `${body.progress.step}, statements ${body.progress.statementsDone}/${body.progress.parties}` : body.status;
+    if (line !== last) log(`  ${((performance.now() - t0) / 1000).toFixed(1)} s: ${line}`);
+    last = line;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function positionsMatch(pool: pg.Pool, period: string, baseline: Record<string, unknown>[]): Promise<boolean> {
+  const { rows } = await pool.query(
+    `SELECT party_key AS party, currency, sales_count, sales_amount, redemptions_count, redemptions_amount,
+            refunds_count, refunds_amount, net
+       FROM clearing_positions WHERE period = $1 AND party_key <> 'scheme'`, [period]);
+  const key = (r: Record<string, unknown>) => `${r.party}|${r.currency}`;
+  const norm = (r: Record<string, unknown>) => JSON.stringify(Object.keys(r).sort().map((k) => [k, String(r[k])]));
+  const project = new Map(rows.map((r) => [key(r), norm(r)]));
+  return rows.length === baseline.length && baseline.every((r) => project.get(key(r)) === norm(r));
+}
