@@ -27,21 +27,25 @@ import { startMailSink } from './lib/smtp.ts';
 const log = (line: string) => console.log(`[bench] ${line}`);
 const CHUNK = 100_000;
 
-/** The party positions the clearing computes, as one plain GROUP BY over the ledger. */
+/**
+ * The party positions the clearing computes, as one plain GROUP BY over the ledger, written the way
+ * the planner likes it: aggregate the postings per store account, then map stores to parties.
+ */
 const BASELINE_SQL = `
-  SELECT s.billing_party_id::text AS party, p.currency,
-         count(*) FILTER (WHERE e.kind IN ('issue', 'load')) AS sales_count,
-         coalesce(-sum(p.amount) FILTER (WHERE e.kind IN ('issue', 'load')), 0) AS sales_amount,
-         count(*) FILTER (WHERE e.kind = 'capture') AS redemptions_count,
-         coalesce(sum(p.amount) FILTER (WHERE e.kind = 'capture'), 0) AS redemptions_amount,
-         count(*) FILTER (WHERE e.kind = 'refund') AS refunds_count,
-         coalesce(-sum(p.amount) FILTER (WHERE e.kind = 'refund'), 0) AS refunds_amount,
-         sum(p.amount) AS net
-    FROM journal_entries e
-    JOIN postings p ON p.entry_id = e.id
-    JOIN stores s ON s.id::text = p.account_ref
-   WHERE e.booked_at >= $1 AND e.booked_at < $2
-     AND p.account_kind IN ('store_sales', 'store_redemptions')
+  SELECT s.billing_party_id::text AS party, x.currency,
+         coalesce(sum(x.n) FILTER (WHERE x.kind IN ('issue', 'load')), 0) AS sales_count,
+         coalesce(-sum(x.total) FILTER (WHERE x.kind IN ('issue', 'load')), 0) AS sales_amount,
+         coalesce(sum(x.n) FILTER (WHERE x.kind = 'capture'), 0) AS redemptions_count,
+         coalesce(sum(x.total) FILTER (WHERE x.kind = 'capture'), 0) AS redemptions_amount,
+         coalesce(sum(x.n) FILTER (WHERE x.kind = 'refund'), 0) AS refunds_count,
+         coalesce(-sum(x.total) FILTER (WHERE x.kind = 'refund'), 0) AS refunds_amount,
+         sum(x.total) AS net
+    FROM (SELECT p.account_ref, p.currency, e.kind, count(*) AS n, sum(p.amount) AS total
+            FROM journal_entries e JOIN postings p ON p.entry_id = e.id
+           WHERE e.booked_at >= $1 AND e.booked_at < $2
+             AND p.account_kind IN ('store_sales', 'store_redemptions')
+           GROUP BY 1, 2, 3) x
+    JOIN stores s ON s.id::text = x.account_ref
    GROUP BY 1, 2`;
 
 export async function run(argv: string[]): Promise<number> {
@@ -161,20 +165,20 @@ async function generateMonth(pool: pg.Pool, starts: Date, ends: Date, n: number)
           FROM gen`, [meta!.stores]);
       await db.query(`
         INSERT INTO journal_entries (id, kind, currency, card_id, store_id, terminal_id, booked_at)
-        SELECT entry, 'issue', 'EUR', card, ($1::uuid[])[sold_at], ($2::uuid[])[sold_at], t FROM gen
+        SELECT entry, 'issue'::entry_kind, 'EUR', card, ($1::uuid[])[sold_at], ($2::uuid[])[sold_at], t FROM gen
         UNION ALL
-        SELECT entry + 1, 'authorize', 'EUR', card, ($1::uuid[])[redeemed_at], ($2::uuid[])[redeemed_at], t + interval '10 seconds' FROM gen
+        SELECT entry + 1, 'authorize'::entry_kind, 'EUR', card, ($1::uuid[])[redeemed_at], ($2::uuid[])[redeemed_at], t + interval '10 seconds' FROM gen
         UNION ALL
-        SELECT entry + 2, 'capture', 'EUR', card, ($1::uuid[])[redeemed_at], ($2::uuid[])[redeemed_at], t + interval '20 seconds' FROM gen`,
+        SELECT entry + 2, 'capture'::entry_kind, 'EUR', card, ($1::uuid[])[redeemed_at], ($2::uuid[])[redeemed_at], t + interval '20 seconds' FROM gen`,
         [meta!.stores, meta!.terminals]);
       await db.query(`
         INSERT INTO postings (entry_id, account_kind, account_ref, amount, currency)
-        SELECT entry, 'store_sales', (($1::uuid[])[sold_at])::text, -amount, 'EUR' FROM gen
-        UNION ALL SELECT entry, 'card_available', card::text, amount, 'EUR' FROM gen
-        UNION ALL SELECT entry + 1, 'card_available', card::text, -spent, 'EUR' FROM gen
-        UNION ALL SELECT entry + 1, 'card_held', card::text, spent, 'EUR' FROM gen
-        UNION ALL SELECT entry + 2, 'card_held', card::text, -spent, 'EUR' FROM gen
-        UNION ALL SELECT entry + 2, 'store_redemptions', (($1::uuid[])[redeemed_at])::text, spent, 'EUR' FROM gen`,
+        SELECT entry, 'store_sales'::account_kind, (($1::uuid[])[sold_at])::text, -amount, 'EUR' FROM gen
+        UNION ALL SELECT entry, 'card_available'::account_kind, card::text, amount, 'EUR' FROM gen
+        UNION ALL SELECT entry + 1, 'card_available'::account_kind, card::text, -spent, 'EUR' FROM gen
+        UNION ALL SELECT entry + 1, 'card_held'::account_kind, card::text, spent, 'EUR' FROM gen
+        UNION ALL SELECT entry + 2, 'card_held'::account_kind, card::text, -spent, 'EUR' FROM gen
+        UNION ALL SELECT entry + 2, 'store_redemptions'::account_kind, (($1::uuid[])[redeemed_at])::text, spent, 'EUR' FROM gen`,
         [meta!.stores]);
       await db.query('COMMIT');
       const done = to + 1;

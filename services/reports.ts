@@ -1,5 +1,5 @@
 // Financial reports for a month, straight from the ledger: the same positions the clearing computes
-// (ledger_positions), so a closed period's report equals its clearing, and the open month's report
+// (ledger_movements, ledger_positions_of), so a closed period's report equals its clearing, and the open month's report
 // is live up to now.
 
 import type pg from 'pg';
@@ -30,7 +30,8 @@ export interface PeriodReport {
 
 async function positionsBetween(db: pg.ClientBase, from: Date, to: Date): Promise<Position[]> {
   const { rows } = await db.query<PositionRow>(
-    `SELECT ${POSITION_COLUMNS} FROM ledger_positions($1, $2) p
+    `SELECT ${POSITION_COLUMNS}
+       FROM ledger_positions_of((SELECT jsonb_agg(m) FROM ledger_movements($1, $2) m)) p
        LEFT JOIN billing_parties bp ON bp.id::text = p.party_key`,
     [from, to]);
   return rows.map(positionOf).sort(byPartyName);

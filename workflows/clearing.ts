@@ -49,8 +49,8 @@ const { renderStatement, emailStatement } = proxyActivities<ClearingActivities>(
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
 });
 
-/** Statements rendered at once: enough to keep the workers busy, few enough to keep SMTP calm. */
-const STATEMENT_LANES = 16;
+/** Statements in flight at once: each waits mostly on Temporal and SMTP round trips, not CPU. */
+const STATEMENT_LANES = 50;
 
 export async function clearingWorkflow(input: { period: string }): Promise<ClearingProgress> {
   const { period } = input;

@@ -252,6 +252,10 @@ describe('monthly clearing', () => {
     // Statements rendered, their e-mails failing: stop the worker there.
     await waitFor(async () => mailbox.refusedCount > refusedBefore &&
       (await h.deps.db.pool.query('SELECT count(*)::int AS n FROM clearing_statements WHERE period = $1', [march])).rows[0].n === 3, 60_000);
+    // The approval gate: nothing to approve while statements are still going out.
+    const early = await call(h, 'POST', `/v1/clearing/periods/${march}/approve`, { key: finance, idempotencyKey: randomUUID() });
+    expect(early.status).toBe(409);
+    expect(early.body.error.code).toBe('clearing_not_awaiting_approval');
     await h.worker!.stop();
     mailbox.refusing = false;
     h.worker = await startWorker(h.deps, h.client);

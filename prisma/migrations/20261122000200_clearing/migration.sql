@@ -179,33 +179,44 @@ END $$;
 -- and refunds only). Authorizations, voids and hold expiries move value between a card's own
 -- accounts and are left out; every entry balances, so the change in card liability is minus the
 -- sum of everything here.
+-- One pass over the period's entries, aggregated per store before stores are looked up; a plain
+-- SELECT of it runs on parallel workers (the function is inlined).
 CREATE FUNCTION ledger_movements(p_from timestamptz, p_to timestamptz)
 RETURNS TABLE (currency char(3), party_key text, issuer_key text, kind entry_kind, entries bigint, total bigint)
-LANGUAGE sql STABLE AS $$
-  SELECT p.currency,
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT x.currency,
          coalesce(s.billing_party_id::text, 'scheme'),
-         CASE WHEN e.kind IN ('capture', 'refund') THEN coalesce(si.billing_party_id::text, 'scheme') END,
-         e.kind, count(*), sum(p.amount)::bigint
-    FROM journal_entries e
-    JOIN postings p ON p.entry_id = e.id
-    LEFT JOIN stores s ON p.account_kind IN ('store_sales', 'store_redemptions') AND s.id = e.store_id
-    LEFT JOIN cards c ON e.kind IN ('capture', 'refund') AND c.id = e.card_id
-    LEFT JOIN stores si ON si.id = c.issuing_store_id
-   WHERE e.booked_at >= p_from AND e.booked_at < p_to
-     AND e.kind IN ('issue', 'load', 'capture', 'refund', 'expire_card')
-     AND p.account_kind IN ('store_sales', 'store_redemptions', 'provider_clearing', 'breakage')
+         CASE WHEN x.kind IN ('capture', 'refund') THEN coalesce(si.billing_party_id::text, 'scheme') END,
+         x.kind, sum(x.entries)::bigint, sum(x.total)::bigint
+    FROM (
+      SELECT p.currency,
+             CASE WHEN p.account_kind IN ('store_sales', 'store_redemptions') THEN e.store_id END AS store_id,
+             e.kind, c.issuing_store_id AS issuer_store, count(*) AS entries, sum(p.amount) AS total
+        FROM journal_entries e
+        JOIN postings p ON p.entry_id = e.id
+        LEFT JOIN cards c ON e.kind IN ('capture', 'refund') AND c.id = e.card_id
+       WHERE e.booked_at >= p_from AND e.booked_at < p_to
+         AND e.kind IN ('issue', 'load', 'capture', 'refund', 'expire_card')
+         AND p.account_kind IN ('store_sales', 'store_redemptions', 'provider_clearing', 'breakage')
+       GROUP BY 1, 2, 3, 4
+    ) x
+    LEFT JOIN stores s ON s.id = x.store_id
+    LEFT JOIN stores si ON si.id = x.issuer_store
    GROUP BY 1, 2, 3, 4;
 $$;
 
--- Party positions from movements: sales and refunds reduce what a party is owed, redemptions add
--- to it. The scheme's line takes online sales, breakage and the change in liability, so that
--- the nets of each currency sum to zero.
-CREATE FUNCTION ledger_positions(p_from timestamptz, p_to timestamptz)
+-- Party positions from movements (ledger_movements rows as jsonb): sales and refunds reduce what
+-- a party is owed, redemptions add to it. The scheme's line takes online sales, breakage and the
+-- change in liability, so that the nets of each currency sum to zero.
+CREATE FUNCTION ledger_positions_of(p_moves jsonb)
 RETURNS TABLE (currency char(3), party_key text, sales_count bigint, sales_amount bigint,
   redemptions_count bigint, redemptions_amount bigint, refunds_count bigint, refunds_amount bigint,
   breakage_count bigint, breakage_amount bigint, liability_change bigint, net bigint)
-LANGUAGE sql STABLE AS $$
-  WITH m AS MATERIALIZED (SELECT * FROM ledger_movements(p_from, p_to)),
+LANGUAGE sql IMMUTABLE AS $$
+  WITH m AS (
+    SELECT * FROM jsonb_to_recordset(coalesce(p_moves, '[]'))
+      AS t(currency char(3), party_key text, issuer_key text, kind entry_kind, entries bigint, total bigint)
+  ),
   per_party AS (
     SELECT m.currency, m.party_key,
       coalesce(sum(m.entries) FILTER (WHERE m.kind IN ('issue', 'load')), 0)::bigint AS sales_count,
@@ -231,9 +242,10 @@ LANGUAGE sql STABLE AS $$
     FROM liability l LEFT JOIN per_party pp ON pp.currency = l.currency AND pp.party_key = 'scheme';
 $$;
 
--- Computes (or recomputes) a frozen period's positions and counterparties. Deterministic: the
--- period's entries cannot change once it is frozen, so a rerun writes the same rows.
-CREATE FUNCTION clearing_compute(p_period text) RETURNS clearing_periods LANGUAGE plpgsql AS $$
+-- Stores a frozen period's positions and counterparties from its movements (ledger_movements over
+-- the period, computed by the caller as a parallel query). Deterministic: the period's entries
+-- cannot change once it is frozen, so a rerun writes the same rows.
+CREATE FUNCTION clearing_compute(p_period text, p_moves jsonb) RETURNS clearing_periods LANGUAGE plpgsql AS $$
 DECLARE
   v clearing_periods;
   v_unbalanced text;
@@ -246,9 +258,6 @@ BEGIN
   DELETE FROM clearing_positions WHERE period = p_period;
   DELETE FROM clearing_counterparties WHERE period = p_period;
 
-  CREATE TEMP TABLE clearing_moved ON COMMIT DROP AS
-    SELECT * FROM ledger_movements(v.starts_at, v.ends_at);
-
   INSERT INTO clearing_positions (period, currency, party_key, billing_party_id, sales_count, sales_amount,
       redemptions_count, redemptions_amount, refunds_count, refunds_amount, breakage_count, breakage_amount,
       liability_change, net)
@@ -256,7 +265,7 @@ BEGIN
            CASE WHEN p.party_key = 'scheme' THEN NULL ELSE p.party_key::uuid END,
            p.sales_count, p.sales_amount, p.redemptions_count, p.redemptions_amount, p.refunds_count,
            p.refunds_amount, p.breakage_count, p.breakage_amount, p.liability_change, p.net
-      FROM ledger_positions(v.starts_at, v.ends_at) p;
+      FROM ledger_positions_of(p_moves) p;
 
   INSERT INTO clearing_counterparties (period, currency, party_key, issuer_key, redemptions_count,
       redemptions_amount, refunds_amount)
@@ -264,7 +273,9 @@ BEGIN
            coalesce(sum(m.entries) FILTER (WHERE m.kind = 'capture'), 0),
            coalesce(sum(m.total) FILTER (WHERE m.kind = 'capture'), 0),
            coalesce(-sum(m.total) FILTER (WHERE m.kind = 'refund'), 0)
-      FROM clearing_moved m WHERE m.kind IN ('capture', 'refund')
+      FROM jsonb_to_recordset(coalesce(p_moves, '[]'))
+        AS m(currency char(3), party_key text, issuer_key text, kind entry_kind, entries bigint, total bigint)
+     WHERE m.kind IN ('capture', 'refund')
      GROUP BY m.currency, m.party_key, m.issuer_key;
 
   -- Double entry makes this impossible; checking it costs nothing and says so on every statement.
