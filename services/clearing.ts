@@ -126,12 +126,20 @@ export class ClearingStore {
     return this.one('SELECT * FROM clearing_freeze($1)', [period]);
   }
 
-  /** Computes a frozen period's positions: one parallel pass over its entries, then stored in one transaction. */
+  /**
+   * Computes a frozen period's positions and counterparties: two passes over its entries, side by
+   * side and each on parallel workers, then stored in one transaction.
+   */
   async compute(period: string): Promise<ClearingPeriod> {
     const found = await this.get(period);
     if (!found.frozenAt) throw new DomainError('period_not_frozen', `${period} must be frozen before it is computed`);
-    const { rows } = await this.pool.query('SELECT * FROM ledger_movements($1, $2)', [found.startsAt, found.endsAt]);
-    return this.one('SELECT * FROM clearing_compute($1, $2)', [period, JSON.stringify(rows)]);
+    const range = [found.startsAt, found.endsAt];
+    const [moves, counterpartyMoves] = await Promise.all([
+      this.pool.query('SELECT * FROM ledger_movements($1, $2)', range),
+      this.pool.query('SELECT * FROM ledger_counterparty_movements($1, $2)', range),
+    ]);
+    return this.one('SELECT * FROM clearing_compute($1, $2, $3)',
+      [period, JSON.stringify(moves.rows), JSON.stringify(counterpartyMoves.rows)]);
   }
 
   /** Moves the period from one status to another; repeating a move that happened is a no-op. */

@@ -2,7 +2,7 @@
 // progress, read positions and statements, approve and close. Reports for any period, live for
 // the open one. Finance and admins see every party; a billing party's key sees only its own.
 
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { DomainError } from '../../domain/errors.ts';
@@ -180,6 +180,18 @@ async function updateRefusal(ctx: RequestContext, period: string, err: unknown):
     refusedByWorkflow ? (err as WorkflowUpdateFailedError).cause!.message : `no clearing of ${period} is running; start it`);
 }
 
+/** Sends an update to the period's workflow; a refusal becomes the API's answer for the period's state. */
+async function updateClearing(
+  ctx: RequestContext, period: string, deadlineMs: number, send: (handle: WorkflowHandle) => Promise<unknown>,
+): Promise<void> {
+  const client = temporalOf(ctx);
+  try {
+    await client.withDeadline(Date.now() + deadlineMs, () => send(client.workflow.getHandle(clearingWorkflowId(period))));
+  } catch (err) {
+    await updateRefusal(ctx, period, err);
+  }
+}
+
 export const clearingRouter = router({
   list: backofficeProcedure(ALL_ROLES)
     .meta({ openapi: { method: 'GET', path: '/v1/clearing/periods', tags: TAG, protect: true,
@@ -218,15 +230,8 @@ export const clearingRouter = router({
     .output(clearingPeriodSchema)
     .mutation(async ({ ctx, input }) => {
       const key = requireIdempotencyKey(ctx);
-      const client = temporalOf(ctx);
-      try {
-        await client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
-          client.workflow.getHandle(clearingWorkflowId(input.period)).executeUpdate(rerunClearingUpdate, {
-            args: [{ requestedBy: ctx.principal.name }], updateId: `rerun-${key}`,
-          }));
-      } catch (err) {
-        await updateRefusal(ctx, input.period, err);
-      }
+      await updateClearing(ctx, input.period, TEMPORAL_DEADLINE_MS, (handle) =>
+        handle.executeUpdate(rerunClearingUpdate, { args: [{ requestedBy: ctx.principal.name }], updateId: `rerun-${key}` }));
       return periodView(ctx, await ctx.deps.clearing.get(input.period));
     }),
 
@@ -239,15 +244,10 @@ export const clearingRouter = router({
     .output(clearingPeriodSchema)
     .mutation(async ({ ctx, input }) => {
       const key = requireIdempotencyKey(ctx);
-      const client = temporalOf(ctx);
-      try {
-        await client.withDeadline(Date.now() + 30_000, () =>
-          client.workflow.getHandle(clearingWorkflowId(input.period)).executeUpdate(approveClearingUpdate, {
-            args: [{ approvedBy: `${ctx.principal.name} (${ctx.principal.clientId})` }], updateId: `approve-${key}`,
-          }));
-      } catch (err) {
-        await updateRefusal(ctx, input.period, err);
-      }
+      // Approval answers once the period is closed, which takes a little longer than a rerun's ack.
+      await updateClearing(ctx, input.period, 30_000, (handle) => handle.executeUpdate(approveClearingUpdate, {
+        args: [{ approvedBy: `${ctx.principal.name} (${ctx.principal.clientId})` }], updateId: `approve-${key}`,
+      }));
       return periodView(ctx, await ctx.deps.clearing.get(input.period));
     }),
 });
