@@ -9,7 +9,7 @@ import { DomainError } from '../domain/errors.ts';
 import { formatMoney, type Currency } from '../domain/money.ts';
 import { signLink } from '../domain/signed-link.ts';
 import type { Config } from '../infra/config.ts';
-import { ClearingStore, SCHEME_NAME, SCHEME_PARTY } from '../services/clearing.ts';
+import { ClearingStore, SCHEME_PARTY } from '../services/clearing.ts';
 import type { Mailer } from '../services/mailer.ts';
 import { renderStatementPdf } from '../services/statement-pdf.ts';
 
@@ -93,18 +93,11 @@ export function createClearingActivities(deps: ClearingActivityDeps): ClearingAc
         store.counterparties(period, billingPartyId),
       ]);
       if (!party) throw new DomainError('not_found', `billing party ${billingPartyId} does not exist`);
-      const partyNames = new Map<string, string>([[SCHEME_PARTY, SCHEME_NAME]]);
-      for (const c of counterparties) {
-        if (c.partyKey !== billingPartyId && !partyNames.has(c.partyKey)) {
-          partyNames.set(c.partyKey, (await store.party(c.partyKey))?.name ?? c.partyKey);
-        }
-      }
       const pdf = await renderStatementPdf({
         schemeName: deps.config.shop.schemeName, period, startsAt: found.startsAt, endsAt: found.endsAt,
         timeZone: deps.config.clearingTimeZone, party: { billingPartyId, name: party.name }, positions,
         accepted: counterparties.filter((c) => c.partyKey === billingPartyId),
         redeemedElsewhere: counterparties.filter((c) => c.issuerKey === billingPartyId && c.partyKey !== billingPartyId),
-        partyNames,
       });
       const pdfSha256 = createHash('sha256').update(pdf).digest('hex');
       await store.saveStatement(period, billingPartyId, pdf, pdfSha256);

@@ -43,6 +43,7 @@ export interface Position {
 export interface Counterparty {
   currency: string;
   partyKey: string;
+  partyName: string;
   issuerKey: string;
   issuerName: string;
   redemptionsCount: bigint;
@@ -127,17 +128,16 @@ export class ClearingStore {
   }
 
   /**
-   * Computes a frozen period's positions and counterparties: two passes over its entries, side by
-   * side and each on parallel workers, then stored in one transaction.
+   * Computes a frozen period's positions and counterparties: two passes over its entries, each on
+   * parallel workers, then stored in one transaction.
    */
   async compute(period: string): Promise<ClearingPeriod> {
     const found = await this.get(period);
     if (!found.frozenAt) throw new DomainError('period_not_frozen', `${period} must be frozen before it is computed`);
     const range = [found.startsAt, found.endsAt];
-    const [moves, counterpartyMoves] = await Promise.all([
-      this.pool.query('SELECT * FROM ledger_movements($1, $2)', range),
-      this.pool.query('SELECT * FROM ledger_counterparty_movements($1, $2)', range),
-    ]);
+    // One after the other: each already uses every core, and side by side they only contend.
+    const moves = await this.pool.query('SELECT * FROM ledger_movements($1, $2)', range);
+    const counterpartyMoves = await this.pool.query('SELECT * FROM ledger_counterparty_movements($1, $2)', range);
     return this.one('SELECT * FROM clearing_compute($1, $2, $3)',
       [period, JSON.stringify(moves.rows), JSON.stringify(counterpartyMoves.rows)]);
   }
@@ -175,18 +175,20 @@ export class ClearingStore {
 
   async counterparties(period: string, partyKey?: string): Promise<Counterparty[]> {
     const { rows } = await this.pool.query<{
-      currency: string; party_key: string; issuer_key: string; issuer_name: string;
+      currency: string; party_key: string; party_name: string; issuer_key: string; issuer_name: string;
       redemptions_count: string; redemptions_amount: string; refunds_amount: string;
     }>(
-      `SELECT c.currency, c.party_key, c.issuer_key, coalesce(bp.name, '${SCHEME_NAME}') AS issuer_name,
+      `SELECT c.currency, c.party_key, party.name AS party_name, c.issuer_key,
+              coalesce(issuer.name, '${SCHEME_NAME}') AS issuer_name,
               c.redemptions_count, c.redemptions_amount, c.refunds_amount
          FROM clearing_counterparties c
-         LEFT JOIN billing_parties bp ON bp.id::text = c.issuer_key
+         JOIN billing_parties party ON party.id::text = c.party_key
+         LEFT JOIN billing_parties issuer ON issuer.id::text = c.issuer_key
         WHERE c.period = $1 AND ($2::text IS NULL OR c.party_key = $2 OR c.issuer_key = $2)
         ORDER BY c.currency, c.party_key, c.issuer_key`,
       [period, partyKey ?? null]);
     return rows.map((r) => ({
-      currency: r.currency, partyKey: r.party_key, issuerKey: r.issuer_key, issuerName: r.issuer_name,
+      currency: r.currency, partyKey: r.party_key, partyName: r.party_name, issuerKey: r.issuer_key, issuerName: r.issuer_name,
       redemptionsCount: BigInt(r.redemptions_count), redemptionsAmount: BigInt(r.redemptions_amount),
       refundsAmount: BigInt(r.refunds_amount),
     }));

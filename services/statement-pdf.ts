@@ -19,8 +19,6 @@ export interface StatementContent {
   accepted: Counterparty[];
   /** The party's vouchers redeemed at other parties' stores (issuerKey = the party). */
   redeemedElsewhere: Counterparty[];
-  /** Names of the parties that appear as counterparties. */
-  partyNames: Map<string, string>;
 }
 
 const MARGIN = 50;
@@ -115,7 +113,7 @@ export async function renderStatementPdf(s: StatementContent): Promise<Buffer> {
   doc.font('Helvetica').fontSize(9.5).text('Your vouchers redeemed at other parties\' stores:', { width: WIDTH });
   doc.moveDown(0.3);
   table(doc, [215, 70, 105, 105], ['Redeemed at', 'Count', 'Redeemed', 'Refunded'],
-    s.redeemedElsewhere.map((c) => [s.partyNames.get(c.partyKey) ?? c.partyKey, String(c.redemptionsCount),
+    s.redeemedElsewhere.map((c) => [c.partyName, String(c.redemptionsCount),
       money(c.redemptionsAmount, c.currency), money(c.refundsAmount, c.currency)]));
 
   const rows = s.positions.reduce((n, p) => n + p.salesCount + p.redemptionsCount + p.refundsCount, 0n);

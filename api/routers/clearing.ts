@@ -45,7 +45,8 @@ const positionSchema = z.object({
 }).meta({ id: 'ClearingPosition' });
 
 const counterpartySchema = z.object({
-  currency: z.string(), partyKey: z.string(), issuerKey: z.string(), issuerName: z.string(),
+  currency: z.string(), partyKey: z.string().describe('The party that accepted the redemptions'), partyName: z.string(),
+  issuerKey: z.string().describe("The party that sold the vouchers, or 'scheme' for online sales"), issuerName: z.string(),
   redemptionsCount: z.number().int(), redemptionsAmount: z.number().int(), refundsAmount: z.number().int(),
 }).meta({ id: 'ClearingCounterparty' });
 
@@ -110,7 +111,7 @@ export function positionView(p: Position): z.infer<typeof positionSchema> {
 
 function counterpartyView(c: Counterparty): z.infer<typeof counterpartySchema> {
   return {
-    currency: c.currency, partyKey: c.partyKey, issuerKey: c.issuerKey, issuerName: c.issuerName,
+    currency: c.currency, partyKey: c.partyKey, partyName: c.partyName, issuerKey: c.issuerKey, issuerName: c.issuerName,
     redemptionsCount: Number(c.redemptionsCount), redemptionsAmount: Number(c.redemptionsAmount),
     refundsAmount: Number(c.refundsAmount),
   };
