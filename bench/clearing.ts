@@ -169,6 +169,7 @@ async function generateMonth(pool: pg.Pool, starts: Date, ends: Date, n: number)
         UNION ALL
         SELECT entry + 1, 'authorize'::entry_kind, 'EUR', card, ($1::uuid[])[redeemed_at], ($2::uuid[])[redeemed_at], t + interval '10 seconds' FROM gen
         UNION ALL
+        -- The ledger's trigger records each capture's issuing store, as it does for a till's capture.
         SELECT entry + 2, 'capture'::entry_kind, 'EUR', card, ($1::uuid[])[redeemed_at], ($2::uuid[])[redeemed_at], t + interval '20 seconds' FROM gen`,
         [meta!.stores, meta!.terminals]);
       await db.query(`

@@ -127,19 +127,12 @@ export class ClearingStore {
     return this.one('SELECT * FROM clearing_freeze($1)', [period]);
   }
 
-  /**
-   * Computes a frozen period's positions and counterparties: two passes over its entries, each on
-   * parallel workers, then stored in one transaction.
-   */
+  /** Computes a frozen period's positions: one parallel pass over its entries, then stored in one transaction. */
   async compute(period: string): Promise<ClearingPeriod> {
     const found = await this.get(period);
     if (!found.frozenAt) throw new DomainError('period_not_frozen', `${period} must be frozen before it is computed`);
-    const range = [found.startsAt, found.endsAt];
-    // One after the other: each already uses every core, and side by side they only contend.
-    const moves = await this.pool.query('SELECT * FROM ledger_movements($1, $2)', range);
-    const counterpartyMoves = await this.pool.query('SELECT * FROM ledger_counterparty_movements($1, $2)', range);
-    return this.one('SELECT * FROM clearing_compute($1, $2, $3)',
-      [period, JSON.stringify(moves.rows), JSON.stringify(counterpartyMoves.rows)]);
+    const moves = await this.pool.query('SELECT * FROM ledger_movements($1, $2)', [found.startsAt, found.endsAt]);
+    return this.one('SELECT * FROM clearing_compute($1, $2)', [period, JSON.stringify(moves.rows)]);
   }
 
   /** Moves the period from one status to another; repeating a move that happened is a no-op. */

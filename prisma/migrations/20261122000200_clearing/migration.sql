@@ -81,6 +81,9 @@ CREATE TABLE "api_clients" (
     CONSTRAINT "api_clients_pkey" PRIMARY KEY ("id")
 );
 
+-- AlterTable
+ALTER TABLE "journal_entries" ADD COLUMN     "issuer_store_id" UUID;
+
 -- CreateIndex
 CREATE INDEX "clearing_periods_ends_at_idx" ON "clearing_periods"("ends_at");
 
@@ -173,49 +176,45 @@ BEGIN
   RETURN v;
 END $$;
 
--- What moved between parties in [p_from, p_to): per currency, party and kind, the number of entries
--- and the sum of the party-side postings. Party 'scheme' is the centre itself: online sales
--- (provider_clearing) and breakage. Authorizations, voids and hold expiries move value between a
--- card's own accounts and are left out; every entry balances, so the change in card liability is
--- minus the sum of everything here. One pass over the period's entries, aggregated per store
--- before stores are looked up; a plain SELECT of it runs on parallel workers (it is inlined).
+-- A redemption or refund records whose voucher it was: the store that sold the card (NULL for an
+-- online sale). Clearing then attributes counterparties from the entries alone.
+CREATE FUNCTION ledger_record_issuer() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.issuer_store_id := (SELECT issuing_store_id FROM cards WHERE id = NEW.card_id);
+  RETURN NEW;
+END $$;
+
+CREATE TRIGGER journal_entries_record_issuer BEFORE INSERT ON journal_entries
+  FOR EACH ROW WHEN (NEW.kind IN ('capture', 'refund')) EXECUTE FUNCTION ledger_record_issuer();
+
+-- What moved between parties in [p_from, p_to): per currency, party, issuer and kind, the number of
+-- entries and the sum of the party-side postings. Party 'scheme' is the centre itself: online
+-- sales (provider_clearing) and breakage. Issuer (redemptions and refunds only) is the party
+-- that sold the card, or 'scheme' for online sales. Authorizations, voids and hold expiries move
+-- value between a card's own accounts and are left out; every entry balances, so the change in
+-- card liability is minus the sum of everything here.
+-- One pass over the period's entries, aggregated per store before stores are looked up; a plain
+-- SELECT of it runs on parallel workers (the function is inlined).
 CREATE FUNCTION ledger_movements(p_from timestamptz, p_to timestamptz)
-RETURNS TABLE (currency char(3), party_key text, kind entry_kind, entries bigint, total bigint)
+RETURNS TABLE (currency char(3), party_key text, issuer_key text, kind entry_kind, entries bigint, total bigint)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-  SELECT x.currency, coalesce(s.billing_party_id::text, 'scheme'), x.kind, sum(x.entries)::bigint, sum(x.total)::bigint
+  SELECT x.currency,
+         coalesce(s.billing_party_id::text, 'scheme'),
+         CASE WHEN x.kind IN ('capture', 'refund') THEN coalesce(si.billing_party_id::text, 'scheme') END,
+         x.kind, sum(x.entries)::bigint, sum(x.total)::bigint
     FROM (
       SELECT p.currency,
              CASE WHEN p.account_kind IN ('store_sales', 'store_redemptions') THEN e.store_id END AS store_id,
-             e.kind, count(*) AS entries, sum(p.amount) AS total
+             e.kind, e.issuer_store_id, count(*) AS entries, sum(p.amount) AS total
         FROM journal_entries e
         JOIN postings p ON p.entry_id = e.id
        WHERE e.booked_at >= p_from AND e.booked_at < p_to
          AND e.kind IN ('issue', 'load', 'capture', 'refund', 'expire_card')
          AND p.account_kind IN ('store_sales', 'store_redemptions', 'provider_clearing', 'breakage')
-       GROUP BY 1, 2, 3
-    ) x
-    LEFT JOIN stores s ON s.id = x.store_id
-   GROUP BY 1, 2, 3;
-$$;
-
--- Redemptions and refunds in [p_from, p_to) by the party that accepted them and the party that
--- sold the card ('scheme' for online sales). A separate pass, so the clearing runs it beside
--- ledger_movements and reports that need no counterparties never pay for the card lookup.
-CREATE FUNCTION ledger_counterparty_movements(p_from timestamptz, p_to timestamptz)
-RETURNS TABLE (currency char(3), party_key text, issuer_key text, kind entry_kind, entries bigint, total bigint)
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-  SELECT x.currency, s.billing_party_id::text, coalesce(si.billing_party_id::text, 'scheme'), x.kind,
-         sum(x.entries)::bigint, sum(x.total)::bigint
-    FROM (
-      SELECT p.currency, e.store_id, c.issuing_store_id, e.kind, count(*) AS entries, sum(p.amount) AS total
-        FROM journal_entries e
-        JOIN postings p ON p.entry_id = e.id AND p.account_kind = 'store_redemptions'
-        JOIN cards c ON c.id = e.card_id
-       WHERE e.booked_at >= p_from AND e.booked_at < p_to AND e.kind IN ('capture', 'refund')
        GROUP BY 1, 2, 3, 4
     ) x
-    JOIN stores s ON s.id = x.store_id
-    LEFT JOIN stores si ON si.id = x.issuing_store_id
+    LEFT JOIN stores s ON s.id = x.store_id
+    LEFT JOIN stores si ON si.id = x.issuer_store_id
    GROUP BY 1, 2, 3, 4;
 $$;
 
@@ -229,7 +228,7 @@ RETURNS TABLE (currency char(3), party_key text, sales_count bigint, sales_amoun
 LANGUAGE sql IMMUTABLE AS $$
   WITH m AS (
     SELECT * FROM jsonb_to_recordset(coalesce(p_moves, '[]'))
-      AS t(currency char(3), party_key text, kind entry_kind, entries bigint, total bigint)
+      AS t(currency char(3), party_key text, issuer_key text, kind entry_kind, entries bigint, total bigint)
   ),
   per_party AS (
     SELECT m.currency, m.party_key,
@@ -256,11 +255,10 @@ LANGUAGE sql IMMUTABLE AS $$
     FROM liability l LEFT JOIN per_party pp ON pp.currency = l.currency AND pp.party_key = 'scheme';
 $$;
 
--- Stores a frozen period's positions and counterparties from its movements (ledger_movements and
--- ledger_counterparty_movements over the period, which the caller runs side by side as parallel
--- queries). Deterministic: the period's entries
+-- Stores a frozen period's positions and counterparties from its movements (ledger_movements over
+-- the period, which the caller runs as a plain, parallel query). Deterministic: the period's entries
 -- cannot change once it is frozen, so a rerun writes the same rows.
-CREATE FUNCTION clearing_compute(p_period text, p_moves jsonb, p_counterparty_moves jsonb) RETURNS clearing_periods LANGUAGE plpgsql AS $$
+CREATE FUNCTION clearing_compute(p_period text, p_moves jsonb) RETURNS clearing_periods LANGUAGE plpgsql AS $$
 DECLARE
   v clearing_periods;
   v_unbalanced text;
@@ -288,8 +286,9 @@ BEGIN
            coalesce(sum(m.entries) FILTER (WHERE m.kind = 'capture'), 0),
            coalesce(sum(m.total) FILTER (WHERE m.kind = 'capture'), 0),
            coalesce(-sum(m.total) FILTER (WHERE m.kind = 'refund'), 0)
-      FROM jsonb_to_recordset(coalesce(p_counterparty_moves, '[]'))
+      FROM jsonb_to_recordset(coalesce(p_moves, '[]'))
         AS m(currency char(3), party_key text, issuer_key text, kind entry_kind, entries bigint, total bigint)
+     WHERE m.kind IN ('capture', 'refund')
      GROUP BY m.currency, m.party_key, m.issuer_key;
 
   -- Double entry makes this impossible; checking it costs nothing and says so on every statement.
