@@ -8,6 +8,7 @@ import { cardSecrets, type AppDeps } from './deps.ts';
 import { TerminalDirectory } from './terminal-auth.ts';
 import { ApiClientDirectory } from './backoffice-auth.ts';
 import { ClearingStore } from '../services/clearing.ts';
+import { UserDirectory } from '../services/users.ts';
 import type { Client } from '@temporalio/client';
 import { createPaymentProvider } from '../services/payments/index.ts';
 import { createStripeClient } from '../services/payments/stripe.ts';
@@ -22,6 +23,7 @@ export function createDeps(
   const db = connectDatabase(config.databaseUrl);
   const cache = createBalanceCache(config.redisUrl, log);
   const rateLimiter = createRateLimiter(config.redisUrl);
+  const secrets = cardSecrets(config.cardCodeKey);
   return {
     config,
     db,
@@ -30,7 +32,8 @@ export function createDeps(
     terminals: new TerminalDirectory(db.pool),
     apiClients: new ApiClientDirectory(db.pool),
     clearing: new ClearingStore(db.pool, config.clearingTimeZone),
-    secrets: cardSecrets(config.cardCodeKey),
+    users: new UserDirectory(db.pool, secrets.totpKey, config.shop.schemeName),
+    secrets,
     temporal,
     payments: createPaymentProvider(config.payments),
     rateLimiter,

@@ -5,15 +5,25 @@
 import { LRUCache } from 'lru-cache';
 import type pg from 'pg';
 import { BACKOFFICE_KEY_PREFIX, hashApiKey, looksLikeApiKey } from '../domain/api-key.ts';
+import type { PortalUser } from '../services/users.ts';
 
-export type BackofficeRole = 'admin' | 'finance' | 'billing_party';
+/** API clients are admin, finance or billing_party; portal users admin, finance, support or store_staff. */
+export type BackofficeRole = 'admin' | 'finance' | 'support' | 'store_staff' | 'billing_party';
 
 export interface BackofficePrincipal {
+  kind: 'api_client' | 'user';
+  /** The API client's or the user's id. */
   clientId: string;
   name: string;
   role: BackofficeRole;
   /** Set for the billing_party role: the only party it may see. */
   billingPartyId: string | null;
+  /** Set for store staff: the only store they may see. */
+  storeId: string | null;
+}
+
+export function principalOfUser(user: PortalUser): BackofficePrincipal {
+  return { kind: 'user', clientId: user.userId, name: user.displayName, role: user.role, billingPartyId: null, storeId: user.storeId };
 }
 
 const CACHE_TTL_MS = 30_000;
@@ -29,10 +39,12 @@ export class ApiClientDirectory {
     const hash = hashApiKey(apiKey);
     const cached = this.cache.get(hash);
     if (cached) return cached === MISSING ? null : cached;
-    const { rows } = await this.pool.query<{ id: string; name: string; role: BackofficeRole; billing_party_id: string | null }>(
+    const { rows } = await this.pool.query<{ id: string; name: string; role: 'admin' | 'finance' | 'billing_party'; billing_party_id: string | null }>(
       'SELECT id, name, role, billing_party_id FROM api_clients WHERE api_key_hash = $1 AND revoked_at IS NULL', [hash]);
     const row = rows[0];
-    const principal = row ? { clientId: row.id, name: row.name, role: row.role, billingPartyId: row.billing_party_id } : null;
+    const principal: BackofficePrincipal | null = row
+      ? { kind: 'api_client', clientId: row.id, name: row.name, role: row.role, billingPartyId: row.billing_party_id, storeId: null }
+      : null;
     this.cache.set(hash, principal ?? MISSING);
     return principal;
   }

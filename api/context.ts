@@ -16,8 +16,17 @@ function header(headers: IncomingHttpHeaders, name: string): string | null {
   return typeof value === 'string' ? value : null;
 }
 
+export const SESSION_COOKIE = 've_session';
+
+/** How a procedure sets or clears the portal's session cookie (tRPC only; REST has no cookies). */
+export interface SessionCookie {
+  set(token: string): void;
+  clear(): void;
+}
+
 export function createRequestContext(
   deps: AppDeps, requestId: string, headers: IncomingHttpHeaders, clientIp: string,
+  session: { token: string | null; cookie: SessionCookie | null } = { token: null, cookie: null },
 ): RequestContext {
   const authorization = header(headers, 'authorization');
   const bearer = authorization?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? null;
@@ -29,5 +38,6 @@ export function createRequestContext(
   return {
     deps, requestId, clientIp, apiKey: bearer, idempotencyKey: invalidHeader ? null : idempotencyKey,
     orderToken: header(headers, 'x-order-token'), invalidHeader,
+    sessionToken: session.token, sessionCookie: session.cookie, csrfToken: header(headers, 'x-csrf-token'),
   };
 }

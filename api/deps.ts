@@ -8,6 +8,7 @@ import type { Ledger } from '../services/ledger.ts';
 import type { TerminalDirectory } from './terminal-auth.ts';
 import type { ApiClientDirectory } from './backoffice-auth.ts';
 import type { ClearingStore } from '../services/clearing.ts';
+import type { UserDirectory } from '../services/users.ts';
 import type { Client } from '@temporalio/client';
 import type Stripe from 'stripe';
 import type { PaymentProvider } from '../services/payments/index.ts';
@@ -20,6 +21,7 @@ export interface AppDeps {
   cache: BalanceCache;
   terminals: TerminalDirectory;
   apiClients: ApiClientDirectory;
+  users: UserDirectory;
   clearing: ClearingStore;
   secrets: CardSecrets;
   /** Null until connected; procedures that start or signal workflows answer 503 without it. */
@@ -40,12 +42,14 @@ export interface CardSecrets {
   orderKey: Buffer;
   /** Voucher download links are signed with this key. */
   downloadKey: Buffer;
+  /** Users' TOTP secrets are sealed with this key. */
+  totpKey: Buffer;
 }
 
 export function cardSecrets(master: string): CardSecrets {
   const sub = (label: string) => createHmac('sha256', master).update(label).digest();
   return {
     hashKey: sub('card-code-hash/v1'), deriveKey: sub('card-code-derive/v1'),
-    orderKey: sub('order-access/v1'), downloadKey: sub('voucher-download/v1'),
+    orderKey: sub('order-access/v1'), downloadKey: sub('voucher-download/v1'), totpKey: sub('totp-seal/v1'),
   };
 }

@@ -2,12 +2,16 @@ import { router } from './trpc.ts';
 import { posRouter } from './routers/pos.ts';
 import { shopRouter } from './routers/shop.ts';
 import { clearingRouter, reportsRouter } from './routers/clearing.ts';
+import { authRouter } from './routers/auth.ts';
+import { usersRouter } from './routers/users.ts';
 
 export const appRouter = router({
   pos: posRouter,
   shop: shopRouter,
   clearing: clearingRouter,
   reports: reportsRouter,
+  auth: authRouter,
+  users: usersRouter,
 });
 
 export type AppRouter = typeof appRouter;

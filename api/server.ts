@@ -5,10 +5,11 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
+import fastifyCookie from '@fastify/cookie';
 import { fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
-import { createRequestContext, newRequestId } from './context.ts';
+import { createRequestContext, newRequestId, SESSION_COOKIE } from './context.ts';
 import type { AppDeps } from './deps.ts';
 import { errorBody } from './errors.ts';
 import { openApiDocument } from './openapi.ts';
@@ -88,12 +89,25 @@ export async function buildServer(deps: AppDeps, options: ServerOptions = {}): P
   await registerPurchaseRoutes(app, deps);
   await registerStatementRoutes(app, deps);
 
+  await app.register(fastifyCookie);
+  // The portal's session: httpOnly (no script reads it), SameSite=Strict (no other site sends it),
+  // Secure whenever the portal is served over HTTPS.
+  const cookieOptions = {
+    path: '/', httpOnly: true, sameSite: 'strict' as const, secure: deps.config.publicUrl.startsWith('https:'),
+    maxAge: 12 * 3600,
+  };
   await app.register(fastifyTRPCPlugin, {
     prefix: '/trpc',
     trpcOptions: {
       router: appRouter,
-      createContext: ({ req }: { req: { id: string; ip: string; headers: import('node:http').IncomingHttpHeaders } }) =>
-        createRequestContext(deps, req.id, req.headers, req.ip),
+      createContext: ({ req, res }: { req: FastifyRequest; res: FastifyReply }) =>
+        createRequestContext(deps, req.id, req.headers, req.ip, {
+          token: req.cookies[SESSION_COOKIE] ?? null,
+          cookie: {
+            set: (token) => void res.setCookie(SESSION_COOKIE, token, cookieOptions),
+            clear: () => void res.clearCookie(SESSION_COOKIE, { path: '/' }),
+          },
+        }),
     },
   });
 

@@ -5,7 +5,9 @@ import type { OpenApiMeta } from 'trpc-to-openapi';
 import { DomainError, ERROR_STATUS, type ErrorCode } from '../domain/errors.ts';
 import type { AppDeps } from './deps.ts';
 import type { TerminalIdentity } from './terminal-auth.ts';
-import type { BackofficePrincipal, BackofficeRole } from './backoffice-auth.ts';
+import { principalOfUser, type BackofficePrincipal, type BackofficeRole } from './backoffice-auth.ts';
+import type { SessionCookie } from './context.ts';
+import { timingSafeEqual } from 'node:crypto';
 import { isDependencyUnavailable } from './unavailable.ts';
 
 export interface RequestContext {
@@ -20,6 +22,11 @@ export interface RequestContext {
   orderToken: string | null;
   /** Why a request header was refused, if one was. */
   invalidHeader: string | null;
+  /** The portal's session cookie, if the request came with one. */
+  sessionToken: string | null;
+  sessionCookie: SessionCookie | null;
+  /** X-CSRF-Token: must match the session's on every mutation made with the cookie. */
+  csrfToken: string | null;
 }
 
 const TRPC_CODE: Record<number, TRPCError['code']> = {
@@ -43,7 +50,7 @@ export function appErrorCode(error: TRPCError): ErrorCode {
 
 const t = initTRPC
   .context<RequestContext>()
-  .meta<OpenApiMeta>()
+  .meta<OpenApiMeta & { roles?: readonly string[] }>()
   .create({
     errorFormatter({ shape, error, ctx }) {
       const code = appErrorCode(error);
@@ -88,15 +95,38 @@ export const terminalProcedure = publicProcedure.use(async ({ ctx, next }) => {
   return next({ ctx: { ...ctx, terminal } });
 });
 
-/** Procedures for back-office API clients; each names the roles it admits. */
+function sameToken(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/**
+ * Who is calling the back office: an API client by its key, or a portal user by the session
+ * cookie. A cookie-borne mutation must also carry the session's CSRF token in X-CSRF-Token (the
+ * cookie is SameSite=Strict as well); a session still owing its second factor opens nothing.
+ */
+export async function backofficePrincipal(ctx: RequestContext, type: string): Promise<BackofficePrincipal> {
+  if (ctx.apiKey) {
+    const client = await ctx.deps.apiClients.authenticate(ctx.apiKey);
+    if (!client) throw new DomainError('unauthenticated', 'the API key is not valid');
+    return client;
+  }
+  const session = await ctx.deps.users.session(ctx.sessionToken);
+  if (!session) throw new DomainError('unauthenticated', 'sign in, or send an API key (Authorization: Bearer <key>)');
+  if (session.pendingSecondFactor) throw new DomainError('second_factor_required', 'give your second factor first');
+  if (type === 'mutation' && !(ctx.csrfToken && sameToken(ctx.csrfToken, session.csrfToken))) {
+    throw new DomainError('csrf_token_invalid', 'send the session\'s X-CSRF-Token header with every change');
+  }
+  return principalOfUser(session.user);
+}
+
+/** Procedures for the back office (portal users and API clients); each names the roles it admits. */
 export function backofficeProcedure(roles: readonly BackofficeRole[]) {
-  return publicProcedure.use(async ({ ctx, next }) => {
-    const principal: BackofficePrincipal | null = ctx.apiKey ? await ctx.deps.apiClients.authenticate(ctx.apiKey) : null;
-    if (!principal) {
-      throw new DomainError('unauthenticated', ctx.apiKey ? 'the API key is not valid' : 'an API key is required (Authorization: Bearer <key>)');
-    }
+  return publicProcedure.meta({ roles }).use(async ({ ctx, type, next }) => {
+    const principal = await backofficePrincipal(ctx, type);
     if (!roles.includes(principal.role)) {
-      throw new DomainError('forbidden', `this call is for ${roles.join(' or ')}; this key is ${principal.role}`);
+      throw new DomainError('forbidden', `this is for ${roles.join(' or ')}; you are ${principal.role}`);
     }
     return next({ ctx: { ...ctx, principal } });
   });

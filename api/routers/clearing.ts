@@ -11,6 +11,7 @@ import { signLink } from '../../domain/signed-link.ts';
 import { statementLinkSubject, statementPath, STATEMENT_DOWNLOAD } from '../../activities/clearing.ts';
 import { SCHEME_PARTY, type ClearingPeriod, type Counterparty, type Position } from '../../services/clearing.ts';
 import { periodReport } from '../../services/reports.ts';
+import { audit } from '../../services/audit.ts';
 import {
   approveClearingUpdate, clearingProgressQuery, clearingWorkflow, NOT_AWAITING_APPROVAL, rerunClearingUpdate,
   type ClearingProgress,
@@ -219,6 +220,7 @@ export const clearingRouter = router({
       const opened = await ctx.deps.clearing.open(input.period);
       if (opened.status === 'closed') throw new DomainError('period_closed', `${input.period} is closed`);
       await startClearing(ctx, input.period);
+      await audit(ctx.deps.db.pool, { actor: ctx.principal.name, action: 'clearing_started', subject: `clearing:${input.period}`, requestId: ctx.requestId });
       return periodView(ctx, await ctx.deps.clearing.get(input.period));
     }),
 
@@ -233,6 +235,7 @@ export const clearingRouter = router({
       const key = requireIdempotencyKey(ctx);
       await updateClearing(ctx, input.period, TEMPORAL_DEADLINE_MS, (handle) =>
         handle.executeUpdate(rerunClearingUpdate, { args: [{ requestedBy: ctx.principal.name }], updateId: `rerun-${key}` }));
+      await audit(ctx.deps.db.pool, { actor: ctx.principal.name, action: 'clearing_rerun', subject: `clearing:${input.period}`, requestId: ctx.requestId });
       return periodView(ctx, await ctx.deps.clearing.get(input.period));
     }),
 
@@ -249,6 +252,7 @@ export const clearingRouter = router({
       await updateClearing(ctx, input.period, 30_000, (handle) => handle.executeUpdate(approveClearingUpdate, {
         args: [{ approvedBy: `${ctx.principal.name} (${ctx.principal.clientId})` }], updateId: `approve-${key}`,
       }));
+      await audit(ctx.deps.db.pool, { actor: ctx.principal.name, action: 'clearing_approved', subject: `clearing:${input.period}`, requestId: ctx.requestId });
       return periodView(ctx, await ctx.deps.clearing.get(input.period));
     }),
 });

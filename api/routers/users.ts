@@ -1,0 +1,47 @@
+// Admins manage the portal's users: who they are, their role (store staff with their store) and
+// whether they must use a second factor. Every change goes to the audit log.
+
+import { z } from 'zod';
+import { audit } from '../../services/audit.ts';
+import { backofficeProcedure, router } from '../trpc.ts';
+
+const ADMIN = ['admin'] as const;
+const roleSchema = z.enum(['admin', 'finance', 'support', 'store_staff']);
+const userSchema = z.object({
+  userId: z.string(), email: z.string(), displayName: z.string(), role: roleSchema, storeId: z.string().nullable(),
+  totpRequired: z.boolean(), totpEnrolled: z.boolean(),
+});
+
+export const usersRouter = router({
+  list: backofficeProcedure(ADMIN)
+    .input(z.object({}).strict().optional())
+    .output(z.object({ users: z.array(userSchema) }))
+    .query(async ({ ctx }) => ({ users: await ctx.deps.users.list() })),
+
+  create: backofficeProcedure(ADMIN)
+    .input(z.object({
+      email: z.email().max(254), displayName: z.string().min(1).max(100), role: roleSchema,
+      storeId: z.uuid().nullable().default(null), password: z.string().min(1).max(256),
+    }).strict())
+    .output(userSchema)
+    .mutation(async ({ ctx, input }) => {
+      const user = await ctx.deps.users.create(input);
+      await audit(ctx.deps.db.pool, {
+        actor: ctx.principal.name, action: 'user_created', subject: `user:${user.userId}`,
+        details: { email: user.email, role: user.role, storeId: user.storeId }, requestId: ctx.requestId,
+      });
+      return user;
+    }),
+
+  setTotpRequired: backofficeProcedure(ADMIN)
+    .input(z.object({ userId: z.uuid(), required: z.boolean() }).strict())
+    .output(userSchema)
+    .mutation(async ({ ctx, input }) => {
+      const user = await ctx.deps.users.setTotpRequired(input.userId, input.required);
+      await audit(ctx.deps.db.pool, {
+        actor: ctx.principal.name, action: input.required ? 'totp_required' : 'totp_not_required',
+        subject: `user:${user.userId}`, requestId: ctx.requestId,
+      });
+      return user;
+    }),
+});
