@@ -93,6 +93,7 @@ console.log(`
 
   Shop           ${apiUrl}/          (Print@Home, ${config.payments.provider === 'dev' ? 'development payment provider: no real money' : 'Stripe'})
   POS page       ${apiUrl}/pos       (use the demo till API key below)
+  Back office    ${apiUrl}/portal    (sign in as ${demo.admin.email} / ${demo.admin.password})
   API            ${apiUrl}
   API docs       ${apiUrl}/docs   (OpenAPI: ${apiUrl}/openapi.json)
   tRPC           ${apiUrl}/trpc

@@ -11,6 +11,8 @@ export interface DemoScheme {
   apiKey: string;
   /** Back-office key with the finance role: clearing, statements, reports. */
   financeApiKey: string;
+  /** The portal's demo admin (at /portal). */
+  admin: { email: string; password: string };
   terminalId: string;
   storeIds: string[];
   cards: { code: string; available: number }[];
@@ -47,6 +49,11 @@ export async function seedDemo(deps: AppDeps): Promise<DemoScheme> {
     await createApiClient(prisma, { id: financeClientId, name: 'Finance (demo)', role: 'finance', apiKey: financeApiKey });
   }
 
+  const admin = { email: 'admin@centre.example', password: createHmac('sha256', secret).update('demo:admin-password').digest('base64url').slice(0, 16) };
+  if (!(await prisma.user.findUnique({ where: { email: admin.email } }))) {
+    await deps.users.create({ email: admin.email, displayName: 'Demo admin', role: 'admin', password: admin.password });
+  }
+
   const cards: DemoScheme['cards'] = [];
   for (const [i, amount] of [5_000, 2_500, 10_000].entries()) {
     const code = deriveCardCode(secret, 'demo-card', String(i));
@@ -58,5 +65,5 @@ export async function seedDemo(deps: AppDeps): Promise<DemoScheme> {
     const current = await deps.ledger.findCardByCodeHash(card.codeHash);
     cards.push({ code: formatCardCode(code), available: Number(current?.available ?? card.available) });
   }
-  return { apiKey, financeApiKey, terminalId, storeIds, cards };
+  return { apiKey, financeApiKey, admin, terminalId, storeIds, cards };
 }

@@ -2,37 +2,15 @@
 // Print@Home voucher with the development payment provider and downloads its PDF; a till then
 // reads the code from that PDF, checks the balance, authorizes 10.00 and captures it.
 
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { loadConfig } from '../../infra/config.ts';
-import { ARTIFACTS, launchBrowser } from '../helpers/browser.ts';
+import { ARTIFACTS, ensureWebBuild, launchBrowser, watchErrors } from '../helpers/browser.ts';
 import { call, startHarness, type Harness } from '../helpers/harness.ts';
 import { startMailbox, type Mailbox } from '../helpers/smtp.ts';
 import { pdfText } from '../helpers/voucher.ts';
-
-const WEB = path.resolve('web');
-const DIST_INDEX = path.join(WEB, 'dist', 'index.html');
-
-/** Newest modification time of the web app's sources (web/ without dist/). */
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name === 'dist' || entry.name === 'node_modules') continue;
-    const full = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSource(full) : statSync(full).mtimeMs);
-  }
-  return newest;
-}
-
-/** Builds web/dist when it is missing or older than its sources. */
-function ensureWebBuild(): void {
-  if (existsSync(DIST_INDEX) && statSync(DIST_INDEX).mtimeMs >= newestSource(WEB)) return;
-  const r = spawnSync('npx', ['vite', 'build', '--config', 'web/vite.config.ts'], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`vite build failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
-}
 
 /** The card code printed on a voucher PDF (XXXX-XXXX-XXXX-XXXX, Crockford base32). */
 function codeFromPdf(pdf: Buffer): string {
@@ -48,15 +26,6 @@ function codeFromPdf(pdf: Buffer): string {
   throw new Error(`no card code in the voucher PDF's text:\n${text}`);
 }
 
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
-  page.on('console', (msg) => {
-    // Chromium logs every 4xx answer; the refusals this test provokes on purpose are expected.
-    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) errors.push(`console: ${msg.text()}`);
-  });
-  return errors;
-}
 
 let h: Harness;
 let mailbox: Mailbox;

@@ -1,9 +1,10 @@
 // Debian's Chromium driven by playwright-core (no browser download), with the flags this
 // closed network needs: without them Chromium keeps dialling out at every start.
 
-import { mkdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const ARTIFACTS = path.resolve('test-artifacts');
 
@@ -15,4 +16,37 @@ export async function launchBrowser(): Promise<Browser> {
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync'],
   });
+}
+
+const WEB = path.resolve('web');
+const DIST_INDEX = path.join(WEB, 'dist', 'index.html');
+
+/** Newest modification time of the web app's sources (web/ without dist/). */
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === 'dist' || entry.name === 'node_modules') continue;
+    const full = path.join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSource(full) : statSync(full).mtimeMs);
+  }
+  return newest;
+}
+
+/** Builds web/dist when it is missing or older than its sources. */
+export function ensureWebBuild(): void {
+  if (existsSync(DIST_INDEX) && statSync(DIST_INDEX).mtimeMs >= newestSource(WEB)) return;
+  const r = spawnSync('npx', ['vite', 'build', '--config', 'web/vite.config.ts'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`vite build failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+}
+
+
+/** Collects page errors and console errors (except the 4xx answers tests provoke on purpose). */
+export function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+  page.on('console', (msg) => {
+    // Chromium logs every 4xx answer; the refusals this test provokes on purpose are expected.
+    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) errors.push(`console: ${msg.text()}`);
+  });
+  return errors;
 }

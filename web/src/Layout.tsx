@@ -1,10 +1,10 @@
 import type { ReactNode } from 'react';
 
-export function Layout({ page, children }: { page: 'shop' | 'pos'; children: ReactNode }) {
+export function Layout({ page, children }: { page: 'shop' | 'pos' | 'portal'; children: ReactNode }) {
   return (
     <>
       <a className="skip-link" href="#main">Skip to content</a>
-      <header className={`site-header${page === 'pos' ? ' site-header--pos' : ''}`}>
+      <header className={`site-header${page === 'shop' ? '' : ' site-header--pos'}`}>
         <div className="site-header__inner">
           <a className="brand" href="/">
             <svg className="brand__mark" viewBox="0 0 32 32" aria-hidden="true">
@@ -19,11 +19,12 @@ export function Layout({ page, children }: { page: 'shop' | 'pos'; children: Rea
             <ul className="nav">
               <li><a href="/" aria-current={page === 'shop' ? 'page' : undefined}>Buy a voucher</a></li>
               <li><a href="/pos" aria-current={page === 'pos' ? 'page' : undefined}>POS terminal</a></li>
+              <li><a href="/portal" aria-current={page === 'portal' ? 'page' : undefined}>Back office</a></li>
             </ul>
           </nav>
         </div>
       </header>
-      <main id="main" className={page === 'pos' ? 'main main--wide' : 'main'}>{children}</main>
+      <main id="main" className={page === 'shop' ? 'main' : 'main main--wide'}>{children}</main>
       <footer className="site-footer">
         <p>Gift vouchers valid in all stores of the shopping centre.</p>
       </footer>

@@ -16,7 +16,7 @@ export interface CallContext {
   orderToken?: string;
 }
 
-export function createClient(opts: { apiKey?: () => string | null } = {}) {
+export function createClient(opts: { apiKey?: () => string | null; csrfToken?: () => string | null } = {}) {
   return createTRPCClient<AppRouter>({
     links: [
       httpLink({
@@ -25,6 +25,9 @@ export function createClient(opts: { apiKey?: () => string | null } = {}) {
           const headers: Record<string, string> = {};
           const key = opts.apiKey?.();
           if (key) headers.authorization = `Bearer ${key}`;
+          // The portal's session cookie travels by itself; changes must also carry its CSRF token.
+          const csrf = opts.csrfToken?.();
+          if (csrf) headers['x-csrf-token'] = csrf;
           const { idempotencyKey, orderToken } = op.context as CallContext;
           if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
           if (orderToken) headers['x-order-token'] = orderToken;

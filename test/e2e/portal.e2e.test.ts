@@ -1,0 +1,117 @@
+// The back-office portal in a real browser: sign in, clear a month and close it, in English and in
+// German; and a user whose admin requires a second factor enrols and signs in with a TOTP code.
+
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { ARTIFACTS, ensureWebBuild, launchBrowser, watchErrors } from '../helpers/browser.ts';
+import { buildDataset, moveIntoPeriod, type Dataset } from '../helpers/clearing-dataset.ts';
+import { startHarness, type Harness } from '../helpers/harness.ts';
+import { startMailbox, type Mailbox } from '../helpers/smtp.ts';
+
+let h: Harness;
+let mailbox: Mailbox;
+let browser: Browser;
+let dataset: Dataset;
+const password = 'portal e2e password';
+const period = '2025-06';
+
+beforeAll(async () => {
+  ensureWebBuild();
+  mailbox = await startMailbox();
+  h = await startHarness({ config: { mail: { smtpUrl: mailbox.url, from: 'Clearing <clearing@centre.test>' } } });
+  await h.deps.users.create({ email: 'admin-e2e@centre.test', displayName: 'Ada Admin', role: 'admin', password });
+  dataset = await buildDataset(h, 'e2e');
+  await moveIntoPeriod(inject('databaseUrl'), dataset.cardIds, period);
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+  await h?.close();
+  await mailbox?.close();
+});
+
+async function signIn(page: Page, email: string): Promise<void> {
+  await page.goto(`${h.baseUrl}/portal`);
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+async function noMissingTexts(page: Page): Promise<void> {
+  expect(await page.locator('body').innerText()).not.toContain('⟦');
+}
+
+describe('back-office portal', () => {
+  it('signs in, clears a month to approval, closes it, and shows it in German', async ({ onTestFailed }) => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors = watchErrors(page);
+    onTestFailed(() => page.screenshot({ path: path.join(ARTIFACTS, 'portal-failed.png'), fullPage: true }).then(() => {}));
+    await page.goto(`${h.baseUrl}/portal`);
+    await page.getByRole('heading', { name: 'Sign in to the back office' }).waitFor();
+    await page.screenshot({ path: path.join(ARTIFACTS, 'portal-sign-in.png'), fullPage: true });
+
+    // A wrong password is refused on the page.
+    await page.getByLabel('E-mail').fill('admin-e2e@centre.test');
+    await page.getByLabel('Password').fill('not the password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByTestId('error').getAttribute('data-app-code')).toBe('invalid_credentials');
+
+    await signIn(page, 'admin-e2e@centre.test');
+    await expect.poll(() => page.getByTestId('signed-in-as').textContent()).toBe('Ada Admin · Admin');
+
+    await page.getByLabel('Period (YYYY-MM)').fill(period);
+    await page.getByRole('button', { name: 'Start clearing' }).click();
+    await expect.poll(() => page.getByTestId('period-status').textContent(), { timeout: 60_000 }).toBe('Awaiting approval');
+    const positions = await page.getByTestId('positions').innerText();
+    for (const party of dataset.parties) expect(positions).toContain(party.name);
+    expect(positions).toContain('Centre (scheme)');
+    expect(positions).toContain('-15.00 EUR'); // party 1's net, worked out by hand
+    await expect(page.getByTestId('net-total').textContent()).resolves.toBe('0.00 EUR');
+    expect(await page.getByTestId('statements').locator('a').count()).toBe(6);
+    await noMissingTexts(page);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'portal-clearing.png'), fullPage: true });
+
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Approve and close' }).click();
+    await expect.poll(() => page.getByTestId('period-status').textContent(), { timeout: 30_000 }).toBe('Closed');
+    const { rows } = await h.deps.db.pool.query('SELECT status, approved_by FROM clearing_periods WHERE period = $1', [period]);
+    expect(rows[0]).toMatchObject({ status: 'closed', approved_by: expect.stringContaining('Ada Admin') });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'portal-clearing-closed.png'), fullPage: true });
+
+    await page.getByTestId('language').selectOption('de');
+    await page.getByRole('heading', { name: 'Monatsabrechnung' }).waitFor();
+    await expect(page.getByTestId('period-status').textContent()).resolves.toBe('Abgeschlossen');
+    await noMissingTexts(page);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'portal-clearing-de.png'), fullPage: true });
+
+    await page.getByRole('link', { name: 'Benutzer' }).click();
+    await expect.poll(() => page.getByTestId('users').innerText()).toContain('admin-e2e@centre.test');
+    await noMissingTexts(page);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'portal-users-de.png'), fullPage: true });
+    await page.getByTestId('language').selectOption('en');
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 120_000);
+
+  it('walks a user whose admin requires a second factor through enrolment and a TOTP code', async ({ onTestFailed }) => {
+    const user = await h.deps.users.create({ email: 'finance-e2e@centre.test', displayName: 'Fiona Finance', role: 'finance', password });
+    await h.deps.users.setTotpRequired(user.userId, true);
+    const page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
+    const errors = watchErrors(page);
+    onTestFailed(() => page.screenshot({ path: path.join(ARTIFACTS, 'portal-totp-failed.png'), fullPage: true }).then(() => {}));
+    await signIn(page, user.email);
+    await page.getByRole('heading', { name: 'Second factor' }).waitFor();
+    await page.getByRole('button', { name: 'Set up the second factor' }).click();
+    await expect.poll(() => page.getByTestId('totp-secret').textContent()).toMatch(/^[A-Z2-7]{32}$/);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'portal-totp.png'), fullPage: true });
+    await page.getByLabel('Six-digit code').fill(await h.deps.users.currentTotpCode(user.userId));
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    await expect.poll(() => page.getByTestId('signed-in-as').textContent()).toBe('Fiona Finance · Finance');
+    // Finance sees clearing, not user administration.
+    expect(await page.getByRole('link', { name: 'Users' }).count()).toBe(0);
+    await noMissingTexts(page);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+});

@@ -1,0 +1,203 @@
+// The back-office portal at /portal: sign-in (password, then a TOTP code when set up or required),
+// then the pages the user's role may see. The session lives in an httpOnly cookie; the CSRF token
+// from the sign-in answer goes with every change.
+
+import { createContext, useContext, useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { ErrorBox } from '../ErrorBox.tsx';
+import { toApiError, type ApiError } from '../errors.ts';
+import { createClient, type Client, type RouterOutputs } from '../trpc.ts';
+import { ClearingPage } from './ClearingPage.tsx';
+import { UsersPage } from './UsersPage.tsx';
+import { initialLanguage, LANGUAGES, rememberLanguage, translate, type Language, type TextKey } from './i18n.ts';
+
+type Session = NonNullable<RouterOutputs['auth']['me']>;
+
+interface Portal {
+  client: Client;
+  session: Session;
+  t: (key: TextKey | string, vars?: Record<string, string | number>) => string;
+  language: Language;
+}
+
+const PortalContext = createContext<Portal | null>(null);
+
+export function usePortal(): Portal {
+  const portal = useContext(PortalContext);
+  if (!portal) throw new Error('usePortal outside the portal');
+  return portal;
+}
+
+type Page = 'clearing' | 'users';
+const PAGES: { page: Page; label: TextKey; roles: string[] }[] = [
+  { page: 'clearing', label: 'nav.clearing', roles: ['admin', 'finance'] },
+  { page: 'users', label: 'nav.users', roles: ['admin'] },
+];
+
+function pageFromPath(): Page {
+  return window.location.pathname.startsWith('/portal/users') ? 'users' : 'clearing';
+}
+
+export function PortalApp() {
+  const [language, setLanguage] = useState<Language>(initialLanguage);
+  const t = useMemo(() => (key: string, vars?: Record<string, string | number>) => translate(language, key, vars), [language]);
+  const csrf = useRef<string | null>(null);
+  const client = useMemo(() => createClient({ csrfToken: () => csrf.current }), []);
+  const [session, setSession] = useState<Session | null | undefined>(undefined);
+  const [page, setPage] = useState<Page>(pageFromPath);
+
+  const adopt = (next: Session | null) => {
+    csrf.current = next?.csrfToken ?? null;
+    setSession(next);
+  };
+
+  useEffect(() => {
+    client.auth.me.query().then(adopt, () => adopt(null));
+  }, [client]);
+  useEffect(() => {
+    document.documentElement.lang = language;
+    document.title = `${t('app.title')} · Centre Gift Voucher`;
+  }, [language, t]);
+
+  const languagePicker = (
+    <label className="portal-language">
+      <span className="visually-hidden">{t('nav.language')}</span>
+      <select value={language} data-testid="language" onChange={(e) => {
+        const next = e.target.value as Language;
+        rememberLanguage(next);
+        setLanguage(next);
+      }}>
+        {LANGUAGES.map((l) => <option key={l} value={l}>{l.toUpperCase()}</option>)}
+      </select>
+    </label>
+  );
+
+  if (session === undefined) return <p className="muted">{t('common.loading')}</p>;
+  if (!session || session.pendingSecondFactor) {
+    return (
+      <div className="portal-auth">
+        {languagePicker}
+        {!session
+          ? <SignIn client={client} t={t} onSignedIn={adopt} />
+          : <SecondFactor client={client} t={t} session={session} onDone={adopt} />}
+      </div>
+    );
+  }
+
+  const allowed = PAGES.filter((p) => p.roles.includes(session.user.role));
+  const go = (next: Page) => {
+    window.history.pushState(null, '', next === 'clearing' ? '/portal' : `/portal/${next}`);
+    setPage(next);
+  };
+  const visible = allowed.some((p) => p.page === page) ? page : allowed[0]?.page;
+
+  return (
+    <PortalContext.Provider value={{ client, session, t, language }}>
+      <div className="portal-bar">
+        <nav aria-label="Portal">
+          <ul className="portal-nav">
+            {allowed.map((p) => (
+              <li key={p.page}>
+                <a href={p.page === 'clearing' ? '/portal' : `/portal/${p.page}`} aria-current={visible === p.page ? 'page' : undefined}
+                  onClick={(e) => { e.preventDefault(); go(p.page); }}>{t(p.label)}</a>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <div className="portal-user">
+          <span data-testid="signed-in-as">{session.user.displayName} · {t(`role.${session.user.role}`)}</span>
+          {languagePicker}
+          <button type="button" className="btn btn--link" onClick={async () => {
+            await client.auth.signOut.mutate({}).catch(() => undefined);
+            adopt(null);
+          }}>{t('nav.signOut')}</button>
+        </div>
+      </div>
+      {visible === 'clearing' && <ClearingPage />}
+      {visible === 'users' && <UsersPage />}
+      {!visible && <p className="alert alert--warning">{t('common.forbidden')}</p>}
+    </PortalContext.Provider>
+  );
+}
+
+interface AuthStepProps {
+  client: Client;
+  t: (key: string, vars?: Record<string, string | number>) => string;
+}
+
+function Form({ title, error, onSubmit, children }: { title: string; error: ApiError | null; onSubmit: () => Promise<void>; children: ReactNode }) {
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    try {
+      await onSubmit();
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form className="card portal-auth__card" onSubmit={submit} aria-busy={busy}>
+      <h1>{title}</h1>
+      {children}
+      {error && <ErrorBox error={error} />}
+    </form>
+  );
+}
+
+function SignIn({ client, t, onSignedIn }: AuthStepProps & { onSignedIn: (s: Session) => void }) {
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<ApiError | null>(null);
+  return (
+    <Form title={t('signIn.title')} error={error} onSubmit={async () => {
+      try {
+        setError(null);
+        onSignedIn(await client.auth.signIn.mutate({ email, password }));
+      } catch (err) {
+        setError(toApiError(err));
+      }
+    }}>
+      <div className="field">
+        <label htmlFor="email">{t('signIn.email')}</label>
+        <input id="email" type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} />
+      </div>
+      <div className="field">
+        <label htmlFor="password">{t('signIn.password')}</label>
+        <input id="password" type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
+      </div>
+      <button type="submit" className="btn btn--primary btn--block">{t('signIn.submit')}</button>
+    </Form>
+  );
+}
+
+function SecondFactor({ client, t, session, onDone }: AuthStepProps & { session: Session; onDone: (s: Session) => void }) {
+  const [enrolment, setEnrolment] = useState<{ uri: string; secret: string } | null>(null);
+  const [code, setCode] = useState('');
+  const [error, setError] = useState<ApiError | null>(null);
+  const mustEnrol = session.secondFactor === 'enrol' && !enrolment;
+  return (
+    <Form title={t('totp.title')} error={error} onSubmit={async () => {
+      try {
+        setError(null);
+        if (mustEnrol) setEnrolment(await client.auth.enrolTotp.mutate({}));
+        else onDone(await client.auth.verifyTotp.mutate({ code }));
+      } catch (err) {
+        setError(toApiError(err));
+      }
+    }}>
+      {session.secondFactor === 'enrol' && <p>{t('totp.enrolIntro')}</p>}
+      {enrolment && <p>{t('totp.secret')}: <code data-testid="totp-secret">{enrolment.secret}</code></p>}
+      {mustEnrol ? (
+        <button type="submit" className="btn btn--primary btn--block">{t('totp.start')}</button>
+      ) : (
+        <>
+          <div className="field">
+            <label htmlFor="code">{t('totp.code')}</label>
+            <input id="code" inputMode="numeric" autoComplete="one-time-code" pattern="\d{6}" required value={code} onChange={(e) => setCode(e.target.value)} />
+          </div>
+          <button type="submit" className="btn btn--primary btn--block">{t('totp.submit')}</button>
+        </>
+      )}
+    </Form>
+  );
+}
