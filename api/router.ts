@@ -4,6 +4,7 @@ import { shopRouter } from './routers/shop.ts';
 import { clearingRouter, reportsRouter } from './routers/clearing.ts';
 import { authRouter } from './routers/auth.ts';
 import { usersRouter } from './routers/users.ts';
+import { transactionsRouter } from './routers/transactions.ts';
 
 export const appRouter = router({
   pos: posRouter,
@@ -12,6 +13,7 @@ export const appRouter = router({
   reports: reportsRouter,
   auth: authRouter,
   users: usersRouter,
+  transactions: transactionsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -165,7 +165,7 @@ export class Ledger {
 
   refund(
     idem: IdempotencyContext,
-    p: { holdId: string; storeId: string; terminalId: string; amount: bigint | null },
+    p: { holdId: string; storeId: string; terminalId: string | null; amount: bigint | null },
   ): Promise<RefundResult> {
     const hash = requestHash('refund', { hold: p.holdId, amount: p.amount });
     return this.call('ledger_refund', 'SELECT ledger_refund($1,$2,$3,$4,$5,$6,$7) AS r',
@@ -175,6 +175,11 @@ export class Ledger {
   /** Moves an expired card's balance to breakage; refuses before expiry or with open holds. */
   expireCard(cardId: string): Promise<CardSnapshot & { changed: boolean; breakage: number }> {
     return this.call('ledger_expire_card', 'SELECT ledger_expire_card($1) AS r', [cardId]);
+  }
+
+  /** Blocks or unblocks a card; an expired card stays as it is. */
+  setCardBlocked(cardId: string, blocked: boolean): Promise<CardSnapshot & { changed: boolean }> {
+    return this.call('card_set_blocked', 'SELECT card_set_blocked($1, $2) AS r', [cardId, blocked]);
   }
 
   async findHold(holdId: string, storeId: string): Promise<HoldSnapshot | null> {

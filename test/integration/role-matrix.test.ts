@@ -22,6 +22,13 @@ const EXPECTED: Record<string, Role[]> = {
   'users.list': ['admin'],
   'users.create': ['admin'],
   'users.setTotpRequired': ['admin'],
+  'transactions.list': ['admin', 'finance', 'support', 'store_staff'],
+  'transactions.get': ['admin', 'finance', 'support', 'store_staff'],
+  'transactions.card': ['admin', 'finance', 'support', 'store_staff'],
+  'transactions.capture': ['admin', 'support', 'store_staff'],
+  'transactions.void': ['admin', 'support', 'store_staff'],
+  'transactions.refund': ['admin', 'support'],
+  'transactions.setCardBlocked': ['admin', 'support'],
 };
 /** Open to anyone (the shop, sign-in) or to tills (their own API key). */
 const PUBLIC = /^(shop|auth)\./;
@@ -36,6 +43,12 @@ const SAMPLE: Record<string, () => unknown> = {
   'reports.period': () => ({ period: '2024-02' }),
   'users.create': () => ({ email: `new-${randomUUID().slice(0, 8)}@centre.test`, displayName: 'New', role: 'support', password: 'a long enough password' }),
   'users.setTotpRequired': () => ({ userId: randomUUID(), required: false }),
+  'transactions.get': () => ({ entryId: '999999999' }),
+  'transactions.card': () => ({ cardId: randomUUID() }),
+  'transactions.capture': () => ({ holdId: randomUUID() }),
+  'transactions.void': () => ({ holdId: randomUUID() }),
+  'transactions.refund': () => ({ holdId: randomUUID() }),
+  'transactions.setCardBlocked': () => ({ cardId: randomUUID(), blocked: true }),
 };
 
 const procedures = Object.entries((appRouter as any)._def.procedures as Record<string, { _def: { type: 'query' | 'mutation'; meta?: { roles?: string[] } } }>)

@@ -1,0 +1,178 @@
+// The portal's transactions: the ledger as a filterable table, one transaction with its postings,
+// one card with its history, and the actions support takes on them. Every action goes through the
+// same ledger functions as the tills (and so reaches the redemption workflow through the outbox),
+// is allowed by role, and is written to the audit log. Store staff see and act on their store only.
+
+import { z } from 'zod';
+import { DomainError } from '../../domain/errors.ts';
+import { audit } from '../../services/audit.ts';
+import { cacheCard } from '../../services/card-view.ts';
+import {
+  decodeCursor, encodeCursor, findCard, findTransaction, listTransactions, TRANSACTION_TYPES,
+  type Transaction, type TransactionFilter,
+} from '../../services/transactions.ts';
+import type { BackofficePrincipal } from '../backoffice-auth.ts';
+import { amountSchema } from '../schemas.ts';
+import { backofficeProcedure, requireIdempotencyKey, router, type RequestContext } from '../trpc.ts';
+
+const VIEWERS = ['admin', 'finance', 'support', 'store_staff'] as const;
+const HOLD_ACTORS = ['admin', 'support', 'store_staff'] as const;
+const SUPPORT = ['admin', 'support'] as const;
+
+const typeSchema = z.enum(Object.keys(TRANSACTION_TYPES) as [keyof typeof TRANSACTION_TYPES, ...(keyof typeof TRANSACTION_TYPES)[]]);
+
+export const transactionFilterSchema = z.object({
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  storeId: z.uuid().optional(),
+  billingPartyId: z.uuid().optional(),
+  types: z.array(typeSchema).max(8).optional(),
+  holdStatus: z.enum(['authorized', 'captured', 'voided', 'expired']).optional(),
+  minAmount: z.number().int().min(0).optional(),
+  maxAmount: z.number().int().min(0).optional(),
+  cardLast4: z.string().regex(/^[0-9A-Za-z]{4}$/).optional(),
+  ascending: z.boolean().optional(),
+}).strict();
+
+const transactionSchema = z.object({
+  entryId: z.string(), bookedAt: z.string(), type: typeSchema, currency: z.string(), amount: z.number().int(),
+  cardId: z.string(), cardLast4: z.string(), storeId: z.string().nullable(), storeName: z.string().nullable(),
+  billingPartyId: z.string().nullable(), billingPartyName: z.string().nullable(), terminalId: z.string().nullable(),
+  holdId: z.string().nullable(), holdStatus: z.string().nullable(),
+});
+
+type Ctx = RequestContext & { principal: BackofficePrincipal };
+
+export function transactionView(t: Transaction): z.infer<typeof transactionSchema> {
+  return { ...t, bookedAt: t.bookedAt.toISOString(), amount: Number(t.amount) };
+}
+
+/** The filter as the caller may apply it: store staff are held to their store. */
+export function scopedFilter(principal: BackofficePrincipal, input: z.infer<typeof transactionFilterSchema>): TransactionFilter {
+  if (input.minAmount !== undefined && input.maxAmount !== undefined && input.minAmount > input.maxAmount) {
+    throw new DomainError('validation_error', 'minAmount is above maxAmount');
+  }
+  const storeId = principal.role === 'store_staff' ? principal.storeId! : input.storeId;
+  if (principal.role === 'store_staff' && input.storeId && input.storeId !== storeId) {
+    throw new DomainError('forbidden', 'store staff see their own store only');
+  }
+  return {
+    ...input, storeId, from: input.from ? new Date(input.from) : undefined, to: input.to ? new Date(input.to) : undefined,
+    minAmount: input.minAmount === undefined ? undefined : BigInt(input.minAmount),
+    maxAmount: input.maxAmount === undefined ? undefined : BigInt(input.maxAmount),
+  };
+}
+
+function visibleTo(principal: BackofficePrincipal, storeId: string | null): boolean {
+  return principal.role !== 'store_staff' || storeId === principal.storeId;
+}
+
+/** The hold behind an action, if the caller may act on it. */
+async function actionableHold(ctx: Ctx, holdId: string): Promise<{ storeId: string; cardId: string }> {
+  const { rows } = await ctx.deps.db.pool.query<{ store_id: string; card_id: string }>(
+    'SELECT store_id, card_id FROM holds WHERE id = $1', [holdId]);
+  const hold = rows[0];
+  if (!hold || !visibleTo(ctx.principal, hold.store_id)) throw new DomainError('hold_not_found', 'no such redemption');
+  return { storeId: hold.store_id, cardId: hold.card_id };
+}
+
+function scopeOf(ctx: Ctx): string {
+  return `backoffice:${ctx.principal.kind}:${ctx.principal.clientId}`;
+}
+
+async function logged(ctx: Ctx, action: string, subject: string, details: Record<string, unknown>): Promise<void> {
+  await audit(ctx.deps.db.pool, { actor: ctx.principal.name, action, subject, details, requestId: ctx.requestId });
+}
+
+const holdInput = z.object({ holdId: z.uuid() }).strict();
+const actionResult = z.object({ holdId: z.string(), status: z.string(), cardAvailable: z.number().int(), replayed: z.boolean() });
+
+export const transactionsRouter = router({
+  list: backofficeProcedure(VIEWERS)
+    .input(transactionFilterSchema.extend({ limit: z.number().int().min(1).max(200).default(50), cursor: z.string().max(200).optional() }).strict())
+    .output(z.object({ transactions: z.array(transactionSchema), nextCursor: z.string().nullable() }))
+    .query(async ({ ctx, input }) => {
+      const { limit, cursor, ...filter } = input;
+      const after = cursor ? decodeCursor(cursor) : null;
+      if (cursor && !after) throw new DomainError('validation_error', 'this cursor is not one the API gave out');
+      const page = await listTransactions(ctx.deps.db.pool, scopedFilter(ctx.principal, filter), { limit, after });
+      return { transactions: page.transactions.map(transactionView), nextCursor: page.next ? encodeCursor(page.next) : null };
+    }),
+
+  get: backofficeProcedure(VIEWERS)
+    .input(z.object({ entryId: z.string().regex(/^\d{1,19}$/) }).strict())
+    .output(transactionSchema.extend({ postings: z.array(z.object({ accountKind: z.string(), accountRef: z.string(), amount: z.number().int() })) }))
+    .query(async ({ ctx, input }) => {
+      const found = await findTransaction(ctx.deps.db.pool, input.entryId);
+      if (!found || !visibleTo(ctx.principal, found.storeId)) throw new DomainError('not_found', 'no such transaction');
+      return { ...transactionView(found), postings: found.postings.map((p) => ({ ...p, amount: Number(p.amount) })) };
+    }),
+
+  card: backofficeProcedure(VIEWERS)
+    .input(z.object({ cardId: z.uuid() }).strict())
+    .output(z.object({
+      cardId: z.string(), last4: z.string(), currency: z.string(), status: z.string(), available: z.number().int(),
+      held: z.number().int(), expiresAt: z.string(), channel: z.string(), createdAt: z.string(), history: z.array(transactionSchema),
+    }))
+    .query(async ({ ctx, input }) => {
+      const card = await findCard(ctx.deps.db.pool, input.cardId);
+      if (!card) throw new DomainError('card_not_found', 'no such card');
+      const history = card.history.filter((t) => visibleTo(ctx.principal, t.storeId));
+      if (history.length === 0 && ctx.principal.role === 'store_staff') throw new DomainError('card_not_found', 'no such card');
+      return {
+        ...card, available: Number(card.available), held: Number(card.held), expiresAt: card.expiresAt.toISOString(),
+        createdAt: card.createdAt.toISOString(), history: history.map(transactionView),
+      };
+    }),
+
+  capture: backofficeProcedure(HOLD_ACTORS)
+    .input(holdInput.extend({ amount: amountSchema.optional() }).strict())
+    .output(actionResult)
+    .mutation(async ({ ctx, input }) => {
+      const key = requireIdempotencyKey(ctx);
+      const hold = await actionableHold(ctx, input.holdId);
+      const result = await ctx.deps.ledger.capture({ scope: scopeOf(ctx), key }, {
+        holdId: input.holdId, storeId: hold.storeId, amount: input.amount === undefined ? null : BigInt(input.amount),
+      });
+      if (result.card) await cacheCard(ctx.deps.cache, result.card);
+      await logged(ctx, 'hold_captured', `hold:${input.holdId}`, { amount: input.amount ?? null, replayed: result.replayed === true });
+      return { holdId: result.holdId, status: result.status, cardAvailable: Number(result.card?.available ?? 0), replayed: result.replayed === true };
+    }),
+
+  void: backofficeProcedure(HOLD_ACTORS)
+    .input(holdInput)
+    .output(actionResult)
+    .mutation(async ({ ctx, input }) => {
+      const key = requireIdempotencyKey(ctx);
+      const hold = await actionableHold(ctx, input.holdId);
+      const result = await ctx.deps.ledger.void({ scope: scopeOf(ctx), key }, { holdId: input.holdId, storeId: hold.storeId });
+      if (result.card) await cacheCard(ctx.deps.cache, result.card);
+      await logged(ctx, 'hold_voided', `hold:${input.holdId}`, { replayed: result.replayed === true });
+      return { holdId: result.holdId, status: result.status, cardAvailable: Number(result.card?.available ?? 0), replayed: result.replayed === true };
+    }),
+
+  refund: backofficeProcedure(SUPPORT)
+    .input(holdInput.extend({ amount: amountSchema.optional() }).strict())
+    .output(actionResult)
+    .mutation(async ({ ctx, input }) => {
+      const key = requireIdempotencyKey(ctx);
+      const hold = await actionableHold(ctx, input.holdId);
+      const result = await ctx.deps.ledger.refund({ scope: scopeOf(ctx), key }, {
+        holdId: input.holdId, storeId: hold.storeId, terminalId: null, amount: input.amount === undefined ? null : BigInt(input.amount),
+      });
+      await cacheCard(ctx.deps.cache, result.card);
+      await logged(ctx, 'redemption_refunded', `hold:${input.holdId}`, { amount: Number(result.refundAmount), replayed: result.replayed === true });
+      return { holdId: result.holdId, status: result.status, cardAvailable: Number(result.card.available), replayed: result.replayed === true };
+    }),
+
+  setCardBlocked: backofficeProcedure(SUPPORT)
+    .input(z.object({ cardId: z.uuid(), blocked: z.boolean() }).strict())
+    .output(z.object({ cardId: z.string(), status: z.string(), changed: z.boolean() }))
+    .mutation(async ({ ctx, input }) => {
+      const card = await ctx.deps.ledger.setCardBlocked(input.cardId, input.blocked);
+      // The new version replaces what the balance cache held, so tills see the block at once.
+      await cacheCard(ctx.deps.cache, card);
+      if (card.changed) await logged(ctx, input.blocked ? 'card_blocked' : 'card_unblocked', `card:${input.cardId}`, {});
+      return { cardId: card.cardId, status: card.status, changed: card.changed };
+    }),
+});

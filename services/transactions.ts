@@ -1,0 +1,157 @@
+// The back office's view of the ledger: every journal entry as a transaction, filtered and paged on
+// the server (keyset pages over booked_at, so page 1,000 costs what page 1 does), one transaction
+// with its postings, and one card with its history.
+
+import type pg from 'pg';
+
+export const TRANSACTION_TYPES = {
+  sale: 'issue', load: 'load', authorization: 'authorize', redemption: 'capture', void: 'void',
+  hold_expiry: 'expire_hold', refund: 'refund', card_expiry: 'expire_card',
+} as const;
+export type TransactionType = keyof typeof TRANSACTION_TYPES;
+const TYPE_OF_KIND = Object.fromEntries(Object.entries(TRANSACTION_TYPES).map(([type, kind]) => [kind, type])) as Record<string, TransactionType>;
+
+export interface TransactionFilter {
+  from?: Date;
+  to?: Date;
+  storeId?: string;
+  billingPartyId?: string;
+  types?: TransactionType[];
+  holdStatus?: 'authorized' | 'captured' | 'voided' | 'expired';
+  minAmount?: bigint;
+  maxAmount?: bigint;
+  cardLast4?: string;
+  /** Oldest first instead of newest first. */
+  ascending?: boolean;
+}
+
+export interface Transaction {
+  entryId: string;
+  bookedAt: Date;
+  type: TransactionType;
+  currency: string;
+  /** What moved: the sum of the entry's positive postings. */
+  amount: bigint;
+  cardId: string;
+  cardLast4: string;
+  storeId: string | null;
+  storeName: string | null;
+  billingPartyId: string | null;
+  billingPartyName: string | null;
+  terminalId: string | null;
+  holdId: string | null;
+  holdStatus: string | null;
+}
+
+interface Row {
+  id: string; booked_at: Date; kind: string; currency: string; amount: string; card_id: string; code_last4: string;
+  store_id: string | null; store_name: string | null; billing_party_id: string | null; party_name: string | null;
+  terminal_id: string | null; hold_id: string | null; hold_status: string | null;
+}
+
+function transactionOf(r: Row): Transaction {
+  return {
+    entryId: r.id, bookedAt: r.booked_at, type: TYPE_OF_KIND[r.kind] ?? 'sale', currency: r.currency, amount: BigInt(r.amount),
+    cardId: r.card_id, cardLast4: r.code_last4, storeId: r.store_id, storeName: r.store_name,
+    billingPartyId: r.billing_party_id, billingPartyName: r.party_name, terminalId: r.terminal_id,
+    holdId: r.hold_id, holdStatus: r.hold_status,
+  };
+}
+
+const SELECT = `
+  SELECT e.id, e.booked_at, e.kind, e.currency, e.card_id, c.code_last4, e.store_id, s.name AS store_name,
+         s.billing_party_id, bp.name AS party_name, e.terminal_id, e.hold_id, h.status AS hold_status,
+         (SELECT sum(p.amount) FROM postings p WHERE p.entry_id = e.id AND p.amount > 0)::bigint AS amount
+    FROM journal_entries e
+    JOIN cards c ON c.id = e.card_id
+    LEFT JOIN stores s ON s.id = e.store_id
+    LEFT JOIN billing_parties bp ON bp.id = s.billing_party_id
+    LEFT JOIN holds h ON h.id = e.hold_id`;
+
+/** A page cursor: the last row's booked_at and id. */
+export interface Cursor {
+  bookedAt: Date;
+  entryId: string;
+}
+
+export function encodeCursor(c: Cursor): string {
+  return Buffer.from(`${c.bookedAt.toISOString()}|${c.entryId}`).toString('base64url');
+}
+
+export function decodeCursor(value: string): Cursor | null {
+  const [at, id] = Buffer.from(value, 'base64url').toString('utf8').split('|');
+  const bookedAt = new Date(at ?? '');
+  return Number.isNaN(bookedAt.getTime()) || !/^\d{1,19}$/.test(id ?? '') ? null : { bookedAt, entryId: id! };
+}
+
+export async function listTransactions(
+  pool: pg.Pool, f: TransactionFilter, page: { limit: number; after?: Cursor | null },
+): Promise<{ transactions: Transaction[]; next: Cursor | null }> {
+  // Parameters that are null drop out when the plan is made, so each filter costs only when used.
+  const order = f.ascending ? 'ASC' : 'DESC';
+  const { rows } = await pool.query<Row>(
+    `SELECT * FROM (${SELECT}
+      WHERE ($1::timestamptz IS NULL OR e.booked_at >= $1) AND ($2::timestamptz IS NULL OR e.booked_at < $2)
+        AND ($3::uuid IS NULL OR e.store_id = $3)
+        AND ($4::uuid IS NULL OR e.store_id IN (SELECT id FROM stores WHERE billing_party_id = $4))
+        AND ($5::entry_kind[] IS NULL OR e.kind = ANY($5))
+        AND ($6::hold_status IS NULL OR h.status = $6)
+        AND ($7::text IS NULL OR e.card_id IN (SELECT id FROM cards WHERE code_last4 = $7))
+        AND ($8::timestamptz IS NULL OR (e.booked_at, e.id) ${f.ascending ? '>' : '<'} ($8, $9::bigint))
+      ORDER BY e.booked_at ${order}, e.id ${order}) t
+     WHERE ($10::bigint IS NULL OR t.amount >= $10) AND ($11::bigint IS NULL OR t.amount <= $11)
+     LIMIT $12`,
+    [f.from ?? null, f.to ?? null, f.storeId ?? null, f.billingPartyId ?? null,
+      f.types?.length ? f.types.map((t) => TRANSACTION_TYPES[t]) : null, f.holdStatus ?? null,
+      f.cardLast4?.toUpperCase() ?? null, page.after?.bookedAt ?? null, page.after?.entryId ?? null,
+      f.minAmount ?? null, f.maxAmount ?? null, page.limit + 1]);
+  const transactions = rows.slice(0, page.limit).map(transactionOf);
+  const last = transactions[transactions.length - 1];
+  return { transactions, next: rows.length > page.limit && last ? { bookedAt: last.bookedAt, entryId: last.entryId } : null };
+}
+
+export interface Posting {
+  accountKind: string;
+  accountRef: string;
+  amount: bigint;
+}
+
+export async function findTransaction(pool: pg.Pool, entryId: string): Promise<(Transaction & { postings: Posting[] }) | null> {
+  const { rows } = await pool.query<Row>(`${SELECT} WHERE e.id = $1`, [entryId]);
+  if (!rows[0]) return null;
+  const postings = await pool.query<{ account_kind: string; account_ref: string; amount: string }>(
+    'SELECT account_kind, account_ref, amount FROM postings WHERE entry_id = $1 ORDER BY id', [entryId]);
+  return {
+    ...transactionOf(rows[0]),
+    postings: postings.rows.map((p) => ({ accountKind: p.account_kind, accountRef: p.account_ref, amount: BigInt(p.amount) })),
+  };
+}
+
+export interface CardDetail {
+  cardId: string;
+  last4: string;
+  currency: string;
+  status: string;
+  available: bigint;
+  held: bigint;
+  expiresAt: Date;
+  channel: string;
+  issuingStoreId: string | null;
+  createdAt: Date;
+  history: Transaction[];
+}
+
+export async function findCard(pool: pg.Pool, cardId: string): Promise<CardDetail | null> {
+  const { rows } = await pool.query<{
+    id: string; code_last4: string; currency: string; status: string; available: string; held: string;
+    expires_at: Date; channel: string; issuing_store_id: string | null; created_at: Date;
+  }>('SELECT * FROM cards WHERE id = $1', [cardId]);
+  const c = rows[0];
+  if (!c) return null;
+  const history = await pool.query<Row>(`${SELECT} WHERE e.card_id = $1 ORDER BY e.booked_at, e.id`, [cardId]);
+  return {
+    cardId: c.id, last4: c.code_last4, currency: c.currency, status: c.status, available: BigInt(c.available),
+    held: BigInt(c.held), expiresAt: c.expires_at, channel: c.channel, issuingStoreId: c.issuing_store_id,
+    createdAt: c.created_at, history: history.rows.map(transactionOf),
+  };
+}

@@ -1,0 +1,137 @@
+// The portal's transaction table and the actions support takes from its detail pages.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { call, issueCard, posRef, startHarness, type Harness } from '../helpers/harness.ts';
+import { signIn, trpc, type PortalAuth } from '../helpers/portal.ts';
+
+let h: Harness;
+let support: PortalAuth;
+let staffB: PortalAuth;
+let finance: PortalAuth;
+const password = 'transactions test password';
+
+beforeAll(async () => {
+  h = await startHarness();
+  const make = async (role: 'support' | 'store_staff' | 'finance', storeId: string | null = null) => {
+    const user = await h.deps.users.create({ email: `${role}-${randomUUID().slice(0, 6)}@centre.test`, displayName: role, role, storeId, password });
+    return signIn(h, user.email, password);
+  };
+  support = await make('support');
+  staffB = await make('store_staff', h.storeB);
+  finance = await make('finance');
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const withKey = (auth: PortalAuth) => ({ ...auth });
+
+async function redeem(code: string, amount: number, key = h.terminalA.apiKey) {
+  const hold = await call(h, 'POST', '/v1/redemptions', { key, body: { code, amount, currency: 'EUR', posReference: posRef() } });
+  return hold.body.id as string;
+}
+
+describe('transactions', () => {
+  it('filters by store, type, card and amount on the server, and pages with a cursor', async () => {
+    const card = await issueCard(h, 5_000);
+    const last4 = card.code.replace(/-/g, '').slice(-4);
+    const holdA = await redeem(card.code, 700);
+    await call(h, 'POST', `/v1/redemptions/${holdA}/capture`, { body: {} });
+    const holdB = await redeem(card.code, 300, h.terminalB.apiKey);
+
+    const byCard = await trpc(h, 'query', 'transactions.list', { cardLast4: last4.toLowerCase(), ascending: true }, support);
+    expect(byCard.data.transactions.map((t: any) => [t.type, t.amount])).toEqual([
+      ['sale', 5_000], ['authorization', 700], ['redemption', 700], ['authorization', 300],
+    ]);
+    expect(byCard.data.transactions[2]).toMatchObject({ cardId: card.id, storeId: h.storeA, holdId: holdA, holdStatus: 'captured', billingPartyId: h.billingPartyId });
+
+    const redemptions = await trpc(h, 'query', 'transactions.list', { cardLast4: last4, types: ['redemption'] }, support);
+    expect(redemptions.data.transactions).toHaveLength(1);
+    const big = await trpc(h, 'query', 'transactions.list', { cardLast4: last4, minAmount: 600, maxAmount: 800 }, support);
+    expect(big.data.transactions.map((t: any) => t.amount)).toEqual([700, 700]);
+    const open = await trpc(h, 'query', 'transactions.list', { cardLast4: last4, holdStatus: 'authorized' }, support);
+    expect(open.data.transactions.map((t: any) => t.holdId)).toEqual([holdB]);
+
+    // Pages of one, newest first, follow each other without gaps or repeats.
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await trpc(h, 'query', 'transactions.list', { cardLast4: last4, limit: 1, cursor }, support);
+      seen.push(...page.data.transactions.map((t: any) => t.entryId));
+      cursor = page.data.nextCursor ?? undefined;
+    } while (cursor);
+    expect(seen).toEqual(byCard.data.transactions.map((t: any) => t.entryId).reverse());
+
+    // Store staff see their store only, whatever they ask for.
+    const staff = await trpc(h, 'query', 'transactions.list', { cardLast4: last4 }, staffB);
+    expect(staff.data.transactions.map((t: any) => t.storeId)).toEqual([h.storeB]);
+    expect((await trpc(h, 'query', 'transactions.list', { storeId: h.storeA }, staffB)).code).toBe('forbidden');
+    const detail = await trpc(h, 'query', 'transactions.get', { entryId: byCard.data.transactions[2].entryId }, staffB);
+    expect(detail.code).toBe('not_found');
+
+    for (const bad of [{ minAmount: 5, maxAmount: 1 }, { cursor: 'garbage' }, { types: ['nonsense'] }, { cardLast4: 'ABCDE' }, { limit: 1000 }, { from: 'yesterday' }]) {
+      const res = await trpc(h, 'query', 'transactions.list', bad, support);
+      expect([res.status, res.code], JSON.stringify(bad)).toEqual([400, 'validation_error']);
+    }
+  });
+
+  it('shows one transaction with its balanced postings, and a card with its whole history', async () => {
+    const card = await issueCard(h, 2_000);
+    const hold = await redeem(card.code, 500);
+    const history = await trpc(h, 'query', 'transactions.card', { cardId: card.id }, finance);
+    expect(history.data).toMatchObject({ cardId: card.id, available: 1_500, held: 500, status: 'active' });
+    expect(history.data.history.map((t: any) => t.type)).toEqual(['sale', 'authorization']);
+    const auth = await trpc(h, 'query', 'transactions.get', { entryId: history.data.history[1].entryId }, finance);
+    expect(auth.data).toMatchObject({ type: 'authorization', holdId: hold, amount: 500 });
+    expect(auth.data.postings.reduce((n: number, p: any) => n + p.amount, 0)).toBe(0);
+  });
+
+  it('refunds a redemption, voids and captures holds, and blocks a card: by role, audited, balances updated', async () => {
+    const card = await issueCard(h, 3_000);
+    const captured = await redeem(card.code, 1_000);
+    await call(h, 'POST', `/v1/redemptions/${captured}/capture`, { body: {} });
+
+    // Finance may look, not act; refunds need an Idempotency-Key.
+    expect((await trpc(h, 'mutation', 'transactions.refund', { holdId: captured }, finance)).code).toBe('forbidden');
+    expect((await trpc(h, 'mutation', 'transactions.refund', { holdId: captured }, support)).code).toBe('idempotency_key_required');
+
+    const key = randomUUID();
+    const refund = async () => {
+      const res = await fetch(`${h.baseUrl}/trpc/transactions.refund`, {
+        method: 'POST', body: JSON.stringify({ holdId: captured, amount: 400 }),
+        headers: { 'content-type': 'application/json', cookie: support.cookie!, 'x-csrf-token': support.csrf!, 'idempotency-key': key },
+      });
+      return (await res.json() as any).result.data;
+    };
+    expect(await refund()).toMatchObject({ status: 'captured', cardAvailable: 2_400, replayed: false });
+    expect(await refund()).toMatchObject({ cardAvailable: 2_400, replayed: true }); // the same key refunds once
+    const lookup = await call(h, 'POST', '/v1/cards/lookup', { body: { code: card.code } });
+    expect(lookup.body.card.available).toBe(2_400);
+
+    // Store staff act on holds at their own store only.
+    const atB = await redeem(card.code, 200, h.terminalB.apiKey);
+    const atA = await redeem(card.code, 100);
+    const voidAs = (auth: PortalAuth, holdId: string) => fetch(`${h.baseUrl}/trpc/transactions.void`, {
+      method: 'POST', body: JSON.stringify({ holdId }),
+      headers: { 'content-type': 'application/json', cookie: auth.cookie!, 'x-csrf-token': auth.csrf!, 'idempotency-key': randomUUID() },
+    }).then(async (r) => ({ status: r.status, body: await r.json() as any }));
+    expect((await voidAs(staffB, atA)).body.error.data.appCode).toBe('hold_not_found');
+    expect((await voidAs(staffB, atB)).body.result.data).toMatchObject({ status: 'voided', cardAvailable: 2_300 });
+
+    // Blocking shows at the till at once (the cache is replaced) and refuses new redemptions.
+    const blocked = await trpc(h, 'mutation', 'transactions.setCardBlocked', { cardId: card.id, blocked: true }, withKey(support));
+    expect(blocked.data).toEqual({ cardId: card.id, status: 'blocked', changed: true });
+    expect((await call(h, 'POST', '/v1/cards/lookup', { body: { code: card.code } })).body.card.status).toBe('blocked');
+    const refused = await call(h, 'POST', '/v1/redemptions', { body: { code: card.code, amount: 100, currency: 'EUR', posReference: posRef() } });
+    expect(refused.body.error.code).toBe('card_blocked');
+    await trpc(h, 'mutation', 'transactions.setCardBlocked', { cardId: card.id, blocked: false }, support);
+    expect((await call(h, 'POST', '/v1/cards/lookup', { body: { code: card.code } })).body.card.status).toBe('active');
+
+    const { rows } = await h.deps.db.pool.query(
+      `SELECT action FROM audit_entries WHERE subject IN ($1, $2, $3) ORDER BY id`, [`hold:${captured}`, `hold:${atB}`, `card:${card.id}`]);
+    expect(rows.map((r) => r.action)).toEqual(['redemption_refunded', 'redemption_refunded', 'hold_voided', 'card_blocked', 'card_unblocked']);
+    const ledger = await h.deps.ledger.violations();
+    expect(ledger).toEqual([]);
+  });
+});
