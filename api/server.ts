@@ -16,6 +16,7 @@ import { openApiDocument } from './openapi.ts';
 import { registerRestRoutes } from './rest.ts';
 import { registerPurchaseRoutes } from './routes/purchases.ts';
 import { registerStatementRoutes } from './routes/statements.ts';
+import { registerExportRoutes } from './routes/exports.ts';
 import { appRouter } from './router.ts';
 
 const require = createRequire(import.meta.url);
@@ -85,11 +86,12 @@ export async function buildServer(deps: AppDeps, options: ServerOptions = {}): P
     reply.code(404).send(errorBody('not_found', `no route for ${req.method} ${req.url.split('?')[0]}`, req.id));
   });
 
+  await app.register(fastifyCookie);
   registerRestRoutes(app, appRouter, deps);
   await registerPurchaseRoutes(app, deps);
   await registerStatementRoutes(app, deps);
+  await registerExportRoutes(app, deps);
 
-  await app.register(fastifyCookie);
   // The portal's session: httpOnly (no script reads it), SameSite=Strict (no other site sends it),
   // Secure whenever the portal is served over HTTPS.
   const cookieOptions = {

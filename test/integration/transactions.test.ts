@@ -70,6 +70,21 @@ describe('transactions', () => {
     const detail = await trpc(h, 'query', 'transactions.get', { entryId: byCard.data.transactions[2].entryId }, staffB);
     expect(detail.code).toBe('not_found');
 
+    // The same filter exports as CSV, for the session's role.
+    const exportAs = (auth: PortalAuth | null, query: string) => fetch(`${h.baseUrl}/v1/backoffice/transactions.csv?${query}`, {
+      headers: auth?.cookie ? { cookie: auth.cookie } : {},
+    });
+    const csv = await exportAs(support, `cardLast4=${last4}&types=authorization,redemption`);
+    expect(csv.status).toBe(200);
+    expect(csv.headers.get('content-type')).toContain('text/csv');
+    const lines = (await csv.text()).trim().split('\r\n');
+    expect(lines[0]).toBe('booked_at,entry_id,type,billing_party,store,terminal_id,card_last4,hold_status,currency,amount_minor,amount');
+    expect(lines.slice(1).map((l) => l.split(',')[2]).sort()).toEqual(['authorization', 'authorization', 'redemption']);
+    const staffCsv = await (await exportAs(staffB, `cardLast4=${last4}`)).text();
+    expect(staffCsv.trim().split('\r\n')).toHaveLength(2);
+    expect((await exportAs(null, '')).status).toBe(401);
+    expect((await exportAs(support, 'minAmount=abc')).status).toBe(400);
+
     for (const bad of [{ minAmount: 5, maxAmount: 1 }, { cursor: 'garbage' }, { types: ['nonsense'] }, { cardLast4: 'ABCDE' }, { limit: 1000 }, { from: 'yesterday' }]) {
       const res = await trpc(h, 'query', 'transactions.list', bad, support);
       expect([res.status, res.code], JSON.stringify(bad)).toEqual([400, 'validation_error']);
