@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { ARTIFACTS, ensureWebBuild, launchBrowser, watchErrors } from '../helpers/browser.ts';
 import { buildDataset, moveIntoPeriod, type Dataset } from '../helpers/clearing-dataset.ts';
-import { startHarness, type Harness } from '../helpers/harness.ts';
+import { call, issueCard, posRef, startHarness, type Harness } from '../helpers/harness.ts';
 import { startMailbox, type Mailbox } from '../helpers/smtp.ts';
 
 let h: Harness;
@@ -59,6 +59,7 @@ describe('back-office portal', () => {
 
     await signIn(page, 'admin-e2e@centre.test');
     await expect.poll(() => page.getByTestId('signed-in-as').textContent()).toBe('Ada Admin · Admin');
+    await page.getByRole('link', { name: 'Clearing' }).click();
 
     await page.getByLabel('Period (YYYY-MM)').fill(period);
     await page.getByRole('button', { name: 'Start clearing' }).click();
@@ -111,6 +112,44 @@ describe('back-office portal', () => {
     // Finance sees clearing, not user administration.
     expect(await page.getByRole('link', { name: 'Users' }).count()).toBe(0);
     await noMissingTexts(page);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('filters the transaction table, refunds a redemption and shows the card\'s new balance', async ({ onTestFailed }) => {
+    await h.deps.users.create({ email: 'support-e2e@centre.test', displayName: 'Sam Support', role: 'support', password });
+    const card = await issueCard(h, 5_000);
+    const last4 = card.code.replace(/-/g, '').slice(-4);
+    const hold = await call(h, 'POST', '/v1/redemptions', { body: { code: card.code, amount: 1_200, currency: 'EUR', posReference: posRef() } });
+    await call(h, 'POST', `/v1/redemptions/${hold.body.id}/capture`, { body: {} });
+
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors = watchErrors(page);
+    onTestFailed(() => page.screenshot({ path: path.join(ARTIFACTS, 'portal-transactions-failed.png'), fullPage: true }).then(() => {}));
+    await signIn(page, 'support-e2e@centre.test');
+    await page.getByRole('heading', { name: 'Transactions' }).waitFor();
+
+    await page.getByLabel('Card (last 4)').fill(last4);
+    await page.getByLabel('Type').selectOption('redemption');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await expect.poll(async () => (await page.getByTestId('transactions').locator('tbody tr').count())).toBe(1);
+    const row = page.getByTestId('transactions').locator('tbody tr').first();
+    expect(await row.innerText()).toContain('12.00 EUR');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'portal-transactions.png'), fullPage: true });
+
+    await row.locator('th button').click();
+    await page.getByLabel('Amount (empty: all)').fill('4.00');
+    await page.getByRole('button', { name: 'Refund to the card' }).click();
+    await expect.poll(() => page.getByTestId('tx-done').textContent()).toBe('Done. The card now has 42.00 EUR.');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'portal-refund.png'), fullPage: true });
+
+    await page.getByTestId('tx-detail').getByRole('button', { name: `…${last4}` }).click();
+    await expect.poll(() => page.getByTestId('card-available').textContent()).toBe('42.00 EUR');
+    const history = await page.getByTestId('card-history').innerText();
+    for (const type of ['Sale', 'Authorization', 'Redemption', 'Refund']) expect(history).toContain(type);
+    await noMissingTexts(page);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'portal-card.png'), fullPage: true });
+    expect((await call(h, 'POST', '/v1/cards/lookup', { body: { code: card.code } })).body.card.available).toBe(4_200);
     expect(errors).toEqual([]);
     await page.close();
   }, 60_000);

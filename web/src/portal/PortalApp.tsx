@@ -8,6 +8,7 @@ import { toApiError, type ApiError } from '../errors.ts';
 import { createClient, type Client, type RouterOutputs } from '../trpc.ts';
 import { ClearingPage } from './ClearingPage.tsx';
 import { UsersPage } from './UsersPage.tsx';
+import { CardPage, TransactionsPage } from './TransactionsPage.tsx';
 import { initialLanguage, LANGUAGES, rememberLanguage, translate, type Language, type TextKey } from './i18n.ts';
 
 type Session = NonNullable<RouterOutputs['auth']['me']>;
@@ -27,14 +28,18 @@ export function usePortal(): Portal {
   return portal;
 }
 
-type Page = 'clearing' | 'users';
+type Page = 'transactions' | 'clearing' | 'users' | 'card';
 const PAGES: { page: Page; label: TextKey; roles: string[] }[] = [
+  { page: 'transactions', label: 'nav.transactions', roles: ['admin', 'finance', 'support', 'store_staff'] },
   { page: 'clearing', label: 'nav.clearing', roles: ['admin', 'finance'] },
   { page: 'users', label: 'nav.users', roles: ['admin'] },
 ];
 
-function pageFromPath(): Page {
-  return window.location.pathname.startsWith('/portal/users') ? 'users' : 'clearing';
+function pageFromPath(): { page: Page; cardId: string | null } {
+  const [, , section, id] = window.location.pathname.split('/');
+  if (section === 'cards' && id) return { page: 'card', cardId: id };
+  const page = PAGES.find((p) => p.page === section)?.page ?? 'transactions';
+  return { page, cardId: null };
 }
 
 export function PortalApp() {
@@ -43,7 +48,7 @@ export function PortalApp() {
   const csrf = useRef<string | null>(null);
   const client = useMemo(() => createClient({ csrfToken: () => csrf.current }), []);
   const [session, setSession] = useState<Session | null | undefined>(undefined);
-  const [page, setPage] = useState<Page>(pageFromPath);
+  const [{ page, cardId }, setLocation] = useState(pageFromPath);
 
   const adopt = (next: Session | null) => {
     csrf.current = next?.csrfToken ?? null;
@@ -84,11 +89,11 @@ export function PortalApp() {
   }
 
   const allowed = PAGES.filter((p) => p.roles.includes(session.user.role));
-  const go = (next: Page) => {
-    window.history.pushState(null, '', next === 'clearing' ? '/portal' : `/portal/${next}`);
-    setPage(next);
+  const go = (next: Page, card: string | null = null) => {
+    window.history.pushState(null, '', card ? `/portal/cards/${card}` : `/portal/${next}`);
+    setLocation({ page: next, cardId: card });
   };
-  const visible = allowed.some((p) => p.page === page) ? page : allowed[0]?.page;
+  const visible = page === 'card' && cardId ? 'card' : allowed.some((p) => p.page === page) ? page : allowed[0]?.page;
 
   return (
     <PortalContext.Provider value={{ client, session, t, language }}>
@@ -97,7 +102,7 @@ export function PortalApp() {
           <ul className="portal-nav">
             {allowed.map((p) => (
               <li key={p.page}>
-                <a href={p.page === 'clearing' ? '/portal' : `/portal/${p.page}`} aria-current={visible === p.page ? 'page' : undefined}
+                <a href={`/portal/${p.page}`} aria-current={visible === p.page ? 'page' : undefined}
                   onClick={(e) => { e.preventDefault(); go(p.page); }}>{t(p.label)}</a>
               </li>
             ))}
@@ -112,6 +117,8 @@ export function PortalApp() {
           }}>{t('nav.signOut')}</button>
         </div>
       </div>
+      {visible === 'transactions' && <TransactionsPage onOpenCard={(id) => go('card', id)} />}
+      {visible === 'card' && cardId && <CardPage key={cardId} cardId={cardId} />}
       {visible === 'clearing' && <ClearingPage />}
       {visible === 'users' && <UsersPage />}
       {!visible && <p className="alert alert--warning">{t('common.forbidden')}</p>}

@@ -1,0 +1,207 @@
+// Transactions: the ledger as a table with server-side filters and keyset paging, a CSV export of
+// the same filter, and detail views of a transaction (with its actions) and of a card.
+
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { ErrorBox } from '../ErrorBox.tsx';
+import { toApiError, type ApiError } from '../errors.ts';
+import { formatMoney, parseAmount } from '../money.ts';
+import { randomId, type RouterInputs, type RouterOutputs } from '../trpc.ts';
+import { usePortal } from './PortalApp.tsx';
+
+type Filter = Omit<RouterInputs['transactions']['list'], 'limit' | 'cursor'>;
+type Row = RouterOutputs['transactions']['list']['transactions'][number];
+type CardView = RouterOutputs['transactions']['card'];
+const TYPES = ['sale', 'load', 'authorization', 'redemption', 'void', 'hold_expiry', 'refund', 'card_expiry'] as const;
+
+export function TransactionsPage({ onOpenCard }: { onOpenCard: (cardId: string) => void }) {
+  const { client, t, language } = usePortal();
+  const [form, setForm] = useState({ from: '', to: '', type: '', cardLast4: '', minAmount: '', maxAmount: '' });
+  const [filter, setFilter] = useState<Filter>({});
+  const [rows, setRows] = useState<Row[]>([]);
+  const [next, setNext] = useState<string | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [selected, setSelected] = useState<Row | null>(null);
+
+  const load = useCallback(async (f: Filter, cursor?: string) => {
+    setError(null);
+    try {
+      const page = await client.transactions.list.query({ ...f, limit: 50, cursor });
+      setRows((prev) => (cursor ? [...prev, ...page.transactions] : page.transactions));
+      setNext(page.nextCursor);
+    } catch (err) {
+      setError(toApiError(err));
+    }
+  }, [client]);
+
+  useEffect(() => {
+    void load(filter);
+  }, [load, filter]);
+
+  const apply = (e: FormEvent) => {
+    e.preventDefault();
+    const amount = (v: string) => {
+      const parsed = parseAmount(v);
+      return parsed.ok ? parsed.minor : undefined;
+    };
+    const dayStart = (v: string) => (v ? new Date(`${v}T00:00:00`).toISOString() : undefined);
+    setSelected(null);
+    setFilter({
+      from: dayStart(form.from), to: form.to ? new Date(new Date(`${form.to}T00:00:00`).getTime() + 86_400_000).toISOString() : undefined,
+      types: form.type ? [form.type as (typeof TYPES)[number]] : undefined, cardLast4: form.cardLast4 || undefined,
+      minAmount: form.minAmount ? amount(form.minAmount) : undefined, maxAmount: form.maxAmount ? amount(form.maxAmount) : undefined,
+    });
+  };
+
+  const exportUrl = `/v1/backoffice/transactions.csv?${new URLSearchParams(Object.entries(filter)
+    .filter(([, v]) => v !== undefined).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : String(v)])).toString()}`;
+  const when = (iso: string) => new Date(iso).toLocaleString(language === 'de' ? 'de-DE' : 'en-GB');
+
+  return (
+    <section className="portal-page" aria-labelledby="tx-title">
+      <h1 id="tx-title">{t('tx.title')}</h1>
+      <form className="card portal-filters" onSubmit={apply} data-testid="tx-filters">
+        <label>{t('tx.from')}<input type="date" value={form.from} onChange={(e) => setForm({ ...form, from: e.target.value })} /></label>
+        <label>{t('tx.to')}<input type="date" value={form.to} onChange={(e) => setForm({ ...form, to: e.target.value })} /></label>
+        <label>{t('tx.type')}
+          <select value={form.type} onChange={(e) => setForm({ ...form, type: e.target.value })}>
+            <option value="">{t('tx.anyType')}</option>
+            {TYPES.map((type) => <option key={type} value={type}>{t(`tx.type.${type}`)}</option>)}
+          </select>
+        </label>
+        <label>{t('tx.cardLast4')}<input value={form.cardLast4} maxLength={4} onChange={(e) => setForm({ ...form, cardLast4: e.target.value })} /></label>
+        <label>{t('tx.minAmount')}<input inputMode="decimal" value={form.minAmount} onChange={(e) => setForm({ ...form, minAmount: e.target.value })} /></label>
+        <label>{t('tx.maxAmount')}<input inputMode="decimal" value={form.maxAmount} onChange={(e) => setForm({ ...form, maxAmount: e.target.value })} /></label>
+        <button type="submit" className="btn btn--primary">{t('tx.apply')}</button>
+        <a className="btn btn--secondary" href={exportUrl} data-testid="tx-export">{t('tx.export')}</a>
+      </form>
+      {error && <ErrorBox error={error} />}
+      <div className="portal-columns portal-columns--detail">
+        <div className="card portal-table-wrap">
+          <table className="portal-table" data-testid="transactions">
+            <thead>
+              <tr><th scope="col">{t('tx.time')}</th><th scope="col">{t('tx.type')}</th><th scope="col">{t('tx.store')}</th>
+                <th scope="col">{t('tx.card')}</th><th scope="col">{t('tx.amount')}</th><th scope="col">{t('tx.status')}</th></tr>
+            </thead>
+            <tbody>
+              {rows.map((r) => (
+                <tr key={r.entryId} className={selected?.entryId === r.entryId ? 'is-selected' : undefined}>
+                  <th scope="row"><button type="button" className="btn btn--link" onClick={() => setSelected(r)}>{when(r.bookedAt)}</button></th>
+                  <td>{t(`tx.type.${r.type}`)}</td><td>{r.storeName ?? '–'}</td>
+                  <td><button type="button" className="btn btn--link mono" onClick={() => onOpenCard(r.cardId)}>…{r.cardLast4}</button></td>
+                  <td>{formatMoney(r.amount, r.currency)}</td><td>{r.holdStatus ? t(`tx.hold.${r.holdStatus}`) : ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {rows.length === 0 && <p className="muted">{t('tx.none')}</p>}
+          {next && <button type="button" className="btn btn--secondary" onClick={() => void load(filter, next)}>{t('tx.more')}</button>}
+        </div>
+        {selected && <TransactionDetail row={selected} onChanged={() => void load(filter)} onOpenCard={onOpenCard} />}
+      </div>
+    </section>
+  );
+}
+
+function TransactionDetail({ row, onChanged, onOpenCard }: { row: Row; onChanged: () => void; onOpenCard: (cardId: string) => void }) {
+  const { client, t, session } = usePortal();
+  const [error, setError] = useState<ApiError | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const [amount, setAmount] = useState('');
+  const role = session.user.role;
+  const holdOpen = row.holdStatus === 'authorized' && row.type === 'authorization';
+  const refundable = row.type === 'redemption' && (role === 'admin' || role === 'support');
+
+  async function act(call: () => Promise<{ cardAvailable: number }>) {
+    setError(null);
+    try {
+      const result = await call();
+      setDone(t('tx.done', { balance: formatMoney(result.cardAvailable, row.currency) }));
+      onChanged();
+    } catch (err) {
+      setError(toApiError(err));
+    }
+  }
+  const minor = () => {
+    const parsed = parseAmount(amount);
+    return amount && parsed.ok ? parsed.minor : undefined;
+  };
+  const ctx = () => ({ context: { idempotencyKey: randomId() } });
+
+  return (
+    <aside className="card" data-testid="tx-detail">
+      <h2>{t(`tx.type.${row.type}`)} #{row.entryId}</h2>
+      <dl className="facts">
+        <dt>{t('tx.amount')}</dt><dd>{formatMoney(row.amount, row.currency)}</dd>
+        <dt>{t('tx.store')}</dt><dd>{row.storeName ?? '–'} {row.billingPartyName ? `(${row.billingPartyName})` : ''}</dd>
+        <dt>{t('tx.card')}</dt><dd><button type="button" className="btn btn--link mono" onClick={() => onOpenCard(row.cardId)}>…{row.cardLast4}</button></dd>
+        {row.holdStatus && <><dt>{t('tx.status')}</dt><dd>{t(`tx.hold.${row.holdStatus}`)}</dd></>}
+      </dl>
+      {(holdOpen || refundable) && (
+        <div className="field">
+          <label htmlFor="action-amount">{t('tx.actionAmount')}</label>
+          <input id="action-amount" inputMode="decimal" value={amount} onChange={(e) => setAmount(e.target.value)} />
+        </div>
+      )}
+      <div className="actions">
+        {holdOpen && role !== 'finance' && (
+          <>
+            <button type="button" className="btn btn--primary" onClick={() => void act(() => client.transactions.capture.mutate({ holdId: row.holdId!, amount: minor() }, ctx()))}>{t('tx.capture')}</button>
+            <button type="button" className="btn btn--secondary" onClick={() => void act(() => client.transactions.void.mutate({ holdId: row.holdId! }, ctx()))}>{t('tx.void')}</button>
+          </>
+        )}
+        {refundable && (
+          <button type="button" className="btn btn--danger" onClick={() => void act(() => client.transactions.refund.mutate({ holdId: row.holdId!, amount: minor() }, ctx()))}>{t('tx.refund')}</button>
+        )}
+      </div>
+      {done && <p className="alert alert--success" data-testid="tx-done">{done}</p>}
+      {error && <ErrorBox error={error} />}
+    </aside>
+  );
+}
+
+export function CardPage({ cardId }: { cardId: string }) {
+  const { client, t, session, language } = usePortal();
+  const [card, setCard] = useState<CardView | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const load = useCallback(() => client.transactions.card.query({ cardId }).then(setCard, (err) => setError(toApiError(err))), [client, cardId]);
+  useEffect(() => {
+    void load();
+  }, [load]);
+  const mayBlock = session.user.role === 'admin' || session.user.role === 'support';
+  const when = (iso: string) => new Date(iso).toLocaleString(language === 'de' ? 'de-DE' : 'en-GB');
+  return (
+    <section className="portal-page" aria-labelledby="card-title">
+      <h1 id="card-title">{t('card.title')} …{card?.last4 ?? ''}</h1>
+      {error && <ErrorBox error={error} />}
+      {card && (
+        <>
+          <div className="card">
+            <dl className="facts">
+              <dt>{t('card.available')}</dt><dd data-testid="card-available">{formatMoney(card.available, card.currency)}</dd>
+              <dt>{t('card.held')}</dt><dd>{formatMoney(card.held, card.currency)}</dd>
+              <dt>{t('card.status')}</dt><dd data-testid="card-status">{t(`card.status.${card.status}`)}</dd>
+              <dt>{t('card.expires')}</dt><dd>{when(card.expiresAt)}</dd>
+            </dl>
+            {mayBlock && card.status !== 'expired' && (
+              <button type="button" className="btn btn--secondary" onClick={() => void client.transactions.setCardBlocked
+                .mutate({ cardId, blocked: card.status === 'active' }).then(load, (err) => setError(toApiError(err)))}>
+                {card.status === 'active' ? t('card.block') : t('card.unblock')}
+              </button>
+            )}
+          </div>
+          <div className="card portal-table-wrap">
+            <h2>{t('card.history')}</h2>
+            <table className="portal-table" data-testid="card-history">
+              <thead><tr><th scope="col">{t('tx.time')}</th><th scope="col">{t('tx.type')}</th><th scope="col">{t('tx.store')}</th><th scope="col">{t('tx.amount')}</th></tr></thead>
+              <tbody>
+                {card.history.map((r) => (
+                  <tr key={r.entryId}><th scope="row">{when(r.bookedAt)}</th><td>{t(`tx.type.${r.type}`)}</td><td>{r.storeName ?? '–'}</td><td>{formatMoney(r.amount, r.currency)}</td></tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </>
+      )}
+    </section>
+  );
+}
