@@ -36,8 +36,9 @@ export interface ClearingActivities {
   freezePeriod(period: string): Promise<{ startsAt: string; endsAt: string }>;
   computePositions(period: string): Promise<ComputedPeriod>;
   renderStatement(period: string, billingPartyId: string): Promise<{ pdfSha256: string }>;
-  emailStatement(period: string, billingPartyId: string): Promise<{ sent: boolean }>;
+  emailStatement(period: string, billingPartyId: string): Promise<{ sent: boolean; error?: string }>;
   awaitApproval(period: string): Promise<void>;
+  reopenForRerun(period: string): Promise<void>;
   closePeriod(period: string, approvedBy: string): Promise<{ closedAt: string }>;
 }
 
@@ -116,28 +117,44 @@ export function createClearingActivities(deps: ClearingActivityDeps): ClearingAc
         const amount = formatMoney({ amount: p.net < 0n ? -p.net : p.net, currency: p.currency as Currency });
         return p.net >= 0n ? `The centre pays you ${amount}.` : `You pay the centre ${amount}.`;
       });
-      await deps.mailer.send({
-        to: party.contactEmail,
-        subject: `${deps.config.shop.schemeName}: clearing statement ${period} for ${party.name}`,
-        text: [
-          `Hello ${party.name},`, '',
-          `your clearing statement for ${period} is attached.`, '', ...lines, '',
-          'Every transaction behind it, as CSV (link valid for 90 days):', csvLink, '',
-          'The statement becomes final when the centre\'s finance team closes the period.',
-        ].join('\n'),
-        // The same statement always has the same Message-ID, so a resend after a crash is recognisable.
-        messageId: `<clearing-${period}-${billingPartyId}-${statement.pdfSha256.slice(0, 16)}@voucher-engine>`,
-        attachments: [{
-          filename: `statement-${period}-${party.name.replace(/[^A-Za-z0-9]+/g, '-')}.pdf`,
-          content: statement.pdf, contentType: 'application/pdf',
-        }],
-      });
+      try {
+        await deps.mailer.send({
+          to: party.contactEmail,
+          subject: `${deps.config.shop.schemeName}: clearing statement ${period} for ${party.name}`,
+          text: [
+            `Hello ${party.name},`, '',
+            `your clearing statement for ${period} is attached.`, '', ...lines, '',
+            'Every transaction behind it, as CSV (link valid for 90 days):', csvLink, '',
+            'The statement becomes final when the centre\'s finance team closes the period.',
+          ].join('\n'),
+          // The same statement always has the same Message-ID, so a resend after a crash is recognisable.
+          messageId: `<clearing-${period}-${billingPartyId}-${statement.pdfSha256.slice(0, 16)}@voucher-engine>`,
+          attachments: [{
+            filename: `statement-${period}-${party.name.replace(/[^A-Za-z0-9]+/g, '-')}.pdf`,
+            content: statement.pdf, contentType: 'application/pdf',
+          }],
+        });
+      } catch (err) {
+        // A relay that is down answers 4xx or not at all: retry until it is back. A permanent
+        // refusal (5xx: the address bounced; or no relay at all) will not change by retrying, and
+        // must not hold up the month: note it on the statement and let finance send it by hand.
+        const code = (err as { responseCode?: number }).responseCode;
+        const permanent = (code !== undefined && code >= 500) || !deps.config.mail.smtpUrl;
+        if (!permanent) throw err;
+        const error = err instanceof Error ? err.message : String(err);
+        await store.markEmailFailed(period, billingPartyId, error);
+        return { sent: false, error };
+      }
       await store.markEmailed(period, billingPartyId, party.contactEmail, statement.pdfSha256);
       return { sent: true };
     }),
 
     awaitApproval: (period) => refusalsFinal(async () => {
       await store.setStatus(period, 'running', 'awaiting_approval');
+    }),
+
+    reopenForRerun: (period) => refusalsFinal(async () => {
+      await store.setStatus(period, 'awaiting_approval', 'running');
     }),
 
     closePeriod: (period, approvedBy) => refusalsFinal(async () => {

@@ -32,6 +32,8 @@ export const ERROR_STATUS = {
   period_not_frozen: 409,
   clearing_in_progress: 409,
   clearing_not_awaiting_approval: 409,
+  clearing_not_running: 409,
+  store_has_history: 409,
   idempotency_key_reused: 422,
   card_blocked: 422,
   card_expired: 422,

@@ -1,7 +1,8 @@
 // Clearing periods are calendar months, written YYYY-MM. Their exact bounds (midnight in the
 // centre's time zone) are computed by the database, which owns the time zone rules.
 
-const PERIOD = /^(\d{4})-(0[1-9]|1[0-2])$/;
+/** From 2000 on: the scheme has no earlier history, and PostgreSQL has no year 0. */
+const PERIOD = /^(2\d{3})-(0[1-9]|1[0-2])$/;
 
 export function isPeriod(value: string): boolean {
   return PERIOD.test(value);
@@ -12,6 +13,17 @@ export function previousPeriod(date: Date): string {
   const year = date.getUTCFullYear();
   const month = date.getUTCMonth(); // 0-based: this is already "previous" in 1-based terms
   return month === 0 ? `${year - 1}-12` : `${year}-${String(month).padStart(2, '0')}`;
+}
+
+/**
+ * The month before the one `date` falls in, in `timeZone` (the centre's): what the monthly
+ * schedule clears. Pure and deterministic, so workflow code may call it.
+ */
+export function previousPeriodIn(date: Date, timeZone: string): string {
+  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit' }).formatToParts(date);
+  const year = Number(parts.find((p) => p.type === 'year')!.value);
+  const month = Number(parts.find((p) => p.type === 'month')!.value);
+  return month === 1 ? `${year - 1}-12` : `${year}-${String(month - 1).padStart(2, '0')}`;
 }
 
 export function clearingWorkflowId(period: string): string {

@@ -10,10 +10,10 @@ export const HOUSEKEEPING_SCHEDULE_ID = 'housekeeping-daily';
 export const CARD_EXPIRY_SCHEDULE_ID = 'card-expiry-daily';
 export const CLEARING_SCHEDULE_ID = 'clearing-monthly';
 
-export function engineSchedules(taskQueue: string, idempotencyRetentionHours: number): ScheduleOptions[] {
+export function engineSchedules(taskQueue: string, idempotencyRetentionHours: number, timeZone = 'Europe/Berlin'): ScheduleOptions[] {
   return [{
     scheduleId: HOUSEKEEPING_SCHEDULE_ID,
-    spec: { calendars: [{ hour: 3, minute: 30, comment: 'daily, after the night' }], timezone: 'Europe/Berlin' },
+    spec: { calendars: [{ hour: 3, minute: 30, comment: 'daily, after the night' }], timezone: timeZone },
     policies: { overlap: 'SKIP', catchupWindow: '1 day' },
     action: {
       type: 'startWorkflow',
@@ -26,17 +26,17 @@ export function engineSchedules(taskQueue: string, idempotencyRetentionHours: nu
     scheduleId: CARD_EXPIRY_SCHEDULE_ID,
     // Cards are unusable from their expiry instant (authorize checks it); this run books what they
     // still held as breakage, once a day after midnight in the centre's time zone.
-    spec: { calendars: [{ hour: 0, minute: 15, comment: 'daily, after midnight' }], timezone: 'Europe/Berlin' },
+    spec: { calendars: [{ hour: 0, minute: 15, comment: 'daily, after midnight' }], timezone: timeZone },
     policies: { overlap: 'SKIP', catchupWindow: '1 day' },
     action: { type: 'startWorkflow', workflowType: cardExpiryWorkflow, workflowId: 'card-expiry', taskQueue, args: [] },
   }, {
     scheduleId: CLEARING_SCHEDULE_ID,
-    // The previous month, once the night's card expiry (00:15) has booked its breakage. The run
-    // starts `clearing-<yyyy-mm>`, which then waits for finance to approve.
-    spec: { calendars: [{ dayOfMonth: 1, hour: 2, minute: 0, comment: 'monthly, the previous month' }], timezone: 'Europe/Berlin' },
+    // The previous month, two hours after it ended in the centre's time zone. The run starts
+    // `clearing-<yyyy-mm>`, which then waits for finance to approve.
+    spec: { calendars: [{ dayOfMonth: 1, hour: 2, minute: 0, comment: 'monthly, the previous month' }], timezone: timeZone },
     policies: { overlap: 'SKIP', catchupWindow: '1 day' },
     action: {
-      type: 'startWorkflow', workflowType: scheduledClearingWorkflow, workflowId: 'clearing-monthly', taskQueue, args: [],
+      type: 'startWorkflow', workflowType: scheduledClearingWorkflow, workflowId: 'clearing-monthly', taskQueue, args: [{ timeZone }],
     },
   }];
 }

@@ -10,7 +10,7 @@ const log = (msg: string) => console.log(`[worker] ${msg}`);
 const deps = createDeps(config, log);
 const client = await connectClient(config.temporalAddress, config.temporalNamespace);
 await ensureSearchAttributes(client, config.temporalNamespace);
-await ensureSchedules(client, engineSchedules(config.taskQueue, config.idempotencyRetentionHours));
+await ensureSchedules(client, engineSchedules(config.taskQueue, config.idempotencyRetentionHours, config.clearingTimeZone));
 const engine = await startWorkerFor(deps, client, { log });
 log(`polling task queue ${config.taskQueue} on ${config.temporalAddress}`);
 

@@ -208,7 +208,7 @@ export class ClearingStore {
       await this.pool.query(
         `INSERT INTO clearing_statements (period, billing_party_id, pdf, pdf_sha256) VALUES ($1, $2, $3, $4)
          ON CONFLICT (period, billing_party_id) DO UPDATE
-           SET pdf = EXCLUDED.pdf, pdf_sha256 = EXCLUDED.pdf_sha256, emailed_to = NULL, emailed_at = NULL
+           SET pdf = EXCLUDED.pdf, pdf_sha256 = EXCLUDED.pdf_sha256, emailed_to = NULL, emailed_at = NULL, email_error = NULL
          WHERE clearing_statements.pdf_sha256 <> EXCLUDED.pdf_sha256`,
         [period, billingPartyId, pdf, sha256]);
     } catch (err) {
@@ -223,11 +223,18 @@ export class ClearingStore {
     return rows[0] ? { pdf: rows[0].pdf, pdfSha256: rows[0].pdf_sha256, emailedAt: rows[0].emailed_at } : null;
   }
 
-  async statementSummaries(period: string): Promise<{ billingPartyId: string; pdfSha256: string; emailedAt: Date | null }[]> {
-    const { rows } = await this.pool.query<{ billing_party_id: string; pdf_sha256: string; emailed_at: Date | null }>(
-      'SELECT billing_party_id, pdf_sha256, emailed_at FROM clearing_statements WHERE period = $1 ORDER BY billing_party_id',
+  async statementSummaries(period: string): Promise<{ billingPartyId: string; pdfSha256: string; emailedAt: Date | null; emailError: string | null }[]> {
+    const { rows } = await this.pool.query<{ billing_party_id: string; pdf_sha256: string; emailed_at: Date | null; email_error: string | null }>(
+      'SELECT billing_party_id, pdf_sha256, emailed_at, email_error FROM clearing_statements WHERE period = $1 ORDER BY billing_party_id',
       [period]);
-    return rows.map((r) => ({ billingPartyId: r.billing_party_id, pdfSha256: r.pdf_sha256, emailedAt: r.emailed_at }));
+    return rows.map((r) => ({ billingPartyId: r.billing_party_id, pdfSha256: r.pdf_sha256, emailedAt: r.emailed_at, emailError: r.email_error }));
+  }
+
+  /** Notes that the relay refused the statement for good; finance sends it another way. */
+  async markEmailFailed(period: string, billingPartyId: string, error: string): Promise<void> {
+    await this.pool.query(
+      'UPDATE clearing_statements SET email_error = $3 WHERE period = $1 AND billing_party_id = $2 AND emailed_at IS NULL',
+      [period, billingPartyId, error.slice(0, 500)]);
   }
 
   async markEmailed(period: string, billingPartyId: string, to: string, sha256: string): Promise<void> {

@@ -28,7 +28,16 @@ export interface PeriodReport {
   positions: Position[];
 }
 
-async function positionsBetween(db: pg.ClientBase, from: Date, to: Date): Promise<Position[]> {
+async function closedPositions(db: pg.ClientBase, period: string): Promise<Position[]> {
+  const { rows } = await db.query<PositionRow>(
+    `SELECT ${POSITION_COLUMNS} FROM clearing_positions p
+       JOIN clearing_periods cp ON cp.period = p.period AND cp.status = 'closed'
+       LEFT JOIN billing_parties bp ON bp.id = p.billing_party_id
+      WHERE p.period = $1`, [period]);
+  return rows.map(positionOf).sort(byPartyName);
+}
+
+async function positionsBetween(db: pg.ClientBase, from: Date, to: Date | 'infinity'): Promise<Position[]> {
   const { rows } = await db.query<PositionRow>(
     `SELECT ${POSITION_COLUMNS}
        FROM ledger_positions_of((SELECT jsonb_agg(m) FROM ledger_movements($1, $2) m)) p
@@ -50,9 +59,11 @@ export async function periodReport(pool: pg.Pool, timeZone: string, period: stri
     if (bounds!.starts > bounds!.now) throw new DomainError('period_in_future', `${period} has not begun`);
     const open = bounds!.ends > bounds!.now;
     const to = open ? bounds!.now : bounds!.ends;
-    const positions = await positionsBetween(db, bounds!.starts, to);
-    // Everything booked up to now is visible in this snapshot (now() is when it began).
-    const later = open ? [] : await positionsBetween(db, to, new Date(bounds!.now.getTime() + 1));
+    // The snapshot decides what is visible; an open upper bound never misses an entry committed
+    // between BEGIN and the snapshot's first query. A closed period is reported as it was closed.
+    const closed = open ? [] : await closedPositions(db, period);
+    const positions = closed.length > 0 ? closed : await positionsBetween(db, bounds!.starts, open ? 'infinity' : to);
+    const later = open ? [] : await positionsBetween(db, to, 'infinity');
     const outstanding = await db.query<{ currency: string; total: string }>(
       'SELECT currency, sum(available + held)::bigint AS total FROM cards GROUP BY currency');
     await db.query('COMMIT');

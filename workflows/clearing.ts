@@ -12,7 +12,7 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { ClearingActivities, StatementTarget } from '../activities/clearing.ts';
-import { clearingWorkflowId, previousPeriod, statementWorkflowId } from '../domain/period.ts';
+import { clearingWorkflowId, previousPeriodIn, statementWorkflowId } from '../domain/period.ts';
 import {
   VoucherAmount, VoucherBillingPartyId, VoucherCurrency, VoucherPeriod, VoucherStatus,
 } from './search-attributes.ts';
@@ -39,7 +39,7 @@ export const NOT_AWAITING_APPROVAL = 'clearing_not_awaiting_approval';
 
 // Database or SMTP outages only delay a clearing: these retry until they succeed or are refused
 // for a business reason (non-retryable). Computing a large month takes a while.
-const { freezePeriod, computePositions, awaitApproval, closePeriod } = proxyActivities<ClearingActivities>({
+const { freezePeriod, computePositions, awaitApproval, reopenForRerun, closePeriod } = proxyActivities<ClearingActivities>({
   startToCloseTimeout: '30 minutes',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes' },
 });
@@ -62,9 +62,12 @@ export async function clearingWorkflow(input: { period: string }): Promise<Clear
     progress.step = next;
     upsertSearchAttributes([{ key: VoucherStatus, value: next }]);
   };
+  // Approval and rerun exclude each other: whichever is accepted first decides, and the other is
+  // refused rather than answered and then silently dropped.
   const refuseUnlessAwaiting = () => {
-    if (progress.step !== 'awaiting_approval') {
-      throw ApplicationFailure.nonRetryable(`the clearing of ${period} is ${progress.step}, not awaiting approval`, NOT_AWAITING_APPROVAL);
+    if (progress.step !== 'awaiting_approval' || approvedBy !== null || rerunRequested) {
+      const state = approvedBy !== null ? 'being closed' : rerunRequested ? 'being computed again' : progress.step;
+      throw ApplicationFailure.nonRetryable(`the clearing of ${period} is ${state}, not awaiting approval`, NOT_AWAITING_APPROVAL);
     }
   };
 
@@ -97,6 +100,7 @@ export async function clearingWorkflow(input: { period: string }): Promise<Clear
     step('awaiting_approval');
     await condition(() => approvedBy !== null || rerunRequested);
     if (approvedBy === null) {
+      await reopenForRerun(period);
       rerunRequested = false;
       continue;
     }
@@ -136,18 +140,19 @@ async function statementsFor(period: string, parties: StatementTarget[], done: (
 export async function clearingStatementWorkflow(input: { period: string; billingPartyId: string }): Promise<{ pdfSha256: string; sent: boolean }> {
   const { pdfSha256 } = await renderStatement(input.period, input.billingPartyId);
   upsertSearchAttributes([{ key: VoucherStatus, value: 'emailing' }]);
-  const { sent } = await emailStatement(input.period, input.billingPartyId);
-  upsertSearchAttributes([{ key: VoucherStatus, value: 'sent' }]);
+  const { sent, error } = await emailStatement(input.period, input.billingPartyId);
+  // A bounced address does not hold up the month: the statement shows the error for finance.
+  upsertSearchAttributes([{ key: VoucherStatus, value: error ? 'email_failed' : 'sent' }]);
   return { pdfSha256, sent };
 }
 
 /**
  * Started by the `clearing-monthly` schedule on the 1st at 02:00 in the centre's time zone: starts
- * `clearing-<previous month>` unless finance already has. 02:00 on the 1st in Europe (UTC+1 or +2)
- * is still the 1st in UTC, as is any catch-up within a day, so the UTC calendar gives the month.
+ * `clearing-<previous month>` unless finance already has. The month is read in that time zone, so
+ * a catch-up run later that day (or a zone far from UTC) still clears the right one.
  */
-export async function scheduledClearingWorkflow(): Promise<{ period: string; started: boolean }> {
-  const period = previousPeriod(new Date());
+export async function scheduledClearingWorkflow(input: { timeZone?: string } = {}): Promise<{ period: string; started: boolean }> {
+  const period = previousPeriodIn(new Date(), input.timeZone ?? 'Europe/Berlin');
   try {
     await startChild(clearingWorkflow, {
       workflowId: clearingWorkflowId(period),

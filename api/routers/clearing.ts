@@ -6,7 +6,7 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type Wor
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { DomainError } from '../../domain/errors.ts';
-import { clearingWorkflowId } from '../../domain/period.ts';
+import { clearingWorkflowId, isPeriod } from '../../domain/period.ts';
 import { signLink } from '../../domain/signed-link.ts';
 import { statementLinkSubject, statementPath, STATEMENT_DOWNLOAD } from '../../activities/clearing.ts';
 import { SCHEME_PARTY, type ClearingPeriod, type Counterparty, type Position } from '../../services/clearing.ts';
@@ -30,7 +30,7 @@ const FINANCE = ['admin', 'finance'] as const;
 const ERRORS = { 400: 'Invalid input', 401: 'Missing or invalid API key', 403: 'Not allowed for this key', 404: 'Not found' };
 const ERRORS_WRITE = { ...ERRORS, 409: 'Conflicts with the period\'s state (closed, not awaiting approval)', 422: 'The period has not ended yet' };
 
-export const periodSchema = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'a month written YYYY-MM').describe('Clearing period (month), YYYY-MM');
+export const periodSchema = z.string().refine(isPeriod, 'a month written YYYY-MM, from 2000 on').describe('Clearing period (month), YYYY-MM');
 
 const positionSchema = z.object({
   currency: z.string(),
@@ -73,6 +73,7 @@ const clearingDetailSchema = clearingPeriodSchema.extend({
   counterparties: z.array(counterpartySchema),
   statements: z.array(z.object({
     billingPartyId: z.string(), pdfSha256: z.string(), emailedAt: z.string().nullable(),
+    emailError: z.string().nullable().describe('Why the mail relay refused it for good; send it another way'),
     pdfUrl: z.string(), csvUrl: z.string(),
   })),
 }).meta({ id: 'ClearingPeriodDetail' });
@@ -89,12 +90,14 @@ function iso(d: Date | null): string | null {
 }
 
 function periodView(ctx: RequestContext, p: ClearingPeriod): z.infer<typeof clearingPeriodSchema> {
+  // Who approved is internal to the centre's finance team.
+  const internal = (ctx as Partial<BackofficeContext>).principal?.role !== 'billing_party';
   const workflowId = clearingWorkflowId(p.period);
   const ui = ctx.deps.config.temporalUiUrl;
   return {
     period: p.period, startsAt: p.startsAt.toISOString(), endsAt: p.endsAt.toISOString(), status: p.status,
     computeCount: p.computeCount, frozenAt: iso(p.frozenAt), computedAt: iso(p.computedAt), closedAt: iso(p.closedAt),
-    approvedBy: p.approvedBy, workflowId,
+    approvedBy: internal ? p.approvedBy : null, workflowId,
     temporalUrl: ui ? `${ui}/namespaces/${encodeURIComponent(ctx.deps.config.temporalNamespace)}/workflows/${workflowId}` : null,
   };
 }
@@ -151,7 +154,7 @@ async function detail(ctx: BackofficeContext, period: string): Promise<z.infer<t
     positions: positions.map(positionView),
     counterparties: counterparties.map(counterpartyView),
     statements: statements.filter((s) => maySeeParty(ctx.principal, s.billingPartyId)).map((s) => ({
-      billingPartyId: s.billingPartyId, pdfSha256: s.pdfSha256, emailedAt: iso(s.emailedAt),
+      billingPartyId: s.billingPartyId, pdfSha256: s.pdfSha256, emailedAt: iso(s.emailedAt), emailError: s.emailError,
       pdfUrl: signedStatementUrl(ctx, period, s.billingPartyId, 'pdf'),
       csvUrl: signedStatementUrl(ctx, period, s.billingPartyId, 'csv'),
     })),

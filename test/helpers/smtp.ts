@@ -9,15 +9,23 @@ export interface Mailbox {
   /** While true, every message is refused with a temporary error (a relay that is down). */
   refusing: boolean;
   refusedCount: number;
+  /** Recipients whose mail is refused for good (550: no such mailbox), like an address that bounces. */
+  bouncing: Set<string>;
   close(): Promise<void>;
 }
 
 export async function startMailbox(): Promise<Mailbox> {
-  const mailbox: Mailbox = { url: '', messages: [], refusing: false, refusedCount: 0, close: async () => {} };
+  const mailbox: Mailbox = { url: '', messages: [], refusing: false, refusedCount: 0, bouncing: new Set(), close: async () => {} };
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
+    onRcptTo(address, _session, callback) {
+      if (mailbox.bouncing.has(address.address.toLowerCase())) {
+        return callback(Object.assign(new Error('no such mailbox'), { responseCode: 550 }));
+      }
+      callback();
+    },
     onData(stream, _session, callback) {
       simpleParser(stream).then((mail) => {
         if (mailbox.refusing) {

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import { createApiClient } from '../../services/directory.ts';
 import { CLEARING_SCHEDULE_ID, engineSchedules, ensureSchedules } from '../../infra/schedules.ts';
-import { previousPeriod } from '../../domain/period.ts';
+import { previousPeriodIn } from '../../domain/period.ts';
 import { buildDataset, moveIntoPeriod, type Dataset } from '../helpers/clearing-dataset.ts';
 import { call, startHarness, startWorker, waitFor, type Harness } from '../helpers/harness.ts';
 import { startMailbox, type Mailbox } from '../helpers/smtp.ts';
@@ -273,6 +273,8 @@ describe('monthly clearing', () => {
     const cases: [string, string, string | null, number, string][] = [
       ['POST', '/v1/clearing/periods/2025-13/start', finance, 400, 'validation_error'],
       ['POST', '/v1/clearing/periods/jan-2025/start', finance, 400, 'validation_error'],
+      ['POST', '/v1/clearing/periods/0000-01/start', finance, 400, 'validation_error'],
+      ['GET', '/v1/reports/periods/0000-01', finance, 400, 'validation_error'],
       ['POST', `/v1/clearing/periods/${current}/start`, finance, 422, 'period_not_ended'],
       ['POST', '/v1/clearing/periods/2099-01/start', finance, 422, 'period_not_ended'],
       ['GET', '/v1/clearing/periods/2024-03', finance, 404, 'period_not_found'],
@@ -305,7 +307,7 @@ describe('monthly clearing', () => {
     expect(schedule.action).toMatchObject({ type: 'startWorkflow', workflowType: 'scheduledClearingWorkflow' });
 
     await handle.trigger();
-    const expected = previousPeriod(new Date());
+    const expected = previousPeriodIn(new Date(), 'Europe/Berlin');
     const started = await waitFor(async () => {
       const res = await call(h, 'GET', `/v1/clearing/periods/${expected}`, { key: finance });
       return res.status === 200 && res.body.progress?.step === 'awaiting_approval' && res.body;
@@ -313,4 +315,27 @@ describe('monthly clearing', () => {
     expect(started.period).toBe(expected);
     await h.client.workflow.getHandle(`clearing-${expected}`).terminate('test over');
   }, 90_000);
+
+  it('does not let one bounced statement hold up the month, and keeps a store\'s party fixed once it has booked', async () => {
+    const may = '2025-05';
+    const dm = await buildDataset(h, 'may');
+    await moveIntoPeriod(inject('databaseUrl'), dm.cardIds, may);
+    mailbox.bouncing.add(dm.parties[1]!.email);
+    await call(h, 'POST', `/v1/clearing/periods/${may}/start`, { key: finance });
+    const body = await awaitingApproval(may);
+    const bounced = body.statements.find((s: any) => s.billingPartyId === dm.parties[1]!.id);
+    expect(bounced).toMatchObject({ emailedAt: null, emailError: expect.stringContaining('no such mailbox') });
+    expect(body.statements.filter((s: any) => s.emailedAt !== null)).toHaveLength(2);
+    const child = await h.client.workflow.getHandle(`clearing-${may}-${dm.parties[1]!.id}`).describe();
+    expect(child.searchAttributes.VoucherStatus).toEqual(['email_failed']);
+    const approved = await call(h, 'POST', `/v1/clearing/periods/${may}/approve`, { key: finance, idempotencyKey: randomUUID() });
+    expect(approved.body.status).toBe('closed');
+
+    // Moving a store with history to another party would rewrite who was owed what.
+    await expect(h.deps.db.pool.query('UPDATE stores SET billing_party_id = $1 WHERE id = $2', [dm.parties[0]!.id, dm.stores[2]!.id]))
+      .rejects.toMatchObject({ message: 'store_has_history' });
+    // The closed month's report is the month as it was closed.
+    const report = await call(h, 'GET', `/v1/reports/periods/${may}`, { key: finance });
+    expect(report.body.parties.find((p: any) => p.partyKey === dm.parties[1]!.id).net).toBe(-3_000);
+  }, 120_000);
 });

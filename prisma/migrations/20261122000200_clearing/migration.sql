@@ -62,6 +62,7 @@ CREATE TABLE "clearing_statements" (
     "pdf_sha256" TEXT NOT NULL,
     "emailed_to" TEXT,
     "emailed_at" TIMESTAMPTZ(3),
+    "email_error" TEXT,
     "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 
     CONSTRAINT "clearing_statements_pkey" PRIMARY KEY ("period","billing_party_id")
@@ -112,7 +113,7 @@ ALTER TABLE "api_clients" ADD CONSTRAINT "api_clients_billing_party_id_fkey" FOR
 -- them (positions, statements, reruns) gives the same result.
 
 ALTER TABLE clearing_periods ADD CONSTRAINT clearing_periods_period_format
-  CHECK (period ~ '^[0-9]{4}-(0[1-9]|1[0-2])$');
+  CHECK (period ~ '^2[0-9]{3}-(0[1-9]|1[0-2])$');
 ALTER TABLE clearing_periods ADD CONSTRAINT clearing_periods_bounds CHECK (starts_at < ends_at);
 ALTER TABLE api_clients ADD CONSTRAINT api_clients_party_role
   CHECK ((role = 'billing_party') = (billing_party_id IS NOT NULL));
@@ -144,8 +145,8 @@ DECLARE
   v_starts timestamptz;
   v_ends timestamptz;
 BEGIN
-  IF p_period !~ '^[0-9]{4}-(0[1-9]|1[0-2])$' THEN
-    PERFORM ledger_refuse('invalid_period', 'a period is a month written YYYY-MM');
+  IF p_period !~ '^2[0-9]{3}-(0[1-9]|1[0-2])$' THEN
+    PERFORM ledger_refuse('invalid_period', 'a period is a month written YYYY-MM, from 2000 on');
   END IF;
   SELECT * INTO v FROM clearing_periods WHERE period = p_period;
   IF FOUND THEN RETURN v; END IF;
@@ -183,6 +184,13 @@ BEGIN
   NEW.issuer_store_id := (SELECT issuing_store_id FROM cards WHERE id = NEW.card_id);
   RETURN NEW;
 END $$;
+
+-- Entries booked before this migration get theirs once, here (the ledger is append-only for the
+-- engine; the migration is the schema owner's one-off correction of a derived column).
+ALTER TABLE journal_entries DISABLE TRIGGER journal_entries_append_only;
+UPDATE journal_entries e SET issuer_store_id = c.issuing_store_id
+  FROM cards c WHERE c.id = e.card_id AND e.kind IN ('capture', 'refund') AND e.issuer_store_id IS NULL;
+ALTER TABLE journal_entries ENABLE TRIGGER journal_entries_append_only;
 
 CREATE TRIGGER journal_entries_record_issuer BEFORE INSERT ON journal_entries
   FOR EACH ROW WHEN (NEW.kind IN ('capture', 'refund')) EXECUTE FUNCTION ledger_record_issuer();
@@ -267,6 +275,11 @@ BEGIN
   IF NOT FOUND THEN PERFORM ledger_refuse('period_not_found', 'no such clearing period'); END IF;
   IF v.status = 'closed' THEN PERFORM ledger_refuse('period_closed', 'the period is closed'); END IF;
   IF v.frozen_at IS NULL THEN PERFORM ledger_refuse('period_not_frozen', 'freeze the period first'); END IF;
+  -- Only a running clearing computes: a stale attempt (timed out, then finishing after the
+  -- workflow moved on) must not reopen a period that awaits approval. A rerun reopens it first.
+  IF v.status <> 'running' THEN
+    PERFORM ledger_refuse('clearing_not_running', format('the period is %s; ask for a rerun', v.status));
+  END IF;
 
   DELETE FROM clearing_positions WHERE period = p_period;
   DELETE FROM clearing_counterparties WHERE period = p_period;
@@ -291,14 +304,17 @@ BEGIN
      WHERE m.kind IN ('capture', 'refund')
      GROUP BY m.currency, m.party_key, m.issuer_key;
 
-  -- Double entry makes this impossible; checking it costs nothing and says so on every statement.
+  -- The scheme line is minus the sum of the others, so this holds by construction; what makes the
+  -- scheme line right is every entry balancing, which the ledger enforces on insert (and the
+  -- clearing tests check the liability change against hand-computed card balances). It guards
+  -- this function's own arithmetic.
   SELECT currency INTO v_unbalanced FROM clearing_positions WHERE period = p_period
    GROUP BY currency HAVING sum(net) <> 0 LIMIT 1;
   IF FOUND THEN
     RAISE EXCEPTION 'clearing % does not net to zero in %', p_period, v_unbalanced USING ERRCODE = 'VE500';
   END IF;
 
-  UPDATE clearing_periods SET status = 'running', computed_at = now(), compute_count = compute_count + 1
+  UPDATE clearing_periods SET computed_at = now(), compute_count = compute_count + 1
    WHERE period = p_period RETURNING * INTO v;
   RETURN v;
 END $$;
@@ -346,3 +362,18 @@ CREATE TRIGGER clearing_counterparties_closed_immutable BEFORE INSERT OR UPDATE 
   FOR EACH ROW EXECUTE FUNCTION clearing_refuse_closed_change();
 CREATE TRIGGER clearing_statements_closed_immutable BEFORE INSERT OR UPDATE OR DELETE ON clearing_statements
   FOR EACH ROW EXECUTE FUNCTION clearing_refuse_closed_change();
+
+-- Which party a store belongs to decides who is owed what for every entry it ever booked, so a
+-- store with ledger entries cannot move to another party (open a new store instead). Closed
+-- statements and their CSVs stay true.
+CREATE FUNCTION stores_refuse_party_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.billing_party_id IS DISTINCT FROM OLD.billing_party_id
+     AND EXISTS (SELECT 1 FROM journal_entries WHERE store_id = OLD.id) THEN
+    PERFORM ledger_refuse('store_has_history', 'this store has ledger entries; it cannot move to another billing party');
+  END IF;
+  RETURN NEW;
+END $$;
+
+CREATE TRIGGER stores_party_fixed BEFORE UPDATE OF billing_party_id ON stores
+  FOR EACH ROW EXECUTE FUNCTION stores_refuse_party_change();

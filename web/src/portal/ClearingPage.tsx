@@ -177,7 +177,9 @@ export function ClearingPage() {
                     <li key={s.billingPartyId}>
                       <span>{party}</span>
                       <a href={s.pdfUrl}>{t('clearing.pdf')}</a> <a href={s.csvUrl}>{t('clearing.csv')}</a>
-                      <span className="muted">{s.emailedAt ? t('clearing.emailed', { when: when(s.emailedAt) }) : t('clearing.notEmailed')}</span>
+                      <span className={s.emailError ? 'text-danger' : 'muted'}>
+                        {s.emailedAt ? t('clearing.emailed', { when: when(s.emailedAt) }) : s.emailError ? t('clearing.emailFailed', { error: s.emailError }) : t('clearing.notEmailed')}
+                      </span>
                     </li>
                   );
                 })}
