@@ -5,6 +5,7 @@ import { clearingRouter, reportsRouter } from './routers/clearing.ts';
 import { authRouter } from './routers/auth.ts';
 import { usersRouter } from './routers/users.ts';
 import { transactionsRouter } from './routers/transactions.ts';
+import { supportRouter } from './routers/support.ts';
 
 export const appRouter = router({
   pos: posRouter,
@@ -14,6 +15,7 @@ export const appRouter = router({
   auth: authRouter,
   users: usersRouter,
   transactions: transactionsRouter,
+  support: supportRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -34,6 +34,8 @@ export const ERROR_STATUS = {
   clearing_not_awaiting_approval: 409,
   clearing_not_running: 409,
   store_has_history: 409,
+  nothing_to_retry: 409,
+  not_cancellable: 409,
   idempotency_key_reused: 422,
   card_blocked: 422,
   card_expired: 422,

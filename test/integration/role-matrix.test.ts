@@ -29,6 +29,9 @@ const EXPECTED: Record<string, Role[]> = {
   'transactions.void': ['admin', 'support', 'store_staff'],
   'transactions.refund': ['admin', 'support'],
   'transactions.setCardBlocked': ['admin', 'support'],
+  'support.stuck': ['admin', 'support'],
+  'support.retryNow': ['admin', 'support'],
+  'support.cancel': ['admin', 'support'],
 };
 /** Open to anyone (the shop, sign-in) or to tills (their own API key). */
 const PUBLIC = /^(shop|auth)\./;
@@ -49,6 +52,9 @@ const SAMPLE: Record<string, () => unknown> = {
   'transactions.void': () => ({ holdId: randomUUID() }),
   'transactions.refund': () => ({ holdId: randomUUID() }),
   'transactions.setCardBlocked': () => ({ cardId: randomUUID(), blocked: true }),
+  'support.stuck': () => ({ thresholdMinutes: 60 }),
+  'support.retryNow': () => ({ workflowId: `purchase-${randomUUID()}` }),
+  'support.cancel': () => ({ workflowId: `redemption-${randomUUID()}-none` }),
 };
 
 const procedures = Object.entries((appRouter as any)._def.procedures as Record<string, { _def: { type: 'query' | 'mutation'; meta?: { roles?: string[] } } }>)

@@ -9,6 +9,7 @@ import { createClient, type Client, type RouterOutputs } from '../trpc.ts';
 import { ClearingPage } from './ClearingPage.tsx';
 import { UsersPage } from './UsersPage.tsx';
 import { CardPage, TransactionsPage } from './TransactionsPage.tsx';
+import { SupportPage } from './SupportPage.tsx';
 import { initialLanguage, LANGUAGES, rememberLanguage, translate, type Language, type TextKey } from './i18n.ts';
 
 type Session = NonNullable<RouterOutputs['auth']['me']>;
@@ -28,9 +29,10 @@ export function usePortal(): Portal {
   return portal;
 }
 
-type Page = 'transactions' | 'clearing' | 'users' | 'card';
+type Page = 'transactions' | 'support' | 'clearing' | 'users' | 'card';
 const PAGES: { page: Page; label: TextKey; roles: string[] }[] = [
   { page: 'transactions', label: 'nav.transactions', roles: ['admin', 'finance', 'support', 'store_staff'] },
+  { page: 'support', label: 'nav.support', roles: ['admin', 'support'] },
   { page: 'clearing', label: 'nav.clearing', roles: ['admin', 'finance'] },
   { page: 'users', label: 'nav.users', roles: ['admin'] },
 ];
@@ -119,6 +121,7 @@ export function PortalApp() {
       </div>
       {visible === 'transactions' && <TransactionsPage onOpenCard={(id) => go('card', id)} />}
       {visible === 'card' && cardId && <CardPage key={cardId} cardId={cardId} />}
+      {visible === 'support' && <SupportPage />}
       {visible === 'clearing' && <ClearingPage />}
       {visible === 'users' && <UsersPage />}
       {!visible && <p className="alert alert--warning">{t('common.forbidden')}</p>}
