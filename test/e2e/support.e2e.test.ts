@@ -1,0 +1,64 @@
+// The support console in a real browser: a purchase stuck because the mail relay is down appears
+// with its failing step; once the relay is back, "Retry now" delivers the voucher at once.
+
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { loadConfig } from '../../infra/config.ts';
+import { ARTIFACTS, ensureWebBuild, launchBrowser, watchErrors } from '../helpers/browser.ts';
+import { call, startHarness, waitFor, type Harness } from '../helpers/harness.ts';
+import { startMailbox, type Mailbox } from '../helpers/smtp.ts';
+
+let h: Harness;
+let mailbox: Mailbox;
+let browser: Browser;
+const password = 'support e2e password';
+
+beforeAll(async () => {
+  ensureWebBuild();
+  mailbox = await startMailbox();
+  h = await startHarness({ config: {
+    payments: { ...loadConfig().payments, provider: 'dev' },
+    mail: { smtpUrl: mailbox.url, from: 'Vouchers <vouchers@centre.test>' },
+  } });
+  await h.deps.users.create({ email: 'support-ui@centre.test', displayName: 'Sam Support', role: 'support', password });
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+  await h?.close();
+  await mailbox?.close();
+});
+
+describe('support console', () => {
+  it('shows a purchase stuck on the mail relay and retries it from the console once the relay is back', async ({ onTestFailed }) => {
+    mailbox.refusing = true;
+    const email = `stuck-${randomUUID().slice(0, 6)}@example.test`;
+    const order = await call(h, 'POST', '/v1/orders', { key: null, body: { amount: 1_500, currency: 'EUR', email }, idempotencyKey: randomUUID() });
+    await call(h, 'POST', `/v1/orders/${order.body.orderId}/dev-confirm`, { key: null, headers: { 'x-order-token': order.body.accessToken } });
+    const workflowId = `purchase-${order.body.orderId}`;
+
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors = watchErrors(page);
+    onTestFailed(() => page.screenshot({ path: path.join(ARTIFACTS, 'portal-support-failed.png'), fullPage: true }).then(() => {}));
+    await page.goto(`${h.baseUrl}/portal/support`);
+    await page.getByLabel('E-mail').fill('support-ui@centre.test');
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Stuck workflows' }).waitFor();
+
+    const row = page.getByTestId('stuck').locator('tr', { hasText: workflowId });
+    await expect.poll(async () => (await row.count()) > 0 && (await row.innerText()), { timeout: 60_000, interval: 1_000 })
+      .toMatch(/deliverVoucher[\s\S]*451/);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'portal-support.png'), fullPage: true });
+
+    mailbox.refusing = false;
+    await row.getByRole('button', { name: 'Retry now' }).click();
+    await expect.poll(() => page.getByTestId('support-notice').textContent()).toBe(`Retrying ${workflowId} now.`);
+    await waitFor(async () => mailbox.messages.some((m) => JSON.stringify(m.to).includes(email)), 15_000);
+    await expect.poll(() => row.count(), { timeout: 15_000, interval: 1_000 }).toBe(0);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 120_000);
+});
