@@ -6,6 +6,7 @@ import { authRouter } from './routers/auth.ts';
 import { usersRouter } from './routers/users.ts';
 import { transactionsRouter } from './routers/transactions.ts';
 import { supportRouter } from './routers/support.ts';
+import { dashboardRouter } from './routers/dashboard.ts';
 
 export const appRouter = router({
   pos: posRouter,
@@ -16,6 +17,7 @@ export const appRouter = router({
   users: usersRouter,
   transactions: transactionsRouter,
   support: supportRouter,
+  dashboard: dashboardRouter,
 });
 
 export type AppRouter = typeof appRouter;

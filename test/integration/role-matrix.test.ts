@@ -32,6 +32,8 @@ const EXPECTED: Record<string, Role[]> = {
   'support.stuck': ['admin', 'support'],
   'support.retryNow': ['admin', 'support'],
   'support.cancel': ['admin', 'support'],
+  'dashboard.daily': ['admin', 'finance', 'support', 'store_staff'],
+  'dashboard.counter': ['admin', 'finance', 'support', 'store_staff'],
 };
 /** Open to anyone (the shop, sign-in) or to tills (their own API key). */
 const PUBLIC = /^(shop|auth)\./;
@@ -55,6 +57,8 @@ const SAMPLE: Record<string, () => unknown> = {
   'support.stuck': () => ({ thresholdMinutes: 60 }),
   'support.retryNow': () => ({ workflowId: `purchase-${randomUUID()}` }),
   'support.cancel': () => ({ workflowId: `redemption-${randomUUID()}-none` }),
+  'dashboard.daily': () => ({ from: '2024-02-01', to: '2024-02-29' }),
+  'dashboard.counter': () => ({ from: '2024-02-01', to: '2024-02-29' }),
 };
 
 const procedures = Object.entries((appRouter as any)._def.procedures as Record<string, { _def: { type: 'query' | 'mutation'; meta?: { roles?: string[] } } }>)

@@ -1,0 +1,50 @@
+// Dashboard and counter figures for the portal. Store staff see their store's figures only.
+
+import { z } from 'zod';
+import { DomainError } from '../../domain/errors.ts';
+import { counterFigures, dailyFigures, type StatsFilter } from '../../services/stats.ts';
+import type { BackofficePrincipal } from '../backoffice-auth.ts';
+import { backofficeProcedure, router } from '../trpc.ts';
+
+const VIEWERS = ['admin', 'finance', 'support', 'store_staff'] as const;
+const day = z.string().regex(/^2\d{3}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, 'a day written YYYY-MM-DD');
+const filterInput = z.object({ from: day, to: day, storeId: z.uuid().optional(), billingPartyId: z.uuid().optional() }).strict();
+
+function scoped(principal: BackofficePrincipal, input: z.infer<typeof filterInput>): StatsFilter {
+  const days = (Date.parse(input.to) - Date.parse(input.from)) / 86_400_000;
+  if (Number.isNaN(days) || days < 0) throw new DomainError('validation_error', '"from" must be a real day on or before "to"');
+  if (days > 366) throw new DomainError('validation_error', 'at most a year at a time');
+  if (principal.role === 'store_staff') {
+    if (input.storeId && input.storeId !== principal.storeId) throw new DomainError('forbidden', 'store staff see their own store only');
+    return { ...input, storeId: principal.storeId!, billingPartyId: undefined };
+  }
+  return input;
+}
+
+export const dashboardRouter = router({
+  daily: backofficeProcedure(VIEWERS)
+    .input(filterInput)
+    .output(z.object({ days: z.array(z.object({
+      day: z.string(), currency: z.string(), sales: z.number().int(), salesCount: z.number().int(),
+      redemptions: z.number().int(), redemptionsCount: z.number().int(), refunds: z.number().int(), refundsCount: z.number().int(),
+      outstandingAtEnd: z.number().int(),
+    })) }))
+    .query(async ({ ctx, input }) => {
+      const days = await dailyFigures(ctx.deps.db.pool, ctx.deps.config.clearingTimeZone, scoped(ctx.principal, input));
+      return { days: days.map((d) => ({ ...d, sales: Number(d.sales), redemptions: Number(d.redemptions), refunds: Number(d.refunds), outstandingAtEnd: Number(d.outstandingAtEnd) })) };
+    }),
+
+  counter: backofficeProcedure(VIEWERS)
+    .input(filterInput)
+    .output(z.object({
+      byChannel: z.array(z.object({ channel: z.string(), count: z.number().int(), sum: z.number().int(), average: z.number().int() })),
+      byHour: z.array(z.object({ hour: z.number().int(), sales: z.number().int(), redemptions: z.number().int(), redeemed: z.number().int() })),
+    }))
+    .query(async ({ ctx, input }) => {
+      const c = await counterFigures(ctx.deps.db.pool, ctx.deps.config.clearingTimeZone, scoped(ctx.principal, input));
+      return {
+        byChannel: c.byChannel.map((x) => ({ ...x, sum: Number(x.sum), average: Number(x.average) })),
+        byHour: c.byHour.map((x) => ({ ...x, redeemed: Number(x.redeemed) })),
+      };
+    }),
+});
