@@ -59,6 +59,21 @@ describe('back-office portal', () => {
 
     await signIn(page, 'admin-e2e@centre.test');
     await expect.poll(() => page.getByTestId('signed-in-as').textContent()).toBe('Ada Admin · Admin');
+
+    // The dashboard opens first; the seeded month shows in its figures and charts.
+    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    await page.getByLabel('From', { exact: true }).fill(`${period}-01`);
+    await page.getByLabel('To', { exact: true }).fill(`${period}-30`);
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await expect.poll(() => page.getByTestId('kpi-sales').textContent()).toBe('290.00 EUR');
+    await expect(page.getByTestId('kpi-redemptions').textContent()).resolves.toBe('230.00 EUR');
+    await expect(page.getByTestId('kpi-refunds').textContent()).resolves.toBe('35.00 EUR');
+    expect(await page.getByTestId('chart-daily').locator('rect[height]:not([height="0"])').count()).toBeGreaterThan(0);
+    expect(await page.getByTestId('chart-liability').locator('polyline').count()).toBe(1);
+    expect(await page.getByTestId('counter-channel').innerText()).toContain('At the till');
+    await noMissingTexts(page);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'portal-dashboard.png'), fullPage: true });
+
     await page.getByRole('link', { name: 'Clearing' }).click();
 
     await page.getByLabel('Period (YYYY-MM)').fill(period);
@@ -127,6 +142,7 @@ describe('back-office portal', () => {
     const errors = watchErrors(page);
     onTestFailed(() => page.screenshot({ path: path.join(ARTIFACTS, 'portal-transactions-failed.png'), fullPage: true }).then(() => {}));
     await signIn(page, 'support-e2e@centre.test');
+    await page.getByRole('link', { name: 'Transactions' }).click();
     await page.getByRole('heading', { name: 'Transactions' }).waitFor();
 
     await page.getByLabel('Card (last 4)').fill(last4);

@@ -10,6 +10,7 @@ import { ClearingPage } from './ClearingPage.tsx';
 import { UsersPage } from './UsersPage.tsx';
 import { CardPage, TransactionsPage } from './TransactionsPage.tsx';
 import { SupportPage } from './SupportPage.tsx';
+import { DashboardPage } from './DashboardPage.tsx';
 import { initialLanguage, LANGUAGES, rememberLanguage, translate, type Language, type TextKey } from './i18n.ts';
 
 type Session = NonNullable<RouterOutputs['auth']['me']>;
@@ -29,8 +30,9 @@ export function usePortal(): Portal {
   return portal;
 }
 
-type Page = 'transactions' | 'support' | 'clearing' | 'users' | 'card';
+type Page = 'dashboard' | 'transactions' | 'support' | 'clearing' | 'users' | 'card';
 const PAGES: { page: Page; label: TextKey; roles: string[] }[] = [
+  { page: 'dashboard', label: 'nav.dashboard', roles: ['admin', 'finance', 'support', 'store_staff'] },
   { page: 'transactions', label: 'nav.transactions', roles: ['admin', 'finance', 'support', 'store_staff'] },
   { page: 'support', label: 'nav.support', roles: ['admin', 'support'] },
   { page: 'clearing', label: 'nav.clearing', roles: ['admin', 'finance'] },
@@ -40,7 +42,7 @@ const PAGES: { page: Page; label: TextKey; roles: string[] }[] = [
 function pageFromPath(): { page: Page; cardId: string | null } {
   const [, , section, id] = window.location.pathname.split('/');
   if (section === 'cards' && id) return { page: 'card', cardId: id };
-  const page = PAGES.find((p) => p.page === section)?.page ?? 'transactions';
+  const page = PAGES.find((p) => p.page === section)?.page ?? 'dashboard';
   return { page, cardId: null };
 }
 
@@ -119,6 +121,7 @@ export function PortalApp() {
           }}>{t('nav.signOut')}</button>
         </div>
       </div>
+      {visible === 'dashboard' && <DashboardPage />}
       {visible === 'transactions' && <TransactionsPage onOpenCard={(id) => go('card', id)} />}
       {visible === 'card' && cardId && <CardPage key={cardId} cardId={cardId} />}
       {visible === 'support' && <SupportPage />}
