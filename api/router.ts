@@ -7,6 +7,7 @@ import { usersRouter } from './routers/users.ts';
 import { transactionsRouter } from './routers/transactions.ts';
 import { supportRouter } from './routers/support.ts';
 import { dashboardRouter } from './routers/dashboard.ts';
+import { adminRouter } from './routers/admin.ts';
 
 export const appRouter = router({
   pos: posRouter,
@@ -18,6 +19,7 @@ export const appRouter = router({
   transactions: transactionsRouter,
   support: supportRouter,
   dashboard: dashboardRouter,
+  admin: adminRouter,
 });
 
 export type AppRouter = typeof appRouter;

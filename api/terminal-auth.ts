@@ -50,4 +50,11 @@ export class TerminalDirectory {
   forget(apiKey: string): void {
     this.cache.delete(hashApiKey(apiKey));
   }
+
+  /** Drops a revoked terminal from this process's cache at once (other replicas: within CACHE_TTL_MS). */
+  forgetTerminal(terminalId: string): void {
+    for (const [hash, identity] of this.cache.entries()) {
+      if (identity !== MISSING && identity.terminalId === terminalId) this.cache.delete(hash);
+    }
+  }
 }

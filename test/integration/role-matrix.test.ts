@@ -34,6 +34,12 @@ const EXPECTED: Record<string, Role[]> = {
   'support.cancel': ['admin', 'support'],
   'dashboard.daily': ['admin', 'finance', 'support', 'store_staff'],
   'dashboard.counter': ['admin', 'finance', 'support', 'store_staff'],
+  'admin.directory': ['admin'],
+  'admin.createParty': ['admin'],
+  'admin.createStore': ['admin'],
+  'admin.createTerminal': ['admin'],
+  'admin.revokeTerminal': ['admin'],
+  'admin.auditLog': ['admin'],
 };
 /** Open to anyone (the shop, sign-in) or to tills (their own API key). */
 const PUBLIC = /^(shop|auth)\./;
@@ -59,6 +65,11 @@ const SAMPLE: Record<string, () => unknown> = {
   'support.cancel': () => ({ workflowId: `redemption-${randomUUID()}-none` }),
   'dashboard.daily': () => ({ from: '2024-02-01', to: '2024-02-29' }),
   'dashboard.counter': () => ({ from: '2024-02-01', to: '2024-02-29' }),
+  'admin.createParty': () => ({ name: 'Matrix party', contactEmail: 'matrix@centre.test' }),
+  'admin.createStore': () => ({ billingPartyId: randomUUID(), name: 'Matrix store' }),
+  'admin.createTerminal': () => ({ storeId: randomUUID(), name: 'Matrix till' }),
+  'admin.revokeTerminal': () => ({ terminalId: randomUUID() }),
+  'admin.auditLog': () => ({ text: 'sign_in' }),
 };
 
 const procedures = Object.entries((appRouter as any)._def.procedures as Record<string, { _def: { type: 'query' | 'mutation'; meta?: { roles?: string[] } } }>)
