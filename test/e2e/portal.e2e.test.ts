@@ -106,6 +106,18 @@ describe('back-office portal', () => {
     await noMissingTexts(page);
     await page.screenshot({ path: path.join(ARTIFACTS, 'portal-users-de.png'), fullPage: true });
     await page.getByTestId('language').selectOption('en');
+
+    // Admin: a new terminal's key is shown once, and the audit log has what happened.
+    await page.getByRole('link', { name: 'Admin' }).click();
+    await page.getByRole('heading', { name: 'Administration' }).waitFor();
+    await page.locator('#t-store').selectOption({ label: dataset.stores[0]!.name });
+    await page.locator('#t-name').fill('Till from the portal');
+    await page.getByRole('button', { name: 'Add terminal' }).click();
+    await expect.poll(() => page.getByTestId('new-terminal-key').locator('code').textContent()).toMatch(/^vk_[\w-]{32}$/);
+    await page.getByTestId('audit-search').fill('clearing');
+    await expect.poll(() => page.getByTestId('audit').innerText()).toContain('clearing_approved');
+    await noMissingTexts(page);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'portal-admin.png'), fullPage: true });
     expect(errors).toEqual([]);
     await page.close();
   }, 120_000);

@@ -11,6 +11,7 @@ import { UsersPage } from './UsersPage.tsx';
 import { CardPage, TransactionsPage } from './TransactionsPage.tsx';
 import { SupportPage } from './SupportPage.tsx';
 import { DashboardPage } from './DashboardPage.tsx';
+import { AdminPage } from './AdminPage.tsx';
 import { initialLanguage, LANGUAGES, rememberLanguage, translate, type Language, type TextKey } from './i18n.ts';
 
 type Session = NonNullable<RouterOutputs['auth']['me']>;
@@ -30,13 +31,14 @@ export function usePortal(): Portal {
   return portal;
 }
 
-type Page = 'dashboard' | 'transactions' | 'support' | 'clearing' | 'users' | 'card';
+type Page = 'dashboard' | 'transactions' | 'support' | 'clearing' | 'users' | 'admin' | 'card';
 const PAGES: { page: Page; label: TextKey; roles: string[] }[] = [
   { page: 'dashboard', label: 'nav.dashboard', roles: ['admin', 'finance', 'support', 'store_staff'] },
   { page: 'transactions', label: 'nav.transactions', roles: ['admin', 'finance', 'support', 'store_staff'] },
   { page: 'support', label: 'nav.support', roles: ['admin', 'support'] },
   { page: 'clearing', label: 'nav.clearing', roles: ['admin', 'finance'] },
   { page: 'users', label: 'nav.users', roles: ['admin'] },
+  { page: 'admin', label: 'nav.admin', roles: ['admin'] },
 ];
 
 function pageFromPath(): { page: Page; cardId: string | null } {
@@ -127,6 +129,7 @@ export function PortalApp() {
       {visible === 'support' && <SupportPage />}
       {visible === 'clearing' && <ClearingPage />}
       {visible === 'users' && <UsersPage />}
+      {visible === 'admin' && <AdminPage />}
       {!visible && <p className="alert alert--warning">{t('common.forbidden')}</p>}
     </PortalContext.Provider>
   );

@@ -1,0 +1,116 @@
+// Admin: the scheme's billing parties, stores and terminals (a new terminal's API key is shown
+// once), and the audit log, searchable.
+
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { ErrorBox } from '../ErrorBox.tsx';
+import { toApiError, type ApiError } from '../errors.ts';
+import type { RouterOutputs } from '../trpc.ts';
+import { usePortal } from './PortalApp.tsx';
+
+type Directory = RouterOutputs['admin']['directory'];
+type AuditEntry = RouterOutputs['admin']['auditLog']['entries'][number];
+
+export function AdminPage() {
+  const { client, t, language } = usePortal();
+  const [dir, setDir] = useState<Directory | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [newKey, setNewKey] = useState<string | null>(null);
+  const [party, setParty] = useState({ name: '', contactEmail: '' });
+  const [store, setStore] = useState({ billingPartyId: '', name: '' });
+  const [terminal, setTerminal] = useState({ storeId: '', name: '' });
+  const [search, setSearch] = useState('');
+  const [entries, setEntries] = useState<AuditEntry[]>([]);
+
+  const load = useCallback(async () => {
+    const [d, log] = await Promise.all([client.admin.directory.query(), client.admin.auditLog.query({ text: search || undefined, limit: 50 })]);
+    setDir(d);
+    setEntries(log.entries);
+  }, [client, search]);
+  useEffect(() => {
+    load().catch((err) => setError(toApiError(err)));
+  }, [load]);
+
+  async function act(call: () => Promise<unknown>) {
+    setError(null);
+    try {
+      await call();
+      await load();
+    } catch (err) {
+      setError(toApiError(err));
+    }
+  }
+  const submit = (call: () => Promise<unknown>) => (e: FormEvent) => {
+    e.preventDefault();
+    void act(call);
+  };
+  const partyName = (id: string) => dir?.parties.find((p) => p.id === id)?.name ?? id;
+  const storeName = (id: string) => dir?.stores.find((s) => s.id === id)?.name ?? id;
+
+  return (
+    <section className="portal-page" aria-labelledby="admin-title">
+      <h1 id="admin-title">{t('admin.title')}</h1>
+      {error && <ErrorBox error={error} />}
+      {newKey && (
+        <div className="alert alert--warning" data-testid="new-terminal-key">
+          <p className="alert__title">{t('admin.keyOnce')}</p>
+          <p><code>{newKey}</code></p>
+          <button type="button" className="btn btn--link" onClick={() => setNewKey(null)}>{t('admin.keyStored')}</button>
+        </div>
+      )}
+      <div className="portal-columns portal-columns--even">
+        <form className="card" onSubmit={submit(() => client.admin.createParty.mutate(party).then(() => setParty({ name: '', contactEmail: '' })))}>
+          <h2>{t('admin.parties')}</h2>
+          <ul className="portal-list">{dir?.parties.map((p) => <li key={p.id}>{p.name} <span className="muted">{p.contactEmail}</span></li>)}</ul>
+          <div className="field"><label htmlFor="p-name">{t('users.name')}</label><input id="p-name" required value={party.name} onChange={(e) => setParty({ ...party, name: e.target.value })} /></div>
+          <div className="field"><label htmlFor="p-mail">{t('users.email')}</label><input id="p-mail" type="email" required value={party.contactEmail} onChange={(e) => setParty({ ...party, contactEmail: e.target.value })} /></div>
+          <button type="submit" className="btn btn--primary">{t('admin.addParty')}</button>
+        </form>
+        <form className="card" onSubmit={submit(() => client.admin.createStore.mutate(store).then(() => setStore({ ...store, name: '' })))}>
+          <h2>{t('admin.stores')}</h2>
+          <ul className="portal-list">{dir?.stores.map((s) => <li key={s.id}>{s.name} <span className="muted">{partyName(s.billingPartyId)}</span></li>)}</ul>
+          <div className="field"><label htmlFor="s-party">{t('clearing.party')}</label>
+            <select id="s-party" required value={store.billingPartyId} onChange={(e) => setStore({ ...store, billingPartyId: e.target.value })}>
+              <option value="" />{dir?.parties.map((p) => <option key={p.id} value={p.id}>{p.name}</option>)}
+            </select></div>
+          <div className="field"><label htmlFor="s-name">{t('users.name')}</label><input id="s-name" required value={store.name} onChange={(e) => setStore({ ...store, name: e.target.value })} /></div>
+          <button type="submit" className="btn btn--primary">{t('admin.addStore')}</button>
+        </form>
+      </div>
+      <form className="card portal-table-wrap" onSubmit={submit(async () => {
+        const created = await client.admin.createTerminal.mutate(terminal);
+        setNewKey(created.apiKey);
+        setTerminal({ ...terminal, name: '' });
+      })}>
+        <h2>{t('admin.terminals')}</h2>
+        <table className="portal-table" data-testid="terminals">
+          <thead><tr><th scope="col">{t('users.name')}</th><th scope="col">{t('tx.store')}</th><th scope="col">{t('admin.key')}</th><th /></tr></thead>
+          <tbody>{dir?.terminals.map((x) => (
+            <tr key={x.id}><th scope="row">{x.name}</th><td>{storeName(x.storeId)}</td><td className="mono">…{x.apiKeyLast4}</td>
+              <td>{x.revokedAt ? t('admin.revoked') : (
+                <button type="button" className="btn btn--link" onClick={() => void act(() => client.admin.revokeTerminal.mutate({ terminalId: x.id }))}>{t('admin.revoke')}</button>
+              )}</td></tr>
+          ))}</tbody>
+        </table>
+        <div className="portal-inline">
+          <label htmlFor="t-store">{t('tx.store')}</label>
+          <select id="t-store" required value={terminal.storeId} onChange={(e) => setTerminal({ ...terminal, storeId: e.target.value })}>
+            <option value="" />{dir?.stores.map((s) => <option key={s.id} value={s.id}>{s.name}</option>)}
+          </select>
+          <label htmlFor="t-name">{t('users.name')}</label>
+          <input id="t-name" required value={terminal.name} onChange={(e) => setTerminal({ ...terminal, name: e.target.value })} />
+          <button type="submit" className="btn btn--primary">{t('admin.addTerminal')}</button>
+        </div>
+      </form>
+      <div className="card portal-table-wrap">
+        <h2>{t('admin.audit')}</h2>
+        <label className="portal-inline">{t('admin.search')}<input value={search} onChange={(e) => setSearch(e.target.value)} data-testid="audit-search" /></label>
+        <table className="portal-table" data-testid="audit">
+          <thead><tr><th scope="col">{t('tx.time')}</th><th scope="col">{t('admin.actor')}</th><th scope="col">{t('admin.action')}</th><th scope="col">{t('admin.subject')}</th></tr></thead>
+          <tbody>{entries.map((e) => (
+            <tr key={e.id}><th scope="row">{new Date(e.at).toLocaleString(language === 'de' ? 'de-DE' : 'en-GB')}</th><td>{e.actor}</td><td>{e.action}</td><td className="mono">{e.subject}</td></tr>
+          ))}</tbody>
+        </table>
+      </div>
+    </section>
+  );
+}
