@@ -37,6 +37,7 @@ export interface PurchaseActivities {
   cancelPayment(orderId: string): Promise<void>;
   issueCard(orderId: string): Promise<{ cardId: string; last4: string }>;
   deliverVoucher(orderId: string): Promise<{ sent: boolean }>;
+  resendVoucher(orderId: string, resendId: string): Promise<{ sent: boolean }>;
   refundPayment(orderId: string, reason: string): Promise<{ refundId: string }>;
   notifyRefund(orderId: string): Promise<void>;
 }
@@ -54,6 +55,23 @@ export function createPurchaseActivities(deps: PurchaseActivityDeps): PurchaseAc
     const found = await findOrder(prisma, orderId);
     if (!found) throw ApplicationFailure.nonRetryable(`order ${orderId} does not exist`, 'order_not_found');
     return found;
+  }
+
+  /** The voucher e-mail: the PDF with the card's code, as the shopper first got it. */
+  async function sendVoucher(o: OrderRecord, messageId: string): Promise<void> {
+    if (!o.cardId) throw ApplicationFailure.nonRetryable('order has no card yet', 'order_not_issued');
+    const card = await prisma.card.findUniqueOrThrow({ where: { id: o.cardId } });
+    const pdf = await renderOrderVoucher(deps.config, deps.secrets.deriveKey, o, card);
+    const amount = formatMoney({ amount: o.amount, currency: o.currency as Currency });
+    await deps.mailer.send({
+      to: o.email,
+      subject: `Your ${deps.config.shop.schemeName} (${amount})`,
+      messageId,
+      text: `Thank you for your purchase.\n\nYour voucher for ${amount} is attached as a PDF. Print it or show it on `
+        + `your phone at the till of any store in ${deps.config.shop.acceptedAt}.\nIt ends in ${card.codeLast4} and is valid `
+        + `until ${card.expiresAt.toISOString().slice(0, 10)}.\n\nOrder ${o.id}\n`,
+      attachments: [{ filename: `voucher-${card.codeLast4}.pdf`, content: pdf, contentType: 'application/pdf' }],
+    });
   }
 
   return {
@@ -117,23 +135,18 @@ export function createPurchaseActivities(deps: PurchaseActivityDeps): PurchaseAc
       const o = await order(orderId);
       // Sent already (a retry after the mail went out): do not send it twice.
       if (o.emailSentAt) return { sent: false };
-      if (!o.cardId) throw ApplicationFailure.nonRetryable('order has no card yet', 'order_not_issued');
-      const card = await prisma.card.findUniqueOrThrow({ where: { id: o.cardId } });
-      const pdf = await renderOrderVoucher(deps.config, deps.secrets.deriveKey, o, card);
-      const amount = formatMoney({ amount: o.amount, currency: o.currency as Currency });
-      await deps.mailer.send({
-        to: o.email,
-        subject: `Your ${deps.config.shop.schemeName} (${amount})`,
-        messageId: `<voucher-${orderId}@voucher-engine>`,
-        text: `Thank you for your purchase.\n\nYour voucher for ${amount} is attached as a PDF. Print it or show it on `
-          + `your phone at the till of any store in ${deps.config.shop.acceptedAt}.\nIt ends in ${card.codeLast4} and is valid `
-          + `until ${card.expiresAt.toISOString().slice(0, 10)}.\n\nOrder ${orderId}\n`,
-        attachments: [{ filename: `voucher-${card.codeLast4}.pdf`, content: pdf, contentType: 'application/pdf' }],
-      });
+      await sendVoucher(o, `<voucher-${orderId}@voucher-engine>`);
       await prisma.order.update({
         where: { id: orderId },
         data: { emailSentAt: new Date(), fulfilledAt: new Date(), status: 'fulfilled', updatedAt: new Date() },
       });
+      return { sent: true };
+    },
+
+    async resendVoucher(orderId, resendId) {
+      const o = await order(orderId);
+      // Each resend has its own Message-ID: a retry of this one is recognisable as the same mail.
+      await sendVoucher(o, `<voucher-${orderId}-resend-${resendId}@voucher-engine>`);
       return { sent: true };
     },
 

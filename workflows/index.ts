@@ -5,3 +5,4 @@ export { latePaymentWorkflow } from './late-payment.ts';
 export { cardExpiryWorkflow } from './card-expiry.ts';
 export { housekeepingWorkflow } from './housekeeping.ts';
 export { clearingWorkflow, clearingStatementWorkflow, scheduledClearingWorkflow } from './clearing.ts';
+export { voucherResendWorkflow } from './voucher-resend.ts';

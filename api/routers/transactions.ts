@@ -3,7 +3,10 @@
 // same ledger functions as the tills (and so reaches the redemption workflow through the outbox),
 // is allowed by role, and is written to the audit log. Store staff see and act on their store only.
 
+import { createHash } from 'node:crypto';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { z } from 'zod';
+import { voucherResendWorkflow } from '../../workflows/voucher-resend.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { audit } from '../../services/audit.ts';
 import { cacheCard } from '../../services/card-view.ts';
@@ -163,6 +166,29 @@ export const transactionsRouter = router({
       await cacheCard(ctx.deps.cache, result.card);
       await logged(ctx, 'redemption_refunded', `hold:${input.holdId}`, { amount: Number(result.refundAmount), replayed: result.replayed === true });
       return { holdId: result.holdId, status: result.status, cardAvailable: Number(result.card.available), replayed: result.replayed === true };
+    }),
+
+  resendVoucher: backofficeProcedure(SUPPORT)
+    .input(z.object({ cardId: z.uuid() }).strict())
+    .output(z.object({ orderId: z.string(), sent: z.boolean() }))
+    .mutation(async ({ ctx, input }) => {
+      const key = requireIdempotencyKey(ctx);
+      const order = await ctx.deps.db.prisma.order.findFirst({ where: { cardId: input.cardId } });
+      if (!order) throw new DomainError('not_found', 'this card was not bought online: there is no voucher e-mail to resend');
+      if (!ctx.deps.temporal) throw new DomainError('service_unavailable', 'workflow service not connected');
+      const client = ctx.deps.temporal;
+      // Through a workflow, so a relay outage delays the mail instead of losing it; the key makes a
+      // repeated click the same resend.
+      const resendId = createHash('sha256').update(key).digest('hex').slice(0, 16);
+      const result = await client.withDeadline(Date.now() + 30_000, () => client.workflow.execute(voucherResendWorkflow, {
+        workflowId: `voucher-resend-${order.id}-${resendId}`, taskQueue: ctx.deps.config.taskQueue,
+        args: [{ orderId: order.id, resendId }], workflowIdConflictPolicy: 'USE_EXISTING', workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      })).catch(async (err) => {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        return client.workflow.getHandle(`voucher-resend-${order.id}-${resendId}`).result() as Promise<{ sent: boolean }>;
+      });
+      await logged(ctx, 'voucher_resent', `order:${order.id}`, { cardId: input.cardId });
+      return { orderId: order.id, sent: result.sent };
     }),
 
   setCardBlocked: backofficeProcedure(SUPPORT)

@@ -60,6 +60,19 @@ describe('support console', () => {
     expect((await trpc(h, 'mutation', 'support.cancel', { workflowId }, support)).code).toBe('not_cancellable');
     const { rows } = await h.deps.db.pool.query(`SELECT action FROM audit_entries WHERE subject = $1`, [`workflow:${workflowId}`]);
     expect(rows.map((r) => r.action)).toEqual(['workflow_retried']);
+
+    // The shopper lost the mail: support resends it (once per Idempotency-Key), through a workflow.
+    const { rows: [orderRow] } = await h.deps.db.pool.query('SELECT card_id FROM orders WHERE id = $1', [order.body.orderId]);
+    const key = randomUUID();
+    const resend = () => fetch(`${h.baseUrl}/trpc/transactions.resendVoucher`, {
+      method: 'POST', body: JSON.stringify({ cardId: orderRow.card_id }),
+      headers: { 'content-type': 'application/json', cookie: support.cookie!, 'x-csrf-token': support.csrf!, 'idempotency-key': key },
+    }).then(async (r) => (await r.json() as any).result.data);
+    expect(await resend()).toEqual({ orderId: order.body.orderId, sent: true });
+    expect(await resend()).toEqual({ orderId: order.body.orderId, sent: true });
+    const mails = mailbox.messages.filter((m) => JSON.stringify(m.to).includes(email));
+    expect(mails).toHaveLength(2);
+    expect(mails[1]!.attachments[0]!.contentType).toBe('application/pdf');
   }, 90_000);
 
   it('cancels an open redemption with its compensation: the hold is voided and its workflow ends', async () => {

@@ -163,6 +163,7 @@ export function CardPage({ cardId }: { cardId: string }) {
   const { client, t, session, language } = usePortal();
   const [card, setCard] = useState<CardView | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
   const load = useCallback(() => client.transactions.card.query({ cardId }).then(setCard, (err) => setError(toApiError(err))), [client, cardId]);
   useEffect(() => {
     void load();
@@ -182,6 +183,12 @@ export function CardPage({ cardId }: { cardId: string }) {
               <dt>{t('card.status')}</dt><dd data-testid="card-status">{t(`card.status.${card.status}`)}</dd>
               <dt>{t('card.expires')}</dt><dd>{when(card.expiresAt)}</dd>
             </dl>
+            {mayBlock && card.channel === 'online' && (
+              <button type="button" className="btn btn--secondary" onClick={() => void client.transactions.resendVoucher
+                .mutate({ cardId }, { context: { idempotencyKey: randomId() } })
+                .then(() => setNotice(t('card.resent')), (err) => setError(toApiError(err)))}>{t('card.resend')}</button>
+            )}
+            {notice && <p className="alert alert--success" data-testid="card-notice">{notice}</p>}
             {mayBlock && card.status !== 'expired' && (
               <button type="button" className="btn btn--secondary" onClick={() => void client.transactions.setCardBlocked
                 .mutate({ cardId, blocked: card.status === 'active' }).then(load, (err) => setError(toApiError(err)))}>
