@@ -19,6 +19,8 @@ export interface PortalUser {
   storeId: string | null;
   totpRequired: boolean;
   totpEnrolled: boolean;
+  disabled: boolean;
+  lockedUntil: string | null;
 }
 
 export interface PortalSession {
@@ -45,7 +47,8 @@ interface UserRow {
 function userOf(r: UserRow): PortalUser {
   return {
     userId: r.id, email: r.email, displayName: r.display_name, role: r.role, storeId: r.store_id,
-    totpRequired: r.totp_required, totpEnrolled: r.totp_secret !== null,
+    totpRequired: r.totp_required, totpEnrolled: r.totp_secret !== null, disabled: r.disabled_at !== null,
+    lockedUntil: r.locked_until && r.locked_until > new Date() ? r.locked_until.toISOString() : null,
   };
 }
 
@@ -82,6 +85,32 @@ export class UserDirectory {
   async list(): Promise<PortalUser[]> {
     const { rows } = await this.pool.query<UserRow>('SELECT * FROM users ORDER BY email');
     return rows.map(userOf);
+  }
+
+  /** Changes a user's role (store staff with their store), disables or re-enables them, or lifts a lockout. */
+  async update(userId: string, p: { role?: UserRole; storeId?: string | null; disabled?: boolean; unlock?: boolean }): Promise<PortalUser> {
+    const { rows: [current] } = await this.pool.query<UserRow>('SELECT * FROM users WHERE id = $1', [userId]);
+    if (!current) throw new DomainError('not_found', 'no such user');
+    const role = p.role ?? current.role;
+    const storeId = p.storeId !== undefined ? p.storeId : role === 'store_staff' ? current.store_id : null;
+    if ((role === 'store_staff') !== Boolean(storeId)) {
+      throw new DomainError('validation_error', 'store staff belong to exactly one store; other roles to none');
+    }
+    try {
+      const { rows } = await this.pool.query<UserRow>(
+        `UPDATE users SET role = $2, store_id = $3,
+                disabled_at = CASE WHEN $4::boolean IS NULL THEN disabled_at WHEN $4 THEN coalesce(disabled_at, now()) ELSE NULL END,
+                locked_until = CASE WHEN $5 THEN NULL ELSE locked_until END,
+                failed_sign_ins = CASE WHEN $5 THEN 0 ELSE failed_sign_ins END
+          WHERE id = $1 RETURNING *`,
+        [userId, role, storeId, p.disabled ?? null, p.unlock === true]);
+      // A disabled user is signed out everywhere at once.
+      if (p.disabled) await this.pool.query('DELETE FROM sessions WHERE user_id = $1', [userId]);
+      return userOf(rows[0]!);
+    } catch (err) {
+      if ((err as { code?: string }).code === '23503') throw new DomainError('not_found', 'no such store');
+      throw err;
+    }
   }
 
   async setTotpRequired(userId: string, required: boolean): Promise<PortalUser> {

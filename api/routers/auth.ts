@@ -12,7 +12,7 @@ import { publicProcedure, router, type RequestContext } from '../trpc.ts';
 const userSchema = z.object({
   userId: z.string(), email: z.string(), displayName: z.string(),
   role: z.enum(['admin', 'finance', 'support', 'store_staff']), storeId: z.string().nullable(),
-  totpRequired: z.boolean(), totpEnrolled: z.boolean(),
+  totpRequired: z.boolean(), totpEnrolled: z.boolean(), disabled: z.boolean(), lockedUntil: z.string().nullable(),
 });
 
 const sessionSchema = z.object({

@@ -2,6 +2,7 @@
 // whether they must use a second factor. Every change goes to the audit log.
 
 import { z } from 'zod';
+import { DomainError } from '../../domain/errors.ts';
 import { audit } from '../../services/audit.ts';
 import { backofficeProcedure, router } from '../trpc.ts';
 
@@ -9,7 +10,7 @@ const ADMIN = ['admin'] as const;
 const roleSchema = z.enum(['admin', 'finance', 'support', 'store_staff']);
 const userSchema = z.object({
   userId: z.string(), email: z.string(), displayName: z.string(), role: roleSchema, storeId: z.string().nullable(),
-  totpRequired: z.boolean(), totpEnrolled: z.boolean(),
+  totpRequired: z.boolean(), totpEnrolled: z.boolean(), disabled: z.boolean(), lockedUntil: z.string().nullable(),
 });
 
 export const usersRouter = router({
@@ -30,6 +31,22 @@ export const usersRouter = router({
         actor: ctx.principal.name, action: 'user_created', subject: `user:${user.userId}`,
         details: { email: user.email, role: user.role, storeId: user.storeId }, requestId: ctx.requestId,
       });
+      return user;
+    }),
+
+  update: backofficeProcedure(ADMIN)
+    .input(z.object({
+      userId: z.uuid(), role: roleSchema.optional(), storeId: z.uuid().nullable().optional(),
+      disabled: z.boolean().optional(), unlock: z.boolean().optional(),
+    }).strict())
+    .output(userSchema)
+    .mutation(async ({ ctx, input }) => {
+      const { userId, ...change } = input;
+      if (userId === ctx.principal.clientId && (change.disabled || (change.role && change.role !== 'admin'))) {
+        throw new DomainError('validation_error', 'admins cannot disable or demote themselves');
+      }
+      const user = await ctx.deps.users.update(userId, change);
+      await audit(ctx.deps.db.pool, { actor: ctx.principal.name, action: 'user_updated', subject: `user:${userId}`, details: change, requestId: ctx.requestId });
       return user;
     }),
 

@@ -117,4 +117,28 @@ describe('portal sign-in', () => {
       await signIn(h, (await h.deps.users.create({ email: email(), displayName: 'A', role: 'admin', password })).email, password));
     expect([weak.status, weak.code]).toEqual([400, 'validation_error']);
   });
+
+  it('lets an admin change a role, lift a lockout and disable a user, who is signed out at once', async () => {
+    const admin = await h.deps.users.create({ email: email(), displayName: 'Admin', role: 'admin', password });
+    const adminSession = await signIn(h, admin.email, password);
+    const user = await h.deps.users.create({ email: email(), displayName: 'Sue', role: 'support', password });
+    const session = await signIn(h, user.email, password);
+    expect((await trpc(h, 'query', 'clearing.list', undefined, session)).code).toBe('forbidden');
+
+    const promoted = await trpc(h, 'mutation', 'users.update', { userId: user.userId, role: 'finance' }, adminSession);
+    expect(promoted.data).toMatchObject({ role: 'finance', disabled: false });
+    expect((await trpc(h, 'query', 'clearing.list', undefined, session)).status).toBe(200); // at once, same session
+
+    for (let i = 0; i < MAX_FAILED_SIGN_INS; i++) await signIn(h, user.email, 'wrong password!!');
+    expect((await trpc(h, 'query', 'users.list', undefined, adminSession)).data.users.find((u: any) => u.userId === user.userId).lockedUntil).not.toBeNull();
+    await trpc(h, 'mutation', 'users.update', { userId: user.userId, unlock: true }, adminSession);
+    expect((await signIn(h, user.email, password)).response.status).toBe(200);
+
+    expect((await trpc(h, 'mutation', 'users.update', { userId: user.userId, role: 'store_staff' }, adminSession)).code).toBe('validation_error');
+    expect((await trpc(h, 'mutation', 'users.update', { userId: admin.userId, disabled: true }, adminSession)).code).toBe('validation_error');
+    const disabled = await trpc(h, 'mutation', 'users.update', { userId: user.userId, disabled: true }, adminSession);
+    expect(disabled.data.disabled).toBe(true);
+    expect((await trpc(h, 'query', 'auth.me', undefined, session)).data).toBeNull();
+    expect((await signIn(h, user.email, password)).response.code).toBe('invalid_credentials');
+  });
 });

@@ -50,11 +50,23 @@ export function UsersPage() {
           <tbody>
             {(users ?? []).map((u) => (
               <tr key={u.userId}>
-                <th scope="row">{u.email}</th><td>{u.displayName}</td><td>{t(`role.${u.role}`)}</td>
-                <td>{u.totpRequired ? t('users.totpRequired') : t('users.totpOptional')}</td>
+                <th scope="row">{u.email}{u.disabled && <span className="muted"> ({t('users.disabled')})</span>}</th><td>{u.displayName}</td>
                 <td>
+                  <select aria-label={t('users.role')} value={u.role} disabled={u.role === 'store_staff'}
+                    onChange={(e) => void act(() => client.users.update.mutate({ userId: u.userId, role: e.target.value as (typeof ROLES)[number] }))}>
+                    {ROLES.filter((r) => r !== 'store_staff' || u.role === 'store_staff').map((r) => <option key={r} value={r}>{t(`role.${r}`)}</option>)}
+                  </select>
+                </td>
+                <td>{u.totpRequired ? t('users.totpRequired') : t('users.totpOptional')}</td>
+                <td className="actions">
                   <button type="button" className="btn btn--link" onClick={() => void act(() => client.users.setTotpRequired.mutate({ userId: u.userId, required: !u.totpRequired }))}>
                     {u.totpRequired ? t('users.unrequire') : t('users.require')}
+                  </button>
+                  {u.lockedUntil && (
+                    <button type="button" className="btn btn--link" onClick={() => void act(() => client.users.update.mutate({ userId: u.userId, unlock: true }))}>{t('users.unlock')}</button>
+                  )}
+                  <button type="button" className="btn btn--link" onClick={() => void act(() => client.users.update.mutate({ userId: u.userId, disabled: !u.disabled }))}>
+                    {u.disabled ? t('users.enable') : t('users.disable')}
                   </button>
                 </td>
               </tr>
