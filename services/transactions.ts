@@ -112,6 +112,26 @@ export async function listTransactions(
   return { transactions, next: rows.length > page.limit && last ? { bookedAt: last.bookedAt, entryId: last.entryId } : null };
 }
 
+/** How many transactions match a filter: the total behind an export's progress. */
+export async function countTransactions(pool: pg.Pool, f: TransactionFilter): Promise<number> {
+  const { rows } = await pool.query<{ n: string }>(
+    `SELECT count(*) AS n FROM (
+       SELECT (SELECT sum(p.amount) FROM postings p WHERE p.entry_id = e.id AND p.amount > 0)::bigint AS amount
+         FROM journal_entries e
+         LEFT JOIN holds h ON h.id = e.hold_id
+        WHERE ($1::timestamptz IS NULL OR e.booked_at >= $1) AND ($2::timestamptz IS NULL OR e.booked_at < $2)
+          AND ($3::uuid IS NULL OR e.store_id = $3)
+          AND ($4::uuid IS NULL OR e.store_id IN (SELECT id FROM stores WHERE billing_party_id = $4))
+          AND ($5::entry_kind[] IS NULL OR e.kind = ANY($5))
+          AND ($6::hold_status IS NULL OR h.status = $6)
+          AND ($7::text IS NULL OR e.card_id = ANY(ARRAY(SELECT id FROM cards WHERE code_last4 = $7)))) t
+      WHERE ($8::bigint IS NULL OR t.amount >= $8) AND ($9::bigint IS NULL OR t.amount <= $9)`,
+    [f.from ?? null, f.to ?? null, f.storeId ?? null, f.billingPartyId ?? null,
+      f.types?.length ? f.types.map((t) => TRANSACTION_TYPES[t]) : null, f.holdStatus ?? null,
+      f.cardLast4?.toUpperCase() ?? null, f.minAmount ?? null, f.maxAmount ?? null]);
+  return Number(rows[0]!.n);
+}
+
 export interface Posting {
   accountKind: string;
   accountRef: string;

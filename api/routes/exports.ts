@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../domain/errors.ts';
 import { formatMoney, type Currency } from '../../domain/money.ts';
-import { listTransactions, type Cursor } from '../../services/transactions.ts';
+import { countTransactions, listTransactions, type Cursor } from '../../services/transactions.ts';
 import { csvField, csvText } from '../../services/statement-csv.ts';
 import { createRequestContext, SESSION_COOKIE } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
@@ -52,7 +52,10 @@ export async function registerExportRoutes(app: FastifyInstance, deps: AppDeps):
           after = page.next;
         } while (after);
       }
+      // The total first, so the portal can show how far a long export has come.
+      const total = await countTransactions(deps.db.pool, filter);
       return reply.type('text/csv; charset=utf-8')
+        .header('x-total-rows', String(total))
         .header('content-disposition', 'attachment; filename="transactions.csv"')
         .header('cache-control', 'private, no-store')
         .send(Readable.from(rows()));

@@ -165,6 +165,12 @@ describe('back-office portal', () => {
     expect(await row.innerText()).toContain('12.00 EUR');
     await page.screenshot({ path: path.join(ARTIFACTS, 'portal-transactions.png'), fullPage: true });
 
+    // The filtered table exports with progress, as a file download.
+    const download = page.waitForEvent('download');
+    await page.getByTestId('tx-export').click();
+    expect((await download).suggestedFilename()).toBe('transactions.csv');
+    await expect.poll(() => page.getByTestId('export-progress').textContent()).toBe('1 of 1 rows exported');
+
     await row.locator('th button').click();
     await page.getByLabel('Amount (empty: all)').fill('4.00');
     await page.getByRole('button', { name: 'Refund to the card' }).click();

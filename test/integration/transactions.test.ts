@@ -77,6 +77,7 @@ describe('transactions', () => {
     const csv = await exportAs(support, `cardLast4=${last4}&types=authorization,redemption`);
     expect(csv.status).toBe(200);
     expect(csv.headers.get('content-type')).toContain('text/csv');
+    expect(csv.headers.get('x-total-rows')).toBe('3');
     const lines = (await csv.text()).trim().split('\r\n');
     expect(lines[0]).toBe('booked_at,entry_id,type,billing_party,store,terminal_id,card_last4,hold_status,currency,amount_minor,amount');
     expect(lines.slice(1).map((l) => l.split(',')[2]).sort()).toEqual(['authorization', 'authorization', 'redemption']);

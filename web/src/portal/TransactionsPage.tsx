@@ -21,6 +21,7 @@ export function TransactionsPage({ onOpenCard }: { onOpenCard: (cardId: string) 
   const [next, setNext] = useState<string | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [selected, setSelected] = useState<Row | null>(null);
+  const [exporting, setExporting] = useState<{ rows: number; total: number; done: boolean } | null>(null);
 
   const load = useCallback(async (f: Filter, cursor?: string) => {
     setError(null);
@@ -56,6 +57,38 @@ export function TransactionsPage({ onOpenCard }: { onOpenCard: (cardId: string) 
     .filter(([, v]) => v !== undefined).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : String(v)])).toString()}`;
   const when = (iso: string) => new Date(iso).toLocaleString(language === 'de' ? 'de-DE' : 'en-GB');
 
+  // A large export takes a while: read it as it streams, count its rows against the total the API
+  // announces, then hand the file to the browser.
+  async function exportCsv() {
+    setError(null);
+    try {
+      const res = await fetch(exportUrl, { credentials: 'same-origin' });
+      if (!res.ok || !res.body) throw new Error(`export failed (${res.status})`);
+      const total = Number(res.headers.get('x-total-rows') ?? 0);
+      const reader = res.body.getReader();
+      const chunks: Uint8Array[] = [];
+      let lines = 0;
+      setExporting({ rows: 0, total, done: false });
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        chunks.push(value);
+        for (const byte of value) if (byte === 10) lines++;
+        setExporting({ rows: Math.max(0, lines - 1), total, done: false });
+      }
+      setExporting({ rows: Math.max(0, lines - 1), total, done: true });
+      const url = URL.createObjectURL(new Blob(chunks as BlobPart[], { type: 'text/csv' }));
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = 'transactions.csv';
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (err) {
+      setExporting(null);
+      setError(toApiError(err));
+    }
+  }
+
   return (
     <section className="portal-page" aria-labelledby="tx-title">
       <h1 id="tx-title">{t('tx.title')}</h1>
@@ -72,7 +105,9 @@ export function TransactionsPage({ onOpenCard }: { onOpenCard: (cardId: string) 
         <label>{t('tx.minAmount')}<input inputMode="decimal" value={form.minAmount} onChange={(e) => setForm({ ...form, minAmount: e.target.value })} /></label>
         <label>{t('tx.maxAmount')}<input inputMode="decimal" value={form.maxAmount} onChange={(e) => setForm({ ...form, maxAmount: e.target.value })} /></label>
         <button type="submit" className="btn btn--primary">{t('tx.apply')}</button>
-        <a className="btn btn--secondary" href={exportUrl} data-testid="tx-export">{t('tx.export')}</a>
+        <button type="button" className="btn btn--secondary" data-testid="tx-export" disabled={exporting !== null && !exporting.done}
+          onClick={() => void exportCsv()}>{t('tx.export')}</button>
+        {exporting && <span className="muted" data-testid="export-progress">{t('tx.exported', { rows: exporting.rows, total: exporting.total })}</span>}
       </form>
       {error && <ErrorBox error={error} />}
       <div className="portal-columns portal-columns--detail">
