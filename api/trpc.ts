@@ -2,6 +2,7 @@
 
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
+import type { Client } from '@temporalio/client';
 import { DomainError, ERROR_STATUS, type ErrorCode } from '../domain/errors.ts';
 import type { AppDeps } from './deps.ts';
 import type { TerminalIdentity } from './terminal-auth.ts';
@@ -130,6 +131,12 @@ export function backofficeProcedure(roles: readonly BackofficeRole[]) {
     }
     return next({ ctx: { ...ctx, principal } });
   });
+}
+
+/** The Temporal client, or 503 while the API is not connected to Temporal. */
+export function requireTemporal(ctx: RequestContext): Client {
+  if (!ctx.deps.temporal) throw new DomainError('service_unavailable', 'workflow service not connected');
+  return ctx.deps.temporal;
 }
 
 export function requireIdempotencyKey(ctx: RequestContext): string {

@@ -2,7 +2,7 @@
 // progress, read positions and statements, approve and close. Reports for any period, live for
 // the open one. Finance and admins see every party; a billing party's key sees only its own.
 
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { DomainError } from '../../domain/errors.ts';
@@ -19,7 +19,7 @@ import {
 import { VoucherPeriod } from '../../workflows/search-attributes.ts';
 import { maySeeParty, type BackofficePrincipal } from '../backoffice-auth.ts';
 import { idempotencyHeaders } from '../schemas.ts';
-import { backofficeProcedure, requireIdempotencyKey, router, type RequestContext } from '../trpc.ts';
+import { backofficeProcedure, requireIdempotencyKey, requireTemporal, router, type RequestContext } from '../trpc.ts';
 import { TEMPORAL_DEADLINE_MS } from './shop.ts';
 
 type BackofficeContext = RequestContext & { principal: BackofficePrincipal };
@@ -80,10 +80,6 @@ const clearingDetailSchema = clearingPeriodSchema.extend({
 
 const periodInput = z.object({ period: periodSchema }).strict();
 
-function temporalOf(ctx: RequestContext): Client {
-  if (!ctx.deps.temporal) throw new DomainError('service_unavailable', 'workflow service not connected');
-  return ctx.deps.temporal;
-}
 
 function iso(d: Date | null): string | null {
   return d ? d.toISOString() : null;
@@ -128,7 +124,7 @@ export function signedStatementUrl(ctx: RequestContext, period: string, billingP
 }
 
 async function liveProgress(ctx: RequestContext, period: string): Promise<ClearingProgress | null> {
-  const client = temporalOf(ctx);
+  const client = requireTemporal(ctx);
   try {
     return await client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
       client.workflow.getHandle(clearingWorkflowId(period)).query(clearingProgressQuery));
@@ -162,7 +158,7 @@ async function detail(ctx: BackofficeContext, period: string): Promise<z.infer<t
 }
 
 async function startClearing(ctx: RequestContext, period: string): Promise<void> {
-  const client = temporalOf(ctx);
+  const client = requireTemporal(ctx);
   await client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
     client.workflow.start(clearingWorkflow, {
       workflowId: clearingWorkflowId(period), taskQueue: ctx.deps.config.taskQueue, args: [{ period }],
@@ -189,7 +185,7 @@ async function updateRefusal(ctx: RequestContext, period: string, err: unknown):
 async function updateClearing(
   ctx: RequestContext, period: string, deadlineMs: number, send: (handle: WorkflowHandle) => Promise<unknown>,
 ): Promise<void> {
-  const client = temporalOf(ctx);
+  const client = requireTemporal(ctx);
   try {
     await client.withDeadline(Date.now() + deadlineMs, () => send(client.workflow.getHandle(clearingWorkflowId(period))));
   } catch (err) {

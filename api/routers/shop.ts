@@ -11,7 +11,7 @@ import {
 import { paymentEventSignal, paymentReadyUpdate, purchaseWorkflow } from '../../workflows/purchase.ts';
 import { VoucherAmount, VoucherCurrency, VoucherStatus } from '../../workflows/search-attributes.ts';
 import { idempotencyHeaders } from '../schemas.ts';
-import { publicProcedure, router, type RequestContext } from '../trpc.ts';
+import { publicProcedure, requireTemporal, router, type RequestContext } from '../trpc.ts';
 
 const TAG = ['Shop'];
 const orderIdSchema = z.uuid().describe('Order id');
@@ -56,10 +56,6 @@ export function purchaseWorkflowId(orderId: string): string {
   return `purchase-${orderId}`;
 }
 
-function temporalOf(ctx: RequestContext) {
-  if (!ctx.deps.temporal) throw new DomainError('service_unavailable', 'workflow service not connected');
-  return ctx.deps.temporal;
-}
 
 async function orderView(ctx: RequestContext, order: OrderRecord): Promise<z.infer<typeof orderSchema>> {
   const card = order.cardId
@@ -119,7 +115,7 @@ export const shopRouter = router({
       if (input.amount < shop.minAmount || input.amount > shop.maxAmount) {
         throw new DomainError('amount_out_of_range', `a voucher is worth ${shop.minAmount} to ${shop.maxAmount} minor units`);
       }
-      const client = temporalOf(ctx);
+      const client = requireTemporal(ctx);
       const { order, created } = await createOrder(ctx.deps.db.prisma, {
         idempotencyKey: ctx.idempotencyKey ? `shop:${ctx.idempotencyKey}` : null,
         email: input.email, amount: input.amount, currency: input.currency, provider: payments.provider,
@@ -183,7 +179,7 @@ export const shopRouter = router({
       if (order.provider !== 'dev') throw new DomainError('not_found', 'no development-provider order with this id');
       if (!order.paymentId) throw new DomainError('order_not_payable', 'the payment is not ready yet');
       try {
-        const client = temporalOf(ctx);
+        const client = requireTemporal(ctx);
         await client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
           client.workflow.getHandle(purchaseWorkflowId(order.id)).signal(paymentEventSignal, {
             type: 'succeeded', eventId: `dev-${order.id}`, paymentId: order.paymentId! }));

@@ -3,12 +3,11 @@
 // retry the failing step now; cancel with compensation where the engine knows how (an open
 // redemption is voided, which returns the held value to the card and ends its workflow).
 
-import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import { DomainError } from '../../domain/errors.ts';
 import { audit } from '../../services/audit.ts';
 import { cacheCard } from '../../services/card-view.ts';
-import { backofficeProcedure, router, type RequestContext } from '../trpc.ts';
+import { backofficeProcedure, requireTemporal, router } from '../trpc.ts';
 import { TEMPORAL_DEADLINE_MS } from './shop.ts';
 
 const SUPPORT = ['admin', 'support'] as const;
@@ -22,10 +21,6 @@ const stuckSchema = z.object({
   nextAttemptAt: z.string().nullable(), temporalUrl: z.string().nullable(), cancellable: z.boolean(),
 });
 
-function temporalOf(ctx: RequestContext): Client {
-  if (!ctx.deps.temporal) throw new DomainError('service_unavailable', 'workflow service not connected');
-  return ctx.deps.temporal;
-}
 
 function timestampOf(t: { seconds?: unknown; nanos?: number | null } | null | undefined): Date | null {
   if (!t?.seconds) return null;
@@ -37,7 +32,7 @@ export const supportRouter = router({
     .input(z.object({ thresholdMinutes: z.number().int().min(1).max(10_080).default(10) }).strict())
     .output(z.object({ workflows: z.array(stuckSchema), scanned: z.number().int() }))
     .query(async ({ ctx, input }) => {
-      const client = temporalOf(ctx);
+      const client = requireTemporal(ctx);
       const { config } = ctx.deps;
       const query = `ExecutionStatus = 'Running' AND TaskQueue = '${config.taskQueue.replace(/'/g, "''")}' AND WorkflowType IN (${WORKFLOW_TYPES.map((t) => `'${t}'`).join(', ')})`;
       const running = [];
@@ -73,7 +68,7 @@ export const supportRouter = router({
     .input(z.object({ workflowId: z.string().min(1).max(300) }).strict())
     .output(z.object({ workflowId: z.string(), reset: z.boolean() }))
     .mutation(async ({ ctx, input }) => {
-      const client = temporalOf(ctx);
+      const client = requireTemporal(ctx);
       const d = await client.workflow.getHandle(input.workflowId).describe().catch(() => null);
       if (!d || d.status.name !== 'RUNNING') throw new DomainError('not_found', 'no running workflow with this id');
       const failing = (d.raw.pendingActivities ?? []).filter((a) => (a.attempt ?? 1) > 1);

@@ -16,7 +16,7 @@ import {
 } from '../../services/transactions.ts';
 import type { BackofficePrincipal } from '../backoffice-auth.ts';
 import { amountSchema } from '../schemas.ts';
-import { backofficeProcedure, requireIdempotencyKey, router, type RequestContext } from '../trpc.ts';
+import { backofficeProcedure, requireIdempotencyKey, requireTemporal, router, type RequestContext } from '../trpc.ts';
 
 const VIEWERS = ['admin', 'finance', 'support', 'store_staff'] as const;
 const HOLD_ACTORS = ['admin', 'support', 'store_staff'] as const;
@@ -175,8 +175,7 @@ export const transactionsRouter = router({
       const key = requireIdempotencyKey(ctx);
       const order = await ctx.deps.db.prisma.order.findFirst({ where: { cardId: input.cardId } });
       if (!order) throw new DomainError('not_found', 'this card was not bought online: there is no voucher e-mail to resend');
-      if (!ctx.deps.temporal) throw new DomainError('service_unavailable', 'workflow service not connected');
-      const client = ctx.deps.temporal;
+      const client = requireTemporal(ctx);
       // Through a workflow, so a relay outage delays the mail instead of losing it; the key makes a
       // repeated click the same resend.
       const resendId = createHash('sha256').update(key).digest('hex').slice(0, 16);
