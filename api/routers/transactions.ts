@@ -10,6 +10,7 @@ import { voucherResendWorkflow } from '../../workflows/voucher-resend.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { audit } from '../../services/audit.ts';
 import { cacheCard } from '../../services/card-view.ts';
+import type { CardSnapshot } from '../../services/ledger.ts';
 import {
   decodeCursor, encodeCursor, findCard, findTransaction, listTransactions, TRANSACTION_TYPES,
   type Transaction, type TransactionFilter,
@@ -87,6 +88,24 @@ async function logged(ctx: Ctx, action: string, subject: string, details: Record
   await audit(ctx.deps.db.pool, { actor: ctx.principal.name, action, subject, details, requestId: ctx.requestId });
 }
 
+/**
+ * What every action on a hold shares: the Idempotency-Key, the caller's right to the hold, the
+ * ledger call (with the hold's own store), the balance cache and the audit entry.
+ */
+async function onHold<R extends { holdId: string; status: string; card?: CardSnapshot; replayed?: boolean }>(
+  ctx: Ctx, holdId: string, action: string,
+  call: (idem: { scope: string; key: string }, storeId: string) => Promise<R>,
+  details: (result: R) => Record<string, unknown> = () => ({}),
+): Promise<{ holdId: string; status: string; cardAvailable: number; replayed: boolean }> {
+  const key = requireIdempotencyKey(ctx);
+  const hold = await actionableHold(ctx, holdId);
+  const result = await call({ scope: scopeOf(ctx), key }, hold.storeId);
+  if (result.card) await cacheCard(ctx.deps.cache, result.card);
+  const replayed = result.replayed === true;
+  await logged(ctx, action, `hold:${holdId}`, { ...details(result), replayed });
+  return { holdId: result.holdId, status: result.status, cardAvailable: Number(result.card?.available ?? 0), replayed };
+}
+
 const holdInput = z.object({ holdId: z.uuid() }).strict();
 const actionResult = z.object({ holdId: z.string(), status: z.string(), cardAvailable: z.number().int(), replayed: z.boolean() });
 
@@ -131,42 +150,22 @@ export const transactionsRouter = router({
   capture: backofficeProcedure(HOLD_ACTORS)
     .input(holdInput.extend({ amount: amountSchema.optional() }).strict())
     .output(actionResult)
-    .mutation(async ({ ctx, input }) => {
-      const key = requireIdempotencyKey(ctx);
-      const hold = await actionableHold(ctx, input.holdId);
-      const result = await ctx.deps.ledger.capture({ scope: scopeOf(ctx), key }, {
-        holdId: input.holdId, storeId: hold.storeId, amount: input.amount === undefined ? null : BigInt(input.amount),
-      });
-      if (result.card) await cacheCard(ctx.deps.cache, result.card);
-      await logged(ctx, 'hold_captured', `hold:${input.holdId}`, { amount: input.amount ?? null, replayed: result.replayed === true });
-      return { holdId: result.holdId, status: result.status, cardAvailable: Number(result.card?.available ?? 0), replayed: result.replayed === true };
-    }),
+    .mutation(({ ctx, input }) => onHold(ctx, input.holdId, 'hold_captured', (idem, storeId) =>
+      ctx.deps.ledger.capture(idem, { holdId: input.holdId, storeId, amount: input.amount === undefined ? null : BigInt(input.amount) }),
+    () => ({ amount: input.amount ?? null }))),
 
   void: backofficeProcedure(HOLD_ACTORS)
     .input(holdInput)
     .output(actionResult)
-    .mutation(async ({ ctx, input }) => {
-      const key = requireIdempotencyKey(ctx);
-      const hold = await actionableHold(ctx, input.holdId);
-      const result = await ctx.deps.ledger.void({ scope: scopeOf(ctx), key }, { holdId: input.holdId, storeId: hold.storeId });
-      if (result.card) await cacheCard(ctx.deps.cache, result.card);
-      await logged(ctx, 'hold_voided', `hold:${input.holdId}`, { replayed: result.replayed === true });
-      return { holdId: result.holdId, status: result.status, cardAvailable: Number(result.card?.available ?? 0), replayed: result.replayed === true };
-    }),
+    .mutation(({ ctx, input }) => onHold(ctx, input.holdId, 'hold_voided', (idem, storeId) =>
+      ctx.deps.ledger.void(idem, { holdId: input.holdId, storeId }))),
 
   refund: backofficeProcedure(SUPPORT)
     .input(holdInput.extend({ amount: amountSchema.optional() }).strict())
     .output(actionResult)
-    .mutation(async ({ ctx, input }) => {
-      const key = requireIdempotencyKey(ctx);
-      const hold = await actionableHold(ctx, input.holdId);
-      const result = await ctx.deps.ledger.refund({ scope: scopeOf(ctx), key }, {
-        holdId: input.holdId, storeId: hold.storeId, terminalId: null, amount: input.amount === undefined ? null : BigInt(input.amount),
-      });
-      await cacheCard(ctx.deps.cache, result.card);
-      await logged(ctx, 'redemption_refunded', `hold:${input.holdId}`, { amount: Number(result.refundAmount), replayed: result.replayed === true });
-      return { holdId: result.holdId, status: result.status, cardAvailable: Number(result.card.available), replayed: result.replayed === true };
-    }),
+    .mutation(({ ctx, input }) => onHold(ctx, input.holdId, 'redemption_refunded', (idem, storeId) =>
+      ctx.deps.ledger.refund(idem, { holdId: input.holdId, storeId, terminalId: null, amount: input.amount === undefined ? null : BigInt(input.amount) }),
+    (result) => ({ amount: Number(result.refundAmount) }))),
 
   resendVoucher: backofficeProcedure(SUPPORT)
     .input(z.object({ cardId: z.uuid() }).strict())
