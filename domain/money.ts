@@ -50,13 +50,16 @@ export function isBalanced(items: Iterable<Money>): boolean {
   return true;
 }
 
-/** "12.34 EUR" for humans and e-mails; every supported currency has two decimals. */
-export function formatMoney({ amount, currency }: Money): string {
+/** "-12.34": the amount as a decimal number, for CSV files and the like. */
+export function formatDecimal(amount: bigint): string {
   const negative = amount < 0n;
   const abs = negative ? -amount : amount;
-  const units = abs / 100n;
-  const cents = (abs % 100n).toString().padStart(2, '0');
-  return `${negative ? '-' : ''}${units}.${cents} ${currency}`;
+  return `${negative ? '-' : ''}${abs / 100n}.${(abs % 100n).toString().padStart(2, '0')}`;
+}
+
+/** "12.34 EUR" for humans and e-mails; every supported currency has two decimals. */
+export function formatMoney({ amount, currency }: Money): string {
+  return `${formatDecimal(amount)} ${currency}`;
 }
 
 /** Parses "12.34" into 1234n; rejects more than two decimals, signs and exponents. */

@@ -4,7 +4,7 @@
 // The period is frozen before statements exist, so the same period always gives the same bytes.
 
 import type pg from 'pg';
-import { formatMoney, type Currency } from '../domain/money.ts';
+import { formatDecimal } from '../domain/money.ts';
 
 export const STATEMENT_CSV_HEADER = [
   'booked_at', 'entry_id', 'type', 'store_id', 'store', 'terminal_id', 'terminal', 'card_last4',
@@ -62,7 +62,7 @@ export async function* statementCsv(
       page += line([
         r.booked_at.toISOString(), r.id, TYPE_OF_KIND[r.kind] ?? r.kind, r.store_id, csvText(r.store_name),
         r.terminal_id ?? '', csvText(r.terminal_name ?? ''), r.code_last4, r.currency, amount.toString(),
-        formatMoney({ amount, currency: r.currency as Currency }).split(' ')[0]!,
+        formatDecimal(amount),
       ]);
     }
     if (page) yield page;

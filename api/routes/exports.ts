@@ -5,7 +5,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../domain/errors.ts';
-import { formatMoney, type Currency } from '../../domain/money.ts';
+import { formatDecimal } from '../../domain/money.ts';
 import { countTransactions, listTransactions, type Cursor } from '../../services/transactions.ts';
 import { csvField, csvText } from '../../services/statement-csv.ts';
 import { createRequestContext, SESSION_COOKIE } from '../context.ts';
@@ -47,7 +47,7 @@ export async function registerExportRoutes(app: FastifyInstance, deps: AppDeps):
           yield page.transactions.map((t) => [
             t.bookedAt.toISOString(), t.entryId, t.type, csvText(t.billingPartyName ?? ''), csvText(t.storeName ?? ''),
             t.terminalId ?? '', t.cardLast4, t.holdStatus ?? '', t.currency, t.amount.toString(),
-            formatMoney({ amount: t.amount, currency: t.currency as Currency }).split(' ')[0]!,
+            formatDecimal(t.amount),
           ].map(csvField).join(',') + '\r\n').join('');
           after = page.next;
         } while (after);
