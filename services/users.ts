@@ -159,19 +159,26 @@ export class UserDirectory {
       [userId, MAX_FAILED_SIGN_INS, LOCKOUT_MINUTES]);
   }
 
-  /** The session behind a cookie, kept alive while it is used (sliding idle timeout, absolute cap). */
+  /**
+   * The session behind a cookie, kept alive while it is used (sliding idle timeout, absolute cap).
+   * Most requests only read: the expiry moves on at most once a minute.
+   */
   async session(token: string | null): Promise<PortalSession | null> {
     if (!token) return null;
-    const { rows } = await this.pool.query<UserRow & { csrf_token: string; pending_second_factor: boolean }>(
-      `UPDATE sessions s
-          SET last_seen_at = now(),
-              expires_at = least(now() + make_interval(mins => $2), s.created_at + make_interval(hours => $3))
-         FROM users u
-        WHERE s.token_hash = $1 AND s.expires_at > now() AND u.id = s.user_id AND u.disabled_at IS NULL
-        RETURNING u.*, s.csrf_token, s.pending_second_factor`,
-      [hashSessionToken(token), IDLE_MINUTES, MAX_HOURS]);
+    const tokenHash = hashSessionToken(token);
+    const { rows } = await this.pool.query<UserRow & { csrf_token: string; pending_second_factor: boolean; stale: boolean }>(
+      `SELECT u.*, s.csrf_token, s.pending_second_factor, s.last_seen_at < now() - interval '1 minute' AS stale
+         FROM sessions s JOIN users u ON u.id = s.user_id
+        WHERE s.token_hash = $1 AND s.expires_at > now() AND u.disabled_at IS NULL`, [tokenHash]);
     const row = rows[0];
-    return row ? { user: userOf(row), csrfToken: row.csrf_token, pendingSecondFactor: row.pending_second_factor } : null;
+    if (!row) return null;
+    if (row.stale) {
+      await this.pool.query(
+        `UPDATE sessions SET last_seen_at = now(),
+                expires_at = least(now() + make_interval(mins => $2), created_at + make_interval(hours => $3))
+          WHERE token_hash = $1`, [tokenHash, IDLE_MINUTES, MAX_HOURS]);
+    }
+    return { user: userOf(row), csrfToken: row.csrf_token, pendingSecondFactor: row.pending_second_factor };
   }
 
   /** Creates the user's TOTP secret when an admin requires one and none exists; shown once. */
