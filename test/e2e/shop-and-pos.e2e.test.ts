@@ -5,10 +5,9 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { loadConfig } from '../../infra/config.ts';
+import type { Browser } from 'playwright-core';
 import { ARTIFACTS, ensureWebBuild, launchBrowser, watchErrors } from '../helpers/browser.ts';
-import { call, startHarness, type Harness } from '../helpers/harness.ts';
+import { call, devShopConfig, startHarness, type Harness } from '../helpers/harness.ts';
 import { startMailbox, type Mailbox } from '../helpers/smtp.ts';
 import { pdfText } from '../helpers/voucher.ts';
 
@@ -37,10 +36,7 @@ beforeAll(async () => {
   ensureWebBuild();
   mailbox = await startMailbox();
   // The shop with the development payment provider: "Pay with test card" confirms the payment.
-  h = await startHarness({ config: {
-    payments: { ...loadConfig().payments, provider: 'dev' },
-    mail: { smtpUrl: mailbox.url, from: 'Vouchers <vouchers@centre.test>' },
-  } });
+  h = await startHarness({ config: devShopConfig(mailbox.url) });
   browser = await launchBrowser();
 });
 afterAll(async () => {

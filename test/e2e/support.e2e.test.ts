@@ -5,9 +5,8 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { loadConfig } from '../../infra/config.ts';
 import { ARTIFACTS, ensureWebBuild, launchBrowser, watchErrors } from '../helpers/browser.ts';
-import { call, startHarness, waitFor, type Harness } from '../helpers/harness.ts';
+import { call, devShopConfig, startHarness, waitFor, type Harness } from '../helpers/harness.ts';
 import { startMailbox, type Mailbox } from '../helpers/smtp.ts';
 
 let h: Harness;
@@ -18,10 +17,7 @@ const password = 'support e2e password';
 beforeAll(async () => {
   ensureWebBuild();
   mailbox = await startMailbox();
-  h = await startHarness({ config: {
-    payments: { ...loadConfig().payments, provider: 'dev' },
-    mail: { smtpUrl: mailbox.url, from: 'Vouchers <vouchers@centre.test>' },
-  } });
+  h = await startHarness({ config: devShopConfig(mailbox.url) });
   await h.deps.users.create({ email: 'support-ui@centre.test', displayName: 'Sam Support', role: 'support', password });
   browser = await launchBrowser();
 });

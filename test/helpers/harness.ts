@@ -96,6 +96,14 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
 }
 
+/** The shop with the development payment provider ("Pay with test card") and mail to `smtpUrl`. */
+export function devShopConfig(smtpUrl: string): Partial<Config> {
+  return {
+    payments: { ...loadConfig().payments, provider: 'dev' },
+    mail: { smtpUrl, from: 'Vouchers <vouchers@centre.test>' },
+  };
+}
+
 /** Starts a worker (with its outbox relay) on the harness's task queue. */
 export async function startWorker(deps: AppDeps, client: Client): Promise<EngineWorker> {
   return startWorkerFor(deps, client, { workflowBundle: { code: readFileSync(inject('workflowBundlePath'), 'utf8') } });

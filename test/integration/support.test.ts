@@ -4,8 +4,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { loadConfig } from '../../infra/config.ts';
-import { call, issueCard, posRef, startHarness, waitFor, type Harness } from '../helpers/harness.ts';
+import { call, devShopConfig, issueCard, posRef, startHarness, waitFor, type Harness } from '../helpers/harness.ts';
 import { signIn, trpc, type PortalAuth } from '../helpers/portal.ts';
 import { startMailbox, type Mailbox } from '../helpers/smtp.ts';
 
@@ -15,10 +14,7 @@ let support: PortalAuth;
 
 beforeAll(async () => {
   mailbox = await startMailbox();
-  h = await startHarness({ config: {
-    payments: { ...loadConfig().payments, provider: 'dev' },
-    mail: { smtpUrl: mailbox.url, from: 'Vouchers <vouchers@centre.test>' },
-  } });
+  h = await startHarness({ config: devShopConfig(mailbox.url) });
   const user = await h.deps.users.create({ email: `support-${randomUUID().slice(0, 6)}@centre.test`, displayName: 'Sam', role: 'support', password: 'support console password' });
   support = await signIn(h, user.email, 'support console password');
 });
