@@ -6,6 +6,7 @@ import { ErrorBox } from '../ErrorBox.tsx';
 import { toApiError, type ApiError } from '../errors.ts';
 import type { RouterOutputs } from '../trpc.ts';
 import { usePortal } from './PortalApp.tsx';
+import { formatTime } from './i18n.ts';
 
 type Directory = RouterOutputs['admin']['directory'];
 type AuditEntry = RouterOutputs['admin']['auditLog']['entries'][number];
@@ -107,7 +108,7 @@ export function AdminPage() {
         <table className="portal-table" data-testid="audit">
           <thead><tr><th scope="col">{t('tx.time')}</th><th scope="col">{t('admin.actor')}</th><th scope="col">{t('admin.action')}</th><th scope="col">{t('admin.subject')}</th></tr></thead>
           <tbody>{entries.map((e) => (
-            <tr key={e.id}><th scope="row">{new Date(e.at).toLocaleString(language === 'de' ? 'de-DE' : 'en-GB')}</th><td>{e.actor}</td><td>{e.action}</td><td className="mono">{e.subject}</td></tr>
+            <tr key={e.id}><th scope="row">{formatTime(language, e.at)}</th><td>{e.actor}</td><td>{e.action}</td><td className="mono">{e.subject}</td></tr>
           ))}</tbody>
         </table>
       </div>

@@ -7,6 +7,7 @@ import { toApiError, type ApiError } from '../errors.ts';
 import { formatMoney } from '../money.ts';
 import { randomId, type RouterOutputs } from '../trpc.ts';
 import { usePortal } from './PortalApp.tsx';
+import { formatTime } from './i18n.ts';
 
 type Period = RouterOutputs['clearing']['list']['periods'][number];
 type Detail = RouterOutputs['clearing']['get'];
@@ -26,7 +27,7 @@ export function ClearingPage() {
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
 
-  const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString(language === 'de' ? 'de-DE' : 'en-GB') : '');
+  const when = (iso: string | null) => (iso ? formatTime(language, iso) : '');
 
   const loadPeriods = useCallback(async () => {
     const list = await client.clearing.list.query();

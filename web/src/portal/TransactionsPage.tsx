@@ -7,6 +7,7 @@ import { toApiError, type ApiError } from '../errors.ts';
 import { formatMoney, parseAmount } from '../money.ts';
 import { randomId, type RouterInputs, type RouterOutputs } from '../trpc.ts';
 import { usePortal } from './PortalApp.tsx';
+import { formatTime } from './i18n.ts';
 
 type Filter = Omit<RouterInputs['transactions']['list'], 'limit' | 'cursor'>;
 type Row = RouterOutputs['transactions']['list']['transactions'][number];
@@ -55,7 +56,7 @@ export function TransactionsPage({ onOpenCard }: { onOpenCard: (cardId: string) 
 
   const exportUrl = `/v1/backoffice/transactions.csv?${new URLSearchParams(Object.entries(filter)
     .filter(([, v]) => v !== undefined).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : String(v)])).toString()}`;
-  const when = (iso: string) => new Date(iso).toLocaleString(language === 'de' ? 'de-DE' : 'en-GB');
+  const when = (iso: string) => formatTime(language, iso);
 
   // A large export takes a while: read it as it streams, count its rows against the total the API
   // announces, then hand the file to the browser.
@@ -204,7 +205,7 @@ export function CardPage({ cardId }: { cardId: string }) {
     void load();
   }, [load]);
   const mayBlock = session.user.role === 'admin' || session.user.role === 'support';
-  const when = (iso: string) => new Date(iso).toLocaleString(language === 'de' ? 'de-DE' : 'en-GB');
+  const when = (iso: string) => formatTime(language, iso);
   return (
     <section className="portal-page" aria-labelledby="card-title">
       <h1 id="card-title">{t('card.title')} …{card?.last4 ?? ''}</h1>

@@ -377,3 +377,8 @@ export function rememberLanguage(language: Language): void {
     // no storage
   }
 }
+
+/** A moment as people of this language write it. */
+export function formatTime(language: Language, iso: string): string {
+  return new Date(iso).toLocaleString(language === 'de' ? 'de-DE' : 'en-GB');
+}
