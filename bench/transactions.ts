@@ -3,7 +3,8 @@
 // The portal's transaction table on a large ledger: one month with N redemptions and their sales
 // (3·N journal entries, 6·N postings). A signed-in support user pages and filters the table
 // through tRPC over HTTP, as the portal does: first page, a deep page (cursor), by store, by
-// billing party, by card last four, by type and amount range. Baseline: the cheapest query that
+// billing party, by card last four, by type and amount range; sorted by amount, largest and
+// smallest first, deep, by store, by party and for one day's redemptions. Baseline: the cheapest query that
 // still answers "the newest 50 entries", a plain indexed SELECT through `pg`. Each scenario is
 // timed `repeat` times; the ratio is the project's median over the baseline's median. Last line:
 // one JSON object.
@@ -70,13 +71,20 @@ export async function run(argv: string[]): Promise<number> {
       const { rows: [sample] } = await db.pool.query<{ store: string; party: string; last4: string }>(
         `SELECT s.id AS store, s.billing_party_id AS party, c.code_last4 AS last4
            FROM stores s, LATERAL (SELECT code_last4 FROM cards ORDER BY id LIMIT 1) c ORDER BY s.name LIMIT 1`);
-      // A cursor 200 pages deep.
-      let deep: string | null = null;
-      for (let i = 0, cursor: string | undefined; i < 200; i++) {
-        const page = await list({ limit: 50, cursor });
-        cursor = page.nextCursor ?? undefined;
-        deep = page.nextCursor;
-      }
+      // A cursor 200 pages deep, in either order.
+      const deepCursor = async (order: Record<string, unknown>) => {
+        let deep: string | null = null;
+        for (let i = 0, cursor: string | undefined; i < 200; i++) {
+          const page = await list({ ...order, limit: 50, cursor });
+          cursor = page.nextCursor ?? undefined;
+          deep = page.nextCursor;
+        }
+        return deep;
+      };
+      const deep = await deepCursor({});
+      const deepByAmount = await deepCursor({ sort: 'amount' });
+      const { rows: [busiest] } = await db.pool.query<{ day: Date }>(
+        `SELECT date_trunc('day', max(booked_at)) AS day FROM journal_entries`);
       const scenarios: Record<string, Record<string, unknown>> = {
         first_page: { limit: 50 },
         page_200: { limit: 50, cursor: deep },
@@ -84,6 +92,15 @@ export async function run(argv: string[]): Promise<number> {
         by_party: { limit: 50, billingPartyId: sample!.party },
         by_card_last4: { limit: 50, cardLast4: sample!.last4 },
         redemptions_5_to_20_eur: { limit: 50, types: ['redemption'], minAmount: 500, maxAmount: 2_000 },
+        largest_first: { limit: 50, sort: 'amount' },
+        smallest_first: { limit: 50, sort: 'amount', ascending: true },
+        largest_page_200: { limit: 50, sort: 'amount', cursor: deepByAmount },
+        largest_by_store: { limit: 50, sort: 'amount', storeId: sample!.store },
+        largest_by_party: { limit: 50, sort: 'amount', billingPartyId: sample!.party },
+        largest_redemptions_one_day: {
+          limit: 50, sort: 'amount', types: ['redemption'], from: busiest!.day.toISOString(),
+          to: new Date(busiest!.day.getTime() + 86_400_000).toISOString(),
+        },
       };
       const project: Record<string, { p50: number; p95: number; rows: number }> = {};
       for (const [name, input] of Object.entries(scenarios)) {

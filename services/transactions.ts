@@ -1,6 +1,7 @@
-// The back office's view of the ledger: every journal entry as a transaction, filtered and paged on
-// the server (keyset pages over booked_at, so page 1,000 costs what page 1 does), one transaction
-// with its postings, and one card with its history.
+// The back office's view of the ledger: every journal entry as a transaction, filtered, sorted by
+// time or amount and paged on the server (keyset pages over (booked_at, id) or (amount, id), both
+// indexed, so page 1,000 costs what page 1 does), one transaction with its postings, and one card
+// with its history.
 
 import type pg from 'pg';
 
@@ -21,8 +22,14 @@ export interface TransactionFilter {
   minAmount?: bigint;
   maxAmount?: bigint;
   cardLast4?: string;
-  /** Oldest first instead of newest first. */
-  ascending?: boolean;
+}
+
+export type TransactionSort = 'booked_at' | 'amount';
+
+export interface TransactionOrder {
+  sort: TransactionSort;
+  /** Oldest (smallest) first instead of newest (largest) first. */
+  ascending: boolean;
 }
 
 export interface Transaction {
@@ -58,77 +65,90 @@ function transactionOf(r: Row): Transaction {
   };
 }
 
-const SELECT = `
+/** Transactions read from `entries`: the ledger itself, or a subquery of its rows. */
+const selectFrom = (entries = 'journal_entries') => `
   SELECT e.id, e.booked_at, e.kind, e.currency, e.card_id, c.code_last4, e.store_id, s.name AS store_name,
-         s.billing_party_id, bp.name AS party_name, e.terminal_id, e.hold_id, h.status AS hold_status,
-         (SELECT sum(p.amount) FROM postings p WHERE p.entry_id = e.id AND p.amount > 0)::bigint AS amount
-    FROM journal_entries e
+         s.billing_party_id, bp.name AS party_name, e.terminal_id, e.hold_id, h.status AS hold_status, e.amount
+    FROM ${entries} e
     JOIN cards c ON c.id = e.card_id
     LEFT JOIN stores s ON s.id = e.store_id
     LEFT JOIN billing_parties bp ON bp.id = s.billing_party_id
     LEFT JOIN holds h ON h.id = e.hold_id`;
 
-/** A page cursor: the last row's booked_at and id. */
-export interface Cursor {
-  bookedAt: Date;
+/**
+ * A page cursor: the last row's sort key and id, and the order it was taken in (a cursor from one
+ * order is refused in another rather than silently skipping rows).
+ */
+export interface Cursor extends TransactionOrder {
+  key: string;
   entryId: string;
 }
 
 export function encodeCursor(c: Cursor): string {
-  return Buffer.from(`${c.bookedAt.toISOString()}|${c.entryId}`).toString('base64url');
+  return Buffer.from(`${c.sort}|${c.ascending ? 'asc' : 'desc'}|${c.key}|${c.entryId}`).toString('base64url');
 }
 
-export function decodeCursor(value: string): Cursor | null {
-  const [at, id] = Buffer.from(value, 'base64url').toString('utf8').split('|');
-  const bookedAt = new Date(at ?? '');
-  return Number.isNaN(bookedAt.getTime()) || !/^\d{1,19}$/.test(id ?? '') ? null : { bookedAt, entryId: id! };
+export function decodeCursor(value: string, order: TransactionOrder): Cursor | null {
+  const [sort, direction, key, id] = Buffer.from(value, 'base64url').toString('utf8').split('|');
+  if (sort !== order.sort || direction !== (order.ascending ? 'asc' : 'desc') || !/^\d{1,19}$/.test(id ?? '')) return null;
+  const valid = sort === 'amount' ? /^\d{1,19}$/.test(key ?? '') : !Number.isNaN(new Date(key ?? '').getTime());
+  return valid ? { ...order, key: key!, entryId: id! } : null;
+}
+
+function cursorOf(t: Transaction, order: TransactionOrder): Cursor {
+  return { ...order, key: order.sort === 'amount' ? t.amount.toString() : t.bookedAt.toISOString(), entryId: t.entryId };
+}
+
+// Parameters that are null drop out when the plan is made, so each filter costs only when used.
+const WHERE = `
+        ($1::timestamptz IS NULL OR e.booked_at >= $1) AND ($2::timestamptz IS NULL OR e.booked_at < $2)
+    AND ($3::uuid IS NULL OR e.store_id = $3)
+    AND ($4::uuid IS NULL OR e.store_id IN (SELECT id FROM stores WHERE billing_party_id = $4))
+    AND ($5::entry_kind[] IS NULL OR e.kind = ANY($5))
+    AND ($6::hold_status IS NULL OR EXISTS (SELECT 1 FROM holds hs WHERE hs.id = e.hold_id AND hs.status = $6))
+    -- As an array, the card ids drive the card_id index; as IN (subquery) the planner walked
+    -- the whole booked_at index looking for them (850 ms on 3M entries; now 4 ms).
+    AND ($7::text IS NULL OR e.card_id = ANY(ARRAY(SELECT id FROM cards WHERE code_last4 = $7)))
+    AND ($8::bigint IS NULL OR e.amount >= $8) AND ($9::bigint IS NULL OR e.amount <= $9)`;
+
+function filterParams(f: TransactionFilter): unknown[] {
+  return [f.from ?? null, f.to ?? null, f.storeId ?? null, f.billingPartyId ?? null,
+    f.types?.length ? f.types.map((t) => TRANSACTION_TYPES[t]) : null, f.holdStatus ?? null,
+    f.cardLast4?.toUpperCase() ?? null, f.minAmount ?? null, f.maxAmount ?? null];
 }
 
 export async function listTransactions(
-  pool: pg.Pool, f: TransactionFilter, page: { limit: number; after?: Cursor | null },
+  pool: pg.Pool, f: TransactionFilter, order: TransactionOrder, page: { limit: number; after?: Cursor | null },
 ): Promise<{ transactions: Transaction[]; next: Cursor | null }> {
-  // Parameters that are null drop out when the plan is made, so each filter costs only when used.
-  const order = f.ascending ? 'ASC' : 'DESC';
+  // Column names and directions come from the closed TransactionOrder type, never from input text.
+  const column = order.sort === 'amount' ? 'e.amount' : 'e.booked_at';
+  const direction = order.ascending ? 'ASC' : 'DESC';
+  const keyType = order.sort === 'amount' ? 'bigint' : 'timestamptz';
+  const keysetPage = `${WHERE}
+        AND ($10::text IS NULL OR (${column}, e.id) ${order.ascending ? '>' : '<'} ($10::${keyType}, $11::bigint))
+      ORDER BY ${column} ${direction}, e.id ${direction}
+      LIMIT $12`;
+  // A billing party's page is merged from one page per store, each read in order from the
+  // (store_id, booked_at) or (store_id, amount, id) index. Read through the amount index instead,
+  // the planner expects the party's rows evenly spread and walks past millions when its stores
+  // sell only small vouchers (5.5 s on 3M entries; merged, a few ms).
+  const entries = f.billingPartyId && !f.storeId
+    ? `(SELECT x.* FROM unnest(ARRAY(SELECT id FROM stores WHERE billing_party_id = $4)) AS st(id)
+          CROSS JOIN LATERAL (SELECT e.* FROM journal_entries e WHERE e.store_id = st.id AND ${keysetPage}) x)`
+    : 'journal_entries';
   const { rows } = await pool.query<Row>(
-    `SELECT * FROM (${SELECT}
-      WHERE ($1::timestamptz IS NULL OR e.booked_at >= $1) AND ($2::timestamptz IS NULL OR e.booked_at < $2)
-        AND ($3::uuid IS NULL OR e.store_id = $3)
-        AND ($4::uuid IS NULL OR e.store_id IN (SELECT id FROM stores WHERE billing_party_id = $4))
-        AND ($5::entry_kind[] IS NULL OR e.kind = ANY($5))
-        AND ($6::hold_status IS NULL OR h.status = $6)
-        -- As an array, the card ids drive the card_id index; as IN (subquery) the planner walked
-        -- the whole booked_at index looking for them (850 ms on 3M entries; now 4 ms).
-        AND ($7::text IS NULL OR e.card_id = ANY(ARRAY(SELECT id FROM cards WHERE code_last4 = $7)))
-        AND ($8::timestamptz IS NULL OR (e.booked_at, e.id) ${f.ascending ? '>' : '<'} ($8, $9::bigint))
-      ORDER BY e.booked_at ${order}, e.id ${order}) t
-     WHERE ($10::bigint IS NULL OR t.amount >= $10) AND ($11::bigint IS NULL OR t.amount <= $11)
-     LIMIT $12`,
-    [f.from ?? null, f.to ?? null, f.storeId ?? null, f.billingPartyId ?? null,
-      f.types?.length ? f.types.map((t) => TRANSACTION_TYPES[t]) : null, f.holdStatus ?? null,
-      f.cardLast4?.toUpperCase() ?? null, page.after?.bookedAt ?? null, page.after?.entryId ?? null,
-      f.minAmount ?? null, f.maxAmount ?? null, page.limit + 1]);
+    `${selectFrom(entries)}
+      WHERE ${keysetPage}`,
+    [...filterParams(f), page.after?.key ?? null, page.after?.entryId ?? null, page.limit + 1]);
   const transactions = rows.slice(0, page.limit).map(transactionOf);
   const last = transactions[transactions.length - 1];
-  return { transactions, next: rows.length > page.limit && last ? { bookedAt: last.bookedAt, entryId: last.entryId } : null };
+  return { transactions, next: rows.length > page.limit && last ? cursorOf(last, order) : null };
 }
 
 /** How many transactions match a filter: the total behind an export's progress. */
 export async function countTransactions(pool: pg.Pool, f: TransactionFilter): Promise<number> {
   const { rows } = await pool.query<{ n: string }>(
-    `SELECT count(*) AS n FROM (
-       SELECT (SELECT sum(p.amount) FROM postings p WHERE p.entry_id = e.id AND p.amount > 0)::bigint AS amount
-         FROM journal_entries e
-         LEFT JOIN holds h ON h.id = e.hold_id
-        WHERE ($1::timestamptz IS NULL OR e.booked_at >= $1) AND ($2::timestamptz IS NULL OR e.booked_at < $2)
-          AND ($3::uuid IS NULL OR e.store_id = $3)
-          AND ($4::uuid IS NULL OR e.store_id IN (SELECT id FROM stores WHERE billing_party_id = $4))
-          AND ($5::entry_kind[] IS NULL OR e.kind = ANY($5))
-          AND ($6::hold_status IS NULL OR h.status = $6)
-          AND ($7::text IS NULL OR e.card_id = ANY(ARRAY(SELECT id FROM cards WHERE code_last4 = $7)))) t
-      WHERE ($8::bigint IS NULL OR t.amount >= $8) AND ($9::bigint IS NULL OR t.amount <= $9)`,
-    [f.from ?? null, f.to ?? null, f.storeId ?? null, f.billingPartyId ?? null,
-      f.types?.length ? f.types.map((t) => TRANSACTION_TYPES[t]) : null, f.holdStatus ?? null,
-      f.cardLast4?.toUpperCase() ?? null, f.minAmount ?? null, f.maxAmount ?? null]);
+    `SELECT count(*) AS n FROM journal_entries e WHERE ${WHERE}`, filterParams(f));
   return Number(rows[0]!.n);
 }
 
@@ -139,7 +159,7 @@ export interface Posting {
 }
 
 export async function findTransaction(pool: pg.Pool, entryId: string): Promise<(Transaction & { postings: Posting[] }) | null> {
-  const { rows } = await pool.query<Row>(`${SELECT} WHERE e.id = $1`, [entryId]);
+  const { rows } = await pool.query<Row>(`${selectFrom()} WHERE e.id = $1`, [entryId]);
   if (!rows[0]) return null;
   const postings = await pool.query<{ account_kind: string; account_ref: string; amount: string }>(
     'SELECT account_kind, account_ref, amount FROM postings WHERE entry_id = $1 ORDER BY id', [entryId]);
@@ -170,7 +190,7 @@ export async function findCard(pool: pg.Pool, cardId: string): Promise<CardDetai
   }>('SELECT * FROM cards WHERE id = $1', [cardId]);
   const c = rows[0];
   if (!c) return null;
-  const history = await pool.query<Row>(`${SELECT} WHERE e.card_id = $1 ORDER BY e.booked_at, e.id`, [cardId]);
+  const history = await pool.query<Row>(`${selectFrom()} WHERE e.card_id = $1 ORDER BY e.booked_at, e.id`, [cardId]);
   return {
     cardId: c.id, last4: c.code_last4, currency: c.currency, status: c.status, available: BigInt(c.available),
     held: BigInt(c.held), expiresAt: c.expires_at, channel: c.channel, issuingStoreId: c.issuing_store_id,

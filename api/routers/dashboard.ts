@@ -22,6 +22,24 @@ function scoped(principal: BackofficePrincipal, input: z.infer<typeof filterInpu
 }
 
 export const dashboardRouter = router({
+  /** What the caller may filter by: billing parties and stores by name (store staff: their own). */
+  scopes: backofficeProcedure(VIEWERS)
+    .input(z.object({}).strict().optional())
+    .output(z.object({
+      parties: z.array(z.object({ id: z.string(), name: z.string() })),
+      stores: z.array(z.object({ id: z.string(), name: z.string(), billingPartyId: z.string() })),
+    }))
+    .query(async ({ ctx }) => {
+      const { prisma } = ctx.deps.db;
+      const own = ctx.principal.role === 'store_staff';
+      const stores = await prisma.store.findMany({
+        where: own ? { id: ctx.principal.storeId! } : {}, orderBy: { name: 'asc' }, take: 5_000,
+        select: { id: true, name: true, billingPartyId: true },
+      });
+      const parties = own ? [] : await prisma.billingParty.findMany({ orderBy: { name: 'asc' }, take: 1_000, select: { id: true, name: true } });
+      return { parties, stores };
+    }),
+
   daily: backofficeProcedure(VIEWERS)
     .input(filterInput)
     .output(z.object({ days: z.array(z.object({

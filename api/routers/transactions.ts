@@ -13,7 +13,7 @@ import { cacheCard } from '../../services/card-view.ts';
 import type { CardSnapshot } from '../../services/ledger.ts';
 import {
   decodeCursor, encodeCursor, findCard, findTransaction, listTransactions, TRANSACTION_TYPES,
-  type Transaction, type TransactionFilter,
+  type Transaction, type TransactionFilter, type TransactionOrder,
 } from '../../services/transactions.ts';
 import type { BackofficePrincipal } from '../backoffice-auth.ts';
 import { amountSchema } from '../schemas.ts';
@@ -30,13 +30,21 @@ export const transactionFilterSchema = z.object({
   to: z.iso.datetime({ offset: true }).optional(),
   storeId: z.uuid().optional(),
   billingPartyId: z.uuid().optional(),
-  types: z.array(typeSchema).max(8).optional(),
+  types: z.array(typeSchema).max(Object.keys(TRANSACTION_TYPES).length).optional(),
   holdStatus: z.enum(['authorized', 'captured', 'voided', 'expired']).optional(),
   minAmount: z.number().int().min(0).optional(),
   maxAmount: z.number().int().min(0).optional(),
   cardLast4: z.string().regex(/^[0-9A-Za-z]{4}$/).optional(),
+  /** Newest (or largest) first unless ascending. */
+  sort: z.enum(['booked_at', 'amount']).optional(),
   ascending: z.boolean().optional(),
 }).strict();
+
+type FilterInput = z.infer<typeof transactionFilterSchema>;
+
+export function orderOf(input: FilterInput): TransactionOrder {
+  return { sort: input.sort ?? 'booked_at', ascending: input.ascending ?? false };
+}
 
 const transactionSchema = z.object({
   entryId: z.string(), bookedAt: z.string(), type: typeSchema, currency: z.string(), amount: z.number().int(),
@@ -52,7 +60,7 @@ export function transactionView(t: Transaction): z.infer<typeof transactionSchem
 }
 
 /** The filter as the caller may apply it: store staff are held to their store. */
-export function scopedFilter(principal: BackofficePrincipal, input: z.infer<typeof transactionFilterSchema>): TransactionFilter {
+export function scopedFilter(principal: BackofficePrincipal, { sort: _sort, ascending: _ascending, ...input }: FilterInput): TransactionFilter {
   if (input.minAmount !== undefined && input.maxAmount !== undefined && input.minAmount > input.maxAmount) {
     throw new DomainError('validation_error', 'minAmount is above maxAmount');
   }
@@ -115,9 +123,10 @@ export const transactionsRouter = router({
     .output(z.object({ transactions: z.array(transactionSchema), nextCursor: z.string().nullable() }))
     .query(async ({ ctx, input }) => {
       const { limit, cursor, ...filter } = input;
-      const after = cursor ? decodeCursor(cursor) : null;
-      if (cursor && !after) throw new DomainError('validation_error', 'this cursor is not one the API gave out');
-      const page = await listTransactions(ctx.deps.db.pool, scopedFilter(ctx.principal, filter), { limit, after });
+      const order = orderOf(filter);
+      const after = cursor ? decodeCursor(cursor, order) : null;
+      if (cursor && !after) throw new DomainError('validation_error', 'this cursor is not one the API gave out for this sort order');
+      const page = await listTransactions(ctx.deps.db.pool, scopedFilter(ctx.principal, filter), order, { limit, after });
       return { transactions: page.transactions.map(transactionView), nextCursor: page.next ? encodeCursor(page.next) : null };
     }),
 

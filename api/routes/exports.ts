@@ -11,7 +11,7 @@ import { csvField, csvText } from '../../services/statement-csv.ts';
 import { createRequestContext, SESSION_COOKIE } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
 import { describeError } from '../errors.ts';
-import { scopedFilter, transactionFilterSchema } from '../routers/transactions.ts';
+import { orderOf, scopedFilter, transactionFilterSchema } from '../routers/transactions.ts';
 import { backofficePrincipal } from '../trpc.ts';
 
 const VIEWERS = ['admin', 'finance', 'support', 'store_staff'];
@@ -26,6 +26,7 @@ function filterInput(query: unknown): unknown {
   if (typeof q.types === 'string') out.types = q.types.split(',');
   if (q.minAmount !== undefined) out.minAmount = number(q.minAmount);
   if (q.maxAmount !== undefined) out.maxAmount = number(q.maxAmount);
+  if (q.ascending === 'true' || q.ascending === 'false') out.ascending = q.ascending === 'true';
   return out;
 }
 
@@ -38,12 +39,13 @@ export async function registerExportRoutes(app: FastifyInstance, deps: AppDeps):
       const parsed = transactionFilterSchema.safeParse(filterInput(req.query));
       if (!parsed.success) throw new DomainError('validation_error', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
       const filter = scopedFilter(principal, parsed.data);
+      const order = orderOf(parsed.data);
 
       async function* rows(): AsyncGenerator<string> {
         yield HEADER.join(',') + '\r\n';
         let after: Cursor | null = null;
         do {
-          const page = await listTransactions(deps.db.pool, filter, { limit: PAGE, after });
+          const page = await listTransactions(deps.db.pool, filter, order, { limit: PAGE, after });
           yield page.transactions.map((t) => [
             t.bookedAt.toISOString(), t.entryId, t.type, csvText(t.billingPartyName ?? ''), csvText(t.storeName ?? ''),
             t.terminalId ?? '', t.cardLast4, t.holdStatus ?? '', t.currency, t.amount.toString(),

@@ -44,13 +44,13 @@ export async function generateMonth(pool: pg.Pool, starts: Date, ends: Date, n: 
                t + interval '3 years', ($1::uuid[])[sold_at], 'pos', t, t
           FROM gen`, [meta!.stores]);
       await db.query(`
-        INSERT INTO journal_entries (id, kind, currency, card_id, store_id, terminal_id, booked_at)
-        SELECT entry, 'issue'::entry_kind, 'EUR', card, ($1::uuid[])[sold_at], ($2::uuid[])[sold_at], t FROM gen
+        INSERT INTO journal_entries (id, kind, currency, card_id, store_id, terminal_id, booked_at, amount)
+        SELECT entry, 'issue'::entry_kind, 'EUR', card, ($1::uuid[])[sold_at], ($2::uuid[])[sold_at], t, amount FROM gen
         UNION ALL
-        SELECT entry + 1, 'authorize'::entry_kind, 'EUR', card, ($1::uuid[])[redeemed_at], ($2::uuid[])[redeemed_at], t + interval '10 seconds' FROM gen
+        SELECT entry + 1, 'authorize'::entry_kind, 'EUR', card, ($1::uuid[])[redeemed_at], ($2::uuid[])[redeemed_at], t + interval '10 seconds', spent FROM gen
         UNION ALL
         -- The ledger's trigger records each capture's issuing store, as it does for a till's capture.
-        SELECT entry + 2, 'capture'::entry_kind, 'EUR', card, ($1::uuid[])[redeemed_at], ($2::uuid[])[redeemed_at], t + interval '20 seconds' FROM gen`,
+        SELECT entry + 2, 'capture'::entry_kind, 'EUR', card, ($1::uuid[])[redeemed_at], ($2::uuid[])[redeemed_at], t + interval '20 seconds', spent FROM gen`,
         [meta!.stores, meta!.terminals]);
       await db.query(`
         INSERT INTO postings (entry_id, account_kind, account_ref, amount, currency)

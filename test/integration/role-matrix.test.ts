@@ -34,6 +34,7 @@ const EXPECTED: Record<string, Role[]> = {
   'support.stuck': ['admin', 'support'],
   'support.retryNow': ['admin', 'support'],
   'support.cancel': ['admin', 'support'],
+  'dashboard.scopes': ['admin', 'finance', 'support', 'store_staff'],
   'dashboard.daily': ['admin', 'finance', 'support', 'store_staff'],
   'dashboard.counter': ['admin', 'finance', 'support', 'store_staff'],
   'admin.directory': ['admin'],

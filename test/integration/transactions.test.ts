@@ -92,6 +92,54 @@ describe('transactions', () => {
     }
   });
 
+  it('sorts by amount either way, pages through ties without gaps, and refuses a cursor from another order', async () => {
+    const card = await issueCard(h, 9_000);
+    const last4 = card.code.replace(/-/g, '').slice(-4);
+    // Two holds of the same amount: the entry id breaks the tie, so no page repeats or skips one.
+    for (const amount of [400, 1_500, 400, 2_500]) await call(h, 'POST', `/v1/redemptions/${await redeem(card.code, amount)}/capture`, { body: {} });
+
+    const all = async (filter: Record<string, unknown>) => {
+      const rows: { entryId: string; amount: number }[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await trpc(h, 'query', 'transactions.list', { ...filter, cardLast4: last4, limit: 2, cursor }, support);
+        expect(page.status, JSON.stringify(page.code)).toBe(200);
+        rows.push(...page.data.transactions);
+        cursor = page.data.nextCursor ?? undefined;
+      } while (cursor);
+      return rows;
+    };
+    const { rows: expected } = await h.deps.db.pool.query<{ id: string; amount: string }>(
+      `SELECT e.id, e.amount FROM journal_entries e WHERE e.card_id = $1 ORDER BY e.amount DESC, e.id DESC`, [card.id]);
+    const largestFirst = await all({ sort: 'amount' });
+    expect(largestFirst.map((t) => t.entryId)).toEqual(expected.map((r) => r.id));
+    expect(largestFirst.map((t) => t.amount)).toEqual([9_000, 2_500, 2_500, 1_500, 1_500, 400, 400, 400, 400]);
+    const smallestFirst = await all({ sort: 'amount', ascending: true });
+    expect(smallestFirst.map((t) => t.entryId)).toEqual(expected.map((r) => r.id).reverse());
+    // A party's page is merged from its stores' pages: the same order, across pages.
+    const { rows: partyRows } = await h.deps.db.pool.query<{ id: string }>(
+      `SELECT e.id FROM journal_entries e JOIN stores s ON s.id = e.store_id
+        WHERE e.card_id = $1 AND s.billing_party_id = $2 ORDER BY e.amount DESC, e.id DESC`, [card.id, h.billingPartyId]);
+    expect(partyRows.length).toBeGreaterThan(2);
+    expect((await all({ sort: 'amount', billingPartyId: h.billingPartyId })).map((t) => t.entryId)).toEqual(partyRows.map((r) => r.id));
+    expect((await all({ billingPartyId: h.billingPartyId, ascending: true })).map((t) => t.entryId)).toEqual(partyRows.map((r) => r.id).sort((a, b) => Number(a) - Number(b)));
+    const redemptionsOver1000 = await all({ sort: 'amount', types: ['redemption'], minAmount: 1_000 });
+    expect(redemptionsOver1000.map((t) => t.amount)).toEqual([2_500, 1_500]);
+
+    // The stored amount is what the postings say, for every entry of the ledger.
+    expect(await h.deps.ledger.violations()).toEqual([]);
+
+    const page = await trpc(h, 'query', 'transactions.list', { cardLast4: last4, limit: 1 }, support);
+    const wrongOrder = await trpc(h, 'query', 'transactions.list', { cardLast4: last4, limit: 1, sort: 'amount', cursor: page.data.nextCursor }, support);
+    expect([wrongOrder.status, wrongOrder.code]).toEqual([400, 'validation_error']);
+    expect((await trpc(h, 'query', 'transactions.list', { sort: 'store' }, support)).code).toBe('validation_error');
+
+    const csv = await (await fetch(`${h.baseUrl}/v1/backoffice/transactions.csv?cardLast4=${last4}&sort=amount&ascending=true`, {
+      headers: { cookie: support.cookie! },
+    })).text();
+    expect(csv.trim().split('\r\n').slice(1).map((l) => Number(l.split(',')[9]))).toEqual([400, 400, 400, 400, 1_500, 1_500, 2_500, 2_500, 9_000]);
+  });
+
   it('shows one transaction with its balanced postings, and a card with its whole history', async () => {
     const card = await issueCard(h, 2_000);
     const hold = await redeem(card.code, 500);

@@ -8,6 +8,7 @@ import { toApiError, type ApiError } from '../errors.ts';
 import { formatMoney } from '../money.ts';
 import type { RouterOutputs } from '../trpc.ts';
 import { usePortal } from './PortalApp.tsx';
+import { ScopePicker } from './ScopePicker.tsx';
 
 type Day = RouterOutputs['dashboard']['daily']['days'][number];
 type Counter = RouterOutputs['dashboard']['counter'];
@@ -94,8 +95,7 @@ export function DashboardPage() {
       <form className="card portal-filters" onSubmit={apply}>
         <label>{t('tx.from')}<input type="date" required value={form.from} onChange={(e) => setForm({ ...form, from: e.target.value })} /></label>
         <label>{t('tx.to')}<input type="date" required value={form.to} onChange={(e) => setForm({ ...form, to: e.target.value })} /></label>
-        <label>{t('dash.store')}<input value={form.storeId} placeholder="uuid" onChange={(e) => setForm({ ...form, storeId: e.target.value })} /></label>
-        <label>{t('dash.party')}<input value={form.billingPartyId} placeholder="uuid" onChange={(e) => setForm({ ...form, billingPartyId: e.target.value })} /></label>
+        <ScopePicker idPrefix="dash" value={form} onChange={(scope) => setForm({ ...form, ...scope })} />
         <button type="submit" className="btn btn--primary">{t('tx.apply')}</button>
       </form>
       {error && <ErrorBox error={error} />}

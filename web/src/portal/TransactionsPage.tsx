@@ -8,15 +8,20 @@ import { formatMoney, parseAmount } from '../money.ts';
 import { randomId, type RouterInputs, type RouterOutputs } from '../trpc.ts';
 import { usePortal } from './PortalApp.tsx';
 import { formatTime } from './i18n.ts';
+import { ScopePicker } from './ScopePicker.tsx';
 
 type Filter = Omit<RouterInputs['transactions']['list'], 'limit' | 'cursor'>;
 type Row = RouterOutputs['transactions']['list']['transactions'][number];
 type CardView = RouterOutputs['transactions']['card'];
 const TYPES = ['sale', 'load', 'authorization', 'redemption', 'void', 'hold_expiry', 'refund', 'card_expiry'] as const;
+const HOLD_STATUSES = ['authorized', 'captured', 'voided', 'expired'] as const;
+type Sort = NonNullable<Filter['sort']>;
 
 export function TransactionsPage({ onOpenCard }: { onOpenCard: (cardId: string) => void }) {
   const { client, t, language } = usePortal();
-  const [form, setForm] = useState({ from: '', to: '', type: '', cardLast4: '', minAmount: '', maxAmount: '' });
+  const [form, setForm] = useState({
+    from: '', to: '', type: '', holdStatus: '', cardLast4: '', minAmount: '', maxAmount: '', billingPartyId: '', storeId: '',
+  });
   const [filter, setFilter] = useState<Filter>({});
   const [rows, setRows] = useState<Row[]>([]);
   const [next, setNext] = useState<string | null>(null);
@@ -48,6 +53,9 @@ export function TransactionsPage({ onOpenCard }: { onOpenCard: (cardId: string) 
     const dayStart = (v: string) => (v ? new Date(`${v}T00:00:00`).toISOString() : undefined);
     setSelected(null);
     setFilter({
+      sort: filter.sort, ascending: filter.ascending,
+      storeId: form.storeId || undefined, billingPartyId: form.billingPartyId || undefined,
+      holdStatus: (form.holdStatus || undefined) as Filter['holdStatus'],
       from: dayStart(form.from), to: form.to ? new Date(new Date(`${form.to}T00:00:00`).getTime() + 86_400_000).toISOString() : undefined,
       types: form.type ? [form.type as (typeof TYPES)[number]] : undefined, cardLast4: form.cardLast4 || undefined,
       minAmount: form.minAmount ? amount(form.minAmount) : undefined, maxAmount: form.maxAmount ? amount(form.maxAmount) : undefined,
@@ -57,6 +65,24 @@ export function TransactionsPage({ onOpenCard }: { onOpenCard: (cardId: string) 
   const exportUrl = `/v1/backoffice/transactions.csv?${new URLSearchParams(Object.entries(filter)
     .filter(([, v]) => v !== undefined).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : String(v)])).toString()}`;
   const when = (iso: string) => formatTime(language, iso);
+
+  // A column header sorts by its column, newest or largest first; a second click turns it round.
+  const sortedBy = filter.sort ?? 'booked_at';
+  const sortBy = (sort: Sort) => {
+    setSelected(null);
+    setFilter({ ...filter, sort, ascending: sort === sortedBy ? !filter.ascending : false });
+  };
+  const sortHeader = (sort: Sort, label: string) => {
+    const active = sort === sortedBy;
+    return (
+      <th scope="col" aria-sort={active ? (filter.ascending ? 'ascending' : 'descending') : 'none'}>
+        <button type="button" className="btn btn--link" data-testid={`sort-${sort}`} onClick={() => sortBy(sort)}
+          title={active ? t(filter.ascending ? 'tx.sortedAsc' : 'tx.sortedDesc') : undefined}>
+          {label}{active ? (filter.ascending ? ' ▲' : ' ▼') : ''}
+        </button>
+      </th>
+    );
+  };
 
   // A large export takes a while: read it as it streams, count its rows against the total the API
   // announces, then hand the file to the browser.
@@ -102,6 +128,13 @@ export function TransactionsPage({ onOpenCard }: { onOpenCard: (cardId: string) 
             {TYPES.map((type) => <option key={type} value={type}>{t(`tx.type.${type}`)}</option>)}
           </select>
         </label>
+        <label>{t('tx.holdStatus')}
+          <select value={form.holdStatus} onChange={(e) => setForm({ ...form, holdStatus: e.target.value })}>
+            <option value="">{t('tx.anyStatus')}</option>
+            {HOLD_STATUSES.map((status) => <option key={status} value={status}>{t(`tx.hold.${status}`)}</option>)}
+          </select>
+        </label>
+        <ScopePicker idPrefix="tx" value={form} onChange={(scope) => setForm({ ...form, ...scope })} />
         <label>{t('tx.cardLast4')}<input value={form.cardLast4} maxLength={4} onChange={(e) => setForm({ ...form, cardLast4: e.target.value })} /></label>
         <label>{t('tx.minAmount')}<input inputMode="decimal" value={form.minAmount} onChange={(e) => setForm({ ...form, minAmount: e.target.value })} /></label>
         <label>{t('tx.maxAmount')}<input inputMode="decimal" value={form.maxAmount} onChange={(e) => setForm({ ...form, maxAmount: e.target.value })} /></label>
@@ -115,8 +148,8 @@ export function TransactionsPage({ onOpenCard }: { onOpenCard: (cardId: string) 
         <div className="card portal-table-wrap">
           <table className="portal-table" data-testid="transactions">
             <thead>
-              <tr><th scope="col">{t('tx.time')}</th><th scope="col">{t('tx.type')}</th><th scope="col">{t('tx.store')}</th>
-                <th scope="col">{t('tx.card')}</th><th scope="col">{t('tx.amount')}</th><th scope="col">{t('tx.status')}</th></tr>
+              <tr>{sortHeader('booked_at', t('tx.time'))}<th scope="col">{t('tx.type')}</th><th scope="col">{t('tx.store')}</th>
+                <th scope="col">{t('tx.card')}</th>{sortHeader('amount', t('tx.amount'))}<th scope="col">{t('tx.status')}</th></tr>
             </thead>
             <tbody>
               {rows.map((r) => (
@@ -206,6 +239,8 @@ export function CardPage({ cardId }: { cardId: string }) {
   }, [load]);
   const mayBlock = session.user.role === 'admin' || session.user.role === 'support';
   const when = (iso: string) => formatTime(language, iso);
+
+
   return (
     <section className="portal-page" aria-labelledby="card-title">
       <h1 id="card-title">{t('card.title')} …{card?.last4 ?? ''}</h1>
