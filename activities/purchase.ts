@@ -34,8 +34,9 @@ export interface PaymentInfo {
 export interface PurchaseActivities {
   createPayment(orderId: string): Promise<PaymentInfo>;
   recordPaymentFailure(orderId: string, reason: string): Promise<void>;
-  cancelPayment(orderId: string): Promise<void>;
+  cancelPayment(orderId: string, reason?: string): Promise<void>;
   issueCard(orderId: string): Promise<{ cardId: string; last4: string }>;
+  cancelSale(orderId: string): Promise<{ cardId: string; amount: number }>;
   deliverVoucher(orderId: string): Promise<{ sent: boolean }>;
   resendVoucher(orderId: string, resendId: string): Promise<{ sent: boolean }>;
   refundPayment(orderId: string, reason: string): Promise<{ refundId: string }>;
@@ -55,6 +56,22 @@ export function createPurchaseActivities(deps: PurchaseActivityDeps): PurchaseAc
     const found = await findOrder(prisma, orderId);
     if (!found) throw ApplicationFailure.nonRetryable(`order ${orderId} does not exist`, 'order_not_found');
     return found;
+  }
+
+  /** The order's card, keyed by the order: a retry after a crash finds the first card instead of making a second. */
+  function issue(o: OrderRecord) {
+    const code = orderCardCode(deps.secrets.deriveKey, o.id);
+    return deps.ledger.issueCard({ scope: 'order', key: o.id }, {
+      codeHash: hashCardCode(code, deps.secrets.hashKey),
+      last4: cardCodeLast4(code),
+      currency: o.currency,
+      amount: o.amount,
+      expiresAt: new Date(Date.now() + deps.config.cardValidityDays * 86_400_000),
+      channel: 'online',
+      storeId: null,
+      terminalId: null,
+      sourceRef: o.provider,
+    });
   }
 
   /** The voucher e-mail: the PDF with the card's code, as the shopper first got it. */
@@ -91,34 +108,23 @@ export function createPurchaseActivities(deps: PurchaseActivityDeps): PurchaseAc
       });
     },
 
-    async cancelPayment(orderId) {
+    async cancelPayment(orderId, reason = 'payment not confirmed in time') {
       const o = await order(orderId);
       if (o.paymentId) await deps.payments.cancelPayment({ orderId, paymentId: o.paymentId });
       await prisma.order.updateMany({
         where: { id: orderId, status: { in: ['awaiting_payment', 'payment_failed'] } },
-        data: { status: 'expired', failureReason: 'payment not confirmed in time', updatedAt: new Date() },
+        data: { status: 'expired', failureReason: reason.slice(0, 500), updatedAt: new Date() },
       });
     },
 
     async issueCard(orderId) {
-      const o = await order(orderId);
-      const code = orderCardCode(deps.secrets.deriveKey, orderId);
       try {
-        // Keyed by the order: a retry after a crash finds the first card instead of making a second.
-        const card = await deps.ledger.issueCard({ scope: 'order', key: orderId }, {
-          codeHash: hashCardCode(code, deps.secrets.hashKey),
-          last4: cardCodeLast4(code),
-          currency: o.currency,
-          amount: o.amount,
-          expiresAt: new Date(Date.now() + deps.config.cardValidityDays * 86_400_000),
-          channel: 'online',
-          storeId: null,
-          terminalId: null,
-          sourceRef: o.provider,
-        });
-        // Paid and issued in one step: the workflow calls this only once the payment succeeded.
-        await prisma.order.update({
-          where: { id: orderId },
+        const o = await order(orderId);
+        const card = await issue(o);
+        // Paid and issued in one step: the workflow calls this only once the payment succeeded. An
+        // attempt that finishes after support cancelled the purchase leaves the order as it is.
+        await prisma.order.updateMany({
+          where: { id: orderId, status: { notIn: ['refunded', 'expired'] } },
           data: {
             cardId: card.cardId, status: o.status === 'fulfilled' ? 'fulfilled' : 'issued', paidAt: o.paidAt ?? new Date(),
             failureReason: null, updatedAt: new Date(),
@@ -126,6 +132,21 @@ export function createPurchaseActivities(deps: PurchaseActivityDeps): PurchaseAc
         });
         await cacheCard(deps.cache, card);
         return { cardId: card.cardId, last4: card.last4 };
+      } catch (err) {
+        nonRetryable(err);
+      }
+    },
+
+    async cancelSale(orderId) {
+      try {
+        const o = await order(orderId);
+        // Issued first if it was not: the same card an issuing attempt still in flight would get,
+        // so nothing it does later can leave a live card behind.
+        const { cardId } = o.cardId ? { cardId: o.cardId } : await issue(o);
+        const card = await deps.ledger.cancelSale({ scope: 'order-cancel', key: orderId }, cardId);
+        await prisma.order.update({ where: { id: orderId }, data: { cardId, updatedAt: new Date() } });
+        await cacheCard(deps.cache, card);
+        return { cardId, amount: Number(card.amount) };
       } catch (err) {
         nonRetryable(err);
       }

@@ -23,6 +23,7 @@ export const ERROR_STATUS = {
   card_code_collision: 409,
   card_not_expired: 409,
   card_has_open_holds: 409,
+  card_in_use: 409,
   order_not_payable: 409,
   idempotency_key_in_use: 409,
   period_closed: 409,

@@ -177,6 +177,15 @@ export class Ledger {
     return this.call('ledger_expire_card', 'SELECT ledger_expire_card($1) AS r', [cardId]);
   }
 
+  /**
+   * Undoes an untouched card's sale: its value goes back to the sale's source and the card is
+   * blocked. A card used in any way since is refused with card_in_use.
+   */
+  cancelSale(idem: IdempotencyContext, cardId: string): Promise<CardSnapshot & { entryId: string; amount: number }> {
+    const hash = requestHash('cancel_sale', { card: cardId });
+    return this.call('ledger_cancel_sale', 'SELECT ledger_cancel_sale($1,$2,$3,$4) AS r', [idem.scope, idem.key, hash, cardId]);
+  }
+
   /** Blocks or unblocks a card; an expired card stays as it is. */
   setCardBlocked(cardId: string, blocked: boolean): Promise<CardSnapshot & { changed: boolean }> {
     return this.call('card_set_blocked', 'SELECT card_set_blocked($1, $2) AS r', [cardId, blocked]);

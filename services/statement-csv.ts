@@ -11,7 +11,9 @@ export const STATEMENT_CSV_HEADER = [
   'currency', 'amount_minor', 'amount',
 ] as const;
 
-const TYPE_OF_KIND: Record<string, string> = { issue: 'sale', load: 'load', capture: 'redemption', refund: 'refund' };
+const TYPE_OF_KIND: Record<string, string> = {
+  issue: 'sale', load: 'load', cancel_sale: 'sale_cancellation', capture: 'redemption', refund: 'refund',
+};
 const BATCH = 5_000;
 
 interface Row {
@@ -50,7 +52,7 @@ export async function* statementCsv(
                JOIN cards c ON c.id = e.card_id
                LEFT JOIN terminals t ON t.id = e.terminal_id
               WHERE e.booked_at >= $2 AND e.booked_at < $3
-                AND e.kind IN ('issue', 'load', 'capture', 'refund')
+                AND e.kind IN ('issue', 'load', 'cancel_sale', 'capture', 'refund')
                 AND (e.booked_at, e.id) > ($4, $5::bigint)
               ORDER BY e.booked_at, e.id
               LIMIT ${BATCH}`,

@@ -44,14 +44,16 @@ export async function dailyFigures(pool: pg.Pool, timeZone: string, f: StatsFilt
            FROM journal_entries e JOIN postings p ON p.entry_id = e.id
           WHERE e.booked_at >= ($2::date)::timestamp AT TIME ZONE $1
             AND e.booked_at < ($3::date + 1)::timestamp AT TIME ZONE $1
-            AND e.kind IN ('issue', 'load', 'capture', 'refund')
+            AND e.kind IN ('issue', 'load', 'cancel_sale', 'capture', 'refund')
             AND p.account_kind IN ('store_sales', 'store_redemptions', 'provider_clearing')
             AND ${FILTERS}
           GROUP BY 1, 2, 3
        )
        SELECT to_char(d.day, 'YYYY-MM-DD') AS day, coalesce(m.currency, 'EUR') AS currency,
-              coalesce(-sum(m.total) FILTER (WHERE m.kind IN ('issue', 'load')), 0) AS sales,
-              coalesce(sum(m.n) FILTER (WHERE m.kind IN ('issue', 'load')), 0) AS sales_count,
+              -- A cancelled sale nets against sales, as in clearing.
+              coalesce(-sum(m.total) FILTER (WHERE m.kind IN ('issue', 'load', 'cancel_sale')), 0) AS sales,
+              coalesce(sum(m.n) FILTER (WHERE m.kind IN ('issue', 'load')), 0)
+                - coalesce(sum(m.n) FILTER (WHERE m.kind = 'cancel_sale'), 0) AS sales_count,
               coalesce(sum(m.total) FILTER (WHERE m.kind = 'capture'), 0) AS redemptions,
               coalesce(sum(m.n) FILTER (WHERE m.kind = 'capture'), 0) AS redemptions_count,
               coalesce(-sum(m.total) FILTER (WHERE m.kind = 'refund'), 0) AS refunds,
@@ -98,9 +100,10 @@ export async function counterFigures(pool: pg.Pool, timeZone: string, f: StatsFi
   const [channels, hours] = await Promise.all([
     pool.query<{ channel: string; n: string; total: string }>(
       `SELECT CASE WHEN p.account_kind = 'provider_clearing' THEN 'online:' || p.account_ref ELSE 'till' END AS channel,
-              count(*) AS n, -sum(p.amount) AS total
+              count(*) FILTER (WHERE e.kind <> 'cancel_sale') - count(*) FILTER (WHERE e.kind = 'cancel_sale') AS n,
+              -sum(p.amount) AS total
          FROM journal_entries e JOIN postings p ON p.entry_id = e.id
-        WHERE ${range} AND e.kind IN ('issue', 'load') AND p.account_kind IN ('store_sales', 'provider_clearing') AND ${FILTERS}
+        WHERE ${range} AND e.kind IN ('issue', 'load', 'cancel_sale') AND p.account_kind IN ('store_sales', 'provider_clearing') AND ${FILTERS}
         GROUP BY 1 ORDER BY 1`, params),
     pool.query<{ hour: number; sales: string; redemptions: string; redeemed: string }>(
       `SELECT extract(hour FROM e.booked_at AT TIME ZONE $1)::int AS hour,

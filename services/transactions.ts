@@ -7,7 +7,7 @@ import type pg from 'pg';
 
 export const TRANSACTION_TYPES = {
   sale: 'issue', load: 'load', authorization: 'authorize', redemption: 'capture', void: 'void',
-  hold_expiry: 'expire_hold', refund: 'refund', card_expiry: 'expire_card',
+  hold_expiry: 'expire_hold', refund: 'refund', card_expiry: 'expire_card', sale_cancellation: 'cancel_sale',
 } as const;
 export type TransactionType = keyof typeof TRANSACTION_TYPES;
 const TYPE_OF_KIND = Object.fromEntries(Object.entries(TRANSACTION_TYPES).map(([type, kind]) => [kind, type])) as Record<string, TransactionType>;

@@ -6,10 +6,17 @@
 // Payment events arrive as signals from webhooks: duplicates and late or out-of-order events are
 // expected and ignored; a success is final. No success in time: the payment is cancelled and the
 // order expires. A card that cannot be issued for good is refunded and the shopper told.
+//
+// Support can cancel a purchase that is stuck (the `cancelPurchase` update) at any step before the
+// voucher has gone out: the running step is abandoned and compensated. Before payment, the payment
+// is cancelled and the order expires; after it, the card's sale is cancelled in the ledger (issued
+// first if need be: issuing is idempotent per order, so a step still in flight cannot leave a second
+// or a live card behind), the payment refunded and the shopper told. A card used in the meantime
+// cannot be taken back: the cancellation is refused and the purchase goes on.
 
 import {
-  ActivityFailure, ApplicationFailure, condition, defineQuery, defineSignal, defineUpdate, proxyActivities,
-  setHandler, upsertSearchAttributes,
+  ActivityFailure, ApplicationFailure, CancellationScope, condition, defineQuery, defineSignal, defineUpdate,
+  isCancellation, proxyActivities, setHandler, upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { PaymentInfo, PurchaseActivities } from '../activities/purchase.ts';
 import type { PaymentEvent } from '../services/payments/provider.ts';
@@ -33,7 +40,14 @@ export interface PurchaseState {
   eventsSeen: number;
 }
 
+export interface CancelRequest {
+  reason: string;
+  requestedBy: string;
+}
+
 export const paymentReadyUpdate = defineUpdate<PaymentInfo>('paymentReady');
+/** Answers once the purchase is compensated (status expired or refunded), or refuses. */
+export const cancelPurchaseUpdate = defineUpdate<PurchaseState, [CancelRequest]>('cancelPurchase');
 export const paymentEventSignal = defineSignal<[PaymentEvent]>('paymentEvent');
 export const purchaseStateQuery = defineQuery<PurchaseState>('state');
 
@@ -54,6 +68,12 @@ const mail = proxyActivities<PurchaseActivities>({
 });
 
 const TERMINAL: PurchaseStatus[] = ['fulfilled', 'expired', 'refunded'];
+const CANCELLED = Symbol('cancelled');
+
+function nonRetryableCause(err: unknown): ApplicationFailure | undefined {
+  const cause = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : undefined;
+  return cause?.nonRetryable ? cause : undefined;
+}
 
 export async function purchaseWorkflow(input: PurchaseInput): Promise<PurchaseState> {
   const state: PurchaseState = {
@@ -70,6 +90,22 @@ export async function purchaseWorkflow(input: PurchaseInput): Promise<PurchaseSt
     if (!payment) throw ApplicationFailure.nonRetryable(`order is ${state.status}`, 'order_not_payable');
     return payment;
   });
+  let cancel: CancelRequest | undefined;
+  let cancelRefused: string | undefined;
+  let compensated = false;
+  setHandler(cancelPurchaseUpdate, async (request) => {
+    cancel ??= request;
+    await condition(() => compensated || cancelRefused !== undefined || TERMINAL.includes(state.status));
+    if (compensated || state.status === 'expired' || state.status === 'refunded') return state;
+    if (cancelRefused) throw ApplicationFailure.nonRetryable(cancelRefused, 'card_in_use');
+    throw ApplicationFailure.nonRetryable('the voucher went out before the purchase could be cancelled', 'not_cancellable');
+  }, {
+    validator: (request: CancelRequest) => {
+      if (!request.reason.trim()) throw ApplicationFailure.nonRetryable('a cancellation needs a reason', 'validation_error');
+      if (TERMINAL.includes(state.status)) throw ApplicationFailure.nonRetryable(`the purchase is already ${state.status}`, 'not_cancellable');
+      if (cancelRefused) throw ApplicationFailure.nonRetryable(cancelRefused, 'card_in_use');
+    },
+  });
   setHandler(paymentEventSignal, (event) => {
     if (seen.has(event.eventId)) return;
     seen.add(event.eventId);
@@ -84,7 +120,56 @@ export async function purchaseWorkflow(input: PurchaseInput): Promise<PurchaseSt
     upsertSearchAttributes([{ key: VoucherStatus, value: status }]);
   };
 
-  payment = await payments.createPayment(input.orderId);
+  /** Runs a step that support may cancel: a cancellation abandons it (its activity is cancelled). */
+  async function unlessCancelled<T>(step: () => Promise<T>): Promise<T | typeof CANCELLED> {
+    if (cancel) return CANCELLED;
+    const scope = new CancellationScope();
+    let finished = false;
+    void condition(() => finished || cancel !== undefined).then(() => {
+      if (!finished) scope.cancel();
+    });
+    try {
+      return await scope.run(step);
+    } catch (err) {
+      if (cancel && isCancellation(err)) return CANCELLED;
+      throw err;
+    } finally {
+      finished = true;
+    }
+  }
+
+  const cancelledBySupport = () => `cancelled by support (${cancel!.requestedBy}): ${cancel!.reason}`;
+
+  async function cancelUnpaid(): Promise<PurchaseState> {
+    state.failureReason = cancelledBySupport();
+    await payments.cancelPayment(input.orderId, state.failureReason);
+    setStatus('expired');
+    compensated = true;
+    return state;
+  }
+
+  /** After payment: undo the sale and refund. False if the card was used meanwhile: go on. */
+  async function compensatePaid(): Promise<boolean> {
+    try {
+      await ledger.cancelSale(input.orderId);
+    } catch (err) {
+      const cause = nonRetryableCause(err);
+      if (cause?.type !== 'card_in_use') throw err;
+      cancelRefused = cause.message;
+      cancel = undefined;
+      return false;
+    }
+    state.failureReason = cancelledBySupport();
+    await payments.refundPayment(input.orderId, state.failureReason);
+    setStatus('refunded');
+    compensated = true;
+    await mail.notifyRefund(input.orderId);
+    return true;
+  }
+
+  const created = await unlessCancelled(() => payments.createPayment(input.orderId));
+  if (created === CANCELLED) return cancelUnpaid();
+  payment = created;
   state.paymentId = payment.paymentId;
 
   // One deadline for the whole wait: failed attempts do not extend it.
@@ -92,7 +177,8 @@ export async function purchaseWorkflow(input: PurchaseInput): Promise<PurchaseSt
   while (!succeeded) {
     const remaining = deadline - Date.now();
     if (remaining <= 0) break;
-    await condition(() => succeeded !== undefined || failures.length > 0, remaining);
+    await condition(() => succeeded !== undefined || failures.length > 0 || cancel !== undefined, remaining);
+    if (cancel && !succeeded) return cancelUnpaid();
     const failure = failures.shift();
     if (failure && !succeeded) {
       state.failureReason = failure.reason ?? 'the card payment failed';
@@ -111,12 +197,18 @@ export async function purchaseWorkflow(input: PurchaseInput): Promise<PurchaseSt
   state.status = 'paid';
 
   try {
-    const card = await ledger.issueCard(input.orderId);
-    state.cardId = card.cardId;
+    for (;;) {
+      const card = await unlessCancelled(() => ledger.issueCard(input.orderId));
+      if (card !== CANCELLED) {
+        state.cardId = card.cardId;
+        break;
+      }
+      if (await compensatePaid()) return state;
+    }
     setStatus('issued');
   } catch (err) {
-    const cause = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : undefined;
-    if (!cause?.nonRetryable) throw err;
+    const cause = nonRetryableCause(err);
+    if (!cause) throw err;
     // Issuing was refused for good: the shopper gets the money back and an explanation.
     state.failureReason = `voucher could not be issued (${cause.type ?? 'error'}): ${cause.message}`;
     await payments.refundPayment(input.orderId, state.failureReason);
@@ -125,7 +217,9 @@ export async function purchaseWorkflow(input: PurchaseInput): Promise<PurchaseSt
     return state;
   }
 
-  await mail.deliverVoucher(input.orderId);
+  while ((await unlessCancelled(() => mail.deliverVoucher(input.orderId))) === CANCELLED) {
+    if (await compensatePaid()) return state;
+  }
   setStatus('fulfilled');
   return state;
 }

@@ -1,19 +1,59 @@
 // The support console: workflows that are stuck (running longer than a threshold, or with an
 // activity failing and retrying), read from Temporal with the failing step and its last error;
-// retry the failing step now; cancel with compensation where the engine knows how (an open
-// redemption is voided, which returns the held value to the card and ends its workflow).
+// retry the failing step now; cancel with compensation: an open redemption is voided (the held
+// value goes back to the card and its workflow ends); a purchase is cancelled through its workflow,
+// which cancels the payment or, once paid, cancels the card's sale and refunds the shopper.
 
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateStage } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
+import { cancelPurchaseUpdate, type PurchaseState } from '../../workflows/purchase.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { audit } from '../../services/audit.ts';
 import { cacheCard } from '../../services/card-view.ts';
-import { backofficeProcedure, requireTemporal, router } from '../trpc.ts';
+import { backofficeProcedure, requireTemporal, router, type RequestContext } from '../trpc.ts';
 import { TEMPORAL_DEADLINE_MS } from './shop.ts';
 
 const SUPPORT = ['admin', 'support'] as const;
 const WORKFLOW_TYPES = ['purchaseWorkflow', 'redemptionWorkflow', 'clearingWorkflow', 'clearingStatementWorkflow', 'latePaymentWorkflow'];
 /** Running workflows looked at per call: the console is for what went wrong, not for everything. */
 const SCAN_LIMIT = 300;
+/** How long a cancel call waits for the compensation before answering that it is under way. */
+const COMPENSATION_WAIT_MS = 20_000;
+const CANCELLABLE = new Set(['redemptionWorkflow', 'purchaseWorkflow']);
+
+type Compensation = 'hold_voided' | 'payment_cancelled' | 'payment_refunded' | 'in_progress';
+
+function compensationOf(state: Pick<PurchaseState, 'status'>): Compensation {
+  return state.status === 'refunded' ? 'payment_refunded' : 'payment_cancelled';
+}
+
+/**
+ * Cancels a purchase through its workflow (update id per workflow: asking twice is one
+ * cancellation). A purchase already cancelled answers as it ended; one that ended otherwise, or
+ * whose card was used meanwhile, is refused.
+ */
+async function cancelPurchase(ctx: RequestContext & { principal: { name: string } }, workflowId: string, reason: string): Promise<Compensation> {
+  const client = requireTemporal(ctx);
+  const orderId = workflowId.slice('purchase-'.length);
+  try {
+    const update = await client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () => client.workflow.getHandle(workflowId).startUpdate(
+      cancelPurchaseUpdate, { args: [{ reason, requestedBy: ctx.principal.name }], updateId: `support-cancel-${workflowId}`, waitForStage: WorkflowUpdateStage.ACCEPTED }));
+    const settled = await Promise.race([update.result(), new Promise<null>((resolve) => setTimeout(resolve, COMPENSATION_WAIT_MS, null).unref())]);
+    return settled ? compensationOf(settled) : 'in_progress';
+  } catch (err) {
+    const refusal = err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure ? err.cause : null;
+    if (refusal?.type === 'card_in_use') throw new DomainError('card_in_use', refusal.message);
+    if (!refusal && !(err instanceof WorkflowNotFoundError)) throw err;
+    // Ended already: by this cancellation (asked again) or otherwise.
+    const { rows: [order] } = await ctx.deps.db.pool.query<{ status: string; failure_reason: string | null }>(
+      'SELECT status, failure_reason FROM orders WHERE id::text = $1', [orderId]);
+    if (order && (order.status === 'expired' || order.status === 'refunded') && order.failure_reason?.startsWith('cancelled by support')) {
+      return compensationOf(order as { status: PurchaseState['status'] });
+    }
+    throw new DomainError('not_cancellable', refusal?.message ?? (order ? `the purchase is ${order.status}` : 'no such purchase'));
+  }
+}
 
 const stuckSchema = z.object({
   workflowId: z.string(), runId: z.string(), type: z.string(), startedAt: z.string(), runningMinutes: z.number(),
@@ -56,7 +96,7 @@ export const supportRouter = router({
           temporalUrl: config.temporalUiUrl
             ? `${config.temporalUiUrl}/namespaces/${encodeURIComponent(config.temporalNamespace)}/workflows/${encodeURIComponent(wf.workflowId)}`
             : null,
-          cancellable: wf.type === 'redemptionWorkflow',
+          cancellable: CANCELLABLE.has(wf.type),
         };
       }));
       const workflows = described.filter((w) => w !== null)
@@ -88,22 +128,29 @@ export const supportRouter = router({
     }),
 
   cancel: backofficeProcedure(SUPPORT)
-    .input(z.object({ workflowId: z.string().min(1).max(300) }).strict())
+    .input(z.object({ workflowId: z.string().min(1).max(300), reason: z.string().trim().min(1).max(200).default('stuck; cancelled from the support console') }).strict())
     .output(z.object({ workflowId: z.string(), compensation: z.string(), cardAvailable: z.number().int().nullable() }))
     .mutation(async ({ ctx, input }) => {
+      if (/^purchase-[0-9a-f-]{36}$/.test(input.workflowId)) {
+        const compensation = await cancelPurchase(ctx, input.workflowId, input.reason);
+        await audit(ctx.deps.db.pool, {
+          actor: ctx.principal.name, action: 'workflow_cancelled', subject: `workflow:${input.workflowId}`,
+          details: { compensation, reason: input.reason }, requestId: ctx.requestId,
+        });
+        return { workflowId: input.workflowId, compensation, cardAvailable: null };
+      }
       // A redemption's compensation is its void: the hold's value goes back to the card, and the
-      // workflow, signalled through the outbox, ends. Other workflows have no safe generic undo
-      // here: retry them, or refund from the transaction's page once a voucher exists.
+      // workflow, signalled through the outbox, ends. Clearing has no undo: it is rerun instead.
       const { rows } = await ctx.deps.db.pool.query<{ id: string; store_id: string; status: string }>(
         `SELECT id, store_id, status FROM holds WHERE 'redemption-' || terminal_id || '-' || pos_reference = $1`, [input.workflowId]);
       const hold = rows[0];
-      if (!hold) throw new DomainError('not_cancellable', 'only open redemptions can be cancelled here; retry other workflows instead');
+      if (!hold) throw new DomainError('not_cancellable', 'only purchases and open redemptions can be cancelled here; retry other workflows instead');
       if (hold.status !== 'authorized') throw new DomainError('hold_not_authorized', `the redemption is already ${hold.status}`);
       const result = await ctx.deps.ledger.void({ scope: `support:${ctx.principal.clientId}`, key: `cancel:${hold.id}` }, { holdId: hold.id, storeId: hold.store_id });
       if (result.card) await cacheCard(ctx.deps.cache, result.card);
       await audit(ctx.deps.db.pool, {
         actor: ctx.principal.name, action: 'workflow_cancelled', subject: `workflow:${input.workflowId}`,
-        details: { compensation: 'hold_voided', holdId: hold.id }, requestId: ctx.requestId,
+        details: { compensation: 'hold_voided', holdId: hold.id, reason: input.reason }, requestId: ctx.requestId,
       });
       return { workflowId: input.workflowId, compensation: 'hold_voided', cardAvailable: result.card ? Number(result.card.available) : null };
     }),

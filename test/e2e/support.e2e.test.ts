@@ -57,4 +57,40 @@ describe('support console', () => {
     expect(errors).toEqual([]);
     await page.close();
   }, 120_000);
+
+  it('cancels a stuck purchase from the console with a reason: the voucher is cancelled and the payment refunded', async ({ onTestFailed }) => {
+    mailbox.refusing = true;
+    const email = `cancel-${randomUUID().slice(0, 6)}@example.test`;
+    const order = await call(h, 'POST', '/v1/orders', { key: null, body: { amount: 2_000, currency: 'EUR', email }, idempotencyKey: randomUUID() });
+    await call(h, 'POST', `/v1/orders/${order.body.orderId}/dev-confirm`, { key: null, headers: { 'x-order-token': order.body.accessToken } });
+    const workflowId = `purchase-${order.body.orderId}`;
+
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors = watchErrors(page);
+    onTestFailed(() => page.screenshot({ path: path.join(ARTIFACTS, 'portal-support-cancel-failed.png'), fullPage: true }).then(() => {}));
+    await page.goto(`${h.baseUrl}/portal/support`);
+    await page.getByLabel('E-mail').fill('support-ui@centre.test');
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const row = page.getByTestId('stuck').locator('tr', { hasText: workflowId });
+    await expect.poll(async () => (await row.count()) > 0 && (await row.innerText()), { timeout: 60_000, interval: 1_000 })
+      .toMatch(/deliverVoucher/);
+
+    await row.getByRole('button', { name: 'Cancel with compensation' }).click();
+    const confirm = page.getByTestId('cancel-confirm');
+    await confirm.getByLabel('Reason').fill('shopper asked for the money back');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'portal-support-cancel.png'), fullPage: true });
+    await confirm.getByRole('button', { name: 'Confirm cancellation' }).click();
+    await expect.poll(() => page.getByTestId('support-notice').textContent(), { timeout: 30_000 })
+      .toBe(`Cancelled ${workflowId}: the voucher was cancelled and the payment refunded.`);
+    const cancelled = await h.deps.db.prisma.order.findUniqueOrThrow({ where: { id: order.body.orderId } });
+    expect(cancelled).toMatchObject({ status: 'refunded', failureReason: 'cancelled by support (Sam Support): shopper asked for the money back' });
+
+    // With the relay back, the shopper gets the refund notice, and the console is clear.
+    mailbox.refusing = false;
+    await waitFor(async () => mailbox.messages.some((m) => JSON.stringify(m.to).includes(email) && (m.subject ?? '').includes('refunded')), 30_000);
+    await expect.poll(() => row.count(), { timeout: 30_000, interval: 1_000 }).toBe(0);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 120_000);
 });

@@ -1,8 +1,9 @@
 // Support console: stuck purchases, redemptions and clearings, read from Temporal, with the failing
-// step and its last error; retry the step now, cancel an open redemption (its hold is voided), or
-// open the workflow in the Temporal UI.
+// step and its last error; retry the step now, cancel with compensation (a redemption's hold is
+// voided; a purchase's payment is cancelled, or its voucher cancelled and the payment refunded),
+// with a reason and a confirmation, or open the workflow in the Temporal UI.
 
-import { useCallback, useEffect, useState } from 'react';
+import { Fragment, useCallback, useEffect, useState } from 'react';
 import { ErrorBox } from '../ErrorBox.tsx';
 import { toApiError, type ApiError } from '../errors.ts';
 import type { RouterOutputs } from '../trpc.ts';
@@ -16,6 +17,7 @@ export function SupportPage() {
   const [rows, setRows] = useState<Stuck[] | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const [confirming, setConfirming] = useState<{ workflowId: string; reason: string } | null>(null);
 
   const load = useCallback(async () => {
     try {
@@ -31,11 +33,11 @@ export function SupportPage() {
     return () => clearInterval(timer);
   }, [load]);
 
-  async function act(call: () => Promise<unknown>, done: string) {
+  async function act<R>(call: () => Promise<R>, done: (result: R) => string) {
     setError(null);
     try {
-      await call();
-      setNotice(done);
+      setNotice(done(await call()));
+      setConfirming(null);
       await load();
     } catch (err) {
       setError(toApiError(err));
@@ -59,21 +61,42 @@ export function SupportPage() {
           </thead>
           <tbody>
             {(rows ?? []).map((w) => (
-              <tr key={w.workflowId}>
-                <th scope="row"><span className="mono">{w.workflowId}</span><br /><span className="muted">{w.type}</span></th>
-                <td>{w.failingStep ?? '–'}</td><td>{w.attempt ?? '–'}</td>
-                <td className="text-danger portal-error-cell">{w.lastError ?? ''}</td>
-                <td>{t('support.minutes', { minutes: w.runningMinutes })}</td>
-                <td className="actions">
-                  {w.attempt !== null && w.attempt > 1 && (
-                    <button type="button" className="btn btn--primary" onClick={() => void act(() => client.support.retryNow.mutate({ workflowId: w.workflowId }), t('support.retried', { id: w.workflowId }))}>{t('support.retry')}</button>
-                  )}
-                  {w.cancellable && (
-                    <button type="button" className="btn btn--danger" onClick={() => void act(() => client.support.cancel.mutate({ workflowId: w.workflowId }), t('support.cancelled', { id: w.workflowId }))}>{t('support.cancel')}</button>
-                  )}
-                  {w.temporalUrl && <a href={w.temporalUrl} target="_blank" rel="noreferrer">{t('support.temporal')}</a>}
-                </td>
-              </tr>
+              <Fragment key={w.workflowId}>
+                <tr>
+                  <th scope="row" className="portal-workflow-id"><span className="mono">{w.workflowId}</span><br /><span className="muted">{w.type}</span></th>
+                  <td>{w.failingStep ?? '–'}</td><td>{w.attempt ?? '–'}</td>
+                  <td className="text-danger portal-error-cell">{w.lastError ?? ''}</td>
+                  <td>{t('support.minutes', { minutes: w.runningMinutes })}</td>
+                  <td className="portal-actions-cell">
+                    <div className="portal-row-actions">
+                      {w.attempt !== null && w.attempt > 1 && (
+                        <button type="button" className="btn btn--primary" onClick={() => void act(() => client.support.retryNow.mutate({ workflowId: w.workflowId }), () => t('support.retried', { id: w.workflowId }))}>{t('support.retry')}</button>
+                      )}
+                      {w.cancellable && confirming?.workflowId !== w.workflowId && (
+                        <button type="button" className="btn btn--danger" onClick={() => setConfirming({ workflowId: w.workflowId, reason: '' })}>{t('support.cancel')}</button>
+                      )}
+                      {w.temporalUrl && <a href={w.temporalUrl} target="_blank" rel="noreferrer">{t('support.temporal')}</a>}
+                    </div>
+                  </td>
+                </tr>
+                {confirming?.workflowId === w.workflowId && (
+                  <tr className="portal-confirm-row">
+                    <td colSpan={6}>
+                      <form className="portal-inline" data-testid="cancel-confirm" onSubmit={(e) => {
+                        e.preventDefault();
+                        void act(() => client.support.cancel.mutate({ workflowId: w.workflowId, reason: confirming.reason }),
+                          (r) => t(`support.compensation.${r.compensation}`, { id: w.workflowId }));
+                      }}>
+                        <label>{t('support.cancelReason')}
+                          <input required maxLength={200} size={40} value={confirming.reason} onChange={(e) => setConfirming({ ...confirming, reason: e.target.value })} />
+                        </label>
+                        <button type="submit" className="btn btn--danger">{t('support.cancelConfirm')}</button>
+                        <button type="button" className="btn btn--secondary" onClick={() => setConfirming(null)}>{t('support.keep')}</button>
+                      </form>
+                    </td>
+                  </tr>
+                )}
+              </Fragment>
             ))}
           </tbody>
         </table>

@@ -13,7 +13,7 @@ import { ScopePicker } from './ScopePicker.tsx';
 type Filter = Omit<RouterInputs['transactions']['list'], 'limit' | 'cursor'>;
 type Row = RouterOutputs['transactions']['list']['transactions'][number];
 type CardView = RouterOutputs['transactions']['card'];
-const TYPES = ['sale', 'load', 'authorization', 'redemption', 'void', 'hold_expiry', 'refund', 'card_expiry'] as const;
+const TYPES = ['sale', 'load', 'authorization', 'redemption', 'void', 'hold_expiry', 'refund', 'card_expiry', 'sale_cancellation'] as const;
 const HOLD_STATUSES = ['authorized', 'captured', 'voided', 'expired'] as const;
 type Sort = NonNullable<Filter['sort']>;
 
