@@ -157,6 +157,16 @@ describe('back-office portal', () => {
     await page.getByRole('link', { name: 'Transactions' }).click();
     await page.getByRole('heading', { name: 'Transactions' }).waitFor();
 
+    // The amount header sorts the table, largest first, then smallest first.
+    const amounts = async () => (await page.getByTestId('transactions').locator('tbody tr td:nth-child(5)').allInnerTexts())
+      .map((text) => Number(text.replace(/[^\d]/g, '')));
+    await page.getByTestId('sort-amount').click();
+    await expect.poll(() => page.getByTestId('sort-amount').locator('..').getAttribute('aria-sort')).toBe('descending');
+    await expect.poll(async () => { const a = await amounts(); return a.length > 1 && a.every((v, i) => i === 0 || a[i - 1]! >= v); }).toBe(true);
+    await page.getByTestId('sort-amount').click();
+    await expect.poll(async () => { const a = await amounts(); return a.length > 1 && a.every((v, i) => i === 0 || a[i - 1]! <= v); }).toBe(true);
+    await page.getByTestId('sort-booked_at').click();
+
     await page.getByLabel('Card (last 4)').fill(last4);
     await page.getByLabel('Type').selectOption('redemption');
     await page.getByRole('button', { name: 'Filter' }).click();

@@ -27,22 +27,32 @@ afterAll(async () => {
   await mailbox?.close();
 });
 
+/** A purchase paid and stuck on the refusing mail relay; its workflow id. */
+async function stuckPurchase(amount: number, email: string): Promise<string> {
+  mailbox.refusing = true;
+  const order = await call(h, 'POST', '/v1/orders', { key: null, body: { amount, currency: 'EUR', email }, idempotencyKey: randomUUID() });
+  await call(h, 'POST', `/v1/orders/${order.body.orderId}/dev-confirm`, { key: null, headers: { 'x-order-token': order.body.accessToken } });
+  return `purchase-${order.body.orderId}`;
+}
+
+/** The support console, signed in, with a screenshot if the test fails. */
+async function openConsole(onTestFailed: (fn: () => Promise<void>) => void, failedShot: string) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const errors = watchErrors(page);
+  onTestFailed(() => page.screenshot({ path: path.join(ARTIFACTS, failedShot), fullPage: true }).then(() => {}));
+  await page.goto(`${h.baseUrl}/portal/support`);
+  await page.getByLabel('E-mail').fill('support-ui@centre.test');
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Stuck workflows' }).waitFor();
+  return { page, errors };
+}
+
 describe('support console', () => {
   it('shows a purchase stuck on the mail relay and retries it from the console once the relay is back', async ({ onTestFailed }) => {
-    mailbox.refusing = true;
     const email = `stuck-${randomUUID().slice(0, 6)}@example.test`;
-    const order = await call(h, 'POST', '/v1/orders', { key: null, body: { amount: 1_500, currency: 'EUR', email }, idempotencyKey: randomUUID() });
-    await call(h, 'POST', `/v1/orders/${order.body.orderId}/dev-confirm`, { key: null, headers: { 'x-order-token': order.body.accessToken } });
-    const workflowId = `purchase-${order.body.orderId}`;
-
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    const errors = watchErrors(page);
-    onTestFailed(() => page.screenshot({ path: path.join(ARTIFACTS, 'portal-support-failed.png'), fullPage: true }).then(() => {}));
-    await page.goto(`${h.baseUrl}/portal/support`);
-    await page.getByLabel('E-mail').fill('support-ui@centre.test');
-    await page.getByLabel('Password').fill(password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Stuck workflows' }).waitFor();
+    const workflowId = await stuckPurchase(1_500, email);
+    const { page, errors } = await openConsole(onTestFailed, 'portal-support-failed.png');
 
     const row = page.getByTestId('stuck').locator('tr', { hasText: workflowId });
     await expect.poll(async () => (await row.count()) > 0 && (await row.innerText()), { timeout: 60_000, interval: 1_000 })
@@ -59,19 +69,9 @@ describe('support console', () => {
   }, 120_000);
 
   it('cancels a stuck purchase from the console with a reason: the voucher is cancelled and the payment refunded', async ({ onTestFailed }) => {
-    mailbox.refusing = true;
     const email = `cancel-${randomUUID().slice(0, 6)}@example.test`;
-    const order = await call(h, 'POST', '/v1/orders', { key: null, body: { amount: 2_000, currency: 'EUR', email }, idempotencyKey: randomUUID() });
-    await call(h, 'POST', `/v1/orders/${order.body.orderId}/dev-confirm`, { key: null, headers: { 'x-order-token': order.body.accessToken } });
-    const workflowId = `purchase-${order.body.orderId}`;
-
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    const errors = watchErrors(page);
-    onTestFailed(() => page.screenshot({ path: path.join(ARTIFACTS, 'portal-support-cancel-failed.png'), fullPage: true }).then(() => {}));
-    await page.goto(`${h.baseUrl}/portal/support`);
-    await page.getByLabel('E-mail').fill('support-ui@centre.test');
-    await page.getByLabel('Password').fill(password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    const workflowId = await stuckPurchase(2_000, email);
+    const { page, errors } = await openConsole(onTestFailed, 'portal-support-cancel-failed.png');
     const row = page.getByTestId('stuck').locator('tr', { hasText: workflowId });
     await expect.poll(async () => (await row.count()) > 0 && (await row.innerText()), { timeout: 60_000, interval: 1_000 })
       .toMatch(/deliverVoucher/);
@@ -83,7 +83,7 @@ describe('support console', () => {
     await confirm.getByRole('button', { name: 'Confirm cancellation' }).click();
     await expect.poll(() => page.getByTestId('support-notice').textContent(), { timeout: 30_000 })
       .toBe(`Cancelled ${workflowId}: the voucher was cancelled and the payment refunded.`);
-    const cancelled = await h.deps.db.prisma.order.findUniqueOrThrow({ where: { id: order.body.orderId } });
+    const cancelled = await h.deps.db.prisma.order.findUniqueOrThrow({ where: { id: workflowId.slice('purchase-'.length) } });
     expect(cancelled).toMatchObject({ status: 'refunded', failureReason: 'cancelled by support (Sam Support): shopper asked for the money back' });
 
     // With the relay back, the shopper gets the refund notice, and the console is clear.
