@@ -36,12 +36,16 @@ BEGIN
   RETURN v_entry;
 END $$;
 
+-- The postings are summed per entry once, for the balance, the stored amount and the ledger's total.
 CREATE OR REPLACE VIEW ledger_violations AS
+  WITH per_entry AS (
+    SELECT entry_id, currency, sum(amount) AS total, coalesce(sum(amount) FILTER (WHERE amount > 0), 0) AS moved
+      FROM postings GROUP BY entry_id, currency
+  )
   SELECT 'unbalanced_entry' AS violation, e.id::text AS subject,
          format('entry %s sums to %s %s', e.id, s.total, s.currency) AS detail
     FROM journal_entries e
-    JOIN (SELECT entry_id, currency, sum(amount) AS total FROM postings GROUP BY entry_id, currency) s
-      ON s.entry_id = e.id
+    JOIN per_entry s ON s.entry_id = e.id
    WHERE s.total <> 0
   UNION ALL
   SELECT 'card_available_mismatch', c.id::text,
@@ -66,12 +70,11 @@ CREATE OR REPLACE VIEW ledger_violations AS
    WHERE c.held <> coalesce(h.total, 0)
   UNION ALL
   SELECT 'ledger_not_zero', currency, format('all postings in %s sum to %s', currency, total)
-    FROM (SELECT currency, sum(amount) AS total FROM postings GROUP BY currency) t
+    FROM (SELECT currency, sum(total) AS total FROM per_entry GROUP BY currency) t
    WHERE total <> 0
   UNION ALL
   SELECT 'entry_amount_mismatch', e.id::text,
          format('entry %s records %s moved, its postings %s', e.id, e.amount, coalesce(s.moved, 0))
     FROM journal_entries e
-    LEFT JOIN (SELECT entry_id, sum(amount) FILTER (WHERE amount > 0) AS moved FROM postings GROUP BY entry_id) s
-      ON s.entry_id = e.id
+    LEFT JOIN per_entry s ON s.entry_id = e.id
    WHERE e.amount <> coalesce(s.moved, 0);
