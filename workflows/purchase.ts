@@ -45,6 +45,9 @@ export interface CancelRequest {
   requestedBy: string;
 }
 
+/** How a cancelled order's failure reason begins: the API recognises a cancellation asked again by it. */
+export const CANCELLED_BY_SUPPORT = 'cancelled by support';
+
 export const paymentReadyUpdate = defineUpdate<PaymentInfo>('paymentReady');
 /** Answers once the purchase is compensated (status expired or refunded), or refuses. */
 export const cancelPurchaseUpdate = defineUpdate<PurchaseState, [CancelRequest]>('cancelPurchase');
@@ -138,7 +141,7 @@ export async function purchaseWorkflow(input: PurchaseInput): Promise<PurchaseSt
     }
   }
 
-  const cancelledBySupport = () => `cancelled by support (${cancel!.requestedBy}): ${cancel!.reason}`;
+  const cancelledBySupport = () => `${CANCELLED_BY_SUPPORT} (${cancel!.requestedBy}): ${cancel!.reason}`;
 
   async function cancelUnpaid(): Promise<PurchaseState> {
     state.failureReason = cancelledBySupport();

@@ -56,6 +56,11 @@ export function purchaseWorkflowId(orderId: string): string {
   return `purchase-${orderId}`;
 }
 
+/** The order behind a purchase workflow's id; null for any other workflow. */
+export function orderIdOfPurchase(workflowId: string): string | null {
+  return /^purchase-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(workflowId)?.[1] ?? null;
+}
+
 
 async function orderView(ctx: RequestContext, order: OrderRecord): Promise<z.infer<typeof orderSchema>> {
   const card = order.cardId

@@ -7,12 +7,12 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateStage } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import { cancelPurchaseUpdate, type PurchaseState } from '../../workflows/purchase.ts';
+import { CANCELLED_BY_SUPPORT, cancelPurchaseUpdate, type PurchaseState } from '../../workflows/purchase.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { audit } from '../../services/audit.ts';
 import { cacheCard } from '../../services/card-view.ts';
 import { backofficeProcedure, requireTemporal, router, type RequestContext } from '../trpc.ts';
-import { TEMPORAL_DEADLINE_MS } from './shop.ts';
+import { orderIdOfPurchase, TEMPORAL_DEADLINE_MS } from './shop.ts';
 
 const SUPPORT = ['admin', 'support'] as const;
 const WORKFLOW_TYPES = ['purchaseWorkflow', 'redemptionWorkflow', 'clearingWorkflow', 'clearingStatementWorkflow', 'latePaymentWorkflow'];
@@ -28,31 +28,56 @@ function compensationOf(state: Pick<PurchaseState, 'status'>): Compensation {
   return state.status === 'refunded' ? 'payment_refunded' : 'payment_cancelled';
 }
 
+interface Cancelled {
+  compensation: Compensation;
+  cardAvailable: number | null;
+  details: Record<string, unknown>;
+}
+
+type SupportContext = RequestContext & { principal: { name: string; clientId: string } };
+
 /**
  * Cancels a purchase through its workflow (update id per workflow: asking twice is one
  * cancellation). A purchase already cancelled answers as it ended; one that ended otherwise, or
  * whose card was used meanwhile, is refused.
  */
-async function cancelPurchase(ctx: RequestContext & { principal: { name: string } }, workflowId: string, reason: string): Promise<Compensation> {
+async function cancelPurchase(ctx: SupportContext, workflowId: string, orderId: string, reason: string): Promise<Cancelled> {
   const client = requireTemporal(ctx);
-  const orderId = workflowId.slice('purchase-'.length);
+  const answered = (compensation: Compensation): Cancelled => ({ compensation, cardAvailable: null, details: { orderId } });
   try {
     const update = await client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () => client.workflow.getHandle(workflowId).startUpdate(
       cancelPurchaseUpdate, { args: [{ reason, requestedBy: ctx.principal.name }], updateId: `support-cancel-${workflowId}`, waitForStage: WorkflowUpdateStage.ACCEPTED }));
-    const settled = await Promise.race([update.result(), new Promise<null>((resolve) => setTimeout(resolve, COMPENSATION_WAIT_MS, null).unref())]);
-    return settled ? compensationOf(settled) : 'in_progress';
+    let timer: NodeJS.Timeout | undefined;
+    const settled = await Promise.race([update.result(), new Promise<null>((resolve) => (timer = setTimeout(resolve, COMPENSATION_WAIT_MS, null)))])
+      .finally(() => clearTimeout(timer));
+    return answered(settled ? compensationOf(settled) : 'in_progress');
   } catch (err) {
     const refusal = err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure ? err.cause : null;
     if (refusal?.type === 'card_in_use') throw new DomainError('card_in_use', refusal.message);
     if (!refusal && !(err instanceof WorkflowNotFoundError)) throw err;
     // Ended already: by this cancellation (asked again) or otherwise.
-    const { rows: [order] } = await ctx.deps.db.pool.query<{ status: string; failure_reason: string | null }>(
-      'SELECT status, failure_reason FROM orders WHERE id::text = $1', [orderId]);
-    if (order && (order.status === 'expired' || order.status === 'refunded') && order.failure_reason?.startsWith('cancelled by support')) {
-      return compensationOf(order as { status: PurchaseState['status'] });
+    const { rows: [order] } = await ctx.deps.db.pool.query<{ status: PurchaseState['status']; failure_reason: string | null }>(
+      'SELECT status, failure_reason FROM orders WHERE id = $1', [orderId]);
+    if (order && (order.status === 'expired' || order.status === 'refunded') && order.failure_reason?.startsWith(CANCELLED_BY_SUPPORT)) {
+      return answered(compensationOf(order));
     }
     throw new DomainError('not_cancellable', refusal?.message ?? (order ? `the purchase is ${order.status}` : 'no such purchase'));
   }
+}
+
+/**
+ * A redemption's compensation is its void: the hold's value goes back to the card, and the
+ * workflow, signalled through the outbox, ends. Clearing has no undo: it is rerun instead.
+ */
+async function cancelRedemption(ctx: SupportContext, workflowId: string): Promise<Cancelled> {
+  const { rows } = await ctx.deps.db.pool.query<{ id: string; store_id: string; status: string }>(
+    `SELECT id, store_id, status FROM holds WHERE 'redemption-' || terminal_id || '-' || pos_reference = $1`, [workflowId]);
+  const hold = rows[0];
+  if (!hold) throw new DomainError('not_cancellable', 'only purchases and open redemptions can be cancelled here; retry other workflows instead');
+  if (hold.status !== 'authorized') throw new DomainError('hold_not_authorized', `the redemption is already ${hold.status}`);
+  const result = await ctx.deps.ledger.void({ scope: `support:${ctx.principal.clientId}`, key: `cancel:${hold.id}` }, { holdId: hold.id, storeId: hold.store_id });
+  if (result.card) await cacheCard(ctx.deps.cache, result.card);
+  return { compensation: 'hold_voided', cardAvailable: result.card ? Number(result.card.available) : null, details: { holdId: hold.id } };
 }
 
 const stuckSchema = z.object({
@@ -131,27 +156,14 @@ export const supportRouter = router({
     .input(z.object({ workflowId: z.string().min(1).max(300), reason: z.string().trim().min(1).max(200).default('stuck; cancelled from the support console') }).strict())
     .output(z.object({ workflowId: z.string(), compensation: z.string(), cardAvailable: z.number().int().nullable() }))
     .mutation(async ({ ctx, input }) => {
-      if (/^purchase-[0-9a-f-]{36}$/.test(input.workflowId)) {
-        const compensation = await cancelPurchase(ctx, input.workflowId, input.reason);
-        await audit(ctx.deps.db.pool, {
-          actor: ctx.principal.name, action: 'workflow_cancelled', subject: `workflow:${input.workflowId}`,
-          details: { compensation, reason: input.reason }, requestId: ctx.requestId,
-        });
-        return { workflowId: input.workflowId, compensation, cardAvailable: null };
-      }
-      // A redemption's compensation is its void: the hold's value goes back to the card, and the
-      // workflow, signalled through the outbox, ends. Clearing has no undo: it is rerun instead.
-      const { rows } = await ctx.deps.db.pool.query<{ id: string; store_id: string; status: string }>(
-        `SELECT id, store_id, status FROM holds WHERE 'redemption-' || terminal_id || '-' || pos_reference = $1`, [input.workflowId]);
-      const hold = rows[0];
-      if (!hold) throw new DomainError('not_cancellable', 'only purchases and open redemptions can be cancelled here; retry other workflows instead');
-      if (hold.status !== 'authorized') throw new DomainError('hold_not_authorized', `the redemption is already ${hold.status}`);
-      const result = await ctx.deps.ledger.void({ scope: `support:${ctx.principal.clientId}`, key: `cancel:${hold.id}` }, { holdId: hold.id, storeId: hold.store_id });
-      if (result.card) await cacheCard(ctx.deps.cache, result.card);
+      const orderId = orderIdOfPurchase(input.workflowId);
+      const { compensation, cardAvailable, details } = orderId
+        ? await cancelPurchase(ctx, input.workflowId, orderId, input.reason)
+        : await cancelRedemption(ctx, input.workflowId);
       await audit(ctx.deps.db.pool, {
         actor: ctx.principal.name, action: 'workflow_cancelled', subject: `workflow:${input.workflowId}`,
-        details: { compensation: 'hold_voided', holdId: hold.id, reason: input.reason }, requestId: ctx.requestId,
+        details: { compensation, ...details, reason: input.reason }, requestId: ctx.requestId,
       });
-      return { workflowId: input.workflowId, compensation: 'hold_voided', cardAvailable: result.card ? Number(result.card.available) : null };
+      return { workflowId: input.workflowId, compensation, cardAvailable };
     }),
 });
