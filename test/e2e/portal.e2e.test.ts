@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { ARTIFACTS, ensureWebBuild, launchBrowser, watchErrors } from '../helpers/browser.ts';
+import { ARTIFACTS, ensureWebBuild, launchBrowser, signInToPortal, watchErrors } from '../helpers/browser.ts';
 import { buildDataset, moveIntoPeriod, type Dataset } from '../helpers/clearing-dataset.ts';
 import { call, issueCard, posRef, startHarness, type Harness } from '../helpers/harness.ts';
 import { startMailbox, type Mailbox } from '../helpers/smtp.ts';
@@ -31,11 +31,8 @@ afterAll(async () => {
   await mailbox?.close();
 });
 
-async function signIn(page: Page, email: string): Promise<void> {
-  await page.goto(`${h.baseUrl}/portal`);
-  await page.getByLabel('E-mail').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+function signIn(page: Page, email: string): Promise<void> {
+  return signInToPortal(page, `${h.baseUrl}/portal`, email, password);
 }
 
 async function noMissingTexts(page: Page): Promise<void> {

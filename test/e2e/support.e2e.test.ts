@@ -5,7 +5,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { ARTIFACTS, ensureWebBuild, launchBrowser, watchErrors } from '../helpers/browser.ts';
+import { ARTIFACTS, ensureWebBuild, launchBrowser, signInToPortal, watchErrors } from '../helpers/browser.ts';
 import { call, devShopConfig, startHarness, waitFor, type Harness } from '../helpers/harness.ts';
 import { startMailbox, type Mailbox } from '../helpers/smtp.ts';
 
@@ -40,10 +40,7 @@ async function openConsole(onTestFailed: (fn: () => Promise<void>) => void, fail
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   const errors = watchErrors(page);
   onTestFailed(() => page.screenshot({ path: path.join(ARTIFACTS, failedShot), fullPage: true }).then(() => {}));
-  await page.goto(`${h.baseUrl}/portal/support`);
-  await page.getByLabel('E-mail').fill('support-ui@centre.test');
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await signInToPortal(page, `${h.baseUrl}/portal/support`, 'support-ui@centre.test', password);
   await page.getByRole('heading', { name: 'Stuck workflows' }).waitFor();
   return { page, errors };
 }

@@ -39,6 +39,13 @@ export function ensureWebBuild(): void {
   if (r.status !== 0) throw new Error(`vite build failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
 }
 
+/** Opens a portal page (the sign-in form shows first) and signs in. */
+export async function signInToPortal(page: Page, url: string, email: string, password: string): Promise<void> {
+  await page.goto(url);
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
 
 /** Collects page errors and console errors (except the 4xx answers tests provoke on purpose). */
 export function watchErrors(page: Page): string[] {
