@@ -1,6 +1,7 @@
 // The worker process's moving parts: a Temporal worker for workflows and activities, and the
 // outbox relay that starts and signals workflows for committed ledger changes.
 
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundleOption, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
@@ -10,6 +11,8 @@ import { connectWorkerConnection } from './temporal.ts';
 import type pg from 'pg';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+/** Written by `npm run build` beside the built worker (dist/); absent when running from source. */
+const PREBUILT_BUNDLE = fileURLToPath(new URL('./workflow-bundle.js', import.meta.url));
 
 /** Bundles workflow code once; tests and benchmarks reuse the bundle across workers. */
 export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
@@ -54,6 +57,13 @@ export interface EngineWorker {
   stop(): Promise<void>;
 }
 
+/** The caller's bundle, else the production build's, else bundle the sources now (development). */
+function workflowCode(given?: WorkflowBundleOption): { workflowBundle: WorkflowBundleOption } | { workflowsPath: string } {
+  if (given) return { workflowBundle: given };
+  if (existsSync(PREBUILT_BUNDLE)) return { workflowBundle: { codePath: PREBUILT_BUNDLE } };
+  return { workflowsPath: WORKFLOWS_PATH };
+}
+
 export async function startEngineWorker(opts: EngineWorkerOptions): Promise<EngineWorker> {
   quietTemporalLogs((process.env.TEMPORAL_LOG_LEVEL as 'WARN' | 'INFO' | 'DEBUG' | undefined) ?? 'WARN');
   const connection = await connectWorkerConnection(opts.temporalAddress);
@@ -61,7 +71,7 @@ export async function startEngineWorker(opts: EngineWorkerOptions): Promise<Engi
     connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    ...workflowCode(opts.workflowBundle),
     activities: createActivities(opts.activityDeps),
   });
   const relay = new OutboxRelay({ pool: opts.pool, client: opts.client, taskQueue: opts.taskQueue, log: opts.log });
