@@ -2,7 +2,6 @@
 // running, starts what is missing (see scripts/stack), applies migrations, seeds a demo scheme,
 // then runs the worker and the API as child processes. Ctrl-C stops everything it started.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDeps } from '../api/app.ts';
@@ -11,6 +10,7 @@ import { migrate } from '../infra/migrate.ts';
 import { seedDemo } from '../services/demo-seed.ts';
 import { existsSync } from 'node:fs';
 import { startStack } from './stack/index.ts';
+import { supervise, type Supervised } from './stack/supervisor.ts';
 import { startDevMailbox, type DevMailbox } from './dev-mailbox.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -43,17 +43,14 @@ const deps = createDeps(config, log);
 const demo = await seedDemo(deps);
 await deps.close();
 
-const children: ChildProcess[] = [];
-function run(name: string, script: string): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, script)], { cwd: ROOT, env, stdio: 'inherit' });
-  child.on('exit', (code, signal) => {
-    if (!stopping) {
-      log(`${name} exited (${signal ?? code}); stopping`);
-      void stop(1);
-    }
-  });
-  children.push(child);
-  return child;
+// Supervised: a crashed worker or API is started again; the rest of the stack keeps running.
+const children: Supervised[] = [];
+function run(name: string, script: string): void {
+  children.push(supervise({
+    name, command: process.execPath, args: ['--import', 'tsx', path.join(ROOT, script)],
+    options: { cwd: ROOT, env, stdio: 'inherit' }, log,
+    onGiveUp: () => void stop(1),
+  }));
 }
 
 let stopping = false;
@@ -61,12 +58,7 @@ async function stop(exitCode = 0): Promise<void> {
   if (stopping) return;
   stopping = true;
   log('stopping');
-  await Promise.all(children.map((child) => new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
-  })));
+  await Promise.all(children.map((child) => child.stop()));
   await mailbox?.close();
   await stack.stop();
   process.exit(exitCode);
