@@ -17,6 +17,7 @@ import { registerRestRoutes } from './rest.ts';
 import { registerPurchaseRoutes } from './routes/purchases.ts';
 import { registerStatementRoutes } from './routes/statements.ts';
 import { registerExportRoutes } from './routes/exports.ts';
+import { registerObservability } from './observability.ts';
 import { appRouter } from './router.ts';
 
 const require = createRequire(import.meta.url);
@@ -86,6 +87,7 @@ export async function buildServer(deps: AppDeps, options: ServerOptions = {}): P
     reply.code(404).send(errorBody('not_found', `no route for ${req.method} ${req.url.split('?')[0]}`, req.id));
   });
 
+  registerObservability(app, deps);
   await app.register(fastifyCookie);
   registerRestRoutes(app, appRouter, deps);
   await registerPurchaseRoutes(app, deps);

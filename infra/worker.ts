@@ -27,12 +27,24 @@ const quietBundlerLogger = {
 
 let runtimeInstalled = false;
 
-/** The SDK logs every state change and the whole webpack report at INFO; keep warnings and errors. */
-export function quietTemporalLogs(level: 'WARN' | 'INFO' | 'DEBUG' = 'WARN'): void {
+export interface TemporalRuntimeOptions {
+  /** The SDK logs every state change and the whole webpack report at INFO; WARN keeps warnings and errors. */
+  logLevel?: 'WARN' | 'INFO' | 'DEBUG';
+  /** host:port for the SDK's Prometheus exporter (worker task slots, poll latencies, failures); none when unset. */
+  prometheusBindAddress?: string | null;
+}
+
+/** Installs the SDK's process-wide runtime once: log level and metrics exporter. */
+export function installTemporalRuntime(opts: TemporalRuntimeOptions = {}): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({ logger: new DefaultLogger(level) });
+    Runtime.install({
+      logger: new DefaultLogger(opts.logLevel ?? 'WARN'),
+      ...(opts.prometheusBindAddress
+        ? { telemetryOptions: { metrics: { prometheus: { bindAddress: opts.prometheusBindAddress, countersTotalSuffix: true, useSecondsForDurations: true } } } }
+        : {}),
+    });
   } catch {
     // Already installed by the host process: keep its choice.
   }
@@ -65,7 +77,7 @@ function workflowCode(given?: WorkflowBundleOption): { workflowBundle: WorkflowB
 }
 
 export async function startEngineWorker(opts: EngineWorkerOptions): Promise<EngineWorker> {
-  quietTemporalLogs((process.env.TEMPORAL_LOG_LEVEL as 'WARN' | 'INFO' | 'DEBUG' | undefined) ?? 'WARN');
+  installTemporalRuntime({ logLevel: (process.env.TEMPORAL_LOG_LEVEL as 'WARN' | 'INFO' | 'DEBUG' | undefined) ?? 'WARN' });
   const connection = await connectWorkerConnection(opts.temporalAddress);
   const worker = await Worker.create({
     connection,

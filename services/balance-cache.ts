@@ -4,6 +4,7 @@
 // unreachable every call degrades to a miss (reads) or a no-op (writes) within milliseconds.
 
 import { Redis } from 'ioredis';
+import { cacheLookups } from '../infra/metrics.ts';
 
 export interface CachedBalance {
   cardId: string;
@@ -33,6 +34,8 @@ export interface BalanceCache {
   put(codeHash: string, balance: CachedBalance): Promise<void>;
   evict(codeHash: string): Promise<void>;
   readonly enabled: boolean;
+  /** Throws when Redis does not answer (readiness reports it; nothing else depends on it). */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -47,6 +50,7 @@ export function createBalanceCache(redisUrl: string | null, log: (msg: string) =
       async get() { return null; },
       async put() {},
       async evict() {},
+      async ping() {},
       async close() {},
     };
   }
@@ -86,8 +90,10 @@ export function createBalanceCache(redisUrl: string | null, log: (msg: string) =
     async get(codeHash) {
       try {
         const json = await redis.hget(key(codeHash), 'b');
+        cacheLookups.inc({ result: json ? 'hit' : 'miss' });
         return json ? (JSON.parse(json) as CachedBalance) : null;
       } catch {
+        cacheLookups.inc({ result: 'error' });
         return null;
       }
     },
@@ -105,6 +111,9 @@ export function createBalanceCache(redisUrl: string | null, log: (msg: string) =
       } catch {
         /* same as above */
       }
+    },
+    async ping() {
+      await redis.ping();
     },
     async close() {
       redis.disconnect();

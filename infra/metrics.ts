@@ -1,0 +1,98 @@
+// Prometheus metrics of one process (API or worker), served at /metrics. The metric objects live
+// here, once, so the code that counts (ledger, till routes, cache, limits) and the alert rules in
+// deploy/prometheus share one set of names.
+
+import client from 'prom-client';
+import type pg from 'pg';
+
+export const registry = new client.Registry();
+client.collectDefaultMetrics({ register: registry });
+
+const ms = [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export const httpRequests = new client.Counter({
+  name: 'voucher_http_requests_total',
+  help: 'HTTP requests answered, by route pattern, method and status',
+  labelNames: ['route', 'method', 'status'] as const,
+  registers: [registry],
+});
+
+export const httpDuration = new client.Histogram({
+  name: 'voucher_http_request_duration_seconds',
+  help: 'Time from request to response, by route pattern and method',
+  labelNames: ['route', 'method'] as const,
+  buckets: ms,
+  registers: [registry],
+});
+
+export const authorizations = new client.Counter({
+  name: 'voucher_authorizations_total',
+  help: 'Till authorizations, by outcome (approved or the refusal code)',
+  labelNames: ['outcome'] as const,
+  registers: [registry],
+});
+
+export const ledgerCalls = new client.Histogram({
+  name: 'voucher_ledger_call_duration_seconds',
+  help: 'Ledger operations (one database transaction each), by operation and outcome',
+  labelNames: ['operation', 'outcome'] as const,
+  buckets: ms,
+  registers: [registry],
+});
+
+export const cacheLookups = new client.Counter({
+  name: 'voucher_balance_cache_lookups_total',
+  help: 'Balance cache lookups, by result (hit, miss, error)',
+  labelNames: ['result'] as const,
+  registers: [registry],
+});
+
+export const limitRefusals = new client.Counter({
+  name: 'voucher_limit_refusals_total',
+  help: 'Requests refused by a rate, lockout or velocity limit, by limit',
+  labelNames: ['limit'] as const,
+  registers: [registry],
+});
+
+/**
+ * Gauges read from the database at scrape time: what on-call must see even when no request
+ * arrives (a stuck outbox, holds nobody released). Registered by the worker, which owns the
+ * outbox; one query per scrape.
+ */
+export function registerBacklogGauges(pool: pg.Pool, register = registry): void {
+  let last: Promise<{ outbox: number; oldest: number; pastExpiry: number; overdue: number }> | null = null;
+  let lastAt = 0;
+  // Three gauges, one query: collect() of each awaits the same read within a scrape.
+  const read = () => {
+    if (!last || Date.now() - lastAt > 1_000) {
+      lastAt = Date.now();
+      last = pool.query<{ outbox: string; oldest: number | null; past_expiry: string; overdue: number | null }>(
+        `SELECT o.outbox, o.oldest, h.past_expiry, h.overdue
+           FROM (SELECT count(*) AS outbox, extract(epoch FROM now() - min(created_at))::float8 AS oldest
+                   FROM workflow_outbox) o,
+                (SELECT count(*) AS past_expiry, extract(epoch FROM now() - min(expires_at))::float8 AS overdue
+                   FROM holds WHERE status = 'authorized' AND expires_at < now()) h`)
+        .then(({ rows: [r] }) => ({
+          outbox: Number(r!.outbox), oldest: r!.oldest ?? 0, pastExpiry: Number(r!.past_expiry), overdue: r!.overdue ?? 0,
+        }));
+    }
+    return last;
+  };
+  new client.Gauge({
+    name: 'voucher_outbox_rows', help: 'Workflow starts and signals waiting in the outbox', registers: [register],
+    async collect() { this.set((await read()).outbox); },
+  });
+  new client.Gauge({
+    name: 'voucher_outbox_oldest_age_seconds', help: 'Age of the oldest outbox row (0 when empty)', registers: [register],
+    async collect() { this.set((await read()).oldest); },
+  });
+  new client.Gauge({
+    name: 'voucher_holds_past_expiry', help: 'Holds still authorized after their expiry instant', registers: [register],
+    async collect() { this.set((await read()).pastExpiry); },
+  });
+  new client.Gauge({
+    name: 'voucher_holds_overdue_seconds', help: 'How long the most overdue authorized hold is past its expiry (0 when none)',
+    registers: [register],
+    async collect() { this.set((await read()).overdue); },
+  });
+}
