@@ -60,7 +60,7 @@ export const limitRefusals = new client.Counter({
  * arrives (a stuck outbox, holds nobody released). Registered by the worker, which owns the
  * outbox; one query per scrape.
  */
-export function registerBacklogGauges(pool: pg.Pool, register = registry): void {
+export function registerBacklogGauges(pool: pg.Pool, register = registry, clearingTimeZone = 'Europe/Berlin'): void {
   let last: Promise<{ outbox: number; oldest: number; pastExpiry: number; overdue: number }> | null = null;
   let lastAt = 0;
   // Three gauges, one query: collect() of each awaits the same read within a scrape.
@@ -90,6 +90,32 @@ export function registerBacklogGauges(pool: pg.Pool, register = registry): void 
   new client.Gauge({
     name: 'voucher_holds_past_expiry', help: 'Holds still authorized after their expiry instant', registers: [register],
     async collect() { this.set((await read()).pastExpiry); },
+  });
+  new client.Gauge({
+    name: 'voucher_clearing_previous_month_closed',
+    help: 'Whether last calendar month (in the clearing time zone) is cleared and closed: 1 or 0',
+    registers: [register],
+    async collect() {
+      const { rows: [r] } = await pool.query<{ closed: boolean }>(
+        `SELECT EXISTS (SELECT 1 FROM clearing_periods
+                         WHERE status = 'closed'
+                           AND period = to_char(date_trunc('month', now() AT TIME ZONE $1) - interval '1 day', 'YYYY-MM')) AS closed`,
+        [clearingTimeZone]);
+      this.set(r!.closed ? 1 : 0);
+    },
+  });
+  new client.Gauge({
+    name: 'voucher_statements_bounced',
+    help: 'Statements of the last two months whose e-mail the relay refused for good',
+    registers: [register],
+    async collect() {
+      const { rows: [r] } = await pool.query<{ n: string }>(
+        `SELECT count(*) AS n FROM clearing_statements
+          WHERE email_error IS NOT NULL
+            AND period >= to_char(date_trunc('month', now() AT TIME ZONE $1) - interval '1 month', 'YYYY-MM')`,
+        [clearingTimeZone]);
+      this.set(Number(r!.n));
+    },
   });
   new client.Gauge({
     name: 'voucher_holds_overdue_seconds', help: 'How long the most overdue authorized hold is past its expiry (0 when none)',

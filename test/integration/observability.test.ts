@@ -101,6 +101,8 @@ describe('worker operations endpoint', () => {
       expect(sample(text, 'voucher_outbox_rows')).toBeGreaterThanOrEqual(1);
       expect(sample(text, 'voucher_outbox_oldest_age_seconds')).toBeGreaterThanOrEqual(90);
       expect(sample(text, 'voucher_holds_past_expiry')).toBeGreaterThanOrEqual(0);
+      expect([0, 1]).toContain(sample(text, 'voucher_clearing_previous_month_closed'));
+      expect(sample(text, 'voucher_statements_bounced')).toBeGreaterThanOrEqual(0);
     } finally {
       await pool.query(`DELETE FROM workflow_outbox WHERE workflow_id = 'observability-test'`);
     }
