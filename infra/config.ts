@@ -196,7 +196,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     },
     mail: {
       smtpUrl: fromEnv('SMTP_URL') ?? null,
-      from: env.MAIL_FROM ?? 'Centre Vouchers <vouchers@centre.example>',
+      from: fromEnv('MAIL_FROM') ?? 'Centre Vouchers <vouchers@centre.example>',
       timeoutMs: intFromEnv('SMTP_TIMEOUT_MS', DEFAULT_SMTP_TIMEOUT_MS),
     },
     clearingTimeZone: env.CLEARING_TIME_ZONE ?? 'Europe/Berlin',
