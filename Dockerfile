@@ -1,9 +1,14 @@
-# The voucher engine (API + Temporal worker via `npm start`). Services come from
-# docker-compose.yml through DATABASE_URL, REDIS_URL, TEMPORAL_ADDRESS, STRIPE_MOCK_URL, SMTP_URL.
+# The voucher engine in production mode: one image, three commands. The default runs the API;
+# `node --import tsx scripts/worker.ts` runs the worker and `npm run db:migrate` the migrations
+# (docker-compose.yml runs all three). Services and secrets come from the environment (README,
+# Production mode); production mode refuses to start on any development default.
 FROM node:20-bookworm-slim
 
 WORKDIR /app
-ENV PRISMA_SCHEMA_ENGINE_BINARY=/app/scripts/prisma-engine/schema-engine.mjs
+ENV PRISMA_SCHEMA_ENGINE_BINARY=/app/scripts/prisma-engine/schema-engine.mjs \
+    APP_MODE=production \
+    HOST=0.0.0.0 \
+    PORT=3000
 
 # Dependency layer first so source edits do not reinstall node_modules. The postinstall
 # (prisma generate) needs the schema, the prisma config and the local schema-engine shim.
@@ -21,4 +26,5 @@ RUN mkdir -p .data && chown -R node:node .data
 
 USER node
 EXPOSE 3000
-CMD ["npm", "start"]
+# Node itself is PID 1 (no npm in between), so SIGTERM reaches it and it shuts down gracefully.
+CMD ["node", "--import", "tsx", "scripts/api.ts"]

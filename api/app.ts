@@ -20,7 +20,7 @@ import { startEngineWorker, type EngineWorker, type EngineWorkerOptions } from '
 export function createDeps(
   config: Config = loadConfig(), log: (msg: string) => void = console.log, temporal: Client | null = null,
 ): AppDeps & { close(): Promise<void> } {
-  const db = connectDatabase(config.databaseUrl);
+  const db = connectDatabase(config.databaseUrl, { timeouts: config.timeouts });
   const cache = createBalanceCache(config.redisUrl, log);
   const rateLimiter = createRateLimiter(config.redisUrl);
   const secrets = cardSecrets(config.cardCodeKey);

@@ -11,6 +11,7 @@ import fastifyCookie from '@fastify/cookie';
 import { fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import { createRequestContext, newRequestId, SESSION_COOKIE } from './context.ts';
 import type { AppDeps } from './deps.ts';
+import type { TrustProxy } from '../infra/config.ts';
 import { errorBody } from './errors.ts';
 import { openApiDocument } from './openapi.ts';
 import { registerRestRoutes } from './rest.ts';
@@ -46,7 +47,18 @@ export async function buildServer(deps: AppDeps, options: ServerOptions = {}): P
     bodyLimit: 64 * 1024,
     genReqId: (req) => newRequestId(req.headers['x-request-id']),
     requestIdHeader: false,
-    trustProxy: deps.config.trustProxy,
+    trustProxy: fastifyTrustProxy(deps.config.trustProxy),
+    // A slow or silent client cannot hold a connection (and its memory) for ever.
+    requestTimeout: deps.config.timeouts.httpRequestMs,
+    connectionTimeout: deps.config.timeouts.httpConnectionMs,
+    keepAliveTimeout: deps.config.timeouts.httpKeepAliveMs,
+    // Node 20 reads the request deadline only when the server is created (Fastify sets it later,
+    // too late to count), and checks it every 30 s by default, which would stretch a short one.
+    http: {
+      requestTimeout: deps.config.timeouts.httpRequestMs,
+      headersTimeout: deps.config.timeouts.httpRequestMs,
+      connectionsCheckingInterval: Math.min(1_000, deps.config.timeouts.httpRequestMs),
+    },
   });
 
   app.addHook('onSend', async (req, reply) => {
@@ -131,13 +143,19 @@ export async function buildServer(deps: AppDeps, options: ServerOptions = {}): P
   app.get('/health', async (_req, reply) => {
     try {
       await deps.db.pool.query('SELECT 1');
-      return { status: 'ok', cache: deps.cache.enabled ? 'on' : 'off' };
+      return { status: 'ok', cache: deps.cache.enabled ? 'on' : 'off', temporal: deps.temporal ? 'connected' : 'connecting' };
     } catch {
       return reply.code(503).send(errorBody('service_unavailable', 'database unreachable', _req.id));
     }
   });
 
   return app;
+}
+
+/** A hop count trusts that many proxies nearest to us, whatever their address (proxy-addr semantics). */
+function fastifyTrustProxy(trust: TrustProxy): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trust === 'number') return (_address, hop) => hop < trust;
+  return trust;
 }
 
 const DOCS_PAGE = `<!doctype html>

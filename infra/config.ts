@@ -1,7 +1,20 @@
-// All configuration comes from the environment; every value has a development default so
-// `npm start` works on a fresh machine. Production must set the secrets (see README).
+// All configuration comes from the environment. Development defaults (public secrets, the
+// development payment provider, a local database) exist so `npm start` works on a fresh machine,
+// and only development asks for them: APP_MODE must say so, otherwise the process runs in
+// production mode and refuses to start on any of them (see README, Production mode).
+
+/** development: `npm start` and local tools; test: the test suite; production: everything else. */
+export type AppMode = 'development' | 'test' | 'production';
+
+/**
+ * Whom to believe about the client's address: nobody (false), the nearest N proxies (a hop
+ * count), or proxies at these addresses/CIDRs. Never "anyone": that lets a client choose its own
+ * address with X-Forwarded-For and walk around per-address limits.
+ */
+export type TrustProxy = false | number | string[];
 
 export interface Config {
+  mode: AppMode;
   databaseUrl: string;
   redisUrl: string | null;
   temporalAddress: string;
@@ -11,8 +24,8 @@ export interface Config {
   cardCodeKey: string;
   port: number;
   host: string;
-  /** Behind a load balancer: take the client address from X-Forwarded-For. */
-  trustProxy: boolean;
+  /** Behind a load balancer: which proxies' X-Forwarded-For entries name the client. */
+  trustProxy: TrustProxy;
   maxCardBalance: bigint;
   cardValidityDays: number;
   /** Hold lifetime when a store sets none; stores normally carry their own. */
@@ -27,6 +40,23 @@ export interface Config {
   /** Clearing periods are calendar months in this time zone (the centre's). */
   clearingTimeZone: string;
   shop: ShopConfig;
+  timeouts: TimeoutsConfig;
+}
+
+/** Every outbound or inbound wait has an end; values in milliseconds, 0 = none. */
+export interface TimeoutsConfig {
+  /** Opening a PostgreSQL connection (pg Pool connectionTimeoutMillis). */
+  dbConnectMs: number;
+  /** One SQL statement (PostgreSQL statement_timeout). */
+  dbStatementMs: number;
+  /** A transaction left open without work (idle_in_transaction_session_timeout). */
+  dbIdleInTransactionMs: number;
+  /** Receiving a whole HTTP request from a client (Fastify requestTimeout). */
+  httpRequestMs: number;
+  /** An HTTP connection without any traffic (Fastify connectionTimeout). */
+  httpConnectionMs: number;
+  /** An idle keep-alive connection (longer than the load balancer's idle timeout). */
+  httpKeepAliveMs: number;
 }
 
 export interface PaymentsConfig {
@@ -44,6 +74,11 @@ export interface MailConfig {
   /** smtp://host:port; null = no SMTP configured (npm start provides a local catcher). */
   smtpUrl: string | null;
   from: string;
+  /**
+   * Longest wait for the relay at any step (connect, greeting, each reply), in ms. Below the mail
+   * activity's timeout, so an attempt is over before Temporal starts the next one.
+   */
+  timeoutMs?: number;
 }
 
 export interface ShopConfig {
@@ -57,44 +92,112 @@ export interface ShopConfig {
   acceptedAt: string;
 }
 
-const DEV_CARD_CODE_KEY = 'dev-only-card-code-key-change-me';
+export const DEFAULT_TIMEOUTS: TimeoutsConfig = {
+  dbConnectMs: 5_000,
+  // Clearing a month of a million redemptions takes seconds, not a minute.
+  dbStatementMs: 60_000,
+  dbIdleInTransactionMs: 60_000,
+  httpRequestMs: 30_000,
+  // Longer than the longest answer that sends nothing meanwhile (a support cancel waits ~30 s).
+  httpConnectionMs: 120_000,
+  // Above the usual 60 s idle timeout of load balancers, so they, not we, close idle connections.
+  httpKeepAliveMs: 65_000,
+};
 
-function intFromEnv(name: string, fallback: number): number {
+/** Each SMTP wait ends well inside the mail activities' one-minute start-to-close timeout. */
+export const DEFAULT_SMTP_TIMEOUT_MS = 15_000;
+
+// Development defaults. They are public (they are in this file), so production refuses them.
+const DEV_CARD_CODE_KEY = 'dev-only-card-code-key-change-me';
+const DEV_WEBHOOK_SECRET = 'whsec_dev_only';
+const DEV_STRIPE_KEY = 'sk_test_123';
+const DEV_DATABASE_URL = 'postgresql://postgres@127.0.0.1:5432/voucher';
+
+const MODES: readonly AppMode[] = ['development', 'test', 'production'];
+
+/** An unset or empty variable is "not configured" (compose passes `${VAR:-}` as ''). */
+function fromEnv(name: string): string | undefined {
   const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
+  return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
+}
+
+function intFromEnv(name: string, fallback: number, { allowZero = false } = {}): number {
+  const raw = fromEnv(name);
+  if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer`);
+  if (!Number.isSafeInteger(value) || value < 0 || (value === 0 && !allowZero)) {
+    throw new Error(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer`);
+  }
   return value;
+}
+
+/** APP_MODE; unset means production, so forgetting it can never switch on development defaults. */
+export function appModeFromEnv(): AppMode {
+  const raw = fromEnv('APP_MODE') ?? 'production';
+  if (!MODES.includes(raw as AppMode)) throw new Error(`APP_MODE must be one of ${MODES.join(', ')}, not ${JSON.stringify(raw)}`);
+  return raw as AppMode;
+}
+
+/** The database alone, for tools that need nothing else (migrations, the ledger check). */
+export function databaseUrlFromEnv(): string {
+  const url = fromEnv('DATABASE_URL');
+  if (url) return url;
+  if (appModeFromEnv() === 'production') throw new Error('DATABASE_URL must be set in production mode');
+  return DEV_DATABASE_URL;
+}
+
+/**
+ * TRUST_PROXY: unset/0/false = off; a number = that many proxies in front of the API (the client
+ * is the address the outermost of them saw); otherwise a comma-separated list of proxy addresses
+ * or CIDRs. `true` (trust every sender) is refused.
+ */
+export function parseTrustProxy(raw: string | undefined): TrustProxy {
+  if (raw === undefined || raw === '0' || raw.toLowerCase() === 'false' || raw.toLowerCase() === 'off') return false;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  if (raw.toLowerCase() === 'true') {
+    throw new Error('TRUST_PROXY=true would believe any X-Forwarded-For; give the number of proxies in front of the API, or their addresses/CIDRs');
+  }
+  const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const address = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-f:]*:[0-9a-f:.]*)(\/\d{1,3})?$/i;
+  const bad = list.find((entry) => !address.test(entry));
+  if (bad !== undefined || list.length === 0) {
+    throw new Error(`TRUST_PROXY must be a number of proxies or a comma-separated list of addresses/CIDRs; ${JSON.stringify(bad ?? raw)} is neither`);
+  }
+  return list;
 }
 
 export function loadConfig(overrides: Partial<Config> = {}): Config {
   const env = process.env;
+  const mode = overrides.mode ?? appModeFromEnv();
+  const stripeSecretKey = fromEnv('STRIPE_SECRET_KEY');
   const config: Config = {
-    databaseUrl: env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/voucher',
+    mode,
+    databaseUrl: fromEnv('DATABASE_URL') ?? DEV_DATABASE_URL,
     redisUrl: env.REDIS_URL === 'off' ? null : (env.REDIS_URL ?? 'redis://127.0.0.1:6379/0'),
     temporalAddress: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
     temporalNamespace: env.TEMPORAL_NAMESPACE ?? 'default',
     taskQueue: env.TEMPORAL_TASK_QUEUE ?? 'voucher-engine',
-    cardCodeKey: env.CARD_CODE_KEY ?? DEV_CARD_CODE_KEY,
+    cardCodeKey: fromEnv('CARD_CODE_KEY') ?? DEV_CARD_CODE_KEY,
     port: intFromEnv('PORT', 3000),
     host: env.HOST ?? '127.0.0.1',
-    trustProxy: env.TRUST_PROXY === '1' || env.TRUST_PROXY === 'true',
+    trustProxy: parseTrustProxy(fromEnv('TRUST_PROXY')),
     maxCardBalance: BigInt(intFromEnv('MAX_CARD_BALANCE', 250_000_00)),
     cardValidityDays: intFromEnv('CARD_VALIDITY_DAYS', 3 * 365),
     defaultHoldTtlSeconds: intFromEnv('HOLD_TTL_SECONDS', 900),
     temporalUiUrl: env.TEMPORAL_UI_URL ?? null,
     idempotencyRetentionHours: intFromEnv('IDEMPOTENCY_RETENTION_HOURS', 72),
-    publicUrl: (env.PUBLIC_URL ?? `http://${env.HOST ?? '127.0.0.1'}:${env.PORT ?? 3000}`).replace(/\/$/, ''),
+    publicUrl: (fromEnv('PUBLIC_URL') ?? `http://${env.HOST ?? '127.0.0.1'}:${env.PORT ?? 3000}`).replace(/\/$/, ''),
     payments: {
-      provider: (env.PAYMENT_PROVIDER as 'stripe' | 'dev' | undefined) ?? (env.STRIPE_SECRET_KEY ? 'stripe' : 'dev'),
-      stripeSecretKey: env.STRIPE_SECRET_KEY ?? 'sk_test_123',
-      stripeWebhookSecret: env.STRIPE_WEBHOOK_SECRET ?? 'whsec_dev_only',
-      stripeApiBase: env.STRIPE_API_BASE ?? null,
+      provider: (fromEnv('PAYMENT_PROVIDER') as 'stripe' | 'dev' | undefined) ?? (stripeSecretKey ? 'stripe' : 'dev'),
+      stripeSecretKey: stripeSecretKey ?? DEV_STRIPE_KEY,
+      stripeWebhookSecret: fromEnv('STRIPE_WEBHOOK_SECRET') ?? DEV_WEBHOOK_SECRET,
+      stripeApiBase: fromEnv('STRIPE_API_BASE') ?? null,
       confirmationTimeoutSeconds: intFromEnv('PAYMENT_TIMEOUT_SECONDS', 30 * 60),
     },
     mail: {
-      smtpUrl: env.SMTP_URL ?? null,
-      from: env.MAIL_FROM ?? 'Centre Vouchers <vouchers@centre.example>',
+      smtpUrl: fromEnv('SMTP_URL') ?? null,
+      from: fromEnv('MAIL_FROM') ?? 'Centre Vouchers <vouchers@centre.example>',
+      timeoutMs: intFromEnv('SMTP_TIMEOUT_MS', DEFAULT_SMTP_TIMEOUT_MS),
     },
     clearingTimeZone: env.CLEARING_TIME_ZONE ?? 'Europe/Berlin',
     shop: {
@@ -106,19 +209,45 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
       schemeName: env.SCHEME_NAME ?? 'Centre Gift Voucher',
       acceptedAt: env.SCHEME_ACCEPTED_AT ?? 'all stores of the shopping centre',
     },
+    timeouts: {
+      dbConnectMs: intFromEnv('DB_CONNECT_TIMEOUT_MS', DEFAULT_TIMEOUTS.dbConnectMs),
+      dbStatementMs: intFromEnv('DB_STATEMENT_TIMEOUT_MS', DEFAULT_TIMEOUTS.dbStatementMs, { allowZero: true }),
+      dbIdleInTransactionMs: intFromEnv('DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', DEFAULT_TIMEOUTS.dbIdleInTransactionMs, { allowZero: true }),
+      httpRequestMs: intFromEnv('HTTP_REQUEST_TIMEOUT_MS', DEFAULT_TIMEOUTS.httpRequestMs),
+      httpConnectionMs: intFromEnv('HTTP_CONNECTION_TIMEOUT_MS', DEFAULT_TIMEOUTS.httpConnectionMs),
+      httpKeepAliveMs: intFromEnv('HTTP_KEEP_ALIVE_TIMEOUT_MS', DEFAULT_TIMEOUTS.httpKeepAliveMs),
+    },
     ...overrides,
   };
   if (config.payments.provider !== 'stripe' && config.payments.provider !== 'dev') {
     throw new Error(`PAYMENT_PROVIDER must be "stripe" or "dev", not ${JSON.stringify(config.payments.provider)}`);
   }
   if (config.cardCodeKey.length < 16) throw new Error('CARD_CODE_KEY must be at least 16 characters');
-  if (env.NODE_ENV === 'production') {
-    // Defaults that are public: with them anyone could derive card codes or forge payment webhooks.
-    if (config.cardCodeKey === DEV_CARD_CODE_KEY) throw new Error('CARD_CODE_KEY must be set in production');
-    if (config.payments.provider === 'dev') throw new Error('the development payment provider is not for production');
-    if (!env.STRIPE_SECRET_KEY || !env.STRIPE_WEBHOOK_SECRET?.startsWith('whsec_') || env.STRIPE_WEBHOOK_SECRET === 'whsec_dev_only') {
-      throw new Error('STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET (whsec_…) must be set in production');
-    }
-  }
+  assertNoPublicSecrets(config, { publicUrlSet: Boolean(fromEnv('PUBLIC_URL') || overrides.publicUrl) });
   return config;
+}
+
+/**
+ * Refuses configurations whose secrets are public. A Stripe account needs its own webhook secret
+ * in every mode: with the development one anyone could sign `payment_intent.succeeded` for their
+ * own order and get a voucher for free. Production refuses every development default: with the
+ * card-code key anyone could derive card codes, order tokens, download links and TOTP seals.
+ */
+export function assertNoPublicSecrets(config: Config, { publicUrlSet = true } = {}): void {
+  const { payments } = config;
+  if (payments.provider === 'stripe' && (payments.stripeWebhookSecret === DEV_WEBHOOK_SECRET || !payments.stripeWebhookSecret.startsWith('whsec_'))) {
+    throw new Error('STRIPE_WEBHOOK_SECRET (whsec_…, the signing secret of the webhook endpoint) must be set with a Stripe key');
+  }
+  if (config.mode !== 'production') return;
+  const refused: string[] = [];
+  if (config.cardCodeKey === DEV_CARD_CODE_KEY) refused.push('CARD_CODE_KEY is the development key');
+  if (payments.provider === 'dev') refused.push('the development payment provider (set PAYMENT_PROVIDER=stripe and STRIPE_SECRET_KEY)');
+  if (payments.provider === 'stripe' && payments.stripeSecretKey === DEV_STRIPE_KEY) refused.push('STRIPE_SECRET_KEY is the development key');
+  if (config.databaseUrl === DEV_DATABASE_URL) refused.push('DATABASE_URL is the development database');
+  // Mailed voucher links would point at this machine's loopback address.
+  if (!publicUrlSet) refused.push('PUBLIC_URL (where shoppers reach the API) is unset');
+  if (refused.length > 0) {
+    throw new Error(`production mode refuses development defaults: ${refused.join('; ')}. `
+      + 'Set them (README, Production mode), or run with APP_MODE=development on a development machine.');
+  }
 }

@@ -4,6 +4,7 @@
 import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/prisma/client.ts';
+import { DEFAULT_TIMEOUTS, type TimeoutsConfig } from './config.ts';
 
 // pg's default parsers are kept on purpose: Prisma's adapter expects BIGINT as text and converts
 // it to bigint itself, and ledger calls return JSON whose amounts are bounded by
@@ -15,11 +16,22 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export function connectDatabase(databaseUrl: string, options: { max?: number } = {}): Database {
+type DatabaseTimeouts = Pick<TimeoutsConfig, 'dbConnectMs' | 'dbStatementMs' | 'dbIdleInTransactionMs'>;
+
+export function connectDatabase(
+  databaseUrl: string, options: { max?: number; timeouts?: DatabaseTimeouts } = {},
+): Database {
+  const timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
+  // Prisma's adapter runs on this same pool, so these bounds hold for its queries too. The server
+  // enforces the statement and idle-transaction limits (and frees its locks); the connect
+  // timeout covers a server that accepts the connection and never answers.
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max: options.max ?? 20,
     idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: timeouts.dbConnectMs,
+    statement_timeout: timeouts.dbStatementMs,
+    idle_in_transaction_session_timeout: timeouts.dbIdleInTransactionMs,
     application_name: 'voucher-engine',
   });
   // An idle client that loses its server connection must not crash the process.

@@ -10,6 +10,10 @@ const available = readdirSync(BENCH_DIR, { withFileTypes: true })
   .map((f) => f.name.slice(0, -'.ts'.length))
   .sort();
 
+// Benchmarks run the development stack with its public secrets; the API and worker they start
+// inherit this.
+process.env.APP_MODE ??= 'development';
+
 const [name, ...args] = process.argv.slice(2);
 if (!name || !available.includes(name)) {
   if (name) console.error(`unknown benchmark "${name}"`);

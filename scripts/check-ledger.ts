@@ -4,9 +4,9 @@
 // each currency sum to zero (value is only ever moved, never created or lost).
 
 import pg from 'pg';
-import { loadConfig } from '../infra/config.ts';
+import { databaseUrlFromEnv } from '../infra/config.ts';
 
-const { databaseUrl } = loadConfig();
+const databaseUrl = databaseUrlFromEnv();
 const client = new pg.Client({ connectionString: databaseUrl });
 await client.connect();
 try {

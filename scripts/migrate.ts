@@ -1,5 +1,5 @@
 // `npm run db:migrate`: applies pending migrations to DATABASE_URL (offline-capable, see infra/migrate.ts).
-import { loadConfig } from '../infra/config.ts';
+import { databaseUrlFromEnv } from '../infra/config.ts';
 import { migrate } from '../infra/migrate.ts';
 
-process.stdout.write(await migrate(loadConfig().databaseUrl));
+process.stdout.write(await migrate(databaseUrlFromEnv()));

@@ -1,13 +1,15 @@
 // `npm start`: the whole system on one machine. Uses the services that are configured or
 // running, starts what is missing (see scripts/stack), applies migrations, seeds a demo scheme,
 // then runs the worker and the API as child processes. Ctrl-C stops everything it started.
+// It is the one entry point that chooses development mode by itself (and says so); the API and
+// worker alone run in production mode unless APP_MODE says otherwise.
 
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDeps } from '../api/app.ts';
 import { loadConfig } from '../infra/config.ts';
 import { migrate } from '../infra/migrate.ts';
-import { seedDemo } from '../services/demo-seed.ts';
+import { seedDemo, type DemoScheme } from '../services/demo-seed.ts';
 import { existsSync } from 'node:fs';
 import { startStack } from './stack/index.ts';
 import { supervise, type Supervised } from './stack/supervisor.ts';
@@ -15,6 +17,16 @@ import { startDevMailbox, type DevMailbox } from './dev-mailbox.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const log = (line: string) => console.log(`[start] ${line}`);
+
+if (!process.env.APP_MODE) {
+  process.env.APP_MODE = 'development';
+  log('APP_MODE is unset: running in DEVELOPMENT mode (development secrets and payment provider, demo data). '
+    + 'Never expose this to the internet; for production see README, "Production mode".');
+} else {
+  log(`APP_MODE=${process.env.APP_MODE}`);
+}
+// Refuse a production configuration with development defaults before starting anything.
+loadConfig();
 
 const stack = await startStack({ purpose: 'dev', dataDir: path.join(ROOT, '.data/dev') });
 let mailbox: DevMailbox | null = null;
@@ -39,9 +51,13 @@ const config = loadConfig();
 
 log('applying migrations');
 await migrate(stack.databaseUrl);
-const deps = createDeps(config, log);
-const demo = await seedDemo(deps);
-await deps.close();
+// The demo scheme (and printing its codes) is for development only.
+let demo: DemoScheme | null = null;
+if (config.mode === 'development') {
+  const deps = createDeps(config, log);
+  demo = await seedDemo(deps);
+  await deps.close();
+}
 
 // Supervised: a crashed worker or API is started again; the rest of the stack keeps running.
 const children: Supervised[] = [];
@@ -79,13 +95,12 @@ for (let i = 0; i < 200; i++) {
   await new Promise((r) => setTimeout(r, 100));
 }
 
-const card = demo.cards[0]!;
 console.log(`
-  Voucher engine is running. Ctrl-C stops everything started here.
+  Voucher engine is running in ${config.mode.toUpperCase()} mode. Ctrl-C stops everything started here.
 
   Shop           ${apiUrl}/          (Print@Home, ${config.payments.provider === 'dev' ? 'development payment provider: no real money' : 'Stripe'})
   POS page       ${apiUrl}/pos       (use the demo till API key below)
-  Back office    ${apiUrl}/portal    (sign in as ${demo.admin.email} / ${demo.admin.password})
+  Back office    ${apiUrl}/portal${demo ? `    (sign in as ${demo.admin.email} / ${demo.admin.password})` : ''}
   API            ${apiUrl}
   API docs       ${apiUrl}/docs   (OpenAPI: ${apiUrl}/openapi.json)
   tRPC           ${apiUrl}/trpc
@@ -93,7 +108,11 @@ console.log(`
   PostgreSQL     ${stack.databaseUrl}
   Redis          ${stack.redisUrl ?? 'none: balance cache off'}
   Mail           ${mailbox ? `saved as .eml files in ${mailbox.dir} (set SMTP_URL to use a relay or maildev)` : process.env.SMTP_URL}
+${demo ? demoSection(demo) : ''}`);
 
+function demoSection(demo: DemoScheme): string {
+  const card = demo.cards[0]!;
+  return `
   Demo till API key:  ${demo.apiKey}
   Demo finance key:   ${demo.financeApiKey}   (clearing, statements, reports)
   Demo cards:         ${demo.cards.map((c) => `${c.code} (${(c.available / 100).toFixed(2)} EUR)`).join('\n                      ')}
@@ -102,4 +121,5 @@ console.log(`
     curl -s -X POST ${apiUrl}/v1/cards/lookup -H 'authorization: Bearer ${demo.apiKey}' \\
       -H 'content-type: application/json' -d '{"code":"${card.code}"}'
     curl -s ${apiUrl}/v1/reports/periods/$(date +%Y-%m) -H 'authorization: Bearer ${demo.financeApiKey}'
-`);
+`;
+}

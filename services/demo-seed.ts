@@ -24,6 +24,9 @@ function demoUuid(secret: Buffer, label: string): string {
 }
 
 export async function seedDemo(deps: AppDeps): Promise<DemoScheme> {
+  // Its admin password, keys and card codes are derived from the configured secret and printed:
+  // fine on a development machine, a gift to anyone reading the logs anywhere else.
+  if (deps.config.mode !== 'development') throw new Error(`the demo scheme is for development mode only (this is ${deps.config.mode})`);
   const { prisma } = deps.db;
   const secret = deps.secrets.deriveKey;
   const partyId = demoUuid(secret, 'party');
@@ -57,13 +60,15 @@ export async function seedDemo(deps: AppDeps): Promise<DemoScheme> {
   const cards: DemoScheme['cards'] = [];
   for (const [i, amount] of [5_000, 2_500, 10_000].entries()) {
     const code = deriveCardCode(secret, 'demo-card', String(i));
-    const card = await deps.ledger.issueCard({ scope: 'demo-seed', key: `card-${i}` }, {
-      codeHash: hashCardCode(code, deps.secrets.hashKey), last4: cardCodeLast4(code), currency: 'EUR',
+    const codeHash = hashCardCode(code, deps.secrets.hashKey);
+    // Looked up first: the issue's idempotency record is forgotten after the retention window,
+    // and issuing again would then collide with the card it made.
+    const current = await deps.ledger.findCardByCodeHash(codeHash) ?? await deps.ledger.issueCard({ scope: 'demo-seed', key: `card-${i}` }, {
+      codeHash, last4: cardCodeLast4(code), currency: 'EUR',
       amount: BigInt(amount), expiresAt: new Date(Date.now() + deps.config.cardValidityDays * 86_400_000),
       channel: 'pos', storeId: storeIds[0]!, terminalId,
     });
-    const current = await deps.ledger.findCardByCodeHash(card.codeHash);
-    cards.push({ code: formatCardCode(code), available: Number(current?.available ?? card.available) });
+    cards.push({ code: formatCardCode(code), available: Number(current.available) });
   }
   return { apiKey, financeApiKey, admin, terminalId, storeIds, cards };
 }

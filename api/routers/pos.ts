@@ -92,6 +92,14 @@ export const posRouter = router({
         channel: 'pos',
         storeId: terminal.storeId,
         terminalId: terminal.terminalId,
+      }).catch((err) => {
+        // The code is derived from the key, so the card exists already: the key's first answer
+        // was forgotten after the retention window, and the same code cannot be sold twice.
+        if (err instanceof DomainError && err.code === 'card_code_collision') {
+          throw new DomainError('idempotency_key_reused', `this Idempotency-Key sold a card at this till more than ${deps.config.idempotencyRetentionHours} hours ago `
+            + 'and its answer is no longer kept; send a new Idempotency-Key for a new sale');
+        }
+        throw err;
       });
       await cacheCard(deps.cache, issued);
       return { code: formatCardCode(code), card: cardView(issued), replayed: issued.replayed === true };

@@ -9,6 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { CANCELLED_BY_SUPPORT, cancelPurchaseUpdate, type PurchaseState } from '../../workflows/purchase.ts';
 import { DomainError } from '../../domain/errors.ts';
+import { isDependencyUnavailable } from '../unavailable.ts';
 import { audit } from '../../services/audit.ts';
 import { cacheCard } from '../../services/card-view.ts';
 import { backofficeProcedure, requireTemporal, router, type RequestContext } from '../trpc.ts';
@@ -18,6 +19,11 @@ const SUPPORT = ['admin', 'support'] as const;
 const WORKFLOW_TYPES = ['purchaseWorkflow', 'redemptionWorkflow', 'clearingWorkflow', 'clearingStatementWorkflow', 'latePaymentWorkflow'];
 /** Running workflows looked at per call: the console is for what went wrong, not for everything. */
 const SCAN_LIMIT = 300;
+/**
+ * The stuck list reads up to SCAN_LIMIT workflows and describes each: one deadline for all of it,
+ * so a Temporal that stopped answering costs the console a 503, not a hung request.
+ */
+const STUCK_DEADLINE_MS = 20_000;
 /** How long a cancel call waits for the compensation before answering that it is under way. */
 const COMPENSATION_WAIT_MS = 20_000;
 const CANCELLABLE = new Set(['redemptionWorkflow', 'purchaseWorkflow']);
@@ -100,14 +106,18 @@ export const supportRouter = router({
       const client = requireTemporal(ctx);
       const { config } = ctx.deps;
       const query = `ExecutionStatus = 'Running' AND TaskQueue = '${config.taskQueue.replace(/'/g, "''")}' AND WorkflowType IN (${WORKFLOW_TYPES.map((t) => `'${t}'`).join(', ')})`;
-      const running = [];
-      for await (const wf of client.workflow.list({ query })) {
-        running.push(wf);
-        if (running.length >= SCAN_LIMIT) break;
-      }
+      const { running, described: descriptions } = await client.withDeadline(Date.now() + STUCK_DEADLINE_MS, async () => {
+        const running = [];
+        for await (const wf of client.workflow.list({ query })) {
+          running.push(wf);
+          if (running.length >= SCAN_LIMIT) break;
+        }
+        const described = await Promise.all(running.map((wf) => client.workflow.getHandle(wf.workflowId, wf.runId).describe()));
+        return { running, described };
+      });
       const now = Date.now();
-      const described = await Promise.all(running.map(async (wf) => {
-        const d = await client.workflow.getHandle(wf.workflowId, wf.runId).describe();
+      const described = running.map((wf, i) => {
+        const d = descriptions[i]!;
         const failing = (d.raw.pendingActivities ?? []).find((a) => (a.attempt ?? 1) > 1) ?? d.raw.pendingActivities?.[0];
         const runningMinutes = (now - wf.startTime.getTime()) / 60_000;
         const retrying = failing !== undefined && (failing.attempt ?? 1) > 1;
@@ -123,7 +133,7 @@ export const supportRouter = router({
             : null,
           cancellable: CANCELLABLE.has(wf.type),
         };
-      }));
+      });
       const workflows = described.filter((w) => w !== null)
         .sort((a, b) => (b.attempt ?? 0) - (a.attempt ?? 0) || b.runningMinutes - a.runningMinutes);
       return { workflows, scanned: running.length };
@@ -134,7 +144,12 @@ export const supportRouter = router({
     .output(z.object({ workflowId: z.string(), reset: z.boolean() }))
     .mutation(async ({ ctx, input }) => {
       const client = requireTemporal(ctx);
-      const d = await client.workflow.getHandle(input.workflowId).describe().catch(() => null);
+      const d = await client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () => client.workflow.getHandle(input.workflowId).describe())
+        .catch((err) => {
+          // Temporal not answering is a 503, as anywhere; anything else means no such workflow.
+          if (isDependencyUnavailable(err)) throw err;
+          return null;
+        });
       if (!d || d.status.name !== 'RUNNING') throw new DomainError('not_found', 'no running workflow with this id');
       const failing = (d.raw.pendingActivities ?? []).filter((a) => (a.attempt ?? 1) > 1);
       if (failing.length === 0) throw new DomainError('nothing_to_retry', 'no step of this workflow is failing');

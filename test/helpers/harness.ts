@@ -48,6 +48,7 @@ export interface HarnessOptions {
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const config = loadConfig({
+    mode: 'test',
     databaseUrl: inject('databaseUrl'),
     redisUrl: options.redisUrl === undefined ? inject('redisUrl') : options.redisUrl,
     temporalAddress: inject('temporalAddress'),
