@@ -56,7 +56,7 @@ function activityDepsOf(deps: AppDeps): ActivityDeps {
 
 /** Starts the worker (workflows, activities, outbox relay) on the configured task queue. */
 export function startWorkerFor(
-  deps: AppDeps, client: Client, options: Pick<EngineWorkerOptions, 'workflowBundle' | 'log'> = {},
+  deps: AppDeps, client: Client, options: Pick<EngineWorkerOptions, 'workflowBundle' | 'log' | 'shutdownGraceMs'> = {},
 ): Promise<EngineWorker> {
   const { config } = deps;
   return startEngineWorker({

@@ -24,7 +24,7 @@ export function apiDependencyChecks(deps: AppDeps): Record<string, DependencyChe
   };
 }
 
-export function registerObservability(app: FastifyInstance, deps: AppDeps): void {
+export function registerObservability(app: FastifyInstance, deps: AppDeps, isDraining: () => boolean = () => false): void {
   app.addHook('onResponse', async (req, reply) => {
     // The route's pattern, not its URL: ids in paths would make a series per card.
     const route = req.routeOptions.url ?? 'unmatched';
@@ -35,6 +35,7 @@ export function registerObservability(app: FastifyInstance, deps: AppDeps): void
   app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
   app.get('/health/live', async () => ({ status: 'live' }));
   app.get('/health/ready', async (_req, reply) => {
+    if (isDraining()) return reply.code(503).send({ status: 'draining', checks: {} });
     const result = await readiness(apiDependencyChecks(deps));
     return reply.code(result.status === 'ready' ? 200 : 503).send(result);
   });

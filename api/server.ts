@@ -36,6 +36,8 @@ export interface ServerOptions {
   publicUrl?: string;
   /** Built web app to serve at / (shop) and /pos; default web/dist when it exists. */
   webRoot?: string | null;
+  /** True once the process is shutting down: readiness fails so load balancers stop sending. */
+  isDraining?: () => boolean;
 }
 
 const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../web/dist', import.meta.url));
@@ -99,7 +101,7 @@ export async function buildServer(deps: AppDeps, options: ServerOptions = {}): P
     reply.code(404).send(errorBody('not_found', `no route for ${req.method} ${req.url.split('?')[0]}`, req.id));
   });
 
-  registerObservability(app, deps);
+  registerObservability(app, deps, options.isDraining);
   await app.register(fastifyCookie);
   registerRestRoutes(app, appRouter, deps);
   await registerPurchaseRoutes(app, deps);

@@ -41,6 +41,17 @@ export interface Config {
   clearingTimeZone: string;
   shop: ShopConfig;
   timeouts: TimeoutsConfig;
+  ops: OpsConfig;
+}
+
+/** How a deployment watches the processes. */
+export interface OpsConfig {
+  /** The worker's /metrics and /health endpoint (0 = none). */
+  workerPort: number;
+  /** host:port of the Temporal SDK's Prometheus exporter, merged into the worker's /metrics (null = off). */
+  temporalMetricsBind: string | null;
+  /** How long SIGTERM waits for in-flight requests (API) or activities (worker) before stopping anyway. */
+  shutdownGraceMs: number;
 }
 
 /** Every outbound or inbound wait has an end; values in milliseconds, 0 = none. */
@@ -216,6 +227,11 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
       httpRequestMs: intFromEnv('HTTP_REQUEST_TIMEOUT_MS', DEFAULT_TIMEOUTS.httpRequestMs),
       httpConnectionMs: intFromEnv('HTTP_CONNECTION_TIMEOUT_MS', DEFAULT_TIMEOUTS.httpConnectionMs),
       httpKeepAliveMs: intFromEnv('HTTP_KEEP_ALIVE_TIMEOUT_MS', DEFAULT_TIMEOUTS.httpKeepAliveMs),
+    },
+    ops: {
+      workerPort: intFromEnv('WORKER_OPS_PORT', 9091, { allowZero: true }),
+      temporalMetricsBind: fromEnv('TEMPORAL_METRICS_BIND') ?? null,
+      shutdownGraceMs: intFromEnv('SHUTDOWN_GRACE_MS', 25_000),
     },
     ...overrides,
   };

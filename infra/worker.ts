@@ -59,6 +59,8 @@ export interface EngineWorkerOptions {
   activityDeps: ActivityDeps;
   workflowBundle?: WorkflowBundleOption;
   log?: (msg: string) => void;
+  /** On shutdown, how long activities in flight may still finish before they are cancelled and handed back. */
+  shutdownGraceMs?: number;
 }
 
 export interface EngineWorker {
@@ -85,6 +87,7 @@ export async function startEngineWorker(opts: EngineWorkerOptions): Promise<Engi
     taskQueue: opts.taskQueue,
     ...workflowCode(opts.workflowBundle),
     activities: createActivities(opts.activityDeps),
+    ...(opts.shutdownGraceMs !== undefined ? { shutdownGraceTime: opts.shutdownGraceMs } : {}),
   });
   const relay = new OutboxRelay({ pool: opts.pool, client: opts.client, taskQueue: opts.taskQueue, log: opts.log });
   const running = worker.run();

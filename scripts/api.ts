@@ -1,5 +1,7 @@
 // The API process: REST, tRPC, OpenAPI and docs on one port. It starts without Temporal and
 // connects to it in the background: tills keep authorizing and capturing while Temporal is down.
+// On SIGTERM it turns unready, stops accepting connections, lets requests in flight finish within
+// the grace period, and exits.
 
 import { createDeps } from '../api/app.ts';
 import { buildServer } from '../api/server.ts';
@@ -13,15 +15,25 @@ const deps = createDeps(config, log);
 const temporal = connectTemporalInBackground(config.temporalAddress, config.temporalNamespace, {
   log, onConnected: (client) => (deps.temporal = client),
 });
-const app = await buildServer(deps, { logger: process.env.API_LOG === '1' });
+let draining = false;
+const app = await buildServer(deps, { logger: process.env.API_LOG === '1', isDraining: () => draining });
 await app.listen({ host: config.host, port: config.port });
 log(`listening on http://${config.host}:${config.port}`);
 
-async function shutdown(): Promise<void> {
+async function shutdown(signal: string): Promise<void> {
+  if (draining) return;
+  draining = true;
+  log(`${signal}: draining (requests in flight get ${config.ops.shutdownGraceMs} ms)`);
+  const deadline = setTimeout(() => {
+    log('grace period over: closing the remaining connections');
+    app.server.closeAllConnections();
+  }, config.ops.shutdownGraceMs);
   await app.close();
+  clearTimeout(deadline);
   await temporal.close();
   await deps.close();
+  log('stopped');
   process.exit(0);
 }
-process.once('SIGINT', shutdown);
-process.once('SIGTERM', shutdown);
+process.once('SIGINT', () => void shutdown('SIGINT'));
+process.once('SIGTERM', () => void shutdown('SIGTERM'));

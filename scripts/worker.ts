@@ -1,25 +1,58 @@
-// The worker process: runs workflows and activities and relays the workflow outbox.
+// The worker process: runs workflows and activities and relays the workflow outbox. It serves
+// /metrics and /health on its operations port, and on SIGTERM stops polling, gives activities in
+// flight the grace period to finish (then hands them back to Temporal for another worker), and exits.
 
 import { createDeps, startWorkerFor } from '../api/app.ts';
 import { loadConfig } from '../infra/config.ts';
+import { registerBacklogGauges } from '../infra/metrics.ts';
+import { startOpsServer } from '../infra/ops-server.ts';
 import { connectClient, ensureSearchAttributes } from '../infra/temporal.ts';
 import { engineSchedules, ensureSchedules } from '../infra/schedules.ts';
+import { installTemporalRuntime } from '../infra/worker.ts';
 
 const config = loadConfig();
 const log = (msg: string) => console.log(`[worker] ${msg}`);
+installTemporalRuntime({
+  logLevel: (process.env.TEMPORAL_LOG_LEVEL as 'WARN' | 'INFO' | 'DEBUG' | undefined) ?? 'WARN',
+  prometheusBindAddress: config.ops.temporalMetricsBind,
+});
 const deps = createDeps(config, log);
 const client = await connectClient(config.temporalAddress, config.temporalNamespace);
 await ensureSearchAttributes(client, config.temporalNamespace);
 await ensureSchedules(client, engineSchedules(config.taskQueue, config.idempotencyRetentionHours, config.clearingTimeZone));
-const engine = await startWorkerFor(deps, client, { log });
+const engine = await startWorkerFor(deps, client, { log, shutdownGraceMs: config.ops.shutdownGraceMs });
 log(`polling task queue ${config.taskQueue} on ${config.temporalAddress}`);
 
-async function shutdown(): Promise<void> {
+registerBacklogGauges(deps.db.pool, undefined, config.clearingTimeZone);
+const ops = config.ops.workerPort === 0 ? null : await startOpsServer({
+  host: config.host,
+  port: config.ops.workerPort,
+  alive: () => engine.worker.getState() === 'RUNNING',
+  sdkMetricsUrl: config.ops.temporalMetricsBind ? `http://${config.ops.temporalMetricsBind}/metrics` : null,
+  checks: {
+    postgres: { required: true, check: async () => { await deps.db.pool.query('SELECT 1'); } },
+    temporal: {
+      required: true,
+      check: async () => {
+        await client.connection.withDeadline(Date.now() + 1_000, () => client.connection.workflowService.getSystemInfo({}));
+      },
+    },
+    redis: { required: false, check: () => deps.cache.ping() },
+  },
+});
+if (ops) log(`metrics and health on ${ops.url}`);
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log(`${signal}: stopping (activities in flight get ${config.ops.shutdownGraceMs} ms)`);
   await engine.stop();
+  await ops?.close();
   await client.connection.close();
   await deps.close();
   process.exit(0);
 }
-process.once('SIGINT', shutdown);
-process.once('SIGTERM', shutdown);
+process.once('SIGINT', () => void shutdown('SIGINT'));
+process.once('SIGTERM', () => void shutdown('SIGTERM'));
 await engine.running;
