@@ -132,11 +132,39 @@ function validatePrometheus(): void {
   }
 }
 
+// --- Dashboards and alerts name real metrics --------------------------------------------------
+
+async function validateMetricNames(): Promise<void> {
+  const { registry, registerBacklogGauges } = await import('../infra/metrics.ts');
+  // Registers the scrape-time gauges; nothing is queried unless they are collected.
+  registerBacklogGauges({} as never);
+  const dashboards = path.join(ROOT, 'deploy/grafana/dashboards');
+  const sources: [string, string][] = [
+    ['deploy/prometheus/alerts.yml', readFileSync(path.join(ROOT, 'deploy/prometheus/alerts.yml'), 'utf8')],
+    ...readdirSync(dashboards).map((f): [string, string] => [`deploy/grafana/dashboards/${f}`, readFileSync(path.join(dashboards, f), 'utf8')]),
+  ];
+  for (const [file, text] of sources) {
+    if (file.endsWith('.json')) {
+      const dash = JSON.parse(text) as { panels: { title: string; type: string; targets?: { expr?: string; datasource?: { uid?: string } }[] }[] };
+      for (const p of dash.panels.filter((x) => x.type !== 'row')) {
+        if (!p.targets?.length || p.targets.some((t) => !t.expr || t.datasource?.uid !== 'prometheus')) {
+          problems.push(`${file}: panel "${p.title}" needs targets with an expr on the provisioned Prometheus datasource`);
+        }
+      }
+    }
+    for (const name of new Set(text.match(/\bvoucher_[a-z_]+/g) ?? [])) {
+      const base = name.replace(/_(bucket|count|sum)$/, '');
+      if (!registry.getSingleMetric(base)) problems.push(`${file}: ${name} is not a metric infra/metrics.ts defines`);
+    }
+  }
+}
+
 const resources = validateKubernetes();
+await validateMetricNames();
 validateCompose();
 validatePrometheus();
 if (problems.length) {
   console.error(`deployment files: ${problems.length} problem(s)\n  ${problems.join('\n  ')}`);
   process.exit(1);
 }
-console.log(`deployment files valid: ${resources} Kubernetes resources (${K8S_MODULE}), docker-compose.yml (${COMPOSE_MODULE}), Prometheus rules and config`);
+console.log(`deployment files valid: ${resources} Kubernetes resources (${K8S_MODULE}), docker-compose.yml (${COMPOSE_MODULE}), Prometheus rules and config, dashboard and alert metric names`);
