@@ -30,6 +30,11 @@ export function registerObservability(app: FastifyInstance, deps: AppDeps, isDra
     const route = req.routeOptions.url ?? 'unmatched';
     httpRequests.inc({ route, method: req.method, status: String(reply.statusCode) });
     httpDuration.observe({ route, method: req.method }, reply.elapsedTime / 1000);
+    // The path without its query string: signed links carry their signature there.
+    req.log.info({
+      route, method: req.method, path: req.url.split('?')[0], status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 10) / 10, ip: req.ip,
+    }, 'request');
   });
 
   app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import fastifyCookie from '@fastify/cookie';
 import { fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
@@ -19,6 +19,7 @@ import { registerPurchaseRoutes } from './routes/purchases.ts';
 import { registerStatementRoutes } from './routes/statements.ts';
 import { registerExportRoutes } from './routes/exports.ts';
 import { registerObservability } from './observability.ts';
+import { createLogger } from '../infra/logger.ts';
 import { appRouter } from './router.ts';
 
 const require = createRequire(import.meta.url);
@@ -45,7 +46,9 @@ const API_PATHS = /^\/(v1|trpc|docs|openapi\.json|health)(\/|$|\?)/;
 
 export async function buildServer(deps: AppDeps, options: ServerOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: options.logger ? { level: 'info' } : false,
+    // JSON lines, secrets scrubbed; one line per request is written by the observability hook.
+    ...(options.logger ? { loggerInstance: createLogger('api') as FastifyBaseLogger } : { logger: false }),
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
     genReqId: (req) => newRequestId(req.headers['x-request-id']),
     requestIdHeader: false,

@@ -9,6 +9,7 @@ import { createActivities, type ActivityDeps } from '../activities/index.ts';
 import { OutboxRelay } from '../services/outbox-relay.ts';
 import { connectWorkerConnection } from './temporal.ts';
 import type pg from 'pg';
+import type { Logger as PinoLogger } from 'pino';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 /** Written by `npm run build` beside the built worker (dist/); absent when running from source. */
@@ -32,6 +33,8 @@ export interface TemporalRuntimeOptions {
   logLevel?: 'WARN' | 'INFO' | 'DEBUG';
   /** host:port for the SDK's Prometheus exporter (worker task slots, poll latencies, failures); none when unset. */
   prometheusBindAddress?: string | null;
+  /** Where the SDK's own log lines go (the process's JSON log); the console when unset. */
+  logger?: Pick<PinoLogger, 'trace' | 'debug' | 'info' | 'warn' | 'error'>;
 }
 
 /** Installs the SDK's process-wide runtime once: log level and metrics exporter. */
@@ -40,7 +43,10 @@ export function installTemporalRuntime(opts: TemporalRuntimeOptions = {}): void 
   runtimeInstalled = true;
   try {
     Runtime.install({
-      logger: new DefaultLogger(opts.logLevel ?? 'WARN'),
+      logger: new DefaultLogger(opts.logLevel ?? 'WARN', opts.logger ? (entry) => {
+        const level = entry.level.toLowerCase() as 'trace' | 'debug' | 'info' | 'warn' | 'error';
+        opts.logger![level]({ ...entry.meta, source: 'temporal-sdk' }, entry.message);
+      } : undefined),
       ...(opts.prometheusBindAddress
         ? { telemetryOptions: { metrics: { prometheus: { bindAddress: opts.prometheusBindAddress, countersTotalSuffix: true, useSecondsForDurations: true } } } }
         : {}),

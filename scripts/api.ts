@@ -6,17 +6,20 @@
 import { createDeps } from '../api/app.ts';
 import { buildServer } from '../api/server.ts';
 import { loadConfig } from '../infra/config.ts';
+import { createLogger } from '../infra/logger.ts';
 import { connectTemporalInBackground } from '../infra/temporal-connect.ts';
 
 const config = loadConfig();
-const log = (msg: string) => console.log(`[api] ${msg}`);
+const logger = createLogger('api');
+const log = (msg: string) => logger.info(msg);
 log(`${config.mode} mode`);
 const deps = createDeps(config, log);
 const temporal = connectTemporalInBackground(config.temporalAddress, config.temporalNamespace, {
   log, onConnected: (client) => (deps.temporal = client),
 });
 let draining = false;
-const app = await buildServer(deps, { logger: process.env.API_LOG === '1', isDraining: () => draining });
+// Request logs are on unless API_LOG=0 (a development console may want quiet).
+const app = await buildServer(deps, { logger: process.env.API_LOG !== '0', isDraining: () => draining });
 await app.listen({ host: config.host, port: config.port });
 log(`listening on http://${config.host}:${config.port}`);
 

@@ -4,6 +4,7 @@
 
 import { createDeps, startWorkerFor } from '../api/app.ts';
 import { loadConfig } from '../infra/config.ts';
+import { createLogger } from '../infra/logger.ts';
 import { registerBacklogGauges } from '../infra/metrics.ts';
 import { startOpsServer } from '../infra/ops-server.ts';
 import { connectClient, ensureSearchAttributes } from '../infra/temporal.ts';
@@ -11,9 +12,11 @@ import { engineSchedules, ensureSchedules } from '../infra/schedules.ts';
 import { installTemporalRuntime } from '../infra/worker.ts';
 
 const config = loadConfig();
-const log = (msg: string) => console.log(`[worker] ${msg}`);
+const logger = createLogger('worker');
+const log = (msg: string) => logger.info(msg);
 installTemporalRuntime({
   logLevel: (process.env.TEMPORAL_LOG_LEVEL as 'WARN' | 'INFO' | 'DEBUG' | undefined) ?? 'WARN',
+  logger,
   prometheusBindAddress: config.ops.temporalMetricsBind,
 });
 const deps = createDeps(config, log);

@@ -77,7 +77,14 @@ describe('API process', () => {
     expect(response).toMatch(/^HTTP\/1\.1 200 /);
     expect(response).toContain(`"last4":"${card.code.slice(-4)}"`);
     expect(await api.exited).toBe(0);
-    expect(api.output()).toContain('[api] stopped');
+
+    // JSON lines: the request with its id, route, status and latency; no secret anywhere.
+    // Node's own warnings (stderr) are not ours to format.
+    const lines = api.output().trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.at(-1)).toMatchObject({ name: 'api', msg: 'stopped' });
+    const request = lines.find((l) => l.msg === 'request' && l.route === '/v1/cards/lookup');
+    expect(request).toMatchObject({ method: 'POST', status: 200, reqId: expect.stringMatching(/^req_/), ms: expect.any(Number) });
+    for (const secret of [card.code, card.code.replace(/-/g, ''), h.terminalA.apiKey]) expect(api.output()).not.toContain(secret);
   });
 });
 
@@ -103,6 +110,7 @@ describe('worker process', () => {
 
     worker.child.kill('SIGTERM');
     expect(await worker.exited).toBe(0);
-    expect(worker.output()).toContain('SIGTERM: stopping');
+    const lines = worker.output().trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.some((l) => l.name === 'worker' && String(l.msg).startsWith('SIGTERM: stopping'))).toBe(true);
   }, 120_000);
 });
