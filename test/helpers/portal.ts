@@ -6,6 +6,8 @@ export interface PortalAuth {
   cookie?: string;
   csrf?: string;
   key?: string;
+  /** Sent as Idempotency-Key. */
+  idempotencyKey?: string;
 }
 
 export interface TrpcResponse {
@@ -22,6 +24,7 @@ export async function trpc(h: Harness, type: 'query' | 'mutation', path: string,
   if (auth.cookie) headers.cookie = auth.cookie;
   if (auth.csrf) headers['x-csrf-token'] = auth.csrf;
   if (auth.key) headers.authorization = `Bearer ${auth.key}`;
+  if (auth.idempotencyKey) headers['idempotency-key'] = auth.idempotencyKey;
   const url = `${h.baseUrl}/trpc/${path}`;
   const res = type === 'query'
     ? await fetch(input === undefined ? url : `${url}?input=${encodeURIComponent(JSON.stringify(input))}`, { headers })

@@ -43,6 +43,11 @@ const EXPECTED: Record<string, Role[]> = {
   'admin.createStore': ['admin'],
   'admin.createTerminal': ['admin'],
   'admin.revokeTerminal': ['admin'],
+  'admin.apiClients': ['admin'],
+  'admin.createApiClient': ['admin'],
+  'admin.rotateApiClient': ['admin'],
+  'admin.setApiClientExpiry': ['admin'],
+  'admin.revokeApiClient': ['admin'],
   'admin.auditLog': ['admin'],
 };
 /** Open to anyone (the shop, sign-in) or to tills (their own API key). */
@@ -76,6 +81,10 @@ const SAMPLE: Record<string, () => unknown> = {
   'admin.createStore': () => ({ billingPartyId: randomUUID(), name: 'Matrix store' }),
   'admin.createTerminal': () => ({ storeId: randomUUID(), name: 'Matrix till' }),
   'admin.revokeTerminal': () => ({ terminalId: randomUUID() }),
+  'admin.createApiClient': () => ({ name: 'Matrix client', role: 'billing_party' }),
+  'admin.rotateApiClient': () => ({ clientId: randomUUID() }),
+  'admin.setApiClientExpiry': () => ({ clientId: randomUUID(), validDays: 1 }),
+  'admin.revokeApiClient': () => ({ clientId: randomUUID() }),
   'admin.auditLog': () => ({ text: 'sign_in' }),
 };
 
