@@ -29,10 +29,9 @@ export function principalOfUser(user: PortalUser): BackofficePrincipal {
 }
 
 const CACHE_TTL_MS = 30_000;
-const MISSING = 'missing' as const;
 
 export class ApiClientDirectory {
-  private readonly cache = new LRUCache<string, BackofficePrincipal | typeof MISSING>({ max: 1_000, ttl: CACHE_TTL_MS });
+  private readonly cache = new LRUCache<string, BackofficePrincipal>({ max: 1_000, ttl: CACHE_TTL_MS });
 
   /** Without a listener (tools, benchmarks) nothing is cached. */
   constructor(private readonly pool: pg.Pool, private readonly changes: KeyChangeListener | null = null) {
@@ -47,7 +46,7 @@ export class ApiClientDirectory {
     const hash = hashApiKey(apiKey);
     const cacheable = this.changes?.live === true;
     const cached = cacheable ? this.cache.get(hash) : undefined;
-    if (cached) return cached === MISSING ? null : cached;
+    if (cached) return cached;
     const { rows } = await this.pool.query<{ id: string; name: string; role: 'admin' | 'finance' | 'billing_party'; billing_party_id: string | null; expires_at: Date | null }>(
       `SELECT id, name, role, billing_party_id, expires_at FROM api_clients
         WHERE api_key_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())`, [hash]);
@@ -55,10 +54,18 @@ export class ApiClientDirectory {
     const principal: BackofficePrincipal | null = row
       ? { kind: 'api_client', clientId: row.id, name: row.name, role: row.role, billingPartyId: row.billing_party_id, storeId: null }
       : null;
-    // An entry lives no longer than its key: expiry needs no notice.
+    // An entry lives no longer than its key: expiry needs no notice. Unknown keys are not cached,
+    // so a key that becomes valid again (a renewed expiry) works at once.
     const ttl = row?.expires_at ? Math.min(CACHE_TTL_MS, row.expires_at.getTime() - Date.now()) : CACHE_TTL_MS;
-    if (cacheable && ttl > 0) this.cache.set(hash, principal ?? MISSING, { ttl });
+    if (cacheable && principal && ttl > 0) this.cache.set(hash, principal, { ttl });
     return principal;
+  }
+
+  /** Drops a changed client from this process's cache at once, before the notice comes back. */
+  forgetClient(clientId: string): void {
+    for (const [hash, principal] of this.cache.entries()) {
+      if (principal.clientId === clientId) this.cache.delete(hash);
+    }
   }
 }
 

@@ -12,6 +12,8 @@ export type KeyTable = 'terminals' | 'api_clients';
 export type KeyChange = { table: KeyTable; keyHash: string } | null;
 
 const CHANNEL = 'api_key_changed';
+/** How the listening connection shows in pg_stat_activity. */
+export const LISTENER_APPLICATION_NAME = 'voucher-key-changes';
 const HEARTBEAT_MS = 1_000;
 const RECONNECT_MS = 1_000;
 
@@ -42,7 +44,9 @@ export class KeyChangeListener {
 
   private async connect(): Promise<void> {
     this.connecting = true;
-    const client = new pg.Client({ connectionString: this.connectionString, connectionTimeoutMillis: 2_000, keepAlive: true });
+    const client = new pg.Client({
+      connectionString: this.connectionString, connectionTimeoutMillis: 2_000, keepAlive: true, application_name: LISTENER_APPLICATION_NAME,
+    });
     client.on('error', () => this.down(client));
     client.on('end', () => this.down(client));
     client.on('notification', (msg) => {

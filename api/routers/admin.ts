@@ -112,6 +112,7 @@ export const adminRouter = router({
     .output(issuedKey)
     .mutation(async ({ ctx, input }) => {
       const issued = await apiClientAdmin(ctx).rotate(requireIdempotencyKey(ctx), input.clientId);
+      ctx.deps.apiClients.forgetClient(input.clientId);
       await audit(ctx.deps.db.pool, { actor: ctx.principal.name, action: 'api_client_rotated', subject: `api_client:${input.clientId}`, requestId: ctx.requestId });
       return issued;
     }),
@@ -121,6 +122,7 @@ export const adminRouter = router({
     .output(apiClientSchema)
     .mutation(async ({ ctx, input }) => {
       const client = await apiClientAdmin(ctx).setExpiry(input.clientId, input.validDays);
+      ctx.deps.apiClients.forgetClient(input.clientId);
       await audit(ctx.deps.db.pool, { actor: ctx.principal.name, action: 'api_client_expiry_set', subject: `api_client:${input.clientId}`, details: { expiresAt: client.expiresAt }, requestId: ctx.requestId });
       return client;
     }),
@@ -130,6 +132,7 @@ export const adminRouter = router({
     .output(apiClientSchema)
     .mutation(async ({ ctx, input }) => {
       const client = await apiClientAdmin(ctx).revoke(input.clientId);
+      ctx.deps.apiClients.forgetClient(input.clientId);
       await audit(ctx.deps.db.pool, { actor: ctx.principal.name, action: 'api_client_revoked', subject: `api_client:${input.clientId}`, requestId: ctx.requestId });
       return client;
     }),

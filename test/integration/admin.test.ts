@@ -92,7 +92,7 @@ describe('admin', () => {
 
     // Expired: refused like a revoked key.
     await h.deps.db.pool.query(`UPDATE api_clients SET expires_at = now() - interval '1 second' WHERE id = $1`, [client.id]);
-    expect((await periods(again.apiKey)).status).toBe(401);
+    await waitFor(async () => (await periods(again.apiKey)).status === 401, 1_000, 20); // by the change notice, as on any replica
     expect((await trpc(h, 'query', 'admin.apiClients', undefined, admin)).data.clients.find((c: any) => c.id === client.id).status).toBe('expired');
     const renewed = await trpc(h, 'mutation', 'admin.setApiClientExpiry', { clientId: client.id, validDays: null }, admin);
     expect(renewed.data).toMatchObject({ status: 'active', expiresAt: null });
@@ -130,6 +130,27 @@ describe('admin', () => {
       await trpc(h, 'mutation', 'admin.revokeApiClient', { clientId }, admin);
       await waitFor(async () => (await till()).status === 401 && (await finance()).status === 401, 1_000, 20);
       expect(Date.now() - revokedAt).toBeLessThan(1_000);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('still refuses a revoked key within a second when the other server\'s listening connection was cut and the notice lost', async () => {
+    const other = await startHarness({ worker: false, redisUrl: null });
+    try {
+      const terminal = await trpc(h, 'mutation', 'admin.createTerminal', { storeId: h.storeA, name: 'Till, listener cut' }, admin);
+      const till = () => call(other, 'POST', '/v1/cards/lookup', { key: terminal.data.apiKey, body: { code: '0000-0000-0000-0000' } });
+      await waitFor(async () => (other.deps.terminals as any).changes.live);
+      expect((await till()).status).not.toBe(401);
+      // Cut every listening connection (this file's servers both), then revoke straight away.
+      const { LISTENER_APPLICATION_NAME } = await import('../../api/key-changes.ts');
+      await h.deps.db.pool.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [LISTENER_APPLICATION_NAME]);
+      const revokedAt = Date.now();
+      await trpc(h, 'mutation', 'admin.revokeTerminal', { terminalId: terminal.data.id }, admin);
+      await waitFor(async () => (await till()).status === 401, 1_000, 20);
+      expect(Date.now() - revokedAt).toBeLessThan(1_000);
+      // It listens again by itself.
+      await waitFor(async () => (other.deps.terminals as any).changes.live, 5_000);
     } finally {
       await other.close();
     }
