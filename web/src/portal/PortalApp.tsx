@@ -140,7 +140,7 @@ interface AuthStepProps {
   t: (key: string, vars?: Record<string, string | number>) => string;
 }
 
-function Form({ title, error, onSubmit, children }: { title: string; error: ApiError | null; onSubmit: () => Promise<void>; children: ReactNode }) {
+function Form({ title, error, onSubmit, children, testId }: { title: string; error: ApiError | null; onSubmit: () => Promise<void>; children: ReactNode; testId?: string }) {
   const [busy, setBusy] = useState(false);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -152,7 +152,7 @@ function Form({ title, error, onSubmit, children }: { title: string; error: ApiE
     }
   };
   return (
-    <form className="card portal-auth__card" onSubmit={submit} aria-busy={busy}>
+    <form className="card portal-auth__card" onSubmit={submit} aria-busy={busy} data-testid={testId}>
       <h1>{title}</h1>
       {children}
       {error && <ErrorBox error={error} />}
@@ -193,7 +193,7 @@ function SecondFactor({ client, t, session, onDone }: AuthStepProps & { session:
   const [error, setError] = useState<ApiError | null>(null);
   const mustEnrol = session.secondFactor === 'enrol' && !enrolment;
   return (
-    <Form title={t('totp.title')} error={error} onSubmit={async () => {
+    <Form title={t('totp.title')} error={error} testId="second-factor" onSubmit={async () => {
       try {
         setError(null);
         if (mustEnrol) setEnrolment(await client.auth.enrolTotp.mutate({}));
