@@ -101,6 +101,20 @@ describe('portal sign-in', () => {
     expect(right.code).toBe('account_locked');
   });
 
+  it('counts parallel TOTP guesses before checking them, in the same budget as the password', async () => {
+    const user = await h.deps.users.create({ email: email(), displayName: 'Guessed', role: 'finance', password });
+    await signIn(h, user.email, password); // enrols; a completed sign-in starts the count afresh
+    const pending = await signIn(h, user.email, password, { secondFactor: false }); // one attempt, still counted
+    const guesses = await Promise.all(Array.from({ length: 100 }, (_, i) =>
+      trpc(h, 'mutation', 'auth.verifyTotp', { code: String(i).padStart(6, '0') }, pending)));
+    const tally: Record<string, number> = {};
+    for (const g of guesses) tally[`${g.status} ${g.code}`] = (tally[`${g.status} ${g.code}`] ?? 0) + 1;
+    const checked = tally['401 invalid_credentials'] ?? 0;
+    // One of a hundred codes may be the right one by chance; then it got in and the rest were refused.
+    expect(checked + (tally['200 null'] ?? 0)).toBe(FREE - 1);
+    expect(tally['429 account_locked']).toBe(100 - (FREE - 1));
+  });
+
   it('delays progressively, per client address first: another address still signs in', async () => {
     const user = await h.deps.users.create({ email: email(), displayName: 'Prog', role: 'support', password });
     const { freeAttemptsPerClient, firstDelaySeconds } = h.deps.users.policy;
