@@ -7,6 +7,7 @@ import { Ledger } from '../services/ledger.ts';
 import { cardSecrets, type AppDeps } from './deps.ts';
 import { TerminalDirectory } from './terminal-auth.ts';
 import { ApiClientDirectory } from './backoffice-auth.ts';
+import { KeyChangeListener } from './key-changes.ts';
 import { ClearingStore } from '../services/clearing.ts';
 import { UserDirectory } from '../services/users.ts';
 import type { Client } from '@temporalio/client';
@@ -24,13 +25,14 @@ export function createDeps(
   const cache = createBalanceCache(config.redisUrl, log);
   const rateLimiter = createRateLimiter(config.redisUrl);
   const secrets = cardSecrets(config.cardCodeKey);
+  const keyChanges = new KeyChangeListener(config.databaseUrl);
   return {
     config,
     db,
     cache,
     ledger: new Ledger(db.pool),
-    terminals: new TerminalDirectory(db.pool),
-    apiClients: new ApiClientDirectory(db.pool),
+    terminals: new TerminalDirectory(db.pool, keyChanges),
+    apiClients: new ApiClientDirectory(db.pool, keyChanges),
     clearing: new ClearingStore(db.pool, config.clearingTimeZone),
     users: new UserDirectory(db.pool, secrets.totpKey, config.shop.schemeName),
     secrets,
@@ -39,6 +41,7 @@ export function createDeps(
     rateLimiter,
     stripe: createStripeClient(config.payments),
     async close() {
+      await keyChanges.close();
       await cache.close();
       await rateLimiter.close();
       await db.close();

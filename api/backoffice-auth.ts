@@ -1,11 +1,13 @@
 // Authenticates back-office API clients (finance systems, admins, billing parties fetching their
-// statements) by API key, like terminals: keys are looked up by SHA-256 and cached briefly, so a
-// revoked key stops working within CACHE_TTL_MS.
+// statements) by API key, like terminals: keys are looked up by SHA-256 and cached while the
+// key-change listener is live, so a revoked, rotated or expired key stops working on every replica
+// within about a second.
 
 import { LRUCache } from 'lru-cache';
 import type pg from 'pg';
 import { BACKOFFICE_KEY_PREFIX, hashApiKey, looksLikeApiKey } from '../domain/api-key.ts';
 import type { PortalUser } from '../services/users.ts';
+import type { KeyChangeListener } from './key-changes.ts';
 
 /** API clients are admin, finance or billing_party; portal users admin, finance, support or store_staff. */
 export type BackofficeRole = 'admin' | 'finance' | 'support' | 'store_staff' | 'billing_party';
@@ -27,26 +29,43 @@ export function principalOfUser(user: PortalUser): BackofficePrincipal {
 }
 
 const CACHE_TTL_MS = 30_000;
-const MISSING = 'missing' as const;
 
 export class ApiClientDirectory {
-  private readonly cache = new LRUCache<string, BackofficePrincipal | typeof MISSING>({ max: 1_000, ttl: CACHE_TTL_MS });
+  private readonly cache = new LRUCache<string, BackofficePrincipal>({ max: 1_000, ttl: CACHE_TTL_MS });
 
-  constructor(private readonly pool: pg.Pool) {}
+  /** Without a listener (tools, benchmarks) nothing is cached. */
+  constructor(private readonly pool: pg.Pool, private readonly changes: KeyChangeListener | null = null) {
+    changes?.onChange((change) => {
+      if (!change) this.cache.clear();
+      else if (change.table === 'api_clients') this.cache.delete(change.keyHash);
+    });
+  }
 
   async authenticate(apiKey: string): Promise<BackofficePrincipal | null> {
     if (!looksLikeApiKey(apiKey, BACKOFFICE_KEY_PREFIX)) return null;
     const hash = hashApiKey(apiKey);
-    const cached = this.cache.get(hash);
-    if (cached) return cached === MISSING ? null : cached;
-    const { rows } = await this.pool.query<{ id: string; name: string; role: 'admin' | 'finance' | 'billing_party'; billing_party_id: string | null }>(
-      'SELECT id, name, role, billing_party_id FROM api_clients WHERE api_key_hash = $1 AND revoked_at IS NULL', [hash]);
+    const cacheable = this.changes?.live === true;
+    const cached = cacheable ? this.cache.get(hash) : undefined;
+    if (cached) return cached;
+    const { rows } = await this.pool.query<{ id: string; name: string; role: 'admin' | 'finance' | 'billing_party'; billing_party_id: string | null; expires_at: Date | null }>(
+      `SELECT id, name, role, billing_party_id, expires_at FROM api_clients
+        WHERE api_key_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())`, [hash]);
     const row = rows[0];
     const principal: BackofficePrincipal | null = row
       ? { kind: 'api_client', clientId: row.id, name: row.name, role: row.role, billingPartyId: row.billing_party_id, storeId: null }
       : null;
-    this.cache.set(hash, principal ?? MISSING);
+    // An entry lives no longer than its key: expiry needs no notice. Unknown keys are not cached,
+    // so a key that becomes valid again (a renewed expiry) works at once.
+    const ttl = row?.expires_at ? Math.min(CACHE_TTL_MS, row.expires_at.getTime() - Date.now()) : CACHE_TTL_MS;
+    if (cacheable && principal && ttl > 0) this.cache.set(hash, principal, { ttl });
     return principal;
+  }
+
+  /** Drops a changed client from this process's cache at once, before the notice comes back. */
+  forgetClient(clientId: string): void {
+    for (const [hash, principal] of this.cache.entries()) {
+      if (principal.clientId === clientId) this.cache.delete(hash);
+    }
   }
 }
 

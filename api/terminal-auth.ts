@@ -1,10 +1,11 @@
 // Authenticates POS terminals by API key. Keys are looked up by their SHA-256; results are
-// cached in-process for a short time so the hot path does not pay a query per call. A revoked
-// key stops working within CACHE_TTL_MS.
+// cached in-process so the hot path does not pay a query per call, but only while the key-change
+// listener is live: a revoked key stops working on every replica within about a second.
 
 import { LRUCache } from 'lru-cache';
 import type pg from 'pg';
 import { hashApiKey, looksLikeApiKey } from '../domain/api-key.ts';
+import type { KeyChangeListener } from './key-changes.ts';
 
 export interface TerminalIdentity {
   terminalId: string;
@@ -22,12 +23,19 @@ export class TerminalDirectory {
     ttl: CACHE_TTL_MS,
   });
 
-  constructor(private readonly pool: pg.Pool) {}
+  /** Without a listener (tools, benchmarks) nothing is cached. */
+  constructor(private readonly pool: pg.Pool, private readonly changes: KeyChangeListener | null = null) {
+    changes?.onChange((change) => {
+      if (!change) this.cache.clear();
+      else if (change.table === 'terminals') this.cache.delete(change.keyHash);
+    });
+  }
 
   async authenticate(apiKey: string): Promise<TerminalIdentity | null> {
     if (!looksLikeApiKey(apiKey)) return null;
     const hash = hashApiKey(apiKey);
-    const cached = this.cache.get(hash);
+    const cacheable = this.changes?.live === true;
+    const cached = cacheable ? this.cache.get(hash) : undefined;
     if (cached) return cached === MISSING ? null : cached;
     const { rows } = await this.pool.query<{
       terminal_id: string; store_id: string; billing_party_id: string; hold_ttl_seconds: number;
@@ -43,7 +51,7 @@ export class TerminalDirectory {
       ? { terminalId: row.terminal_id, storeId: row.store_id, billingPartyId: row.billing_party_id,
           holdTtlSeconds: row.hold_ttl_seconds }
       : null;
-    this.cache.set(hash, identity ?? MISSING);
+    if (cacheable) this.cache.set(hash, identity ?? MISSING);
     return identity;
   }
 
@@ -51,7 +59,7 @@ export class TerminalDirectory {
     this.cache.delete(hashApiKey(apiKey));
   }
 
-  /** Drops a revoked terminal from this process's cache at once (other replicas: within CACHE_TTL_MS). */
+  /** Drops a revoked terminal from this process's cache at once (all replicas hear of it through the listener too). */
   forgetTerminal(terminalId: string): void {
     for (const [hash, identity] of this.cache.entries()) {
       if (identity !== MISSING && identity.terminalId === terminalId) this.cache.delete(hash);

@@ -4,11 +4,24 @@
 import { z } from 'zod';
 import { DomainError } from '../../domain/errors.ts';
 import { audit } from '../../services/audit.ts';
+import { ApiClientAdmin } from '../../services/api-clients.ts';
 import { createBillingParty, createStore, createTerminal, revokeTerminal } from '../../services/directory.ts';
-import { backofficeProcedure, router } from '../trpc.ts';
+import { backofficeProcedure, requireIdempotencyKey, router, type RequestContext } from '../trpc.ts';
 
 const ADMIN = ['admin'] as const;
 const name = z.string().trim().min(1).max(120);
+
+const apiClientSchema = z.object({
+  id: z.string(), name: z.string(), role: z.enum(['admin', 'finance', 'billing_party']), billingPartyId: z.string().nullable(),
+  apiKeyLast4: z.string(), createdAt: z.string(), rotatedAt: z.string().nullable(), expiresAt: z.string().nullable(),
+  revokedAt: z.string().nullable(), status: z.enum(['active', 'expired', 'revoked']),
+});
+const validDays = z.number().int().min(1).max(3_650).nullable().default(null).describe('Days the key stays valid; null: until revoked');
+const issuedKey = z.object({ client: apiClientSchema, apiKey: z.string().describe('Shown only here: store it in the client now') });
+
+function apiClientAdmin(ctx: RequestContext): ApiClientAdmin {
+  return new ApiClientAdmin(ctx.deps.db.pool, ctx.deps.secrets.deriveKey);
+}
 
 function notFoundOnForeignKey(err: unknown, what: string): never {
   const code = (err as { code?: string }).code;
@@ -76,6 +89,52 @@ export const adminRouter = router({
       ctx.deps.terminals.forgetTerminal(input.terminalId);
       await audit(ctx.deps.db.pool, { actor: ctx.principal.name, action: 'terminal_revoked', subject: `terminal:${input.terminalId}`, requestId: ctx.requestId });
       return { id: input.terminalId, revoked: true };
+    }),
+
+  apiClients: backofficeProcedure(ADMIN)
+    .input(z.object({}).strict().optional())
+    .output(z.object({ clients: z.array(apiClientSchema) }))
+    .query(async ({ ctx }) => ({ clients: await apiClientAdmin(ctx).list() })),
+
+  createApiClient: backofficeProcedure(ADMIN)
+    .input(z.object({
+      name, role: z.enum(['admin', 'finance', 'billing_party']), billingPartyId: z.uuid().nullable().default(null), validDays,
+    }).strict())
+    .output(issuedKey)
+    .mutation(async ({ ctx, input }) => {
+      const issued = await apiClientAdmin(ctx).create(requireIdempotencyKey(ctx), input);
+      await audit(ctx.deps.db.pool, { actor: ctx.principal.name, action: 'api_client_created', subject: `api_client:${issued.client.id}`, details: input, requestId: ctx.requestId });
+      return issued;
+    }),
+
+  rotateApiClient: backofficeProcedure(ADMIN)
+    .input(z.object({ clientId: z.uuid() }).strict())
+    .output(issuedKey)
+    .mutation(async ({ ctx, input }) => {
+      const issued = await apiClientAdmin(ctx).rotate(requireIdempotencyKey(ctx), input.clientId);
+      ctx.deps.apiClients.forgetClient(input.clientId);
+      await audit(ctx.deps.db.pool, { actor: ctx.principal.name, action: 'api_client_rotated', subject: `api_client:${input.clientId}`, requestId: ctx.requestId });
+      return issued;
+    }),
+
+  setApiClientExpiry: backofficeProcedure(ADMIN)
+    .input(z.object({ clientId: z.uuid(), validDays }).strict())
+    .output(apiClientSchema)
+    .mutation(async ({ ctx, input }) => {
+      const client = await apiClientAdmin(ctx).setExpiry(input.clientId, input.validDays);
+      ctx.deps.apiClients.forgetClient(input.clientId);
+      await audit(ctx.deps.db.pool, { actor: ctx.principal.name, action: 'api_client_expiry_set', subject: `api_client:${input.clientId}`, details: { expiresAt: client.expiresAt }, requestId: ctx.requestId });
+      return client;
+    }),
+
+  revokeApiClient: backofficeProcedure(ADMIN)
+    .input(z.object({ clientId: z.uuid() }).strict())
+    .output(apiClientSchema)
+    .mutation(async ({ ctx, input }) => {
+      const client = await apiClientAdmin(ctx).revoke(input.clientId);
+      ctx.deps.apiClients.forgetClient(input.clientId);
+      await audit(ctx.deps.db.pool, { actor: ctx.principal.name, action: 'api_client_revoked', subject: `api_client:${input.clientId}`, requestId: ctx.requestId });
+      return client;
     }),
 
   auditLog: backofficeProcedure(ADMIN)

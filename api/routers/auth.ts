@@ -1,4 +1,5 @@
-// Portal sign-in over tRPC: password, then (when set up or required) a TOTP code. The session
+// Portal sign-in over tRPC: password, then (when set up or required) a TOTP code or a recovery
+// code. Sign-in requests are limited per client address here and per account in the directory. The session
 // token goes only into an httpOnly, SameSite=Strict cookie; the CSRF token the portal must echo in
 // X-CSRF-Token comes in the answer.
 
@@ -12,7 +13,7 @@ import { publicProcedure, router, type RequestContext } from '../trpc.ts';
 const userSchema = z.object({
   userId: z.string(), email: z.string(), displayName: z.string(),
   role: z.enum(['admin', 'finance', 'support', 'store_staff']), storeId: z.string().nullable(),
-  totpRequired: z.boolean(), totpEnrolled: z.boolean(), disabled: z.boolean(), lockedUntil: z.string().nullable(),
+  totpRequired: z.boolean(), totpRequiredByRole: z.boolean(), totpEnrolled: z.boolean(), disabled: z.boolean(), lockedUntil: z.string().nullable(),
 });
 
 const sessionSchema = z.object({
@@ -43,14 +44,19 @@ export const authRouter = router({
     .input(z.object({ email: z.string().min(3).max(254), password: z.string().min(1).max(256) }).strict())
     .output(sessionSchema)
     .mutation(async ({ ctx, input }) => {
+      const address = input.email.trim().toLowerCase();
       try {
-        const { token, session } = await ctx.deps.users.signIn(input.email, input.password);
+        const limit = await ctx.deps.rateLimiter.allow(`sign-in:${ctx.clientIp}`, ctx.deps.users.policy.perClientPerMinute, 60);
+        if (!limit.allowed) {
+          throw new DomainError('rate_limited', `too many sign-in attempts from this address; retry in ${limit.retryAfterSeconds} s`, { retry_after_seconds: limit.retryAfterSeconds });
+        }
+        const { token, session } = await ctx.deps.users.signIn(input.email, input.password, ctx.clientIp);
         ctx.sessionCookie?.set(token);
         await audit(ctx.deps.db.pool, { actor: session.user.email, action: 'sign_in', subject: `user:${session.user.userId}`, requestId: ctx.requestId });
         return view(session);
       } catch (err) {
-        if (err instanceof DomainError && (err.code === 'invalid_credentials' || err.code === 'account_locked')) {
-          await audit(ctx.deps.db.pool, { actor: input.email.toLowerCase(), action: `sign_in_refused:${err.code}`, subject: `email:${input.email.toLowerCase()}`, requestId: ctx.requestId });
+        if (err instanceof DomainError && ['invalid_credentials', 'account_locked', 'rate_limited'].includes(err.code)) {
+          await audit(ctx.deps.db.pool, { actor: address, action: `sign_in_refused:${err.code}`, subject: `email:${address}`, details: { client: ctx.clientIp }, requestId: ctx.requestId });
         }
         throw err;
       }
@@ -66,7 +72,10 @@ export const authRouter = router({
 
   enrolTotp: publicProcedure
     .input(z.object({}).strict().optional())
-    .output(z.object({ uri: z.string().describe('otpauth:// URI for an authenticator app'), secret: z.string() }))
+    .output(z.object({
+      uri: z.string().describe('otpauth:// URI for an authenticator app'), secret: z.string(),
+      recoveryCodes: z.array(z.string()).describe('Shown only here: each signs in once when the authenticator is lost'),
+    }))
     .mutation(async ({ ctx }) => {
       const session = await currentSession(ctx);
       const enrolment = await ctx.deps.users.enrolTotp(ctx.sessionToken!);
@@ -75,11 +84,27 @@ export const authRouter = router({
     }),
 
   verifyTotp: publicProcedure
-    .input(z.object({ code: z.string().regex(/^\d{6}$/, 'six digits') }).strict())
+    .input(z.union([
+      z.object({ code: z.string().regex(/^\d{6}$/, 'six digits') }).strict(),
+      z.object({ recoveryCode: z.string().min(16).max(40) }).strict(),
+    ]))
     .output(sessionSchema)
     .mutation(async ({ ctx, input }) => {
-      await currentSession(ctx);
-      return view(await ctx.deps.users.verifyTotp(ctx.sessionToken!, input.code));
+      const current = await currentSession(ctx);
+      const actor = current.user.email;
+      try {
+        const { session, used } = await ctx.deps.users.verifySecondFactor(ctx.sessionToken!, input, ctx.clientIp);
+        await audit(ctx.deps.db.pool, {
+          actor, action: used === 'recovery_code' ? 'recovery_code_used' : 'second_factor_verified', subject: `user:${session.user.userId}`,
+          details: used === 'recovery_code' ? { left: await ctx.deps.users.recoveryCodesLeft(session.user.userId) } : {}, requestId: ctx.requestId,
+        });
+        return view(session);
+      } catch (err) {
+        if (err instanceof DomainError && (err.code === 'invalid_credentials' || err.code === 'account_locked')) {
+          await audit(ctx.deps.db.pool, { actor, action: `second_factor_refused:${err.code}`, subject: `user:${current.user.userId}`, details: { client: ctx.clientIp }, requestId: ctx.requestId });
+        }
+        throw err;
+      }
     }),
 
   signOut: publicProcedure

@@ -10,7 +10,7 @@ const ADMIN = ['admin'] as const;
 const roleSchema = z.enum(['admin', 'finance', 'support', 'store_staff']);
 const userSchema = z.object({
   userId: z.string(), email: z.string(), displayName: z.string(), role: roleSchema, storeId: z.string().nullable(),
-  totpRequired: z.boolean(), totpEnrolled: z.boolean(), disabled: z.boolean(), lockedUntil: z.string().nullable(),
+  totpRequired: z.boolean(), totpRequiredByRole: z.boolean(), totpEnrolled: z.boolean(), disabled: z.boolean(), lockedUntil: z.string().nullable(),
 });
 
 export const usersRouter = router({
@@ -59,6 +59,16 @@ export const usersRouter = router({
         actor: ctx.principal.name, action: input.required ? 'totp_required' : 'totp_not_required',
         subject: `user:${user.userId}`, requestId: ctx.requestId,
       });
+      return user;
+    }),
+
+  /** For a user who lost their authenticator and recovery codes; audited, and signs them out everywhere. */
+  resetSecondFactor: backofficeProcedure(ADMIN)
+    .input(z.object({ userId: z.uuid() }).strict())
+    .output(userSchema)
+    .mutation(async ({ ctx, input }) => {
+      const user = await ctx.deps.users.resetSecondFactor(input.userId);
+      await audit(ctx.deps.db.pool, { actor: ctx.principal.name, action: 'second_factor_reset', subject: `user:${user.userId}`, details: { email: user.email }, requestId: ctx.requestId });
       return user;
     }),
 });

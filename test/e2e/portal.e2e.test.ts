@@ -1,5 +1,7 @@
-// The back-office portal in a real browser: sign in, clear a month and close it, in English and in
-// German; and a user whose admin requires a second factor enrols and signs in with a TOTP code.
+// The back-office portal in a real browser: sign in (admins enrol a second factor first), clear a
+// month and close it, in English and in German; manage API keys; a user whose admin requires a
+// second factor enrols and signs in with a TOTP code or a recovery code; money buttons send one
+// Idempotency-Key per intended action.
 
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -13,6 +15,7 @@ let h: Harness;
 let mailbox: Mailbox;
 let browser: Browser;
 let dataset: Dataset;
+let adminId: string;
 const password = 'portal e2e password';
 const period = '2025-06';
 
@@ -20,7 +23,7 @@ beforeAll(async () => {
   ensureWebBuild();
   mailbox = await startMailbox();
   h = await startHarness({ config: { mail: { smtpUrl: mailbox.url, from: 'Clearing <clearing@centre.test>' } } });
-  await h.deps.users.create({ email: 'admin-e2e@centre.test', displayName: 'Ada Admin', role: 'admin', password });
+  adminId = (await h.deps.users.create({ email: 'admin-e2e@centre.test', displayName: 'Ada Admin', role: 'admin', password })).userId;
   dataset = await buildDataset(h, 'e2e');
   await moveIntoPeriod(inject('databaseUrl'), dataset.cardIds, period);
   browser = await launchBrowser();
@@ -31,8 +34,21 @@ afterAll(async () => {
   await mailbox?.close();
 });
 
+/** Signs in with the password; the second factor, where owed, is the test's to give. */
 function signIn(page: Page, email: string): Promise<void> {
-  return signInToPortal(page, `${h.baseUrl}/portal`, email, password);
+  return signInToPortal(page, `${h.baseUrl}/portal`, email, password, { secondFactor: 'manual' });
+}
+
+/** The second-factor step after the password: set one up where needed, then give a fresh code. */
+async function giveSecondFactor(page: Page, userId: string): Promise<void> {
+  await page.getByRole('heading', { name: 'Second factor' }).waitFor();
+  const enrol = page.getByRole('button', { name: 'Set up the second factor' });
+  if (await enrol.count()) {
+    await enrol.click();
+    await expect.poll(() => page.getByTestId('recovery-codes').locator('li').count()).toBe(10);
+  }
+  await page.getByLabel('Six-digit code').fill(await h.deps.users.currentTotpCode(userId));
+  await page.getByRole('button', { name: 'Confirm' }).click();
 }
 
 async function noMissingTexts(page: Page): Promise<void> {
@@ -55,6 +71,7 @@ describe('back-office portal', () => {
     await expect.poll(() => page.getByTestId('error').getAttribute('data-app-code')).toBe('invalid_credentials');
 
     await signIn(page, 'admin-e2e@centre.test');
+    await giveSecondFactor(page, adminId); // admins cannot work without one
     await expect.poll(() => page.getByTestId('signed-in-as').textContent()).toBe('Ada Admin · Admin');
 
     // The dashboard opens first; the seeded month shows in its figures and charts.
@@ -111,6 +128,27 @@ describe('back-office portal', () => {
     await page.locator('#t-name').fill('Till from the portal');
     await page.getByRole('button', { name: 'Add terminal' }).click();
     await expect.poll(() => page.getByTestId('new-terminal-key').locator('code').textContent()).toMatch(/^vk_[\w-]{32}$/);
+
+    // A back-office API key: shown once, working until rotated; the rotated one until revoked.
+    await page.locator('#c-name').fill('ERP export');
+    await page.locator('#c-days').fill('30');
+    await page.getByRole('button', { name: 'Create API key' }).click();
+    const issuedKey = page.getByTestId('new-client-key').locator('code');
+    await expect.poll(() => issuedKey.textContent()).toMatch(/^vb_[\w-]{32}$/);
+    const firstKey = (await issuedKey.textContent())!;
+    const periods = (key: string) => call(h, 'GET', '/v1/clearing/periods', { key });
+    expect((await periods(firstKey)).status).toBe(200);
+    const clientRow = page.getByTestId('api-clients').locator('tr', { hasText: 'ERP export' });
+    await expect.poll(() => clientRow.innerText()).toContain('active');
+    await clientRow.getByRole('button', { name: 'Rotate' }).click();
+    await expect.poll(() => issuedKey.textContent()).not.toBe(firstKey);
+    const rotatedKey = (await issuedKey.textContent())!;
+    expect((await periods(firstKey)).status).toBe(401);
+    expect((await periods(rotatedKey)).status).toBe(200);
+    await clientRow.getByRole('button', { name: 'Revoke' }).click();
+    await expect.poll(() => clientRow.innerText()).toContain('revoked');
+    expect((await periods(rotatedKey)).status).toBe(401);
+    expect(await page.getByTestId('api-clients').innerText()).not.toContain(rotatedKey.slice(3, -4));
     await page.getByTestId('audit-search').fill('clearing');
     await expect.poll(() => page.getByTestId('audit').innerText()).toContain('clearing_approved');
     await noMissingTexts(page);
@@ -119,9 +157,8 @@ describe('back-office portal', () => {
     await page.close();
   }, 120_000);
 
-  it('walks a user whose admin requires a second factor through enrolment and a TOTP code', async ({ onTestFailed }) => {
+  it('walks a finance user through enrolment, a TOTP code, and later a recovery code', async ({ onTestFailed }) => {
     const user = await h.deps.users.create({ email: 'finance-e2e@centre.test', displayName: 'Fiona Finance', role: 'finance', password });
-    await h.deps.users.setTotpRequired(user.userId, true);
     const page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
     const errors = watchErrors(page);
     onTestFailed(() => page.screenshot({ path: path.join(ARTIFACTS, 'portal-totp-failed.png'), fullPage: true }).then(() => {}));
@@ -129,6 +166,8 @@ describe('back-office portal', () => {
     await page.getByRole('heading', { name: 'Second factor' }).waitFor();
     await page.getByRole('button', { name: 'Set up the second factor' }).click();
     await expect.poll(() => page.getByTestId('totp-secret').textContent()).toMatch(/^[A-Z2-7]{32}$/);
+    const recoveryCodes = await page.getByTestId('recovery-codes').locator('li').allInnerTexts();
+    expect(recoveryCodes).toHaveLength(10);
     await page.screenshot({ path: path.join(ARTIFACTS, 'portal-totp.png'), fullPage: true });
     await page.getByLabel('Six-digit code').fill(await h.deps.users.currentTotpCode(user.userId));
     await page.getByRole('button', { name: 'Confirm' }).click();
@@ -136,6 +175,15 @@ describe('back-office portal', () => {
     // Finance sees clearing, not user administration.
     expect(await page.getByRole('link', { name: 'Users' }).count()).toBe(0);
     await noMissingTexts(page);
+
+    // Authenticator lost: a recovery code signs in once.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await signIn(page, user.email);
+    await page.getByRole('button', { name: 'Use a recovery code instead' }).click();
+    await page.getByLabel('Recovery code').fill(recoveryCodes[0]!);
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    await expect.poll(() => page.getByTestId('signed-in-as').textContent()).toBe('Fiona Finance · Finance');
+    expect(await h.deps.users.recoveryCodesLeft(user.userId)).toBe(9);
     expect(errors).toEqual([]);
     await page.close();
   }, 60_000);
@@ -192,6 +240,65 @@ describe('back-office portal', () => {
     await page.screenshot({ path: path.join(ARTIFACTS, 'portal-card.png'), fullPage: true });
     expect((await call(h, 'POST', '/v1/cards/lookup', { body: { code: card.code } })).body.card.available).toBe(4_200);
     expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('sends one Idempotency-Key per intended refund: a double click refunds once, a retry after a lost answer replays', async ({ onTestFailed }) => {
+    // An admin: the shared sign-in helper sets up and gives the second factor by itself.
+    await h.deps.users.create({ email: 'admin-twice@centre.test', displayName: 'Adam Admin', role: 'admin', password });
+    const card = await issueCard(h, 5_000);
+    const last4 = card.code.replace(/-/g, '').slice(-4);
+    const hold = await call(h, 'POST', '/v1/redemptions', { body: { code: card.code, amount: 3_000, currency: 'EUR', posReference: posRef() } });
+    await call(h, 'POST', `/v1/redemptions/${hold.body.id}/capture`, { body: {} });
+
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors = watchErrors(page);
+    onTestFailed(() => page.screenshot({ path: path.join(ARTIFACTS, 'portal-refund-once-failed.png'), fullPage: true }).then(() => {}));
+    // Every refund the browser sends is recorded and answered slowly, so a second click lands while
+    // the first is in flight; the first of the second pair reaches the server but its answer is lost.
+    const keys: string[] = [];
+    let loseNextAnswer = false;
+    await page.route('**/trpc/transactions.refund**', async (route) => {
+      keys.push(route.request().headers()['idempotency-key'] ?? '');
+      await new Promise((r) => setTimeout(r, 400));
+      const response = await route.fetch();
+      if (loseNextAnswer) {
+        loseNextAnswer = false;
+        await route.abort('connectionreset');
+      } else {
+        await route.fulfill({ response });
+      }
+    });
+    await signInToPortal(page, `${h.baseUrl}/portal`, 'admin-twice@centre.test', password);
+    await page.getByRole('link', { name: 'Transactions' }).click();
+    await page.getByLabel('Card (last 4)').fill(last4);
+    await page.getByLabel('Type').selectOption('redemption');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await expect.poll(async () => (await page.getByTestId('transactions').locator('tbody tr').count())).toBe(1);
+    await page.getByTestId('transactions').locator('tbody tr').first().locator('th button').click();
+
+    await page.getByLabel('Amount (empty: all)').fill('5.00');
+    await page.getByRole('button', { name: 'Refund to the card' }).dblclick();
+    await expect.poll(() => page.getByTestId('tx-done').textContent()).toBe('Done. The card now has 25.00 EUR.');
+    expect(keys).toHaveLength(1);
+
+    // Another refund; its answer is lost on the way back. Clicking again retries the same intent.
+    await page.getByLabel('Amount (empty: all)').fill('3.00');
+    loseNextAnswer = true;
+    await page.getByRole('button', { name: 'Refund to the card' }).click();
+    await page.getByTestId('error').waitFor();
+    await page.getByRole('button', { name: 'Refund to the card' }).click();
+    await expect.poll(() => page.getByTestId('tx-done').textContent()).toBe('Done. The card now has 28.00 EUR.');
+    expect(keys).toHaveLength(3);
+    expect(keys[2]).toBe(keys[1]);
+    expect(new Set(keys).size).toBe(2);
+
+    const { rows } = await h.deps.db.pool.query(
+      `SELECT count(*)::int AS n FROM audit_entries WHERE action = 'redemption_refunded' AND subject = $1 AND details->>'replayed' = 'false'`, [`hold:${hold.body.id}`]);
+    expect(rows[0].n).toBe(2);
+    expect((await call(h, 'POST', '/v1/cards/lookup', { body: { code: card.code } })).body.card.available).toBe(2_800);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'portal-refund-once.png'), fullPage: true });
+    expect(errors.filter((e) => !e.includes('ERR_CONNECTION_RESET') && !e.includes('Failed to fetch'))).toEqual([]);
     await page.close();
   }, 60_000);
 });

@@ -65,6 +65,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const client = await connectClient(config.temporalAddress, config.temporalNamespace);
   await ensureSearchAttributes(client, config.temporalNamespace);
   const deps = createDeps(config, () => {}, client);
+  // Every test signs in from 127.0.0.1; the per-address sign-in limit has its own test.
+  deps.users.policy.perClientPerMinute = 100_000;
   const app = await buildServer(deps);
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   config.publicUrl = address;

@@ -6,6 +6,8 @@ export interface PortalAuth {
   cookie?: string;
   csrf?: string;
   key?: string;
+  /** Sent as Idempotency-Key. */
+  idempotencyKey?: string;
 }
 
 export interface TrpcResponse {
@@ -22,6 +24,7 @@ export async function trpc(h: Harness, type: 'query' | 'mutation', path: string,
   if (auth.cookie) headers.cookie = auth.cookie;
   if (auth.csrf) headers['x-csrf-token'] = auth.csrf;
   if (auth.key) headers.authorization = `Bearer ${auth.key}`;
+  if (auth.idempotencyKey) headers['idempotency-key'] = auth.idempotencyKey;
   const url = `${h.baseUrl}/trpc/${path}`;
   const res = type === 'query'
     ? await fetch(input === undefined ? url : `${url}?input=${encodeURIComponent(JSON.stringify(input))}`, { headers })
@@ -30,9 +33,20 @@ export async function trpc(h: Harness, type: 'query' | 'mutation', path: string,
   return { status: res.status, data: body.result?.data ?? null, code: body.error?.data?.appCode ?? null, headers: res.headers };
 }
 
-/** Signs in with e-mail and password; returns the session cookie and CSRF token. */
-export async function signIn(h: Harness, email: string, password: string): Promise<PortalAuth & { response: TrpcResponse }> {
+/**
+ * Signs in with e-mail and password; returns the session cookie and CSRF token. Where the user owes
+ * a second factor (admins and finance always do) it enrols one if needed and gives a fresh TOTP
+ * code, as the portal's user would; `secondFactor: false` stops after the password.
+ */
+export async function signIn(h: Harness, email: string, password: string, opts: { secondFactor?: boolean } = {}): Promise<PortalAuth & { response: TrpcResponse }> {
   const response = await trpc(h, 'mutation', 'auth.signIn', { email, password });
   const setCookie = response.headers.get('set-cookie');
-  return { cookie: setCookie?.split(';')[0], csrf: response.data?.csrfToken, response };
+  const auth = { cookie: setCookie?.split(';')[0], csrf: response.data?.csrfToken };
+  if (opts.secondFactor !== false && response.data?.pendingSecondFactor) {
+    if (response.data.secondFactor === 'enrol') await trpc(h, 'mutation', 'auth.enrolTotp', {}, auth);
+    const code = await h.deps.users.currentTotpCode(response.data.user.userId);
+    const verified = await trpc(h, 'mutation', 'auth.verifyTotp', { code }, auth);
+    if (verified.status !== 200) throw new Error(`second factor refused: ${verified.status} ${verified.code}`);
+  }
+  return { ...auth, response };
 }

@@ -23,6 +23,7 @@ const EXPECTED: Record<string, Role[]> = {
   'users.create': ['admin'],
   'users.setTotpRequired': ['admin'],
   'users.update': ['admin'],
+  'users.resetSecondFactor': ['admin'],
   'transactions.list': ['admin', 'finance', 'support', 'store_staff'],
   'transactions.get': ['admin', 'finance', 'support', 'store_staff'],
   'transactions.card': ['admin', 'finance', 'support', 'store_staff'],
@@ -42,6 +43,11 @@ const EXPECTED: Record<string, Role[]> = {
   'admin.createStore': ['admin'],
   'admin.createTerminal': ['admin'],
   'admin.revokeTerminal': ['admin'],
+  'admin.apiClients': ['admin'],
+  'admin.createApiClient': ['admin'],
+  'admin.rotateApiClient': ['admin'],
+  'admin.setApiClientExpiry': ['admin'],
+  'admin.revokeApiClient': ['admin'],
   'admin.auditLog': ['admin'],
 };
 /** Open to anyone (the shop, sign-in) or to tills (their own API key). */
@@ -58,6 +64,7 @@ const SAMPLE: Record<string, () => unknown> = {
   'users.create': () => ({ email: `new-${randomUUID().slice(0, 8)}@centre.test`, displayName: 'New', role: 'support', password: 'a long enough password' }),
   'users.setTotpRequired': () => ({ userId: randomUUID(), required: false }),
   'users.update': () => ({ userId: randomUUID(), unlock: true }),
+  'users.resetSecondFactor': () => ({ userId: randomUUID() }),
   'transactions.get': () => ({ entryId: '999999999' }),
   'transactions.card': () => ({ cardId: randomUUID() }),
   'transactions.capture': () => ({ holdId: randomUUID() }),
@@ -74,6 +81,10 @@ const SAMPLE: Record<string, () => unknown> = {
   'admin.createStore': () => ({ billingPartyId: randomUUID(), name: 'Matrix store' }),
   'admin.createTerminal': () => ({ storeId: randomUUID(), name: 'Matrix till' }),
   'admin.revokeTerminal': () => ({ terminalId: randomUUID() }),
+  'admin.createApiClient': () => ({ name: 'Matrix client', role: 'billing_party' }),
+  'admin.rotateApiClient': () => ({ clientId: randomUUID() }),
+  'admin.setApiClientExpiry': () => ({ clientId: randomUUID(), validDays: 1 }),
+  'admin.revokeApiClient': () => ({ clientId: randomUUID() }),
   'admin.auditLog': () => ({ text: 'sign_in' }),
 };
 

@@ -5,9 +5,10 @@ import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { ErrorBox } from '../ErrorBox.tsx';
 import { toApiError, type ApiError } from '../errors.ts';
 import { formatMoney } from '../money.ts';
-import { randomId, type RouterOutputs } from '../trpc.ts';
+import type { RouterOutputs } from '../trpc.ts';
 import { usePortal } from './PortalApp.tsx';
 import { formatTime } from './i18n.ts';
+import { useIntendedAction } from './useIntendedAction.ts';
 
 type Period = RouterOutputs['clearing']['list']['periods'][number];
 type Detail = RouterOutputs['clearing']['get'];
@@ -25,7 +26,8 @@ export function ClearingPage() {
   const [detail, setDetail] = useState<Detail | null>(null);
   const [period, setPeriod] = useState(previousMonth);
   const [error, setError] = useState<ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const action = useIntendedAction();
+  const busy = action.busy;
 
   const when = (iso: string | null) => (iso ? formatTime(language, iso) : '');
 
@@ -62,21 +64,19 @@ export function ClearingPage() {
     };
   }, [client, selected, loadPeriods]);
 
-  async function act(action: () => Promise<unknown>) {
-    setBusy(true);
+  // Approving and rerunning settle money: one key per period and step, kept across retries.
+  async function act(fingerprint: string, call: (idempotencyKey: string) => Promise<unknown>) {
     setError(null);
     try {
-      await action();
+      await action.run(fingerprint, call);
     } catch (err) {
       setError(toApiError(err));
-    } finally {
-      setBusy(false);
     }
   }
 
   const start = (e: FormEvent) => {
     e.preventDefault();
-    void act(async () => {
+    void act(`start|${period}`, async () => {
       await client.clearing.start.mutate({ period });
       await loadPeriods();
       setDetail(null);
@@ -87,8 +87,8 @@ export function ClearingPage() {
 
   const approve = () => {
     if (!detail || !window.confirm(t('clearing.approveConfirm', { period: detail.period }))) return;
-    void act(async () => {
-      await client.clearing.approve.mutate({ period: detail.period }, { context: { idempotencyKey: randomId() } });
+    void act(`approve|${detail.period}`, async (idempotencyKey) => {
+      await client.clearing.approve.mutate({ period: detail.period }, { context: { idempotencyKey } });
       setDetail(await client.clearing.get.query({ period: detail.period }));
       await loadPeriods();
     });
@@ -96,8 +96,8 @@ export function ClearingPage() {
 
   const rerun = () => {
     if (!detail) return;
-    void act(async () => {
-      await client.clearing.rerun.mutate({ period: detail.period }, { context: { idempotencyKey: randomId() } });
+    void act(`rerun|${detail.period}`, async (idempotencyKey) => {
+      await client.clearing.rerun.mutate({ period: detail.period }, { context: { idempotencyKey } });
       setSelected(null);
       setSelected(detail.period);
     });

@@ -140,7 +140,7 @@ interface AuthStepProps {
   t: (key: string, vars?: Record<string, string | number>) => string;
 }
 
-function Form({ title, error, onSubmit, children }: { title: string; error: ApiError | null; onSubmit: () => Promise<void>; children: ReactNode }) {
+function Form({ title, error, onSubmit, children, testId }: { title: string; error: ApiError | null; onSubmit: () => Promise<void>; children: ReactNode; testId?: string }) {
   const [busy, setBusy] = useState(false);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -152,7 +152,7 @@ function Form({ title, error, onSubmit, children }: { title: string; error: ApiE
     }
   };
   return (
-    <form className="card portal-auth__card" onSubmit={submit} aria-busy={busy}>
+    <form className="card portal-auth__card" onSubmit={submit} aria-busy={busy} data-testid={testId}>
       <h1>{title}</h1>
       {children}
       {error && <ErrorBox error={error} />}
@@ -187,31 +187,46 @@ function SignIn({ client, t, onSignedIn }: AuthStepProps & { onSignedIn: (s: Ses
 }
 
 function SecondFactor({ client, t, session, onDone }: AuthStepProps & { session: Session; onDone: (s: Session) => void }) {
-  const [enrolment, setEnrolment] = useState<{ uri: string; secret: string } | null>(null);
+  const [enrolment, setEnrolment] = useState<{ uri: string; secret: string; recoveryCodes: string[] } | null>(null);
   const [code, setCode] = useState('');
+  const [recovery, setRecovery] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
   const mustEnrol = session.secondFactor === 'enrol' && !enrolment;
   return (
-    <Form title={t('totp.title')} error={error} onSubmit={async () => {
+    <Form title={t('totp.title')} error={error} testId="second-factor" onSubmit={async () => {
       try {
         setError(null);
         if (mustEnrol) setEnrolment(await client.auth.enrolTotp.mutate({}));
-        else onDone(await client.auth.verifyTotp.mutate({ code }));
+        else onDone(await client.auth.verifyTotp.mutate(recovery ? { recoveryCode: code } : { code }));
       } catch (err) {
         setError(toApiError(err));
       }
     }}>
       {session.secondFactor === 'enrol' && <p>{t('totp.enrolIntro')}</p>}
       {enrolment && <p>{t('totp.secret')}: <code data-testid="totp-secret">{enrolment.secret}</code></p>}
+      {enrolment && (
+        <div className="alert alert--warning" data-testid="recovery-codes">
+          <p className="alert__title">{t('totp.recoveryTitle')}</p>
+          <p>{t('totp.recoveryOnce')}</p>
+          <ul className="mono">{enrolment.recoveryCodes.map((c) => <li key={c}>{c}</li>)}</ul>
+        </div>
+      )}
       {mustEnrol ? (
         <button type="submit" className="btn btn--primary btn--block">{t('totp.start')}</button>
       ) : (
         <>
           <div className="field">
-            <label htmlFor="code">{t('totp.code')}</label>
-            <input id="code" inputMode="numeric" autoComplete="one-time-code" pattern="\d{6}" required value={code} onChange={(e) => setCode(e.target.value)} />
+            <label htmlFor="code">{recovery ? t('totp.recoveryCode') : t('totp.code')}</label>
+            {recovery
+              ? <input id="code" autoComplete="off" required minLength={16} maxLength={40} value={code} onChange={(e) => setCode(e.target.value)} />
+              : <input id="code" inputMode="numeric" autoComplete="one-time-code" pattern="\d{6}" required value={code} onChange={(e) => setCode(e.target.value)} />}
           </div>
           <button type="submit" className="btn btn--primary btn--block">{t('totp.submit')}</button>
+          {session.secondFactor === 'verify' && (
+            <button type="button" className="btn btn--link" onClick={() => { setRecovery(!recovery); setCode(''); }}>
+              {recovery ? t('totp.useCode') : t('totp.useRecovery')}
+            </button>
+          )}
         </>
       )}
     </Form>

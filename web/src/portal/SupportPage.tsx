@@ -8,6 +8,7 @@ import { ErrorBox } from '../ErrorBox.tsx';
 import { toApiError, type ApiError } from '../errors.ts';
 import type { RouterOutputs } from '../trpc.ts';
 import { usePortal } from './PortalApp.tsx';
+import { useIntendedAction } from './useIntendedAction.ts';
 
 type Stuck = RouterOutputs['support']['stuck']['workflows'][number];
 
@@ -33,10 +34,14 @@ export function SupportPage() {
     return () => clearInterval(timer);
   }, [load]);
 
-  async function act<R>(call: () => Promise<R>, done: (result: R) => string) {
+  // Cancelling refunds a payment: one intent per workflow and step, its buttons disabled in flight.
+  const action = useIntendedAction();
+  async function act<R>(fingerprint: string, call: () => Promise<R>, done: (result: R) => string) {
     setError(null);
     try {
-      setNotice(done(await call()));
+      const result = await action.run(fingerprint, call);
+      if (result === undefined) return;
+      setNotice(done(result));
       setConfirming(null);
       await load();
     } catch (err) {
@@ -70,7 +75,7 @@ export function SupportPage() {
                   <td className="portal-actions-cell">
                     <div className="portal-row-actions">
                       {w.attempt !== null && w.attempt > 1 && (
-                        <button type="button" className="btn btn--primary" onClick={() => void act(() => client.support.retryNow.mutate({ workflowId: w.workflowId }), () => t('support.retried', { id: w.workflowId }))}>{t('support.retry')}</button>
+                        <button type="button" className="btn btn--primary" disabled={action.busy} onClick={() => void act(`retry|${w.workflowId}`, () => client.support.retryNow.mutate({ workflowId: w.workflowId }), () => t('support.retried', { id: w.workflowId }))}>{t('support.retry')}</button>
                       )}
                       {w.cancellable && confirming?.workflowId !== w.workflowId && (
                         <button type="button" className="btn btn--danger" onClick={() => setConfirming({ workflowId: w.workflowId, reason: '' })}>{t('support.cancel')}</button>
@@ -84,13 +89,13 @@ export function SupportPage() {
                     <td colSpan={6}>
                       <form className="portal-inline" data-testid="cancel-confirm" onSubmit={(e) => {
                         e.preventDefault();
-                        void act(() => client.support.cancel.mutate({ workflowId: w.workflowId, reason: confirming.reason }),
+                        void act(`cancel|${w.workflowId}`, () => client.support.cancel.mutate({ workflowId: w.workflowId, reason: confirming.reason }),
                           (r) => t(`support.compensation.${r.compensation}`, { id: w.workflowId }));
                       }}>
                         <label>{t('support.cancelReason')}
                           <input required maxLength={200} size={40} value={confirming.reason} onChange={(e) => setConfirming({ ...confirming, reason: e.target.value })} />
                         </label>
-                        <button type="submit" className="btn btn--danger">{t('support.cancelConfirm')}</button>
+                        <button type="submit" className="btn btn--danger" disabled={action.busy}>{t('support.cancelConfirm')}</button>
                         <button type="button" className="btn btn--secondary" onClick={() => setConfirming(null)}>{t('support.keep')}</button>
                       </form>
                     </td>

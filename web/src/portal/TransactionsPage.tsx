@@ -5,10 +5,11 @@ import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { ErrorBox } from '../ErrorBox.tsx';
 import { toApiError, type ApiError } from '../errors.ts';
 import { formatMoney, parseAmount } from '../money.ts';
-import { randomId, type RouterInputs, type RouterOutputs } from '../trpc.ts';
+import type { RouterInputs, RouterOutputs } from '../trpc.ts';
 import { usePortal } from './PortalApp.tsx';
 import { formatTime } from './i18n.ts';
 import { ScopePicker } from './ScopePicker.tsx';
+import { useIntendedAction } from './useIntendedAction.ts';
 
 type Filter = Omit<RouterInputs['transactions']['list'], 'limit' | 'cursor'>;
 type Row = RouterOutputs['transactions']['list']['transactions'][number];
@@ -180,21 +181,24 @@ function TransactionDetail({ row, onChanged, onOpenCard }: { row: Row; onChanged
   const holdOpen = row.holdStatus === 'authorized' && row.type === 'authorization';
   const refundable = row.type === 'redemption' && (role === 'admin' || role === 'support');
 
-  async function act(call: () => Promise<{ cardAvailable: number }>) {
+  const action = useIntendedAction();
+  const minor = () => {
+    const parsed = parseAmount(amount);
+    return amount && parsed.ok ? parsed.minor : undefined;
+  };
+  // The intent is the action, the hold and the amount: a retry of the same click keeps its key.
+  async function act(kind: 'capture' | 'void' | 'refund', call: (idempotencyKey: string) => Promise<{ cardAvailable: number }>) {
     setError(null);
     try {
-      const result = await call();
+      const result = await action.run(`${kind}|${row.holdId}|${minor() ?? 'all'}`, call);
+      if (!result) return;
       setDone(t('tx.done', { balance: formatMoney(result.cardAvailable, row.currency) }));
       onChanged();
     } catch (err) {
       setError(toApiError(err));
     }
   }
-  const minor = () => {
-    const parsed = parseAmount(amount);
-    return amount && parsed.ok ? parsed.minor : undefined;
-  };
-  const ctx = () => ({ context: { idempotencyKey: randomId() } });
+  const ctx = (idempotencyKey: string) => ({ context: { idempotencyKey } });
 
   return (
     <aside className="card" data-testid="tx-detail">
@@ -214,12 +218,12 @@ function TransactionDetail({ row, onChanged, onOpenCard }: { row: Row; onChanged
       <div className="actions">
         {holdOpen && role !== 'finance' && (
           <>
-            <button type="button" className="btn btn--primary" onClick={() => void act(() => client.transactions.capture.mutate({ holdId: row.holdId!, amount: minor() }, ctx()))}>{t('tx.capture')}</button>
-            <button type="button" className="btn btn--secondary" onClick={() => void act(() => client.transactions.void.mutate({ holdId: row.holdId! }, ctx()))}>{t('tx.void')}</button>
+            <button type="button" className="btn btn--primary" disabled={action.busy} onClick={() => void act('capture', (key) => client.transactions.capture.mutate({ holdId: row.holdId!, amount: minor() }, ctx(key)))}>{t('tx.capture')}</button>
+            <button type="button" className="btn btn--secondary" disabled={action.busy} onClick={() => void act('void', (key) => client.transactions.void.mutate({ holdId: row.holdId! }, ctx(key)))}>{t('tx.void')}</button>
           </>
         )}
         {refundable && (
-          <button type="button" className="btn btn--danger" onClick={() => void act(() => client.transactions.refund.mutate({ holdId: row.holdId!, amount: minor() }, ctx()))}>{t('tx.refund')}</button>
+          <button type="button" className="btn btn--danger" disabled={action.busy} onClick={() => void act('refund', (key) => client.transactions.refund.mutate({ holdId: row.holdId!, amount: minor() }, ctx(key)))}>{t('tx.refund')}</button>
         )}
       </div>
       {done && <p className="alert alert--success" data-testid="tx-done">{done}</p>}
@@ -239,6 +243,8 @@ export function CardPage({ cardId }: { cardId: string }) {
   }, [load]);
   const mayBlock = session.user.role === 'admin' || session.user.role === 'support';
   const when = (iso: string) => formatTime(language, iso);
+  const resend = useIntendedAction();
+  const blocking = useIntendedAction();
 
 
   return (
@@ -255,14 +261,15 @@ export function CardPage({ cardId }: { cardId: string }) {
               <dt>{t('card.expires')}</dt><dd>{when(card.expiresAt)}</dd>
             </dl>
             {mayBlock && card.channel === 'online' && (
-              <button type="button" className="btn btn--secondary" onClick={() => void client.transactions.resendVoucher
-                .mutate({ cardId }, { context: { idempotencyKey: randomId() } })
-                .then(() => setNotice(t('card.resent')), (err) => setError(toApiError(err)))}>{t('card.resend')}</button>
+              <button type="button" className="btn btn--secondary" disabled={resend.busy} onClick={() => void resend
+                .run(`resend|${cardId}`, (idempotencyKey) => client.transactions.resendVoucher.mutate({ cardId }, { context: { idempotencyKey } }))
+                .then((r) => r && setNotice(t('card.resent')), (err) => setError(toApiError(err)))}>{t('card.resend')}</button>
             )}
             {notice && <p className="alert alert--success" data-testid="card-notice">{notice}</p>}
             {mayBlock && card.status !== 'expired' && (
-              <button type="button" className="btn btn--secondary" onClick={() => void client.transactions.setCardBlocked
-                .mutate({ cardId, blocked: card.status === 'active' }).then(load, (err) => setError(toApiError(err)))}>
+              <button type="button" className="btn btn--secondary" disabled={blocking.busy} onClick={() => void blocking
+                .run(`block|${cardId}|${card.status}`, () => client.transactions.setCardBlocked.mutate({ cardId, blocked: card.status === 'active' }))
+                .then((r) => r && load(), (err) => setError(toApiError(err)))}>
                 {card.status === 'active' ? t('card.block') : t('card.unblock')}
               </button>
             )}

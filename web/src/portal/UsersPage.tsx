@@ -57,11 +57,21 @@ export function UsersPage() {
                     {ROLES.filter((r) => r !== 'store_staff' || u.role === 'store_staff').map((r) => <option key={r} value={r}>{t(`role.${r}`)}</option>)}
                   </select>
                 </td>
-                <td>{u.totpRequired ? t('users.totpRequired') : t('users.totpOptional')}</td>
+                <td>
+                  {u.totpRequiredByRole ? t('users.totpByRole') : u.totpRequired ? t('users.totpRequired') : t('users.totpOptional')}
+                  <span className="muted"> · {u.totpEnrolled ? t('users.enrolled') : t('users.notEnrolled')}</span>
+                </td>
                 <td className="actions">
-                  <button type="button" className="btn btn--link" onClick={() => void act(() => client.users.setTotpRequired.mutate({ userId: u.userId, required: !u.totpRequired }))}>
-                    {u.totpRequired ? t('users.unrequire') : t('users.require')}
-                  </button>
+                  {!u.totpRequiredByRole && (
+                    <button type="button" className="btn btn--link" onClick={() => void act(() => client.users.setTotpRequired.mutate({ userId: u.userId, required: !u.totpRequired }))}>
+                      {u.totpRequired ? t('users.unrequire') : t('users.require')}
+                    </button>
+                  )}
+                  {u.totpEnrolled && (
+                    <button type="button" className="btn btn--link" onClick={() => {
+                      if (window.confirm(t('users.resetTotpConfirm', { email: u.email }))) void act(() => client.users.resetSecondFactor.mutate({ userId: u.userId }));
+                    }}>{t('users.resetTotp')}</button>
+                  )}
                   {u.lockedUntil && (
                     <button type="button" className="btn btn--link" onClick={() => void act(() => client.users.update.mutate({ userId: u.userId, unlock: true }))}>{t('users.unlock')}</button>
                   )}

@@ -1,0 +1,97 @@
+// Counts sign-in attempts (passwords, TOTP and recovery codes) per e-mail address as typed, per
+// client address and for the account as a whole, BEFORE the secret is checked: the count and the
+// decision to check are one locked row update, so parallel guesses cannot all slip past a limit
+// that was read before any of them failed. Unknown addresses are counted like known ones, so the
+// answers never tell them apart.
+//
+// Past the free attempts each further one is allowed only after a delay that doubles (up to a cap):
+// a progressive delay rather than a hard lock, and per client address first, so one attacker cannot
+// lock every admin out for long; the account-wide budget is larger and only reached from many addresses.
+
+import type pg from 'pg';
+
+export interface SignInPolicy {
+  /** Attempts one client address may make on one account before the delays start. */
+  freeAttemptsPerClient: number;
+  /** Attempts from all addresses together on one account before the delays start. */
+  freeAttemptsPerAccount: number;
+  /** The first delay; each further failure doubles it. */
+  firstDelaySeconds: number;
+  maxDelaySeconds: number;
+  /** Sign-in requests one client address may send per minute, across accounts (Redis; fails open). */
+  perClientPerMinute: number;
+}
+
+function intFromEnv(name: string, fallback: number): number {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer`);
+  return value;
+}
+
+export function signInPolicyFromEnv(): SignInPolicy {
+  return {
+    freeAttemptsPerClient: intFromEnv('SIGN_IN_FREE_ATTEMPTS', 5),
+    freeAttemptsPerAccount: intFromEnv('SIGN_IN_FREE_ATTEMPTS_PER_ACCOUNT', 20),
+    firstDelaySeconds: intFromEnv('SIGN_IN_FIRST_DELAY_SECONDS', 30),
+    maxDelaySeconds: intFromEnv('SIGN_IN_MAX_DELAY_SECONDS', 900),
+    perClientPerMinute: intFromEnv('SIGN_IN_PER_ADDRESS_PER_MINUTE', 30),
+  };
+}
+
+/** The account's row has this client; every other row is one client address on that account. */
+const ACCOUNT = '';
+
+export type Claim = { allowed: true } | { allowed: false; retryAt: Date };
+
+export class SignInThrottle {
+  constructor(private readonly pool: pg.Pool, readonly policy: SignInPolicy) {}
+
+  /** Counts one attempt by `client` on `email`; refused (and not counted) while a delay runs. */
+  async claim(email: string, client: string): Promise<Claim> {
+    const db = await this.pool.connect();
+    try {
+      await db.query('BEGIN');
+      // Rows are created and locked in one order ('' sorts first), so claims never deadlock.
+      await db.query(
+        `INSERT INTO sign_in_throttles (email, client) VALUES ($1, $2), ($1, $3) ON CONFLICT DO NOTHING`,
+        [email, ACCOUNT, client]);
+      const { rows } = await db.query<{ client: string; blocked_until: Date | null; blocked: boolean }>(
+        `SELECT client, blocked_until, blocked_until > now() AS blocked FROM sign_in_throttles
+          WHERE email = $1 AND client IN ($2, $3) ORDER BY client FOR UPDATE`, [email, ACCOUNT, client]);
+      const blocking = rows.filter((r) => r.blocked).map((r) => r.blocked_until!.getTime());
+      if (blocking.length > 0) {
+        await db.query('COMMIT');
+        return { allowed: false, retryAt: new Date(Math.max(...blocking)) };
+      }
+      const p = this.policy;
+      await db.query(
+        `UPDATE sign_in_throttles SET attempts = attempts + 1, updated_at = now(),
+                blocked_until = CASE WHEN attempts + 1 >= free THEN now() + make_interval(secs =>
+                  least($5::float8, $4::float8 * power(2, attempts + 1 - free))) END
+           FROM (VALUES ($2, $6::int), ($3, $7::int)) AS f(c, free)
+          WHERE email = $1 AND client = f.c`,
+        [email, ACCOUNT, client, p.firstDelaySeconds, p.maxDelaySeconds, p.freeAttemptsPerAccount, p.freeAttemptsPerClient]);
+      await db.query('COMMIT');
+      return { allowed: true };
+    } catch (err) {
+      await db.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      db.release();
+    }
+  }
+
+  /** A completed sign-in: this address and the account start afresh. */
+  async clear(email: string, client: string): Promise<void> {
+    await this.pool.query('DELETE FROM sign_in_throttles WHERE email = $1 AND client IN ($2, $3)', [email, ACCOUNT, client]);
+    // Rows of addresses nobody signed in with (guessed e-mails) go once their delays are long over.
+    if (Math.random() < 0.01) {
+      await this.pool.query(`DELETE FROM sign_in_throttles WHERE updated_at < now() - make_interval(secs => $1 * 2)`, [this.policy.maxDelaySeconds]);
+    }
+  }
+
+  /** An admin lifts every delay on an account. */
+  async lift(email: string): Promise<void> {
+    await this.pool.query('DELETE FROM sign_in_throttles WHERE email = $1', [email]);
+  }
+}
