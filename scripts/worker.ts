@@ -7,6 +7,7 @@ import { engineSchedules, ensureSchedules } from '../infra/schedules.ts';
 
 const config = loadConfig();
 const log = (msg: string) => console.log(`[worker] ${msg}`);
+log(`${config.mode} mode`);
 const deps = createDeps(config, log);
 const client = await connectClient(config.temporalAddress, config.temporalNamespace);
 await ensureSearchAttributes(client, config.temporalNamespace);
