@@ -19,6 +19,7 @@ installTemporalRuntime({
   logger,
   prometheusBindAddress: config.ops.temporalMetricsBind,
 });
+log(`${config.mode} mode`);
 const deps = createDeps(config, log);
 const client = await connectClient(config.temporalAddress, config.temporalNamespace);
 await ensureSearchAttributes(client, config.temporalNamespace);
