@@ -14,6 +14,7 @@ import { createPaymentProvider } from '../services/payments/index.ts';
 import { createStripeClient } from '../services/payments/stripe.ts';
 import { createMailer } from '../services/mailer.ts';
 import { createRateLimiter } from '../services/rate-limit.ts';
+import { createCodeGuard } from '../services/fraud-limits.ts';
 import type { ActivityDeps } from '../activities/index.ts';
 import { startEngineWorker, type EngineWorker, type EngineWorkerOptions } from '../infra/worker.ts';
 
@@ -24,6 +25,7 @@ export function createDeps(
   const cache = createBalanceCache(config.redisUrl, log);
   const rateLimiter = createRateLimiter(config.redisUrl);
   const secrets = cardSecrets(config.cardCodeKey);
+  const codeGuard = createCodeGuard(db.pool, config.redisUrl, config.fraud.codeGuessing);
   return {
     config,
     db,
@@ -38,7 +40,9 @@ export function createDeps(
     payments: createPaymentProvider(config.payments),
     rateLimiter,
     stripe: createStripeClient(config.payments),
+    codeGuard,
     async close() {
+      await codeGuard.close();
       await cache.close();
       await rateLimiter.close();
       await db.close();

@@ -43,6 +43,10 @@ const EXPECTED: Record<string, Role[]> = {
   'admin.createTerminal': ['admin'],
   'admin.revokeTerminal': ['admin'],
   'admin.auditLog': ['admin'],
+  'admin.limits': ['admin'],
+  'admin.setStoreLimits': ['admin'],
+  'admin.codeGuessLocks': ['admin'],
+  'admin.liftCodeGuessLock': ['admin'],
 };
 /** Open to anyone (the shop, sign-in) or to tills (their own API key). */
 const PUBLIC = /^(shop|auth)\./;
@@ -58,6 +62,8 @@ const SAMPLE: Record<string, () => unknown> = {
   'users.create': () => ({ email: `new-${randomUUID().slice(0, 8)}@centre.test`, displayName: 'New', role: 'support', password: 'a long enough password' }),
   'users.setTotpRequired': () => ({ userId: randomUUID(), required: false }),
   'users.update': () => ({ userId: randomUUID(), unlock: true }),
+  'admin.setStoreLimits': () => ({ storeId: randomUUID(), cardRedemptionsPerHour: null, cardAmountPerHour: null, cardRedemptionsPerDay: null, cardAmountPerDay: null, terminalSoldPerDay: null, storeSoldPerDay: null, storeRedeemedPerDay: null }),
+  'admin.liftCodeGuessLock': () => ({ subject: 'address:192.0.2.1' }),
   'transactions.get': () => ({ entryId: '999999999' }),
   'transactions.card': () => ({ cardId: randomUUID() }),
   'transactions.capture': () => ({ holdId: randomUUID() }),
