@@ -7,6 +7,7 @@ import { toApiError, type ApiError } from '../errors.ts';
 import type { RouterOutputs } from '../trpc.ts';
 import { usePortal } from './PortalApp.tsx';
 import { formatTime } from './i18n.ts';
+import { FraudLimitsPanel } from './FraudLimitsPanel.tsx';
 
 type Directory = RouterOutputs['admin']['directory'];
 type AuditEntry = RouterOutputs['admin']['auditLog']['entries'][number];
@@ -102,6 +103,7 @@ export function AdminPage() {
           <button type="submit" className="btn btn--primary">{t('admin.addTerminal')}</button>
         </div>
       </form>
+      <FraudLimitsPanel storeName={storeName} />
       <div className="card portal-table-wrap">
         <h2>{t('admin.audit')}</h2>
         <label className="portal-inline">{t('admin.search')}<input value={search} onChange={(e) => setSearch(e.target.value)} data-testid="audit-search" /></label>
