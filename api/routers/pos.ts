@@ -60,13 +60,20 @@ async function codeGuarded<T>(ctx: TerminalContext, run: () => Promise<T>): Prom
   const subjects = codeGuessSubjects(ctx.terminal.terminalId, ctx.clientIp);
   await ctx.deps.codeGuard.before(subjects);
   try {
-    return await run();
+    return await velocityCounted(run);
   } catch (err) {
     if (err instanceof DomainError && (err.code === 'card_not_found' || err.code === 'invalid_card_code')) {
       await ctx.deps.codeGuard.failed(subjects, ctx.requestId);
-    } else if (err instanceof DomainError && err.code === 'velocity_limit_exceeded') {
-      fraudMetrics.velocityDeclines.inc();
     }
+    throw err;
+  }
+}
+
+async function velocityCounted<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof DomainError && err.code === 'velocity_limit_exceeded') fraudMetrics.velocityDeclines.inc();
     throw err;
   }
 }
@@ -106,7 +113,7 @@ export const posRouter = router({
       if (BigInt(input.amount) > deps.config.maxCardBalance) {
         throw new DomainError('balance_limit_exceeded', `a card may hold at most ${deps.config.maxCardBalance} minor units`);
       }
-      const issued = await codeGuarded(ctx, () => deps.ledger.issueCard({ scope: scope(ctx), key }, {
+      const issued = await velocityCounted(() => deps.ledger.issueCard({ scope: scope(ctx), key }, {
         codeHash: hashCardCode(code, deps.secrets.hashKey),
         last4: cardCodeLast4(code),
         currency: input.currency,

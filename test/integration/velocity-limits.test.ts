@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiClient } from '../../services/directory.ts';
-import { VELOCITY_LIMITS } from '../../services/fraud-limits.ts';
+import { fraudMetrics, VELOCITY_LIMITS } from '../../services/fraud-limits.ts';
 import { call, issueCard, posRef, startHarness, type Harness } from '../helpers/harness.ts';
 import { signIn, trpc, type PortalAuth } from '../helpers/portal.ts';
 
@@ -42,6 +42,7 @@ describe('velocity limits', () => {
   it('let exactly the allowed redemptions of a card pass when they race (count per hour)', async () => {
     await setLimits(h.storeA, { cardRedemptionsPerHour: 5 });
     const card = await issueCard(h, 10_000);
+    const declinesBefore = (await fraudMetrics.velocityDeclines.get()).values[0]?.value ?? 0;
     const terminals = [h.terminalA, h.terminalA2];
     const results = await Promise.all(Array.from({ length: 24 }, (_, i) =>
       call(h, 'POST', '/v1/redemptions', {
@@ -51,6 +52,7 @@ describe('velocity limits', () => {
     const declined = results.filter((r) => r.status !== 200);
     expect(approved).toHaveLength(5);
     expect(declined.every((r) => r.status === 422 && r.body.error.code === 'velocity_limit_exceeded')).toBe(true);
+    expect((await fraudMetrics.velocityDeclines.get()).values[0]!.value - declinesBefore).toBe(19);
     // A decline changes nothing: no hold, no entry, the card holds exactly the approved ones.
     const lookup = await call(h, 'POST', '/v1/cards/lookup', { body: { code: card.code } });
     expect(lookup.body.card).toMatchObject({ available: 10_000 - 500, held: 500 });
