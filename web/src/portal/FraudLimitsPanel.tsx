@@ -82,13 +82,13 @@ export function FraudLimitsPanel({ storeName }: { storeName: (id: string) => str
       <h2>{t('limits.title')}</h2>
       {error && <ErrorBox error={error} />}
       <table className="portal-table" data-testid="store-limits">
-        <thead><tr><th scope="col">{t('tx.store')}</th>{NAMES.map(({ key }) => <th key={key} scope="col">{t(`limits.${key}`)}</th>)}<th /></tr></thead>
+        <thead><tr><th scope="col">{t('tx.store')}</th>{NAMES.map(({ key }) => <th key={key} scope="col">{t(`limits.${key}`)}</th>)}</tr></thead>
         <tbody>
-          <tr><th scope="row">{t('limits.defaults')}</th>{NAMES.map(({ key, amount }) => <td key={key}>{show(limits?.defaults[key] ?? null, amount)}</td>)}<td /></tr>
+          <tr><th scope="row">{t('limits.defaults')}</th>{NAMES.map(({ key, amount }) => <td key={key}>{show(limits?.defaults[key] ?? null, amount)}</td>)}</tr>
           {limits?.stores.map((s) => (
-            <tr key={s.storeId}><th scope="row">{storeName(s.storeId)}</th>
-              {NAMES.map(({ key, amount }) => <td key={key} className={s.overrides[key] !== null ? 'strong' : 'muted'}>{show(s.effective[key], amount)}</td>)}
-              <td><button type="button" className="btn btn--link" onClick={() => pick(s.storeId)}>{t('limits.edit')}</button></td></tr>
+            <tr key={s.storeId}><th scope="row">{storeName(s.storeId)}{' '}
+              <button type="button" className="btn btn--link" onClick={() => pick(s.storeId)}>{t('limits.edit')}</button></th>
+              {NAMES.map(({ key, amount }) => <td key={key} className={s.overrides[key] !== null ? 'strong' : 'muted'}>{show(s.effective[key], amount)}</td>)}</tr>
           ))}
         </tbody>
       </table>
