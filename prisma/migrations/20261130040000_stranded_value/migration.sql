@@ -3,8 +3,8 @@
 -- again), and the run skipped blocked cards past their date for ever. Now:
 -- - a refund onto an expired card books what it returns as breakage in the same transaction;
 -- - expiring a card books whatever it holds, also when it is blocked or already expired;
--- - ledger_violations reports value stranded on an expired card, or on a card whose expiry has not
---   been booked a week after its date.
+-- - ledger_violations reports value stranded on an expired card, or on a card without open holds
+--   whose expiry has not been booked a week after its date.
 
 CREATE OR REPLACE FUNCTION ledger_refund(
   p_scope text, p_key text, p_request_hash text,
@@ -144,5 +144,6 @@ CREATE OR REPLACE VIEW ledger_violations AS
            ELSE format('card %s (%s) expired at %s and still holds %s %s: its expiry was never booked',
                        c.id, c.status, c.expires_at, c.available + c.held, c.currency) END
     FROM cards c
-   WHERE c.available + c.held > 0
-     AND (c.status = 'expired' OR c.expires_at < now() - interval '7 days');
+   WHERE (c.status = 'expired' AND c.available + c.held > 0)
+      -- Open holds settle first (within their TTL); then the card waits for the next run.
+      OR (c.status <> 'expired' AND c.expires_at < now() - interval '7 days' AND c.held = 0 AND c.available > 0);
