@@ -31,8 +31,8 @@ const FILTERS = `($4::uuid IS NULL OR e.store_id = $4)
 
 /**
  * One row per day and currency: amounts in different currencies are never added up. The
- * currencies are those that moved in the range (in scope) or that the scheme owes vouchers in;
- * `fallbackCurrency` fills the days when there is neither.
+ * currencies are those that moved in the range (in scope) and, without a store or party filter,
+ * those the scheme owes vouchers in; `fallbackCurrency` fills the days when there is none.
  */
 export async function dailyFigures(pool: pg.Pool, timeZone: string, f: StatsFilter, fallbackCurrency = 'EUR'): Promise<DayFigures[]> {
   const db = await pool.connect();
@@ -56,7 +56,8 @@ export async function dailyFigures(pool: pg.Pool, timeZone: string, f: StatsFilt
           GROUP BY 1, 2, 3
        ), currencies AS (
          SELECT currency FROM moved
-         UNION SELECT currency FROM cards WHERE available + held > 0
+         -- Unfiltered, every currency the scheme owes vouchers in has its liability line.
+         UNION SELECT currency FROM cards WHERE available + held > 0 AND $4::uuid IS NULL AND $5::uuid IS NULL
        ), in_scope AS (
          SELECT currency FROM currencies
          UNION ALL SELECT $6::char(3) WHERE NOT EXISTS (SELECT 1 FROM currencies)
