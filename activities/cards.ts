@@ -15,7 +15,10 @@ export function createCardActivities(deps: { pool: pg.Pool; ledger: Ledger; cach
   return {
     async expireDueCards(batchSize) {
       const { rows } = await deps.pool.query<{ id: string }>(
-        `SELECT id FROM cards WHERE status = 'active' AND expires_at <= now() AND held = 0
+        // Blocked cards expire too, and an expired card that has value on it again gives it up:
+        // any other value past expiry would stay on the card, neither spendable nor breakage.
+        `SELECT id FROM cards
+          WHERE held = 0 AND ((status <> 'expired' AND expires_at <= now()) OR (status = 'expired' AND available > 0))
           ORDER BY expires_at LIMIT $1`, [batchSize]);
       let expired = 0;
       let breakage = 0;

@@ -15,6 +15,7 @@ import { createPaymentProvider } from '../services/payments/index.ts';
 import { createStripeClient } from '../services/payments/stripe.ts';
 import { createMailer } from '../services/mailer.ts';
 import { createRateLimiter } from '../services/rate-limit.ts';
+import { createCodeGuard } from '../services/fraud-limits.ts';
 import type { ActivityDeps } from '../activities/index.ts';
 import { startEngineWorker, type EngineWorker, type EngineWorkerOptions } from '../infra/worker.ts';
 
@@ -26,6 +27,7 @@ export function createDeps(
   const rateLimiter = createRateLimiter(config.redisUrl);
   const secrets = cardSecrets(config.cardCodeKey);
   const keyChanges = new KeyChangeListener(config.databaseUrl);
+  const codeGuard = createCodeGuard(db.pool, config.redisUrl, config.fraud.codeGuessing);
   return {
     config,
     db,
@@ -40,8 +42,10 @@ export function createDeps(
     payments: createPaymentProvider(config.payments),
     rateLimiter,
     stripe: createStripeClient(config.payments),
+    codeGuard,
     async close() {
       await keyChanges.close();
+      await codeGuard.close();
       await cache.close();
       await rateLimiter.close();
       await db.close();

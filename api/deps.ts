@@ -13,6 +13,7 @@ import type { Client } from '@temporalio/client';
 import type Stripe from 'stripe';
 import type { PaymentProvider } from '../services/payments/index.ts';
 import type { RateLimiter } from '../services/rate-limit.ts';
+import type { CodeGuard } from '../services/fraud-limits.ts';
 
 export interface AppDeps {
   config: Config;
@@ -30,6 +31,8 @@ export interface AppDeps {
   rateLimiter: RateLimiter;
   /** For verifying Stripe webhooks; present whatever the active provider. */
   stripe: Stripe;
+  /** Slows and locks terminals and addresses that guess card codes. */
+  codeGuard: CodeGuard;
 }
 
 /** One key per purpose, all derived from the one configured secret. */

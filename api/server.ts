@@ -21,6 +21,7 @@ import { registerExportRoutes } from './routes/exports.ts';
 import { registerObservability } from './observability.ts';
 import { createLogger } from '../infra/logger.ts';
 import { appRouter } from './router.ts';
+import { syncVelocityDefaults } from '../services/fraud-limits.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -69,6 +70,10 @@ export async function buildServer(deps: AppDeps, options: ServerOptions = {}): P
   app.addHook('onSend', async (req, reply) => {
     reply.header('request-id', req.id);
   });
+
+  // The till's velocity limits are enforced in the database: it counts with the configured defaults.
+  await syncVelocityDefaults(deps.db.pool, deps.config.fraud.velocity, deps.config.clearingTimeZone)
+    .catch((err) => app.log.warn({ err }, 'velocity limit defaults not written; the database keeps the previous ones'));
 
   // JSON bodies: an empty body is "no input" (e.g. POST .../void), malformed JSON is a 400.
   app.removeContentTypeParser('application/json');

@@ -44,6 +44,7 @@ export const ERROR_STATUS = {
   amount_exceeds_hold: 422,
   refund_exceeds_captured: 422,
   balance_limit_exceeded: 422,
+  velocity_limit_exceeded: 422,
   amount_out_of_range: 422,
   period_not_ended: 422,
   period_in_future: 422,
@@ -53,6 +54,7 @@ export const ERROR_STATUS = {
   unsupported_media_type: 415,
   rate_limited: 429,
   account_locked: 429,
+  too_many_attempts: 429,
   internal_error: 500,
   service_unavailable: 503,
 } as const;

@@ -42,6 +42,31 @@ export interface Config {
   shop: ShopConfig;
   timeouts: TimeoutsConfig;
   ops: OpsConfig;
+  /** Fraud limits at the till: code guessing and velocity. */
+  fraud: FraudConfig;
+}
+
+export interface FraudConfig {
+  codeGuessing: {
+    /** Failed code attempts (unknown or invalid codes) per terminal and per client address in a window … */
+    windowSeconds: number;
+    /** … after which each further request is answered that many steps later … */
+    slowAfter: number;
+    slowStepMs: number;
+    /** … and after which the terminal or address is locked for lockSeconds (429 too_many_attempts). */
+    lockAfter: number;
+    lockSeconds: number;
+  };
+  /** The scheme's default velocity limits, minor units or counts; null = no limit. Stores override them. */
+  velocity: {
+    cardRedemptionsPerHour: number | null;
+    cardAmountPerHour: number | null;
+    cardRedemptionsPerDay: number | null;
+    cardAmountPerDay: number | null;
+    terminalSoldPerDay: number | null;
+    storeSoldPerDay: number | null;
+    storeRedeemedPerDay: number | null;
+  };
 }
 
 /** How a deployment watches the processes. */
@@ -177,6 +202,16 @@ export function parseTrustProxy(raw: string | undefined): TrustProxy {
   return list;
 }
 
+/** A limit from the environment: a non-negative integer, or `off` for none. */
+function limitFromEnv(name: string, fallback: number | null): number | null {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'off') return null;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer or "off"`);
+  return value;
+}
+
 export function loadConfig(overrides: Partial<Config> = {}): Config {
   const env = process.env;
   const mode = overrides.mode ?? appModeFromEnv();
@@ -232,6 +267,24 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
       workerPort: intFromEnv('WORKER_OPS_PORT', 9091, { allowZero: true }),
       temporalMetricsBind: fromEnv('TEMPORAL_METRICS_BIND') ?? null,
       shutdownGraceMs: intFromEnv('SHUTDOWN_GRACE_MS', 25_000),
+    },
+    fraud: {
+      codeGuessing: {
+        windowSeconds: intFromEnv('CODE_GUESS_WINDOW_SECONDS', 900),
+        slowAfter: intFromEnv('CODE_GUESS_SLOW_AFTER', 5),
+        slowStepMs: intFromEnv('CODE_GUESS_SLOW_STEP_MS', 500),
+        lockAfter: intFromEnv('CODE_GUESS_LOCK_AFTER', 20),
+        lockSeconds: intFromEnv('CODE_GUESS_LOCK_SECONDS', 900),
+      },
+      velocity: {
+        cardRedemptionsPerHour: limitFromEnv('VELOCITY_CARD_REDEMPTIONS_PER_HOUR', 10),
+        cardAmountPerHour: limitFromEnv('VELOCITY_CARD_AMOUNT_PER_HOUR', 2_500_00),
+        cardRedemptionsPerDay: limitFromEnv('VELOCITY_CARD_REDEMPTIONS_PER_DAY', 30),
+        cardAmountPerDay: limitFromEnv('VELOCITY_CARD_AMOUNT_PER_DAY', 10_000_00),
+        terminalSoldPerDay: limitFromEnv('VELOCITY_TERMINAL_SOLD_PER_DAY', 50_000_00),
+        storeSoldPerDay: limitFromEnv('VELOCITY_STORE_SOLD_PER_DAY', null),
+        storeRedeemedPerDay: limitFromEnv('VELOCITY_STORE_REDEEMED_PER_DAY', null),
+      },
     },
     ...overrides,
   };

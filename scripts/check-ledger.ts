@@ -1,7 +1,8 @@
 // `npm run check:ledger`: proves the ledger is sound or exits non-zero.
 // Checks that every journal entry sums to zero per currency, that each card's available and
 // held balances equal its postings, that held equals the open holds, and that all postings of
-// each currency sum to zero (value is only ever moved, never created or lost).
+// each currency sum to zero (value is only ever moved, never created or lost), and that no value
+// is stranded: left on an expired card, or on a card whose expiry was never booked as breakage.
 
 import pg from 'pg';
 import { databaseUrlFromEnv } from '../infra/config.ts';
@@ -27,7 +28,7 @@ try {
     for (const v of violations.slice(0, 50)) console.error(`  ${v.violation}: ${v.detail}`);
     process.exitCode = 1;
   } else {
-    console.log('ledger OK: every entry balances and every card equals its postings');
+    console.log('ledger OK: every entry balances, every card equals its postings, no value is stranded');
   }
 } finally {
   await client.end();

@@ -56,6 +56,8 @@ export interface SettleResult extends HoldSnapshot {
 
 export interface RefundResult extends HoldSnapshot {
   refundAmount: number;
+  /** What went straight to breakage because the card's expiry was booked already. */
+  breakage?: number;
   entryId: number;
   card: CardSnapshot;
   replayed?: boolean;

@@ -104,16 +104,8 @@ export class OutboxRelay {
         else failed.push({ ids, error: String((outcome.reason as Error)?.message ?? outcome.reason) });
       });
       if (done.length) await db.query('DELETE FROM workflow_outbox WHERE id = ANY($1::bigint[])', [done]);
-      for (const f of failed) {
-        // Backs off per row (1 s, 2 s, 4 s … 5 min), so rows that cannot be delivered stop
-        // holding up the ones behind them.
-        await db.query(
-          `UPDATE workflow_outbox SET attempts = attempts + 1, last_error = $2,
-                  next_attempt_at = now() + least(interval '1 second' * power(2, attempts), interval '5 minutes')
-            WHERE id = ANY($1::bigint[])`,
-          [f.ids, f.error.slice(0, 1000)]);
-        this.opts.log?.(`outbox relay: ${f.ids.length} row(s) will be retried: ${f.error}`);
-      }
+      await this.postpone(db, failed);
+      for (const f of failed) this.opts.log?.(`outbox relay: ${f.ids.length} row(s) will be retried: ${f.error}`);
       await db.query('COMMIT');
       this.delivered += done.length;
       return { delivered: done.length, failed: failed.length > 0 };
@@ -122,6 +114,41 @@ export class OutboxRelay {
       throw err;
     } finally {
       db.release();
+    }
+  }
+
+  /**
+   * Backs failed rows off (1 s, 2 s, 4 s … 5 min), so rows that cannot be delivered stop holding
+   * up the ones behind them. Under savepoints: a row whose update fails keeps its old schedule
+   * instead of rolling back the deletion of what was delivered in the same batch.
+   */
+  private async postpone(db: pg.PoolClient, failed: { ids: string[]; error: string }[]): Promise<void> {
+    if (failed.length === 0) return;
+    if (await this.tryPostpone(db, failed)) return;
+    // One of them is refused: find it by postponing each workflow's rows on its own.
+    for (const f of failed) {
+      if (!(await this.tryPostpone(db, [f]))) this.opts.log?.(`outbox relay: could not postpone row(s) ${f.ids.join(', ')}`);
+    }
+  }
+
+  private async tryPostpone(db: pg.PoolClient, failed: { ids: string[]; error: string }[]): Promise<boolean> {
+    const ids = failed.flatMap((f) => f.ids);
+    const errors = failed.flatMap((f) => f.ids.map(() => f.error.replaceAll('\0', '').slice(0, 1000)));
+    await db.query('SAVEPOINT postpone');
+    try {
+      // The exponent is capped before power(): 2^attempts overflows an interval after ~44 attempts.
+      await db.query(
+        `UPDATE workflow_outbox o SET attempts = o.attempts + 1, last_error = f.error,
+                next_attempt_at = now() + make_interval(secs => least(power(2, least(o.attempts, 9)), 300))
+           FROM unnest($1::bigint[], $2::text[]) AS f(id, error)
+          WHERE o.id = f.id`,
+        [ids, errors]);
+      await db.query('RELEASE SAVEPOINT postpone');
+      return true;
+    } catch (err) {
+      await db.query('ROLLBACK TO SAVEPOINT postpone');
+      this.opts.log?.(`outbox relay: postponing failed rows: ${(err as Error).message}`);
+      return false;
     }
   }
 

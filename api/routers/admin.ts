@@ -6,6 +6,7 @@ import { DomainError } from '../../domain/errors.ts';
 import { audit } from '../../services/audit.ts';
 import { ApiClientAdmin } from '../../services/api-clients.ts';
 import { createBillingParty, createStore, createTerminal, revokeTerminal } from '../../services/directory.ts';
+import { setStoreVelocityLimits, VELOCITY_LIMITS, velocityLimits, type VelocityLimits } from '../../services/fraud-limits.ts';
 import { backofficeProcedure, requireIdempotencyKey, router, type RequestContext } from '../trpc.ts';
 
 const ADMIN = ['admin'] as const;
@@ -28,6 +29,23 @@ function notFoundOnForeignKey(err: unknown, what: string): never {
   if (code === 'P2003' || code === '23503') throw new DomainError('not_found', `no such ${what}`);
   throw err;
 }
+
+// Fraud limits at the till: velocity limits per store, and code-guessing locks.
+const count = z.number().int().min(0).max(2_147_483_647).nullable();
+const amount = z.number().int().min(0).max(1e15).nullable();
+const limitsShape = {
+  cardRedemptionsPerHour: count.describe('Redemptions (authorizations) per card and calendar hour'),
+  cardAmountPerHour: amount.describe('Value authorized per card and calendar hour, minor units'),
+  cardRedemptionsPerDay: count.describe('Redemptions per card and day (centre time)'),
+  cardAmountPerDay: amount.describe('Value authorized per card and day, minor units'),
+  terminalSoldPerDay: amount.describe('Value a terminal sells and loads per day, minor units'),
+  storeSoldPerDay: amount.describe('Value a store sells and loads per day, minor units'),
+  storeRedeemedPerDay: amount.describe('Value a store authorizes per day, minor units'),
+} satisfies Record<keyof VelocityLimits, z.ZodType>;
+const limitsSchema = z.object(limitsShape);
+const LIMIT_ERRORS = { 400: 'Invalid input', 401: 'Missing or invalid credentials', 403: 'Not an admin', 404: 'No such store' };
+const codeGuessSubject = z.string().max(80)
+  .regex(/^(terminal:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|address:[0-9A-Fa-f.:]{2,45})$/, 'terminal:<id> or address:<ip>');
 
 export const adminRouter = router({
   directory: backofficeProcedure(ADMIN)
@@ -159,4 +177,45 @@ export const adminRouter = router({
         nextBefore: rows.length > input.limit ? page[page.length - 1]!.id : null,
       };
     }),
+
+  limits: backofficeProcedure(ADMIN)
+    .meta({ openapi: { method: 'GET', path: '/v1/admin/limits', tags: ['Admin'], protect: true,
+      summary: 'Velocity limits: the defaults and each store\'s overrides', errorResponses: LIMIT_ERRORS } })
+    .input(z.object({}).strict().optional())
+    .output(z.object({
+      defaults: limitsSchema,
+      stores: z.array(z.object({ storeId: z.string(), overrides: limitsSchema, effective: limitsSchema, updatedBy: z.string().nullable(), updatedAt: z.string().nullable() })),
+    }))
+    .query(async ({ ctx }) => velocityLimits(ctx.deps.db.pool)),
+
+  setStoreLimits: backofficeProcedure(ADMIN)
+    .meta({ openapi: { method: 'PUT', path: '/v1/admin/stores/{storeId}/limits', tags: ['Admin'], protect: true,
+      summary: 'Set a store\'s velocity limits', description: 'Replaces the store\'s overrides; null means the default applies. Setting the same values again changes nothing.',
+      errorResponses: LIMIT_ERRORS } })
+    .input(z.object({ storeId: z.uuid(), ...limitsShape }).strict())
+    .output(z.object({ storeId: z.string(), overrides: limitsSchema, effective: limitsSchema }))
+    .mutation(async ({ ctx, input }) => {
+      const overrides = Object.fromEntries(VELOCITY_LIMITS.map((k) => [k, input[k]])) as VelocityLimits;
+      await setStoreVelocityLimits(ctx.deps.db.pool, input.storeId, overrides, ctx.principal.name, ctx.requestId);
+      const store = (await velocityLimits(ctx.deps.db.pool)).stores.find((x) => x.storeId === input.storeId);
+      if (!store) throw new DomainError('not_found', 'no such store');
+      return { storeId: store.storeId, overrides: store.overrides, effective: store.effective };
+    }),
+
+  codeGuessLocks: backofficeProcedure(ADMIN)
+    .meta({ openapi: { method: 'GET', path: '/v1/admin/code-guessing/locks', tags: ['Admin'], protect: true,
+      summary: 'Terminals and client addresses locked for guessing card codes', errorResponses: LIMIT_ERRORS } })
+    .input(z.object({}).strict().optional())
+    .output(z.object({ locks: z.array(z.object({ subject: z.string(), failures: z.number().int(), lockedAt: z.string(), lockedUntil: z.string() })) }))
+    .query(async ({ ctx }) => ({ locks: await ctx.deps.codeGuard.locks() })),
+
+  liftCodeGuessLock: backofficeProcedure(ADMIN)
+    .meta({ openapi: { method: 'POST', path: '/v1/admin/code-guessing/locks/lift', tags: ['Admin'], protect: true,
+      summary: 'Lift a code-guessing lock', description: 'Forgets the subject\'s failed attempts too. Lifting again answers lifted: false.',
+      errorResponses: LIMIT_ERRORS } })
+    .input(z.object({ subject: codeGuessSubject }).strict())
+    .output(z.object({ subject: z.string(), lifted: z.boolean() }))
+    .mutation(async ({ ctx, input }) => ({
+      subject: input.subject, lifted: await ctx.deps.codeGuard.lift(input.subject, ctx.principal.name, ctx.requestId),
+    })),
 });

@@ -1,4 +1,4 @@
-// Dashboard and counter figures for the portal. Store staff see their store's figures only.
+// Dashboard and counter figures for the portal, per currency. Store staff see their store's figures only.
 
 import { z } from 'zod';
 import { DomainError } from '../../domain/errors.ts';
@@ -48,15 +48,15 @@ export const dashboardRouter = router({
       outstandingAtEnd: z.number().int(),
     })) }))
     .query(async ({ ctx, input }) => {
-      const days = await dailyFigures(ctx.deps.db.pool, ctx.deps.config.clearingTimeZone, scoped(ctx.principal, input));
+      const days = await dailyFigures(ctx.deps.db.pool, ctx.deps.config.clearingTimeZone, scoped(ctx.principal, input), ctx.deps.config.shop.currency);
       return { days: days.map((d) => ({ ...d, sales: Number(d.sales), redemptions: Number(d.redemptions), refunds: Number(d.refunds), outstandingAtEnd: Number(d.outstandingAtEnd) })) };
     }),
 
   counter: backofficeProcedure(VIEWERS)
     .input(filterInput)
     .output(z.object({
-      byChannel: z.array(z.object({ channel: z.string(), count: z.number().int(), sum: z.number().int(), average: z.number().int() })),
-      byHour: z.array(z.object({ hour: z.number().int(), sales: z.number().int(), redemptions: z.number().int(), redeemed: z.number().int() })),
+      byChannel: z.array(z.object({ currency: z.string(), channel: z.string(), count: z.number().int(), sum: z.number().int(), average: z.number().int() })),
+      byHour: z.array(z.object({ currency: z.string(), hour: z.number().int(), sales: z.number().int(), redemptions: z.number().int(), redeemed: z.number().int() })),
     }))
     .query(async ({ ctx, input }) => {
       const c = await counterFigures(ctx.deps.db.pool, ctx.deps.config.clearingTimeZone, scoped(ctx.principal, input));

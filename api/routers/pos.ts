@@ -4,6 +4,7 @@
 import { cardCodeLast4, deriveCardCode, formatCardCode, hashCardCode, normalizeCardCode } from '../../domain/card-code.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { cacheCard, cardView, fromCached } from '../../services/card-view.ts';
+import { codeGuessSubjects, fraudMetrics } from '../../services/fraud-limits.ts';
 import type { CardSnapshot, HoldSnapshot } from '../../services/ledger.ts';
 import {
   authorizeInput, captureInput, cardResult, holdRef, idempotencyHeaders, issueInput, issueOutput, loadInput,
@@ -17,9 +18,11 @@ type TerminalContext = RequestContext & { terminal: TerminalIdentity };
 
 const TAG = ['POS'];
 const ERRORS_READ = { 400: 'Invalid input', 401: 'Missing or invalid API key', 404: 'Not found' };
+const ERRORS_CODE_READ = { ...ERRORS_READ, 429: 'Too many unknown or invalid card codes from this terminal or address (too_many_attempts; see Retry-After)' };
 const ERRORS_WRITE = {
   ...ERRORS_READ, 402: 'Insufficient funds', 409: 'Conflicts with the current state',
-  422: 'Refused (card blocked or expired, currency mismatch, key reused with another body)',
+  422: 'Refused (card blocked or expired, currency mismatch, key reused with another body, velocity limit reached)',
+  429: 'Too many unknown or invalid card codes from this terminal or address (too_many_attempts; see Retry-After)',
 };
 
 function codeHashOf(ctx: RequestContext, code: string): string {
@@ -48,6 +51,33 @@ function redemption(hold: HoldSnapshot & { card?: CardSnapshot; replayed?: boole
   };
 }
 
+/**
+ * Runs a call that takes a card code under the code-guessing guard: refused while this terminal
+ * or address is locked, slowed while it is close to that, and an unknown or invalid code counts
+ * against both. Velocity declines are counted too.
+ */
+async function codeGuarded<T>(ctx: TerminalContext, run: () => Promise<T>): Promise<T> {
+  const subjects = codeGuessSubjects(ctx.terminal.terminalId, ctx.clientIp);
+  await ctx.deps.codeGuard.before(subjects);
+  try {
+    return await velocityCounted(run);
+  } catch (err) {
+    if (err instanceof DomainError && (err.code === 'card_not_found' || err.code === 'invalid_card_code')) {
+      await ctx.deps.codeGuard.failed(subjects, ctx.requestId);
+    }
+    throw err;
+  }
+}
+
+async function velocityCounted<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof DomainError && err.code === 'velocity_limit_exceeded') fraudMetrics.velocityDeclines.inc();
+    throw err;
+  }
+}
+
 async function afterChange<T extends { card?: CardSnapshot }>(ctx: RequestContext, result: T): Promise<T> {
   if (result.card) await cacheCard(ctx.deps.cache, result.card);
   return result;
@@ -57,10 +87,10 @@ export const posRouter = router({
   lookupCard: terminalProcedure
     .meta({ openapi: { method: 'POST', path: '/v1/cards/lookup', tags: TAG, protect: true,
       summary: 'Check a card balance', description: 'The code travels in the body so it never appears in a URL or access log.',
-      errorResponses: ERRORS_READ } })
+      errorResponses: ERRORS_CODE_READ } })
     .input(lookupInput)
     .output(cardResult)
-    .mutation(async ({ ctx, input }) => {
+    .mutation(async ({ ctx, input }) => codeGuarded(ctx, async () => {
       const codeHash = codeHashOf(ctx, input.code);
       const cached = await ctx.deps.cache.get(codeHash);
       if (cached) return { card: cardView(fromCached(codeHash, cached)), replayed: false };
@@ -68,7 +98,7 @@ export const posRouter = router({
       if (!card) throw new DomainError('card_not_found', 'no card has this code');
       await cacheCard(ctx.deps.cache, card);
       return { card: cardView(card), replayed: false };
-    }),
+    })),
 
   issueCard: terminalProcedure
     .meta({ openapi: { method: 'POST', path: '/v1/cards', tags: TAG, protect: true,
@@ -83,7 +113,7 @@ export const posRouter = router({
       if (BigInt(input.amount) > deps.config.maxCardBalance) {
         throw new DomainError('balance_limit_exceeded', `a card may hold at most ${deps.config.maxCardBalance} minor units`);
       }
-      const issued = await deps.ledger.issueCard({ scope: scope(ctx), key }, {
+      const issued = await velocityCounted(() => deps.ledger.issueCard({ scope: scope(ctx), key }, {
         codeHash: hashCardCode(code, deps.secrets.hashKey),
         last4: cardCodeLast4(code),
         currency: input.currency,
@@ -92,7 +122,7 @@ export const posRouter = router({
         channel: 'pos',
         storeId: terminal.storeId,
         terminalId: terminal.terminalId,
-      }).catch((err) => {
+      })).catch((err) => {
         // The code is derived from the key, so the card exists already: the key's first answer
         // was forgotten after the retention window, and the same code cannot be sold twice.
         if (err instanceof DomainError && err.code === 'card_code_collision') {
@@ -114,10 +144,10 @@ export const posRouter = router({
     .mutation(async ({ ctx, input }) => {
       const key = requireIdempotencyKey(ctx);
       const { deps, terminal } = ctx;
-      const result = await deps.ledger.loadCard({ scope: scope(ctx), key }, {
+      const result = await codeGuarded(ctx, () => deps.ledger.loadCard({ scope: scope(ctx), key }, {
         codeHash: codeHashOf(ctx, input.code), currency: input.currency, amount: BigInt(input.amount),
         maxBalance: deps.config.maxCardBalance, storeId: terminal.storeId, terminalId: terminal.terminalId,
-      });
+      }));
       await cacheCard(deps.cache, result);
       return { card: cardView(result), replayed: result.replayed === true };
     }),
@@ -132,13 +162,13 @@ export const posRouter = router({
     .output(redemptionSchema)
     .mutation(async ({ ctx, input }) => {
       const { deps, terminal } = ctx;
-      const result = await afterChange(ctx, await deps.ledger.authorize(
+      const result = await afterChange(ctx, await codeGuarded(ctx, () => deps.ledger.authorize(
         { scope: scope(ctx), key: ctx.idempotencyKey },
         {
           codeHash: codeHashOf(ctx, input.code), currency: input.currency, amount: BigInt(input.amount),
           allowPartial: input.allowPartial, storeId: terminal.storeId, terminalId: terminal.terminalId,
           posReference: input.posReference, holdTtlSeconds: terminal.holdTtlSeconds,
-        }));
+        })));
       return redemption(result);
     }),
 

@@ -61,6 +61,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   config.payments = { ...config.payments, provider: 'stripe', stripeApiBase: stripeMock.origin, stripeWebhookSecret: 'whsec_test_secret' };
   // Every test's orders come from 127.0.0.1; the rate limit has its own test.
   config.shop = { ...config.shop, ordersPerMinutePerClient: 100_000 };
+  // Likewise every till request: the fraud limits have their own tests, which set them.
+  config.fraud = {
+    codeGuessing: { ...config.fraud.codeGuessing, slowAfter: 100_000, lockAfter: 100_000 },
+    velocity: Object.fromEntries(Object.keys(config.fraud.velocity).map((k) => [k, null])) as Config['fraud']['velocity'],
+  };
   Object.assign(config, options.config ?? {});
   const client = await connectClient(config.temporalAddress, config.temporalNamespace);
   await ensureSearchAttributes(client, config.temporalNamespace);

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { createApiClient } from '../../services/directory.ts';
 import { buildDataset, moveIntoPeriod, type Dataset } from '../helpers/clearing-dataset.ts';
-import { call, startHarness, type Harness } from '../helpers/harness.ts';
+import { call, issueCard, posRef, startHarness, type Harness } from '../helpers/harness.ts';
 import { signIn, trpc, type PortalAuth } from '../helpers/portal.ts';
 
 let h: Harness;
@@ -34,6 +34,8 @@ describe('dashboard', () => {
   it('adds a month of days up to the month\'s report', async () => {
     const days = await trpc(h, 'query', 'dashboard.daily', { from: '2025-08-01', to: '2025-08-31' }, finance);
     expect(days.status).toBe(200);
+    // The dataset is in euros (other tests' cards may add lines in other currencies).
+    days.data.days = days.data.days.filter((x: any) => x.currency === 'EUR');
     expect(days.data.days).toHaveLength(31);
     const sum = (k: string) => days.data.days.reduce((n: number, x: any) => n + x[k], 0);
     const report = await call(h, 'GET', `/v1/reports/periods/${period}`, { key: financeKey });
@@ -57,8 +59,8 @@ describe('dashboard', () => {
   it('counts payments by channel and hour, and refuses bad ranges', async () => {
     const counter = await trpc(h, 'query', 'dashboard.counter', { from: '2025-08-01', to: '2025-08-31' }, finance);
     expect(counter.data.byChannel).toEqual([
-      { channel: 'online:stripe', count: 1, sum: 8_000, average: 8_000 },
-      { channel: 'till', count: 5, sum: 21_000, average: 4_200 },
+      { currency: 'EUR', channel: 'online:stripe', count: 1, sum: 8_000, average: 8_000 },
+      { currency: 'EUR', channel: 'till', count: 5, sum: 21_000, average: 4_200 },
     ]);
     expect(counter.data.byHour).toHaveLength(24);
     expect(counter.data.byHour.reduce((n: number, x: any) => n + x.redemptions, 0)).toBe(7);
@@ -66,5 +68,39 @@ describe('dashboard', () => {
       const res = await trpc(h, 'query', 'dashboard.counter', bad, finance);
       expect([res.status, res.code], JSON.stringify(bad)).toEqual([400, 'validation_error']);
     }
+  });
+
+  it('keeps every figure per currency: euros and francs are never added up', async () => {
+    const eur = await issueCard(h, 5_000, 'EUR');
+    const chf = await issueCard(h, 3_000, 'CHF');
+    for (const [card, amount, currency] of [[eur, 1_000, 'EUR'], [chf, 2_000, 'CHF']] as const) {
+      const auth = await call(h, 'POST', '/v1/redemptions', { body: { code: card.code, amount, currency, posReference: posRef() } });
+      expect((await call(h, 'POST', `/v1/redemptions/${auth.body.id}/capture`, { body: {} })).status).toBe(200);
+    }
+    await moveIntoPeriod(inject('databaseUrl'), [eur.id, chf.id], '2025-09');
+    const range = { from: '2025-09-01', to: '2025-09-30', storeId: h.storeA };
+
+    const daily = await trpc(h, 'query', 'dashboard.daily', range, finance);
+    expect(daily.status).toBe(200);
+    const inCurrency = (c: string) => daily.data.days.filter((x: any) => x.currency === c);
+    const sum = (c: string, k: string) => inCurrency(c).reduce((n: number, x: any) => n + x[k], 0);
+    expect(inCurrency('EUR')).toHaveLength(30);
+    expect(inCurrency('CHF')).toHaveLength(30);
+    expect([sum('EUR', 'sales'), sum('EUR', 'redemptions'), sum('CHF', 'sales'), sum('CHF', 'redemptions')])
+      .toEqual([5_000, 1_000, 3_000, 2_000]);
+    // The liability line of each currency ends where the month's report has it.
+    const report = await call(h, 'GET', '/v1/reports/periods/2025-09', { key: financeKey });
+    const totals = new Map(report.body.totals.map((t: any) => [t.currency, t]));
+    expect(inCurrency('CHF')[29].outstandingAtEnd).toBe((totals.get('CHF') as any).outstandingAtEnd);
+    expect(inCurrency('EUR')[29].outstandingAtEnd).toBe((totals.get('EUR') as any).outstandingAtEnd);
+
+    const counter = await trpc(h, 'query', 'dashboard.counter', range, finance);
+    expect(counter.data.byChannel).toEqual([
+      { currency: 'CHF', channel: 'till', count: 1, sum: 3_000, average: 3_000 },
+      { currency: 'EUR', channel: 'till', count: 1, sum: 5_000, average: 5_000 },
+    ]);
+    const redeemed = (c: string) => counter.data.byHour.filter((x: any) => x.currency === c).reduce((n: number, x: any) => n + x.redeemed, 0);
+    expect(counter.data.byHour).toHaveLength(48);
+    expect([redeemed('EUR'), redeemed('CHF')]).toEqual([1_000, 2_000]);
   });
 });

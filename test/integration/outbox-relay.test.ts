@@ -85,4 +85,45 @@ describe('workflow outbox', () => {
     expect(poison).toMatchObject({ n: 300, attempts: 1, waiting: true });
     await h.deps.db.pool.query(`DELETE FROM workflow_outbox WHERE workflow_id LIKE 'redemption-poison-%'`);
   }, 60_000);
+
+  it('keeps backing off a row that has failed for ages, and one row it cannot update does not undo the batch', async () => {
+    // A row that has failed 60 times (2^60 s overflowed the backoff interval and rolled back the
+    // whole batch), and a row whose update the database refuses, ahead of a real redemption's.
+    await h.deps.db.pool.query(
+      `INSERT INTO workflow_outbox (workflow_id, kind, payload, attempts)
+       SELECT 'redemption-' || name || repeat('x', 2000), 'redemption_started',
+              jsonb_build_object('holdId', 'x', 'terminalId', 't', 'storeId', 's', 'posReference', name,
+                                 'amount', 1, 'currency', 'EUR', 'expiresAt', now()), attempts
+         FROM (VALUES ('veteran-', 60), ('unupdatable-', 0)) v(name, attempts)`);
+    await h.deps.db.pool.query(`
+      CREATE FUNCTION test_refuse_outbox_update() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'test: this row cannot be updated'; END $$;
+      CREATE TRIGGER test_refuse_outbox_update BEFORE UPDATE ON workflow_outbox FOR EACH ROW
+        WHEN (OLD.workflow_id LIKE 'redemption-unupdatable-%') EXECUTE FUNCTION test_refuse_outbox_update();`);
+    try {
+      const card = await issueCard(h, 1_000);
+      const ref = posRef();
+      await call(h, 'POST', '/v1/redemptions', { body: { code: card.code, amount: 100, currency: 'EUR', posReference: ref } });
+      const workflowId = `redemption-${h.terminalA.id}-${ref}`;
+
+      const relay = new OutboxRelay({ pool: h.deps.db.pool, client: h.client, taskQueue: h.config.taskQueue });
+      const outcome = await relay.relayBatch();
+      expect(outcome).toMatchObject({ delivered: 1, failed: true });
+      expect(await outboxRows(workflowId)).toEqual([]);
+      await h.client.workflow.getHandle(workflowId).terminate('test done');
+      const { rows } = await h.deps.db.pool.query(
+        `SELECT substr(workflow_id, 1, 30) AS name, attempts, last_error IS NOT NULL AS has_error,
+                round(extract(epoch FROM next_attempt_at - now()))::int AS wait_seconds
+           FROM workflow_outbox WHERE workflow_id LIKE 'redemption-veteran-%' OR workflow_id LIKE 'redemption-unupdatable-%'
+          ORDER BY id`);
+      expect(rows[0]).toMatchObject({ attempts: 61, has_error: true });
+      expect(rows[0].wait_seconds).toBeGreaterThan(290);
+      expect(rows[0].wait_seconds).toBeLessThanOrEqual(300);
+      expect(rows[1]).toMatchObject({ attempts: 0, has_error: false });
+    } finally {
+      await h.deps.db.pool.query(`
+        DROP TRIGGER test_refuse_outbox_update ON workflow_outbox; DROP FUNCTION test_refuse_outbox_update();
+        DELETE FROM workflow_outbox WHERE workflow_id LIKE 'redemption-veteran-%' OR workflow_id LIKE 'redemption-unupdatable-%'`);
+    }
+  }, 60_000);
 });

@@ -165,20 +165,24 @@ describe('malformed input on every endpoint', () => {
   const routes = restProcedures(appRouter);
   // Back-office routes are called with a finance key, the others with a till's.
   let financeKey: string;
-  const keyFor = (url: string) => (/^\/v1\/(clearing|reports)\//.test(url) ? financeKey : undefined);
+  let adminKey: string;
+  const keyFor = (url: string) => (/^\/v1\/(clearing|reports)\//.test(url) ? financeKey : /^\/v1\/admin\//.test(url) ? adminKey : undefined);
   beforeAll(async () => {
     financeKey = (await createApiClient(h.deps.db.prisma, { name: 'Finance (rest test)', role: 'finance' })).apiKey;
+    adminKey = (await createApiClient(h.deps.db.prisma, { name: 'Admin (rest test)', role: 'admin' })).apiKey;
   });
 
   it('covers every REST route', () => {
     expect(routes.map((r) => `${r.method} ${r.url}`).sort()).toEqual([
+      'GET /v1/admin/code-guessing/locks', 'GET /v1/admin/limits',
       'GET /v1/clearing/periods', 'GET /v1/clearing/periods/:period',
       'GET /v1/orders/:orderId', 'GET /v1/redemptions/:holdId', 'GET /v1/reports/periods/:period', 'GET /v1/shop/config',
-      'POST /v1/cards', 'POST /v1/cards/load', 'POST /v1/cards/lookup',
+      'POST /v1/admin/code-guessing/locks/lift', 'POST /v1/cards', 'POST /v1/cards/load', 'POST /v1/cards/lookup',
       'POST /v1/clearing/periods/:period/approve', 'POST /v1/clearing/periods/:period/rerun', 'POST /v1/clearing/periods/:period/start',
       'POST /v1/orders', 'POST /v1/orders/:orderId/dev-confirm',
       'POST /v1/redemptions', 'POST /v1/redemptions/:holdId/capture', 'POST /v1/redemptions/:holdId/refunds',
       'POST /v1/redemptions/:holdId/void',
+      'PUT /v1/admin/stores/:storeId/limits',
     ]);
   });
 

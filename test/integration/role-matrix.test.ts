@@ -49,6 +49,10 @@ const EXPECTED: Record<string, Role[]> = {
   'admin.setApiClientExpiry': ['admin'],
   'admin.revokeApiClient': ['admin'],
   'admin.auditLog': ['admin'],
+  'admin.limits': ['admin'],
+  'admin.setStoreLimits': ['admin'],
+  'admin.codeGuessLocks': ['admin'],
+  'admin.liftCodeGuessLock': ['admin'],
 };
 /** Open to anyone (the shop, sign-in) or to tills (their own API key). */
 const PUBLIC = /^(shop|auth)\./;
@@ -65,6 +69,8 @@ const SAMPLE: Record<string, () => unknown> = {
   'users.setTotpRequired': () => ({ userId: randomUUID(), required: false }),
   'users.update': () => ({ userId: randomUUID(), unlock: true }),
   'users.resetSecondFactor': () => ({ userId: randomUUID() }),
+  'admin.setStoreLimits': () => ({ storeId: randomUUID(), cardRedemptionsPerHour: null, cardAmountPerHour: null, cardRedemptionsPerDay: null, cardAmountPerDay: null, terminalSoldPerDay: null, storeSoldPerDay: null, storeRedeemedPerDay: null }),
+  'admin.liftCodeGuessLock': () => ({ subject: 'address:192.0.2.1' }),
   'transactions.get': () => ({ entryId: '999999999' }),
   'transactions.card': () => ({ cardId: randomUUID() }),
   'transactions.capture': () => ({ holdId: randomUUID() }),

@@ -9,6 +9,7 @@ import type { RouterOutputs } from '../trpc.ts';
 import { usePortal } from './PortalApp.tsx';
 import { formatTime } from './i18n.ts';
 import { useIntendedAction } from './useIntendedAction.ts';
+import { FraudLimitsPanel } from './FraudLimitsPanel.tsx';
 
 type Directory = RouterOutputs['admin']['directory'];
 type AuditEntry = RouterOutputs['admin']['auditLog']['entries'][number];
@@ -168,6 +169,7 @@ export function AdminPage() {
           <button type="submit" className="btn btn--primary" disabled={keyAction.busy}>{t('admin.addClient')}</button>
         </div>
       </form>
+      <FraudLimitsPanel storeName={storeName} />
       <div className="card portal-table-wrap">
         <h2>{t('admin.audit')}</h2>
         <label className="portal-inline">{t('admin.search')}<input value={search} onChange={(e) => setSearch(e.target.value)} data-testid="audit-search" /></label>

@@ -164,7 +164,7 @@ export function ClearingPage() {
                     <tfoot>
                       <tr>
                         <th scope="row" colSpan={6}>{t('clearing.total')}</th>
-                        <td data-testid="net-total">{formatMoney(detail.positions.reduce((n, p) => n + p.net, 0), detail.positions[0]!.currency)}</td>
+                        <td data-testid="net-total">{[...new Set(detail.positions.map((p) => p.currency))].map((c) => formatMoney(detail.positions.filter((p) => p.currency === c).reduce((n, p) => n + p.net, 0), c)).join(' · ')}</td>
                       </tr>
                     </tfoot>
                   )}

@@ -1,6 +1,7 @@
 // Dashboard: sales, redemptions and refunds per day and the outstanding liability over time, for a
 // period, a store or a billing party; and the counter figures (payments by channel and by hour).
-// Charts are plain SVG: a few bars and a line need no chart library.
+// Charts are plain SVG: a few bars and a line need no chart library. Every figure is per currency:
+// each currency gets its own totals and charts, and amounts in different currencies are never added.
 
 import { useEffect, useState, type FormEvent } from 'react';
 import { ErrorBox } from '../ErrorBox.tsx';
@@ -86,8 +87,9 @@ export function DashboardPage() {
     setRange({ from: form.from, to: form.to });
     setScope({ storeId: form.storeId || undefined, billingPartyId: form.billingPartyId || undefined });
   };
-  const total = (k: 'sales' | 'redemptions' | 'refunds') => (days ?? []).reduce((n, d) => n + d[k], 0);
-  const currency = days?.[0]?.currency ?? 'EUR';
+  const currencies = [...new Set((days ?? []).map((d) => d.currency))];
+  const daysIn = (currency: string) => (days ?? []).filter((d) => d.currency === currency);
+  const total = (currency: string, k: 'sales' | 'redemptions' | 'refunds') => daysIn(currency).reduce((n, d) => n + d[k], 0);
 
   return (
     <section className="portal-page" aria-labelledby="dash-title">
@@ -99,24 +101,25 @@ export function DashboardPage() {
         <button type="submit" className="btn btn--primary">{t('tx.apply')}</button>
       </form>
       {error && <ErrorBox error={error} />}
-      {days && (
-        <>
+      {days && currencies.map((currency) => (
+        <div key={currency} data-testid={`figures-${currency}`}>
+          {currencies.length > 1 && <h2>{currency}</h2>}
           <div className="amounts__grid portal-kpis" data-testid="kpis">
             {(['sales', 'redemptions', 'refunds'] as const).map((k) => (
-              <div key={k} className="card"><p className="eyebrow">{t(`dash.${k}`)}</p><p className="big-amount" data-testid={`kpi-${k}`}>{formatMoney(total(k), currency)}</p></div>
+              <div key={k} className="card"><p className="eyebrow">{t(`dash.${k}`)}</p><p className="big-amount" data-testid={`kpi-${k}`}>{formatMoney(total(currency, k), currency)}</p></div>
             ))}
           </div>
           <div className="card">
             <h2>{t('dash.perDay')}</h2>
             <p className="chart-legend">{SERIES.map((s) => <span key={s.key}><i style={{ background: s.color }} />{t(`dash.${s.key}`)}</span>)}</p>
-            <BarChart days={days} label={t('dash.perDay')} />
+            <BarChart days={daysIn(currency)} label={`${t('dash.perDay')} (${currency})`} />
           </div>
           <div className="card">
             <h2>{t('dash.liability')}</h2>
-            <LineChart days={days} label={t('dash.liability')} />
+            <LineChart days={daysIn(currency)} label={`${t('dash.liability')} (${currency})`} />
           </div>
-        </>
-      )}
+        </div>
+      ))}
       {counter && (
         <div className="portal-columns portal-columns--even">
           <div className="card portal-table-wrap">
@@ -124,8 +127,8 @@ export function DashboardPage() {
             <table className="portal-table" data-testid="counter-channel">
               <thead><tr><th scope="col">{t('counter.channel')}</th><th scope="col">{t('counter.count')}</th><th scope="col">{t('counter.sum')}</th><th scope="col">{t('counter.average')}</th></tr></thead>
               <tbody>{counter.byChannel.map((c) => (
-                <tr key={c.channel}><th scope="row">{c.channel === 'till' ? t('counter.till') : t('counter.online', { provider: c.channel.split(':')[1] ?? '' })}</th>
-                  <td>{c.count}</td><td>{formatMoney(c.sum, currency)}</td><td>{formatMoney(c.average, currency)}</td></tr>
+                <tr key={`${c.currency}-${c.channel}`}><th scope="row">{c.channel === 'till' ? t('counter.till') : t('counter.online', { provider: c.channel.split(':')[1] ?? '' })}</th>
+                  <td>{c.count}</td><td>{formatMoney(c.sum, c.currency)}</td><td>{formatMoney(c.average, c.currency)}</td></tr>
               ))}</tbody>
             </table>
           </div>
@@ -134,7 +137,7 @@ export function DashboardPage() {
             <table className="portal-table" data-testid="counter-hour">
               <thead><tr><th scope="col">{t('counter.hour')}</th><th scope="col">{t('counter.sales')}</th><th scope="col">{t('counter.redemptions')}</th><th scope="col">{t('counter.redeemed')}</th></tr></thead>
               <tbody>{counter.byHour.filter((x) => x.sales + x.redemptions > 0).map((x) => (
-                <tr key={x.hour}><th scope="row">{String(x.hour).padStart(2, '0')}:00</th><td>{x.sales}</td><td>{x.redemptions}</td><td>{formatMoney(x.redeemed, currency)}</td></tr>
+                <tr key={`${x.currency}-${x.hour}`}><th scope="row">{String(x.hour).padStart(2, '0')}:00</th><td>{x.sales}</td><td>{x.redemptions}</td><td>{formatMoney(x.redeemed, x.currency)}</td></tr>
               ))}</tbody>
             </table>
           </div>
