@@ -48,11 +48,22 @@ export const cacheLookups = new client.Counter({
   registers: [registry],
 });
 
-export const limitRefusals = new client.Counter({
-  name: 'voucher_limit_refusals_total',
-  help: 'Requests refused by a rate, lockout or velocity limit, by limit',
-  labelNames: ['limit'] as const,
+export const codeGuessFailures = new client.Counter({
+  name: 'voucher_code_guess_failures_total', help: 'Till requests with an unknown or invalid card code', registers: [registry],
+});
+
+export const codeGuessRefusals = new client.Counter({
+  name: 'voucher_code_guess_refusals_total', help: 'Till requests refused with too_many_attempts (terminal or address locked)',
   registers: [registry],
+});
+
+export const codeGuessLocks = new client.Counter({
+  name: 'voucher_code_guess_locks_total', help: 'Terminals and client addresses locked for guessing card codes, by kind',
+  labelNames: ['kind'] as const, registers: [registry],
+});
+
+export const velocityDeclines = new client.Counter({
+  name: 'voucher_velocity_declines_total', help: 'Till operations declined with velocity_limit_exceeded', registers: [registry],
 });
 
 /**

@@ -11,27 +11,15 @@
 
 import { Redis } from 'ioredis';
 import type pg from 'pg';
-import { Counter } from 'prom-client';
 import { RateLimiterPostgres, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { DomainError } from '../domain/errors.ts';
 import type { FraudConfig } from '../infra/config.ts';
+import { codeGuessFailures, codeGuessLocks, codeGuessRefusals, velocityDeclines } from '../infra/metrics.ts';
 import { audit } from './audit.ts';
 
-/** Counters for the /metrics endpoint (prom-client's default registry). */
+/** The counters on /metrics (their names are defined with the others, in infra/metrics.ts). */
 export const fraudMetrics = {
-  codeFailures: new Counter({
-    name: 'voucher_code_guess_failures_total', help: 'Till requests with an unknown or invalid card code',
-  }),
-  codeRefusals: new Counter({
-    name: 'voucher_code_guess_refusals_total', help: 'Till requests refused with too_many_attempts (terminal or address locked)',
-  }),
-  codeLocks: new Counter({
-    name: 'voucher_code_guess_locks_total', help: 'Terminals and client addresses locked for guessing card codes',
-    labelNames: ['kind'] as const,
-  }),
-  velocityDeclines: new Counter({
-    name: 'voucher_velocity_declines_total', help: 'Till operations declined with velocity_limit_exceeded',
-  }),
+  codeFailures: codeGuessFailures, codeRefusals: codeGuessRefusals, codeLocks: codeGuessLocks, velocityDeclines,
 };
 
 export interface CodeGuessLock {

@@ -4,6 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
+import { ledgerCalls } from '../infra/metrics.ts';
 import { DomainError, isErrorCode } from '../domain/errors.ts';
 
 export interface CardSnapshot {
@@ -98,13 +99,20 @@ export class Ledger {
   constructor(private readonly pool: pg.Pool) {}
 
   private async call<T>(name: string, text: string, values: unknown[]): Promise<T> {
+    const stop = ledgerCalls.startTimer({ operation: name });
     for (let attempt = 1; ; attempt++) {
       try {
         const result = await this.pool.query<{ r: T }>({ name, text, values });
+        stop({ outcome: 'ok' });
         return result.rows[0]!.r;
       } catch (err) {
         if ((err as { code?: string }).code === CONCURRENT_DUPLICATE && attempt < 3) continue;
-        translateLedgerError(err);
+        try {
+          translateLedgerError(err);
+        } catch (translated) {
+          stop({ outcome: (translated as { code?: string }).code ?? 'error' });
+          throw translated;
+        }
       }
     }
   }

@@ -5,6 +5,7 @@ import { cardCodeLast4, deriveCardCode, formatCardCode, hashCardCode, normalizeC
 import { DomainError } from '../../domain/errors.ts';
 import { cacheCard, cardView, fromCached } from '../../services/card-view.ts';
 import { codeGuessSubjects, fraudMetrics } from '../../services/fraud-limits.ts';
+import { authorizations } from '../../infra/metrics.ts';
 import type { CardSnapshot, HoldSnapshot } from '../../services/ledger.ts';
 import {
   authorizeInput, captureInput, cardResult, holdRef, idempotencyHeaders, issueInput, issueOutput, loadInput,
@@ -162,14 +163,20 @@ export const posRouter = router({
     .output(redemptionSchema)
     .mutation(async ({ ctx, input }) => {
       const { deps, terminal } = ctx;
-      const result = await afterChange(ctx, await codeGuarded(ctx, () => deps.ledger.authorize(
-        { scope: scope(ctx), key: ctx.idempotencyKey },
-        {
-          codeHash: codeHashOf(ctx, input.code), currency: input.currency, amount: BigInt(input.amount),
-          allowPartial: input.allowPartial, storeId: terminal.storeId, terminalId: terminal.terminalId,
-          posReference: input.posReference, holdTtlSeconds: terminal.holdTtlSeconds,
-        })));
-      return redemption(result);
+      try {
+        const result = await afterChange(ctx, await codeGuarded(ctx, () => deps.ledger.authorize(
+          { scope: scope(ctx), key: ctx.idempotencyKey },
+          {
+            codeHash: codeHashOf(ctx, input.code), currency: input.currency, amount: BigInt(input.amount),
+            allowPartial: input.allowPartial, storeId: terminal.storeId, terminalId: terminal.terminalId,
+            posReference: input.posReference, holdTtlSeconds: terminal.holdTtlSeconds,
+          })));
+        authorizations.inc({ outcome: 'approved' });
+        return redemption(result);
+      } catch (err) {
+        authorizations.inc({ outcome: err instanceof DomainError ? err.code : 'error' });
+        throw err;
+      }
     }),
 
   getRedemption: terminalProcedure

@@ -1,6 +1,7 @@
 // Metrics, liveness and readiness of the API and of the worker's operations endpoint, against
 // the real stack.
 
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerBacklogGauges } from '../../infra/metrics.ts';
 import { startOpsServer } from '../../infra/ops-server.ts';
@@ -46,6 +47,23 @@ describe('API observability', () => {
     expect((sample(text, 'voucher_balance_cache_lookups_total', { result: 'hit' }) ?? 0)
       + (sample(text, 'voucher_balance_cache_lookups_total', { result: 'miss' }) ?? 0)).toBeGreaterThanOrEqual(3);
     expect(sample(text, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
+  });
+
+  it('counts authorizations by outcome and times ledger calls by operation', async () => {
+    const card = await issueCard(h, 1_000);
+    const before = await (await fetch(`${h.baseUrl}/metrics`)).text();
+    const approved0 = sample(before, 'voucher_authorizations_total', { outcome: 'approved' }) ?? 0;
+    const declined0 = sample(before, 'voucher_authorizations_total', { outcome: 'insufficient_funds' }) ?? 0;
+    const ledger0 = sample(before, 'voucher_ledger_call_duration_seconds_count', { operation: 'ledger_authorize', outcome: 'ok' }) ?? 0;
+    const authorize = (amount: number) => call(h, 'POST', '/v1/redemptions', {
+      body: { code: card.code, amount, currency: 'EUR', posReference: `obs-${randomUUID()}` } });
+    expect((await authorize(400)).status).toBe(200);
+    expect((await authorize(5_000)).status).toBe(402);
+    const text = await (await fetch(`${h.baseUrl}/metrics`)).text();
+    expect(sample(text, 'voucher_authorizations_total', { outcome: 'approved' })).toBe(approved0 + 1);
+    expect(sample(text, 'voucher_authorizations_total', { outcome: 'insufficient_funds' })).toBe(declined0 + 1);
+    expect(sample(text, 'voucher_ledger_call_duration_seconds_count', { operation: 'ledger_authorize', outcome: 'ok' })).toBe(ledger0 + 1);
+    expect(sample(text, 'voucher_ledger_call_duration_seconds_count', { operation: 'ledger_authorize', outcome: 'insufficient_funds' })).toBeGreaterThanOrEqual(1);
   });
 
   it('is live, and ready with each dependency reported on its own', async () => {
