@@ -9,7 +9,8 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import fastifyStatic from '@fastify/static';
 import fastifyCookie from '@fastify/cookie';
 import { fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
-import { createRequestContext, newRequestId, SESSION_COOKIE } from './context.ts';
+import { clientRequestId, createRequestContext, newRequestId, SESSION_COOKIE } from './context.ts';
+import { inRequest } from '../services/audit.ts';
 import type { AppDeps } from './deps.ts';
 import { errorBody } from './errors.ts';
 import { openApiDocument } from './openapi.ts';
@@ -43,7 +44,7 @@ export async function buildServer(deps: AppDeps, options: ServerOptions = {}): P
   const app = Fastify({
     logger: options.logger ? { level: 'info' } : false,
     bodyLimit: 64 * 1024,
-    genReqId: (req) => newRequestId(req.headers['x-request-id']),
+    genReqId: () => newRequestId(),
     requestIdHeader: false,
     trustProxy: deps.config.trustProxy,
   });
@@ -51,6 +52,9 @@ export async function buildServer(deps: AppDeps, options: ServerOptions = {}): P
   app.addHook('onSend', async (req, reply) => {
     reply.header('request-id', req.id);
   });
+  // Just before the handler (body parsing loses async context): audit entries pick the ids up.
+  app.addHook('preHandler', (req, _reply, done) =>
+    inRequest({ requestId: req.id, clientRequestId: clientRequestId(req.headers['x-request-id']) }, done));
 
   // JSON bodies: an empty body is "no input" (e.g. POST .../void), malformed JSON is a 400.
   app.removeContentTypeParser('application/json');

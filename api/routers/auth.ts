@@ -78,16 +78,22 @@ export const authRouter = router({
     .input(z.object({ code: z.string().regex(/^\d{6}$/, 'six digits') }).strict())
     .output(sessionSchema)
     .mutation(async ({ ctx, input }) => {
-      await currentSession(ctx);
-      return view(await ctx.deps.users.verifyTotp(ctx.sessionToken!, input.code));
+      const session = await currentSession(ctx);
+      const verified = await ctx.deps.users.verifyTotp(ctx.sessionToken!, input.code).catch(async (err: unknown) => {
+        if (err instanceof DomainError) await audit(ctx.deps.db.pool, { actor: session.user.email, action: `second_factor_refused:${err.code}`, subject: `user:${session.user.userId}` });
+        throw err;
+      });
+      await audit(ctx.deps.db.pool, { actor: session.user.email, action: 'second_factor_passed', subject: `user:${session.user.userId}` });
+      return view(verified);
     }),
 
   signOut: publicProcedure
     .input(z.object({}).strict().optional())
     .output(z.object({ signedOut: z.boolean() }))
     .mutation(async ({ ctx }) => {
-      if (ctx.sessionToken) await currentSession(ctx);
+      const session = ctx.sessionToken ? await currentSession(ctx) : null;
       await ctx.deps.users.signOut(ctx.sessionToken);
+      if (session) await audit(ctx.deps.db.pool, { actor: session.user.email, action: 'sign_out', subject: `user:${session.user.userId}` });
       ctx.sessionCookie?.clear();
       return { signedOut: true };
     }),
