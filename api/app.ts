@@ -14,6 +14,7 @@ import { createPaymentProvider } from '../services/payments/index.ts';
 import { createStripeClient } from '../services/payments/stripe.ts';
 import { createMailer } from '../services/mailer.ts';
 import { createRateLimiter } from '../services/rate-limit.ts';
+import { PiiCipher } from '../domain/pii-crypto.ts';
 import type { ActivityDeps } from '../activities/index.ts';
 import { startEngineWorker, type EngineWorker, type EngineWorkerOptions } from '../infra/worker.ts';
 
@@ -24,6 +25,7 @@ export function createDeps(
   const cache = createBalanceCache(config.redisUrl, log);
   const rateLimiter = createRateLimiter(config.redisUrl);
   const secrets = cardSecrets(config.cardCodeKey);
+  const pii = new PiiCipher(config.privacy.piiKeys);
   return {
     config,
     db,
@@ -32,12 +34,13 @@ export function createDeps(
     terminals: new TerminalDirectory(db.pool),
     apiClients: new ApiClientDirectory(db.pool),
     clearing: new ClearingStore(db.pool, config.clearingTimeZone),
-    users: new UserDirectory(db.pool, secrets.totpKey, config.shop.schemeName),
+    users: new UserDirectory(db.pool, secrets.totpKey, config.shop.schemeName, pii),
     secrets,
     temporal,
     payments: createPaymentProvider(config.payments),
     rateLimiter,
     stripe: createStripeClient(config.payments),
+    pii,
     async close() {
       await cache.close();
       await rateLimiter.close();
@@ -50,7 +53,7 @@ export function createDeps(
 function activityDepsOf(deps: AppDeps): ActivityDeps {
   return {
     config: deps.config, prisma: deps.db.prisma, pool: deps.db.pool, ledger: deps.ledger, cache: deps.cache, payments: deps.payments,
-    mailer: createMailer(deps.config.mail), secrets: deps.secrets,
+    mailer: createMailer(deps.config.mail), secrets: deps.secrets, pii: deps.pii,
   };
 }
 

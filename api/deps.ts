@@ -13,6 +13,7 @@ import type { Client } from '@temporalio/client';
 import type Stripe from 'stripe';
 import type { PaymentProvider } from '../services/payments/index.ts';
 import type { RateLimiter } from '../services/rate-limit.ts';
+import type { PiiCipher } from '../domain/pii-crypto.ts';
 
 export interface AppDeps {
   config: Config;
@@ -30,6 +31,8 @@ export interface AppDeps {
   rateLimiter: RateLimiter;
   /** For verifying Stripe webhooks; present whatever the active provider. */
   stripe: Stripe;
+  /** Seals and opens personal data at rest (PII_KEYS). */
+  pii: PiiCipher;
 }
 
 /** One key per purpose, all derived from the one configured secret. */

@@ -1,6 +1,8 @@
 // All configuration comes from the environment; every value has a development default so
 // `npm start` works on a fresh machine. Production must set the secrets (see README).
 
+import { parsePiiKeys } from '../domain/pii-crypto.ts';
+
 export interface Config {
   databaseUrl: string;
   redisUrl: string | null;
@@ -27,6 +29,16 @@ export interface Config {
   /** Clearing periods are calendar months in this time zone (the centre's). */
   clearingTimeZone: string;
   shop: ShopConfig;
+  privacy: PrivacyConfig;
+}
+
+export interface PrivacyConfig {
+  /** PII_KEYS: versioned keys that seal personal data at rest; the last one seals new values. */
+  piiKeys: string;
+  /** A shop order's e-mail address is erased this many days after the order. */
+  orderPiiRetentionDays: number;
+  /** Orders that expired unpaid are deleted after this many days (Stripe stops retrying webhooks after 3). */
+  expiredOrderRetentionDays: number;
 }
 
 export interface PaymentsConfig {
@@ -58,6 +70,8 @@ export interface ShopConfig {
 }
 
 const DEV_CARD_CODE_KEY = 'dev-only-card-code-key-change-me';
+/** Public, so refused in production: with it anyone could open the dump's personal data. */
+export const DEV_PII_KEYS = 'dev:ZGV2LW9ubHktcGlpLWtleS1jaGFuZ2UtbWUtMzItYnl0ZXMhIQ==';
 
 function intFromEnv(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -106,8 +120,14 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
       schemeName: env.SCHEME_NAME ?? 'Centre Gift Voucher',
       acceptedAt: env.SCHEME_ACCEPTED_AT ?? 'all stores of the shopping centre',
     },
+    privacy: {
+      piiKeys: env.PII_KEYS ?? DEV_PII_KEYS,
+      orderPiiRetentionDays: intFromEnv('ORDER_PII_RETENTION_DAYS', 365),
+      expiredOrderRetentionDays: intFromEnv('EXPIRED_ORDER_RETENTION_DAYS', 30),
+    },
     ...overrides,
   };
+  parsePiiKeys(config.privacy.piiKeys);
   if (config.payments.provider !== 'stripe' && config.payments.provider !== 'dev') {
     throw new Error(`PAYMENT_PROVIDER must be "stripe" or "dev", not ${JSON.stringify(config.payments.provider)}`);
   }
@@ -119,6 +139,8 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     if (!env.STRIPE_SECRET_KEY || !env.STRIPE_WEBHOOK_SECRET?.startsWith('whsec_') || env.STRIPE_WEBHOOK_SECRET === 'whsec_dev_only') {
       throw new Error('STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET (whsec_…) must be set in production');
     }
+    // The development key is public: with it anyone could open the personal data in a dump.
+    if (config.privacy.piiKeys === DEV_PII_KEYS) throw new Error('PII_KEYS must be set in production');
   }
   return config;
 }

@@ -1,10 +1,12 @@
 // Billing parties, stores and terminals: the scheme's participants.
 
 import type { PrismaClient } from '../generated/prisma/client.ts';
+import type { PiiCipher } from '../domain/pii-crypto.ts';
 import { apiKeyLast4, BACKOFFICE_KEY_PREFIX, generateApiKey, hashApiKey } from '../domain/api-key.ts';
 
-export async function createBillingParty(prisma: PrismaClient, p: { name: string; contactEmail: string; id?: string }) {
-  return prisma.billingParty.create({ data: p });
+/** The contact address is stored sealed; readers open it with the same cipher. */
+export async function createBillingParty(prisma: PrismaClient, pii: PiiCipher, p: { name: string; contactEmail: string; id?: string }) {
+  return prisma.billingParty.create({ data: { ...p, contactEmail: pii.seal(p.contactEmail) } });
 }
 
 export async function createStore(

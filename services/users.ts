@@ -8,6 +8,7 @@ import type pg from 'pg';
 import { DomainError } from '../domain/errors.ts';
 import { hashPassword, passwordProblem, verifyPassword } from '../domain/password.ts';
 import { open, seal } from '../domain/secret-box.ts';
+import { normaliseEmail, type PiiCipher } from '../domain/pii-crypto.ts';
 
 export type UserRole = 'admin' | 'finance' | 'support' | 'store_staff';
 
@@ -44,9 +45,10 @@ interface UserRow {
   totp_secret: string | null; totp_required: boolean; failed_sign_ins: number; locked_until: Date | null; disabled_at: Date | null;
 }
 
-function userOf(r: UserRow): PortalUser {
+/** The address is stored sealed (PII_KEYS) and found by its keyed hash. */
+function userOf(r: UserRow, pii: PiiCipher): PortalUser {
   return {
-    userId: r.id, email: r.email, displayName: r.display_name, role: r.role, storeId: r.store_id,
+    userId: r.id, email: pii.open(r.email), displayName: r.display_name, role: r.role, storeId: r.store_id,
     totpRequired: r.totp_required, totpEnrolled: r.totp_secret !== null, disabled: r.disabled_at !== null,
     lockedUntil: r.locked_until && r.locked_until > new Date() ? r.locked_until.toISOString() : null,
   };
@@ -61,7 +63,14 @@ function totpFor(issuer: string, email: string, base32: string): OTPAuth.TOTP {
 }
 
 export class UserDirectory {
-  constructor(private readonly pool: pg.Pool, private readonly totpKey: Buffer, private readonly issuer: string) {}
+  constructor(
+    private readonly pool: pg.Pool, private readonly totpKey: Buffer, private readonly issuer: string, private readonly pii: PiiCipher,
+  ) {}
+
+  async findByEmail(email: string): Promise<PortalUser | null> {
+    const { rows } = await this.pool.query<UserRow>('SELECT * FROM users WHERE email_hash = ANY($1)', [this.pii.lookupHashes(email)]);
+    return rows[0] ? userOf(rows[0], this.pii) : null;
+  }
 
   async create(p: { email: string; displayName: string; role: UserRole; storeId?: string | null; password: string }): Promise<PortalUser> {
     const problem = passwordProblem(p.password);
@@ -70,11 +79,16 @@ export class UserDirectory {
       throw new DomainError('validation_error', 'store staff belong to exactly one store; other roles to none');
     }
     try {
+      // Not under the current key's hash, nor under an older key's (a row not yet re-encrypted).
+      const email = normaliseEmail(p.email);
       const { rows } = await this.pool.query<UserRow>(
-        `INSERT INTO users (id, email, display_name, role, store_id, password_hash)
-         VALUES (gen_random_uuid(), $1, $2, $3, $4, $5) RETURNING *`,
-        [p.email.trim().toLowerCase(), p.displayName, p.role, p.storeId ?? null, await hashPassword(p.password)]);
-      return userOf(rows[0]!);
+        `INSERT INTO users (id, email, email_hash, display_name, role, store_id, password_hash)
+         SELECT gen_random_uuid(), $1, $2, $3, $4, $5, $6 WHERE NOT EXISTS (SELECT 1 FROM users WHERE email_hash = ANY($7))
+         RETURNING *`,
+        [this.pii.seal(email), this.pii.lookupHash(email), p.displayName, p.role, p.storeId ?? null, await hashPassword(p.password),
+          this.pii.lookupHashes(email)]);
+      if (!rows[0]) throw new DomainError('user_exists', 'a user with this e-mail exists already');
+      return userOf(rows[0], this.pii);
     } catch (err) {
       if ((err as { code?: string }).code === '23505') throw new DomainError('user_exists', 'a user with this e-mail exists already');
       if ((err as { code?: string }).code === '23503') throw new DomainError('not_found', 'no such store');
@@ -83,8 +97,8 @@ export class UserDirectory {
   }
 
   async list(): Promise<PortalUser[]> {
-    const { rows } = await this.pool.query<UserRow>('SELECT * FROM users ORDER BY email');
-    return rows.map(userOf);
+    const { rows } = await this.pool.query<UserRow>('SELECT * FROM users');
+    return rows.map((r) => userOf(r, this.pii)).sort((a, b) => a.email.localeCompare(b.email));
   }
 
   /** Changes a user's role (store staff with their store), disables or re-enables them, or lifts a lockout. */
@@ -106,7 +120,7 @@ export class UserDirectory {
         [userId, role, storeId, p.disabled ?? null, p.unlock === true]);
       // A disabled user is signed out everywhere at once.
       if (p.disabled) await this.pool.query('DELETE FROM sessions WHERE user_id = $1', [userId]);
-      return userOf(rows[0]!);
+      return userOf(rows[0]!, this.pii);
     } catch (err) {
       if ((err as { code?: string }).code === '23503') throw new DomainError('not_found', 'no such store');
       throw err;
@@ -116,7 +130,7 @@ export class UserDirectory {
   async setTotpRequired(userId: string, required: boolean): Promise<PortalUser> {
     const { rows } = await this.pool.query<UserRow>('UPDATE users SET totp_required = $2 WHERE id = $1 RETURNING *', [userId, required]);
     if (!rows[0]) throw new DomainError('not_found', 'no such user');
-    return userOf(rows[0]);
+    return userOf(rows[0], this.pii);
   }
 
   /**
@@ -125,7 +139,7 @@ export class UserDirectory {
    * says so (and until when), which tells an attacker nothing they could not learn by trying.
    */
   async signIn(email: string, password: string): Promise<{ token: string; session: PortalSession; secondFactor: SecondFactorStep }> {
-    const { rows } = await this.pool.query<UserRow>('SELECT * FROM users WHERE email = $1', [email.trim().toLowerCase()]);
+    const { rows } = await this.pool.query<UserRow>('SELECT * FROM users WHERE email_hash = ANY($1)', [this.pii.lookupHashes(email)]);
     const row = rows[0];
     if (!row || row.disabled_at) {
       await verifyPassword(password, DUMMY_HASH);
@@ -144,7 +158,7 @@ export class UserDirectory {
       `INSERT INTO sessions (token_hash, user_id, csrf_token, pending_second_factor, expires_at)
        VALUES ($1, $2, $3, $4, now() + make_interval(mins => $5))`,
       [hashSessionToken(token), row.id, csrfToken, secondFactor !== 'none', IDLE_MINUTES]);
-    return { token, session: { user: userOf(row), csrfToken, pendingSecondFactor: secondFactor !== 'none' }, secondFactor };
+    return { token, session: { user: userOf(row, this.pii), csrfToken, pendingSecondFactor: secondFactor !== 'none' }, secondFactor };
   }
 
   private locked(until: Date): DomainError {
@@ -178,7 +192,7 @@ export class UserDirectory {
                 expires_at = least(now() + make_interval(mins => $2), created_at + make_interval(hours => $3))
           WHERE token_hash = $1`, [tokenHash, IDLE_MINUTES, MAX_HOURS]);
     }
-    return { user: userOf(row), csrfToken: row.csrf_token, pendingSecondFactor: row.pending_second_factor };
+    return { user: userOf(row, this.pii), csrfToken: row.csrf_token, pendingSecondFactor: row.pending_second_factor };
   }
 
   /** Creates the user's TOTP secret when an admin requires one and none exists; shown once. */
@@ -200,14 +214,14 @@ export class UserDirectory {
     const row = rows[0]!;
     if (row.locked_until && row.locked_until > new Date()) throw this.locked(row.locked_until);
     if (!row.totp_secret) throw new DomainError('totp_not_enrolled', 'set up the second factor first');
-    const ok = totpFor(this.issuer, row.email, open(this.totpKey, row.totp_secret)).validate({ token: code, window: 1 }) !== null;
+    const ok = totpFor(this.issuer, this.pii.open(row.email), open(this.totpKey, row.totp_secret)).validate({ token: code, window: 1 }) !== null;
     if (!ok) {
       await this.countFailure(row.id);
       throw new DomainError('invalid_credentials', 'the code is wrong or has expired');
     }
     await this.pool.query('UPDATE users SET failed_sign_ins = 0 WHERE id = $1', [row.id]);
     await this.pool.query('UPDATE sessions SET pending_second_factor = false WHERE token_hash = $1', [hashSessionToken(token)]);
-    return { ...session, user: userOf(row), pendingSecondFactor: false };
+    return { ...session, user: userOf(row, this.pii), pendingSecondFactor: false };
   }
 
   async signOut(token: string | null): Promise<void> {
@@ -218,6 +232,6 @@ export class UserDirectory {
   async currentTotpCode(userId: string): Promise<string> {
     const { rows } = await this.pool.query<UserRow>('SELECT * FROM users WHERE id = $1', [userId]);
     if (!rows[0]?.totp_secret) throw new Error('no second factor');
-    return totpFor(this.issuer, rows[0].email, open(this.totpKey, rows[0].totp_secret)).generate();
+    return totpFor(this.issuer, this.pii.open(rows[0].email), open(this.totpKey, rows[0].totp_secret)).generate();
   }
 }

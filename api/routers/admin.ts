@@ -32,7 +32,7 @@ export const adminRouter = router({
         prisma.terminal.findMany({ orderBy: { createdAt: 'asc' }, take: 10_000 }),
       ]);
       return {
-        parties: parties.map((p) => ({ id: p.id, name: p.name, contactEmail: p.contactEmail })),
+        parties: parties.map((p) => ({ id: p.id, name: p.name, contactEmail: ctx.deps.pii.open(p.contactEmail) })),
         stores: stores.map((s) => ({ id: s.id, name: s.name, billingPartyId: s.billingPartyId, holdTtlSeconds: s.holdTtlSeconds })),
         terminals: terminals.map((t) => ({ id: t.id, name: t.name, storeId: t.storeId, apiKeyLast4: t.apiKeyLast4, revokedAt: t.revokedAt?.toISOString() ?? null })),
       };
@@ -42,8 +42,9 @@ export const adminRouter = router({
     .input(z.object({ name, contactEmail: z.email().max(254) }).strict())
     .output(z.object({ id: z.string() }))
     .mutation(async ({ ctx, input }) => {
-      const party = await createBillingParty(ctx.deps.db.prisma, input);
-      await audit(ctx.deps.db.pool, { actor: ctx.principal.name, action: 'party_created', subject: `party:${party.id}`, details: input, requestId: ctx.requestId });
+      const party = await createBillingParty(ctx.deps.db.prisma, ctx.deps.pii, input);
+      // The contact address stays out of the log: the log keeps no personal data in clear.
+      await audit(ctx.deps.db.pool, { actor: ctx.principal.name, action: 'party_created', subject: `party:${party.id}`, details: { name: input.name }, requestId: ctx.requestId });
       return { id: party.id };
     }),
 

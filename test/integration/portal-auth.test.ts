@@ -58,7 +58,7 @@ describe('portal sign-in', () => {
 
   it('refuses wrong passwords and unknown e-mails alike, and locks the account after repeated failures', async () => {
     const address = email();
-    await h.deps.users.create({ email: address, displayName: 'Sup', role: 'support', password });
+    const sup = await h.deps.users.create({ email: address, displayName: 'Sup', role: 'support', password });
     const unknown = await signIn(h, email(), password);
     expect([unknown.response.status, unknown.response.code]).toEqual([401, 'invalid_credentials']);
     for (let i = 0; i < MAX_FAILED_SIGN_INS; i++) {
@@ -70,7 +70,7 @@ describe('portal sign-in', () => {
     const locked = await signIn(h, address, password);
     expect([locked.response.status, locked.response.code]).toEqual([429, 'account_locked']);
     expect(locked.cookie).toBeUndefined();
-    await h.deps.db.pool.query(`UPDATE users SET locked_until = now() - interval '1 second' WHERE email = $1`, [address]);
+    await h.deps.db.pool.query(`UPDATE users SET locked_until = now() - interval '1 second' WHERE id = $1`, [sup.userId]);
     expect((await signIn(h, address, password)).response.status).toBe(200);
     const { rows } = await h.deps.db.pool.query(`SELECT action FROM audit_entries WHERE actor = $1 ORDER BY id`, [address]);
     expect(rows.map((r) => r.action)).toEqual([

@@ -31,7 +31,8 @@ describe('configuration', () => {
   });
 
   it('accepts a production configuration with real secrets', () => {
-    withEnv({ NODE_ENV: 'production', CARD_CODE_KEY: 'a-real-secret-of-enough-length', STRIPE_SECRET_KEY: 'sk_live_x', STRIPE_WEBHOOK_SECRET: 'whsec_real' });
+    withEnv({ NODE_ENV: 'production', CARD_CODE_KEY: 'a-real-secret-of-enough-length', STRIPE_SECRET_KEY: 'sk_live_x', STRIPE_WEBHOOK_SECRET: 'whsec_real',
+      PII_KEYS: `p1:${Buffer.alloc(32, 7).toString('base64')}` });
     expect(loadConfig().payments.provider).toBe('stripe');
   });
 });
