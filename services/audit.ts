@@ -74,7 +74,7 @@ export async function verifyAuditChain(client: pg.ClientBase): Promise<AuditChai
       const { rows } = await client.query<{ id: string; seq: string; prev_hash: string; hash: string; canonical: string }>(
         `SELECT id::text, seq::text, prev_hash, hash,
                 audit_entry_canonical(seq, created_at, actor, action, subject, details, request_id, client_request_id, prev_hash) AS canonical
-           FROM audit_entries WHERE seq >= $1 ORDER BY seq LIMIT $2`, [expectedSeq.toString(), PAGE]);
+           FROM audit_entries e WHERE e.seq >= $1 ORDER BY e.seq LIMIT $2`, [expectedSeq.toString(), PAGE]);
       for (const r of rows) {
         const seq = BigInt(r.seq);
         if (seq !== expectedSeq) problems.push(`entries ${expectedSeq}..${seq - 1n} are missing (before entry id ${r.id})`);
