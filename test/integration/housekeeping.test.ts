@@ -1,7 +1,10 @@
 // The daily housekeeping schedule and what its workflow does.
 
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import proto from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { engineSchedules, ensureSchedules, HOUSEKEEPING_SCHEDULE_ID } from '../../infra/schedules.ts';
 import { housekeepingWorkflow } from '../../workflows/housekeeping.ts';
 import { startHarness, type Harness } from '../helpers/harness.ts';
@@ -40,5 +43,14 @@ describe('housekeeping', () => {
     expect(result.purged).toBeGreaterThanOrEqual(1);
     const { rows } = await h.deps.db.pool.query('SELECT key FROM idempotency_records WHERE scope = $1', [scope]);
     expect(rows.map((r) => r.key)).toEqual(['recent']);
+  });
+
+  it('replays a run recorded before personal-data retention was added (the change is patched)', async () => {
+    // Recorded from the previous workflow code: the History proto, binary-encoded (the SDK's JSON
+    // reader trips over the two protobufjs copies installed under @temporalio/*).
+    const history = proto.temporal.api.history.v1.History.decode(
+      readFileSync(new URL('../fixtures/histories/housekeeping-before-retention.bin', import.meta.url)));
+    await expect(Worker.runReplayHistory(
+      { workflowBundle: { code: readFileSync(inject('workflowBundlePath'), 'utf8') } }, history, 'housekeeping-recorded')).resolves.toBeUndefined();
   });
 });
