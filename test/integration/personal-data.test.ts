@@ -86,8 +86,11 @@ describe('personal data at rest', () => {
     expect(row.email).toMatch(/^pii:dev:/);
     expect(h.deps.pii.open(row.email)).toBe(address);
     expect(h.deps.pii.lookupHashes(address.toUpperCase())).toContain(row.email_hash);
-    const { rows: [audit] } = await h.deps.db.pool.query(`SELECT count(*)::int AS n FROM audit_entries WHERE subject = $1 AND action = 'order_created'`, [`order:${orderId}`]);
-    expect(audit.n).toBe(1);
+    // The order's life is in the audit log (creation, the webhook, each state), without the address.
+    const { rows: log } = await h.deps.db.pool.query('SELECT actor, action, details FROM audit_entries WHERE subject = $1 ORDER BY seq', [`order:${orderId}`]);
+    expect(log.map((r) => r.action)).toEqual(['order_created', 'webhook_payment_succeeded', 'order_issued', 'order_fulfilled']);
+    expect(log.slice(0, 2).map((r) => r.actor)).toEqual(['shop', 'stripe']);
+    expect(JSON.stringify(log).toLowerCase()).not.toContain(address.toLowerCase());
   });
 
   it('re-encrypts every sealed value, and values stored in clear before, under a newly added key', async () => {
