@@ -5,6 +5,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
+import type { Prisma, PrismaClient } from '../generated/prisma/client.ts';
 
 export interface AuditEvent {
   actor: string;
@@ -45,6 +46,24 @@ export async function audit(db: AuditDb, e: AuditEvent): Promise<void> {
     `INSERT INTO audit_entries (actor, action, subject, details, request_id, client_request_id)
      VALUES ($1, $2, $3, $4, $5, $6)`,
     [e.actor, e.action, e.subject, JSON.stringify(e.details ?? {}), e.requestId ?? ids?.requestId ?? null, ids?.clientRequestId ?? null]);
+}
+
+/**
+ * Makes a change through Prisma and writes its audit entry in the same transaction: both commit
+ * or neither does. `entry` describes the change from its result (e.g. the new row's id).
+ */
+export async function withAudit<T>(
+  prisma: PrismaClient, change: (tx: Prisma.TransactionClient) => Promise<T>, entry: (result: T) => AuditEvent,
+): Promise<T> {
+  const ids = requestIds();
+  return prisma.$transaction(async (tx) => {
+    const result = await change(tx);
+    const e = entry(result);
+    await tx.$executeRaw`INSERT INTO audit_entries (actor, action, subject, details, request_id, client_request_id)
+      VALUES (${e.actor}, ${e.action}, ${e.subject}, ${JSON.stringify(e.details ?? {})}::jsonb,
+        ${e.requestId ?? ids?.requestId ?? null}, ${ids?.clientRequestId ?? null})`;
+    return result;
+  });
 }
 
 export interface AuditChainReport {

@@ -10,7 +10,7 @@ import type { Currency } from '../domain/money.ts';
 import type { Config } from '../infra/config.ts';
 import { renderVoucherPdf } from './voucher-pdf.ts';
 import type { PiiCipher } from '../domain/pii-crypto.ts';
-import { requestIds } from './audit.ts';
+import { withAudit } from './audit.ts';
 import type pg from 'pg';
 
 export type OrderStatus = 'awaiting_payment' | 'payment_failed' | 'paid' | 'issued' | 'fulfilled' | 'expired' | 'refunded' | 'failed';
@@ -58,17 +58,12 @@ export async function createOrder(
     if (existing) return { order: same(existing), created: false };
   }
   try {
-    const ids = requestIds();
-    const order = await prisma.$transaction(async (tx) => {
-      const created = await tx.order.create({
+    const order = await withAudit(prisma,
+      (tx) => tx.order.create({
         data: { ...data, email: pii.seal(p.email), emailHash: pii.lookupHash(p.email), idempotencyKey: p.idempotencyKey },
-      });
-      await tx.$executeRaw`INSERT INTO audit_entries (actor, action, subject, details, request_id, client_request_id)
-        VALUES ('shop', 'order_created', ${`order:${created.id}`},
-          ${JSON.stringify({ amount: p.amount, currency: p.currency, provider: p.provider })}::jsonb,
-          ${ids?.requestId ?? null}, ${ids?.clientRequestId ?? null})`;
-      return created;
-    });
+      }),
+      (created) => ({ actor: 'shop', action: 'order_created', subject: `order:${created.id}`,
+        details: { amount: p.amount, currency: p.currency, provider: p.provider } }));
     return { order: order as OrderRecord, created: true };
   } catch (err) {
     // A concurrent retry with the same key won the insert: answer with its order.

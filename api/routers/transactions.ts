@@ -180,6 +180,7 @@ export const transactionsRouter = router({
       const key = requireIdempotencyKey(ctx);
       const order = await ctx.deps.db.prisma.order.findFirst({ where: { cardId: input.cardId } });
       if (!order) throw new DomainError('not_found', 'this card was not bought online: there is no voucher e-mail to resend');
+      if (order.email === null) throw new DomainError('shopper_erased', 'the shopper\'s address was erased: there is no one to resend the voucher to');
       const client = requireTemporal(ctx);
       // Through a workflow, so a relay outage delays the mail instead of losing it; the key makes a
       // repeated click the same resend.

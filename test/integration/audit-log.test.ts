@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { audit, verifyAuditChain } from '../../services/audit.ts';
+import { audit, verifyAuditChain, withAudit } from '../../services/audit.ts';
+import { createStore } from '../../services/directory.ts';
 import { call, issueCard, posRef, startHarness, type Harness } from '../helpers/harness.ts';
 import { signIn, trpc } from '../helpers/portal.ts';
 
@@ -111,6 +112,16 @@ describe('audit log', () => {
     expect((await h.deps.db.pool.query(`SELECT 1 FROM audit_entries WHERE action = 'rolled_back'`)).rowCount).toBe(0);
     expect((await h.deps.db.pool.query('SELECT seq FROM audit_chain_head')).rows[0].seq).toBe(head.seq);
     expect(await check()).toEqual([]);
+  });
+
+  it('a change through Prisma and its entry commit together: an entry that cannot be written undoes the change', async () => {
+    const name = `store-${randomUUID()}`;
+    await expect(withAudit(h.deps.db.prisma, (tx) => createStore(tx, { billingPartyId: h.billingPartyId, name }),
+      (s) => ({ actor: null as unknown as string, action: 'store_created', subject: `store:${s.id}` }))).rejects.toThrow();
+    expect(await h.deps.db.prisma.store.count({ where: { name } })).toBe(0);
+    const created = await withAudit(h.deps.db.prisma, (tx) => createStore(tx, { billingPartyId: h.billingPartyId, name }),
+      (s) => ({ actor: 'test', action: 'store_created', subject: `store:${s.id}` }));
+    expect((await h.deps.db.pool.query('SELECT action FROM audit_entries WHERE subject = $1', [`store:${created.id}`])).rows).toEqual([{ action: 'store_created' }]);
   });
 
   it('refuses to update, delete or truncate entries', async () => {

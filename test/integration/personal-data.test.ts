@@ -9,7 +9,7 @@ import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { PiiCipher } from '../../domain/pii-crypto.ts';
-import { createBillingParty } from '../../services/directory.ts';
+import { createApiClient, createBillingParty } from '../../services/directory.ts';
 import { eraseShopper } from '../../services/orders.ts';
 import { reencryptPersonalData } from '../../services/personal-data.ts';
 import { UserDirectory } from '../../services/users.ts';
@@ -181,6 +181,15 @@ describe('erasure and retention', () => {
     expect(log.details.orders.sort()).toEqual([first, second].sort());
     expect(JSON.stringify(log)).not.toContain(address.toLowerCase().split('@')[0]);
     expect(await eraseShopper(h.deps.db.pool, h.deps.pii, address, 'test')).toEqual([]);
+
+    // Its voucher mail can no longer be resent: a clear refusal, not an error.
+    const support = await createApiClient(h.deps.db.prisma, { name: 'Support desk', role: 'admin' });
+    const resend = await fetch(`${h.baseUrl}/trpc/transactions.resendVoucher`, {
+      method: 'POST', body: JSON.stringify({ cardId: byId.get(first)!.card_id }),
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${support.apiKey}`, 'idempotency-key': randomUUID() },
+    });
+    expect(resend.status).toBe(409);
+    expect((await resend.json() as any).error.data.appCode).toBe('shopper_erased');
   });
 
   it('housekeeping erases addresses past retention, deletes long-expired orders and expired sessions, and keeps the rest', async () => {
