@@ -12,12 +12,14 @@ import type { Config } from '../infra/config.ts';
 import { ClearingStore, SCHEME_PARTY } from '../services/clearing.ts';
 import type { Mailer } from '../services/mailer.ts';
 import { renderStatementPdf } from '../services/statement-pdf.ts';
+import type { PiiCipher } from '../domain/pii-crypto.ts';
 
 export interface ClearingActivityDeps {
   config: Config;
   pool: pg.Pool;
   mailer: Mailer;
   secrets: { downloadKey: Buffer };
+  pii: PiiCipher;
 }
 
 export interface StatementTarget {
@@ -119,7 +121,7 @@ export function createClearingActivities(deps: ClearingActivityDeps): ClearingAc
       });
       try {
         await deps.mailer.send({
-          to: party.contactEmail,
+          to: deps.pii.open(party.contactEmail),
           subject: `${deps.config.shop.schemeName}: clearing statement ${period} for ${party.name}`,
           text: [
             `Hello ${party.name},`, '',

@@ -1,17 +1,65 @@
+// Daily housekeeping: forgets what the engine no longer needs, and personal data it may no longer
+// keep. Each activity works in batches and writes its audit entry in the same statement as the
+// deletion, so a batch and its record commit together.
+
 import type pg from 'pg';
+import type { Config } from '../infra/config.ts';
 
 export interface HousekeepingActivities {
   purgeIdempotencyRecords(retentionHours: number, batchSize: number): Promise<number>;
+  /** Erases the e-mail address of orders older than ORDER_PII_RETENTION_DAYS. */
+  anonymiseOldOrders(batchSize: number): Promise<number>;
+  /** Deletes orders that expired unpaid more than EXPIRED_ORDER_RETENTION_DAYS ago. */
+  purgeExpiredOrders(batchSize: number): Promise<number>;
+  /** Deletes portal sessions past their expiry. */
+  purgeExpiredSessions(batchSize: number): Promise<number>;
 }
 
-export function createHousekeepingActivities(deps: { pool: pg.Pool }): HousekeepingActivities {
+/** `deleted` is a CTE of the rows a batch removed or changed: the count goes to the audit log. */
+function withAudit(action: string, subject: string): string {
+  return `, counted AS (SELECT count(*) AS n FROM batch),
+     logged AS (
+       INSERT INTO audit_entries (actor, action, subject, details)
+       SELECT 'housekeeping', '${action}', '${subject}', jsonb_build_object('count', n) FROM counted WHERE n > 0
+     )
+     SELECT n::int AS n FROM counted`;
+}
+
+export function createHousekeepingActivities(deps: { pool: pg.Pool; config: Pick<Config, 'privacy'> }): HousekeepingActivities {
+  const count = async (sql: string, values: unknown[]) => (await deps.pool.query<{ n: number }>(sql, values)).rows[0]!.n;
+  const { privacy } = deps.config;
   return {
-    async purgeIdempotencyRecords(retentionHours, batchSize) {
-      const result = await deps.pool.query(
-        `DELETE FROM idempotency_records WHERE ctid IN (
-           SELECT ctid FROM idempotency_records WHERE created_at < now() - make_interval(hours => $1) LIMIT $2)`,
-        [retentionHours, batchSize]);
-      return result.rowCount ?? 0;
-    },
+    purgeIdempotencyRecords: (retentionHours, batchSize) => count(
+      `WITH batch AS (
+         DELETE FROM idempotency_records WHERE ctid IN (
+           SELECT ctid FROM idempotency_records WHERE created_at < now() - make_interval(hours => $1) LIMIT $2)
+         RETURNING 1)` + withAudit('idempotency_records_purged', 'idempotency_records'),
+      [retentionHours, batchSize]),
+
+    // The order stays (its card and ledger entries refer to it); only the address goes.
+    anonymiseOldOrders: (batchSize) => count(
+      `WITH batch AS (
+         UPDATE orders SET email = NULL, email_hash = NULL, pii_erased_at = now()
+          WHERE id IN (SELECT id FROM orders WHERE pii_erased_at IS NULL AND created_at < now() - make_interval(days => $1)
+                        ORDER BY created_at LIMIT $2)
+         RETURNING 1)` + withAudit('order_pii_erased', 'orders'),
+      [privacy.orderPiiRetentionDays, batchSize]),
+
+    // Never paid, no card, nothing refunded: nothing else refers to such an order. The wait covers
+    // a late payment's webhook (Stripe retries for three days).
+    purgeExpiredOrders: (batchSize) => count(
+      `WITH batch AS (
+         DELETE FROM orders WHERE id IN (
+           SELECT id FROM orders WHERE status = 'expired' AND updated_at < now() - make_interval(days => $1)
+              AND card_id IS NULL AND paid_at IS NULL AND refund_id IS NULL
+            LIMIT $2)
+         RETURNING 1)` + withAudit('expired_orders_purged', 'orders'),
+      [privacy.expiredOrderRetentionDays, batchSize]),
+
+    purgeExpiredSessions: (batchSize) => count(
+      `WITH batch AS (
+         DELETE FROM sessions WHERE token_hash IN (SELECT token_hash FROM sessions WHERE expires_at < now() LIMIT $1)
+         RETURNING 1)` + withAudit('sessions_purged', 'sessions'),
+      [batchSize]),
   };
 }

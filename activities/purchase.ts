@@ -11,8 +11,9 @@ import type { BalanceCache } from '../services/balance-cache.ts';
 import { cacheCard } from '../services/card-view.ts';
 import type { Ledger } from '../services/ledger.ts';
 import type { Mailer } from '../services/mailer.ts';
-import { findOrder, orderCardCode, renderOrderVoucher, type OrderRecord } from '../services/orders.ts';
+import { findOrder, orderCardCode, renderOrderVoucher, shopperEmail, type OrderRecord } from '../services/orders.ts';
 import type { PaymentProvider } from '../services/payments/index.ts';
+import type { PiiCipher } from '../domain/pii-crypto.ts';
 
 export interface PurchaseActivityDeps {
   config: Config;
@@ -22,6 +23,7 @@ export interface PurchaseActivityDeps {
   payments: PaymentProvider;
   mailer: Mailer;
   secrets: { hashKey: Buffer; deriveKey: Buffer };
+  pii: PiiCipher;
 }
 
 export interface PaymentInfo {
@@ -58,6 +60,13 @@ export function createPurchaseActivities(deps: PurchaseActivityDeps): PurchaseAc
     return found;
   }
 
+  /** Where the shopper's mail goes; an order whose address was erased gets none. */
+  function shopperAddress(o: OrderRecord): string {
+    const email = shopperEmail(deps.pii, o);
+    if (!email) throw ApplicationFailure.nonRetryable(`the shopper's address of order ${o.id} was erased`, 'shopper_erased');
+    return email;
+  }
+
   /** The order's card, keyed by the order: a retry after a crash finds the first card instead of making a second. */
   function issue(o: OrderRecord) {
     const code = orderCardCode(deps.secrets.deriveKey, o.id);
@@ -81,7 +90,7 @@ export function createPurchaseActivities(deps: PurchaseActivityDeps): PurchaseAc
     const pdf = await renderOrderVoucher(deps.config, deps.secrets.deriveKey, o, card);
     const amount = formatMoney({ amount: o.amount, currency: o.currency as Currency });
     await deps.mailer.send({
-      to: o.email,
+      to: shopperAddress(o),
       subject: `Your ${deps.config.shop.schemeName} (${amount})`,
       messageId,
       text: `Thank you for your purchase.\n\nYour voucher for ${amount} is attached as a PDF. Print it or show it on `
@@ -95,7 +104,7 @@ export function createPurchaseActivities(deps: PurchaseActivityDeps): PurchaseAc
     async createPayment(orderId) {
       const o = await order(orderId);
       const payment = await deps.payments.createPayment({
-        orderId, amount: Number(o.amount), currency: o.currency, email: o.email,
+        orderId, amount: Number(o.amount), currency: o.currency, email: shopperAddress(o),
       });
       await prisma.order.update({ where: { id: orderId }, data: { paymentId: payment.paymentId, updatedAt: new Date() } });
       return { orderId, provider: deps.payments.name, ...payment };
@@ -187,7 +196,7 @@ export function createPurchaseActivities(deps: PurchaseActivityDeps): PurchaseAc
       const o = await order(orderId);
       const amount = formatMoney({ amount: o.amount, currency: o.currency as Currency });
       await deps.mailer.send({
-        to: o.email,
+        to: shopperAddress(o),
         subject: `Your voucher order could not be completed - ${amount} refunded`,
         messageId: `<refund-${orderId}@voucher-engine>`,
         text: `We are sorry: we could not issue your voucher. Your payment of ${amount} has been refunded to your card; `

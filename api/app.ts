@@ -16,6 +16,7 @@ import { createStripeClient } from '../services/payments/stripe.ts';
 import { createMailer } from '../services/mailer.ts';
 import { createRateLimiter } from '../services/rate-limit.ts';
 import { createCodeGuard } from '../services/fraud-limits.ts';
+import { PiiCipher } from '../domain/pii-crypto.ts';
 import type { ActivityDeps } from '../activities/index.ts';
 import { startEngineWorker, type EngineWorker, type EngineWorkerOptions } from '../infra/worker.ts';
 
@@ -28,6 +29,7 @@ export function createDeps(
   const secrets = cardSecrets(config.cardCodeKey);
   const keyChanges = new KeyChangeListener(config.databaseUrl);
   const codeGuard = createCodeGuard(db.pool, config.redisUrl, config.fraud.codeGuessing);
+  const pii = new PiiCipher(config.privacy.piiKeys);
   return {
     config,
     db,
@@ -36,13 +38,14 @@ export function createDeps(
     terminals: new TerminalDirectory(db.pool, keyChanges),
     apiClients: new ApiClientDirectory(db.pool, keyChanges),
     clearing: new ClearingStore(db.pool, config.clearingTimeZone),
-    users: new UserDirectory(db.pool, secrets.totpKey, config.shop.schemeName),
+    users: new UserDirectory(db.pool, secrets.totpKey, config.shop.schemeName, pii),
     secrets,
     temporal,
     payments: createPaymentProvider(config.payments),
     rateLimiter,
     stripe: createStripeClient(config.payments),
     codeGuard,
+    pii,
     async close() {
       await keyChanges.close();
       await codeGuard.close();
@@ -57,7 +60,7 @@ export function createDeps(
 function activityDepsOf(deps: AppDeps): ActivityDeps {
   return {
     config: deps.config, prisma: deps.db.prisma, pool: deps.db.pool, ledger: deps.ledger, cache: deps.cache, payments: deps.payments,
-    mailer: createMailer(deps.config.mail), secrets: deps.secrets,
+    mailer: createMailer(deps.config.mail), secrets: deps.secrets, pii: deps.pii,
   };
 }
 

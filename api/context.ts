@@ -6,9 +6,14 @@ import type { RequestContext } from './trpc.ts';
 const REQUEST_ID = /^[\w.:-]{8,128}$/;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
-export function newRequestId(incoming?: string | string[]): string {
-  if (typeof incoming === 'string' && REQUEST_ID.test(incoming)) return incoming;
+/** The server's own id for a request: never taken from the client, so logs and audit can trust it. */
+export function newRequestId(): string {
   return `req_${randomBytes(12).toString('base64url')}`;
+}
+
+/** A client's X-Request-Id, kept beside ours (audit log) when it looks like an id. */
+export function clientRequestId(incoming: string | string[] | undefined): string | null {
+  return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : null;
 }
 
 function header(headers: IncomingHttpHeaders, name: string): string | null {

@@ -14,6 +14,7 @@ import type Stripe from 'stripe';
 import type { PaymentProvider } from '../services/payments/index.ts';
 import type { RateLimiter } from '../services/rate-limit.ts';
 import type { CodeGuard } from '../services/fraud-limits.ts';
+import type { PiiCipher } from '../domain/pii-crypto.ts';
 
 export interface AppDeps {
   config: Config;
@@ -33,6 +34,8 @@ export interface AppDeps {
   stripe: Stripe;
   /** Slows and locks terminals and addresses that guess card codes. */
   codeGuard: CodeGuard;
+  /** Seals and opens personal data at rest (PII_KEYS). */
+  pii: PiiCipher;
 }
 
 /** One key per purpose, all derived from the one configured secret. */

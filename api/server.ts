@@ -9,7 +9,8 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import fastifyStatic from '@fastify/static';
 import fastifyCookie from '@fastify/cookie';
 import { fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
-import { createRequestContext, newRequestId, SESSION_COOKIE } from './context.ts';
+import { clientRequestId, createRequestContext, newRequestId, SESSION_COOKIE } from './context.ts';
+import { inRequest } from '../services/audit.ts';
 import type { AppDeps } from './deps.ts';
 import type { TrustProxy } from '../infra/config.ts';
 import { errorBody } from './errors.ts';
@@ -51,7 +52,7 @@ export async function buildServer(deps: AppDeps, options: ServerOptions = {}): P
     ...(options.logger ? { loggerInstance: createLogger('api') as FastifyBaseLogger } : { logger: false }),
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
-    genReqId: (req) => newRequestId(req.headers['x-request-id']),
+    genReqId: () => newRequestId(),
     requestIdHeader: false,
     trustProxy: fastifyTrustProxy(deps.config.trustProxy),
     // A slow or silent client cannot hold a connection (and its memory) for ever.
@@ -70,6 +71,9 @@ export async function buildServer(deps: AppDeps, options: ServerOptions = {}): P
   app.addHook('onSend', async (req, reply) => {
     reply.header('request-id', req.id);
   });
+  // Just before the handler (body parsing loses async context): audit entries pick the ids up.
+  app.addHook('preHandler', (req, _reply, done) =>
+    inRequest({ requestId: req.id, clientRequestId: clientRequestId(req.headers['x-request-id']) }, done));
 
   // The till's velocity limits are enforced in the database: it counts with the configured defaults.
   await syncVelocityDefaults(deps.db.pool, deps.config.fraud.velocity, deps.config.clearingTimeZone)

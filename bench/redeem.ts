@@ -15,6 +15,8 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { connectClient } from '../infra/temporal.ts';
 import { connectDatabase } from '../infra/db.ts';
+import { PiiCipher } from '../domain/pii-crypto.ts';
+import { loadConfig } from '../infra/config.ts';
 import { createBillingParty, createStore, createTerminal } from '../services/directory.ts';
 import { cpuByGroup, cpuSnapshot, type CpuSnapshot } from './lib/cpu.ts';
 import { ROOT, startEngine, type Engine } from './lib/engine.ts';
@@ -149,7 +151,7 @@ async function createTills(engine: Engine, count: number, cardsPerTerminal: numb
   const db = connectDatabase(engine.databaseUrl, { max: 4 });
   let keys: string[];
   try {
-    const party = await createBillingParty(db.prisma, { name: 'Bench party', contactEmail: 'bench@example.test' });
+    const party = await createBillingParty(db.prisma, new PiiCipher(loadConfig().privacy.piiKeys), { name: 'Bench party', contactEmail: 'bench@example.test' });
     const stores = [];
     for (let s = 0; s < Math.ceil(count / TERMINALS_PER_STORE); s++) {
       stores.push(await createStore(db.prisma, { billingPartyId: party.id, name: `Bench store ${s + 1}` }));

@@ -15,6 +15,8 @@ import { parseArgs } from 'node:util';
 import { connectDatabase } from '../infra/db.ts';
 import { previousPeriod } from '../domain/period.ts';
 import { UserDirectory } from '../services/users.ts';
+import { PiiCipher } from '../domain/pii-crypto.ts';
+import { loadConfig } from '../infra/config.ts';
 import { ROOT, startEngine, type Engine } from './lib/engine.ts';
 import { percentile, round } from './lib/load.ts';
 import { generateMonth, seedScheme } from './lib/month.ts';
@@ -56,7 +58,7 @@ export async function run(argv: string[]): Promise<number> {
 
       // The support user signs in as the portal does: cookie and CSRF token.
       const password = 'bench support password';
-      const users = new UserDirectory(db.pool, Buffer.alloc(32), 'bench');
+      const users = new UserDirectory(db.pool, Buffer.alloc(32), 'bench', new PiiCipher(loadConfig().privacy.piiKeys));
       await users.create({ email: 'support@bench.test', displayName: 'Bench support', role: 'support', password });
       const signIn = await fetch(`${engine.apiUrl}/trpc/auth.signIn`, {
         method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'support@bench.test', password }),

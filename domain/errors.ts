@@ -37,6 +37,7 @@ export const ERROR_STATUS = {
   store_has_history: 409,
   nothing_to_retry: 409,
   not_cancellable: 409,
+  shopper_erased: 409,
   idempotency_key_reused: 422,
   card_blocked: 422,
   card_expired: 422,

@@ -13,6 +13,8 @@ export type AppMode = 'development' | 'test' | 'production';
  */
 export type TrustProxy = false | number | string[];
 
+import { parsePiiKeys } from '../domain/pii-crypto.ts';
+
 export interface Config {
   mode: AppMode;
   databaseUrl: string;
@@ -44,6 +46,16 @@ export interface Config {
   ops: OpsConfig;
   /** Fraud limits at the till: code guessing and velocity. */
   fraud: FraudConfig;
+  privacy: PrivacyConfig;
+}
+
+export interface PrivacyConfig {
+  /** PII_KEYS: versioned keys that seal personal data at rest; the last one seals new values. */
+  piiKeys: string;
+  /** A shop order's e-mail address is erased this many days after the order. */
+  orderPiiRetentionDays: number;
+  /** Orders that expired unpaid are deleted after this many days (Stripe stops retrying webhooks after 3). */
+  expiredOrderRetentionDays: number;
 }
 
 export interface FraudConfig {
@@ -139,6 +151,9 @@ export const DEFAULT_TIMEOUTS: TimeoutsConfig = {
   // Above the usual 60 s idle timeout of load balancers, so they, not we, close idle connections.
   httpKeepAliveMs: 65_000,
 };
+
+/** Public, so refused in production: with it anyone could open the dump's personal data. */
+export const DEV_PII_KEYS = 'dev:ZGV2LW9ubHktcGlpLWtleS1jaGFuZ2UtbWUtMzItYnl0ZXMhIQ==';
 
 /** Each SMTP wait ends well inside the mail activities' one-minute start-to-close timeout. */
 export const DEFAULT_SMTP_TIMEOUT_MS = 15_000;
@@ -286,8 +301,14 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
         storeRedeemedPerDay: limitFromEnv('VELOCITY_STORE_REDEEMED_PER_DAY', null),
       },
     },
+    privacy: {
+      piiKeys: fromEnv('PII_KEYS') ?? DEV_PII_KEYS,
+      orderPiiRetentionDays: intFromEnv('ORDER_PII_RETENTION_DAYS', 365),
+      expiredOrderRetentionDays: intFromEnv('EXPIRED_ORDER_RETENTION_DAYS', 30),
+    },
     ...overrides,
   };
+  parsePiiKeys(config.privacy.piiKeys);
   if (config.payments.provider !== 'stripe' && config.payments.provider !== 'dev') {
     throw new Error(`PAYMENT_PROVIDER must be "stripe" or "dev", not ${JSON.stringify(config.payments.provider)}`);
   }
@@ -313,6 +334,7 @@ export function assertNoPublicSecrets(config: Config, { publicUrlSet = true } = 
   if (payments.provider === 'dev') refused.push('the development payment provider (set PAYMENT_PROVIDER=stripe and STRIPE_SECRET_KEY)');
   if (payments.provider === 'stripe' && payments.stripeSecretKey === DEV_STRIPE_KEY) refused.push('STRIPE_SECRET_KEY is the development key');
   if (config.databaseUrl === DEV_DATABASE_URL) refused.push('DATABASE_URL is the development database');
+  if (config.privacy.piiKeys === DEV_PII_KEYS) refused.push('PII_KEYS is the development key (personal data in a dump could be opened)');
   // Mailed voucher links would point at this machine's loopback address.
   if (!publicUrlSet) refused.push('PUBLIC_URL (where shoppers reach the API) is unset');
   if (refused.length > 0) {

@@ -38,7 +38,7 @@ export async function seedDemo(deps: AppDeps): Promise<DemoScheme> {
 
   await prisma.billingParty.upsert({
     where: { id: partyId }, update: {},
-    create: { id: partyId, name: 'Centre Retail GmbH (demo)', contactEmail: 'finance@centre.example' },
+    create: { id: partyId, name: 'Centre Retail GmbH (demo)', contactEmail: deps.pii.seal('finance@centre.example') },
   });
   const storeNames = ['Bookshop (demo)', 'Café (demo)'];
   for (const [i, id] of storeIds.entries()) {
@@ -53,7 +53,7 @@ export async function seedDemo(deps: AppDeps): Promise<DemoScheme> {
   }
 
   const admin = { email: 'admin@centre.example', password: createHmac('sha256', secret).update('demo:admin-password').digest('base64url').slice(0, 16) };
-  if (!(await prisma.user.findUnique({ where: { email: admin.email } }))) {
+  if (!(await deps.users.findByEmail(admin.email))) {
     await deps.users.create({ email: admin.email, displayName: 'Demo admin', role: 'admin', password: admin.password });
   }
 

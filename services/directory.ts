@@ -1,21 +1,26 @@
 // Billing parties, stores and terminals: the scheme's participants.
 
-import type { PrismaClient } from '../generated/prisma/client.ts';
+import type { Prisma, PrismaClient } from '../generated/prisma/client.ts';
+import type { PiiCipher } from '../domain/pii-crypto.ts';
 import { apiKeyLast4, BACKOFFICE_KEY_PREFIX, generateApiKey, hashApiKey } from '../domain/api-key.ts';
 
-export async function createBillingParty(prisma: PrismaClient, p: { name: string; contactEmail: string; id?: string }) {
-  return prisma.billingParty.create({ data: p });
+/** The client, or a transaction of it (so a change and its audit entry commit together). */
+type Db = PrismaClient | Prisma.TransactionClient;
+
+/** The contact address is stored sealed; readers open it with the same cipher. */
+export async function createBillingParty(prisma: Db, pii: PiiCipher, p: { name: string; contactEmail: string; id?: string }) {
+  return prisma.billingParty.create({ data: { ...p, contactEmail: pii.seal(p.contactEmail) } });
 }
 
 export async function createStore(
-  prisma: PrismaClient, p: { billingPartyId: string; name: string; holdTtlSeconds?: number; id?: string },
+  prisma: Db, p: { billingPartyId: string; name: string; holdTtlSeconds?: number; id?: string },
 ) {
   return prisma.store.create({ data: p });
 }
 
 /** Creates a terminal; the API key is returned here once and stored only as its hash. */
 export async function createTerminal(
-  prisma: PrismaClient, p: { storeId: string; name: string; apiKey?: string; id?: string },
+  prisma: Db, p: { storeId: string; name: string; apiKey?: string; id?: string },
 ): Promise<{ id: string; storeId: string; apiKey: string }> {
   const apiKey = p.apiKey ?? generateApiKey();
   const terminal = await prisma.terminal.create({
@@ -24,7 +29,7 @@ export async function createTerminal(
   return { id: terminal.id, storeId: terminal.storeId, apiKey };
 }
 
-export async function revokeTerminal(prisma: PrismaClient, terminalId: string): Promise<void> {
+export async function revokeTerminal(prisma: Db, terminalId: string): Promise<void> {
   await prisma.terminal.update({ where: { id: terminalId }, data: { revokedAt: new Date() } });
 }
 

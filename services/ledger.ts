@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { ledgerCalls } from '../infra/metrics.ts';
 import { DomainError, isErrorCode } from '../domain/errors.ts';
+import { requestIds } from './audit.ts';
 
 export interface CardSnapshot {
   cardId: string;
@@ -72,6 +73,8 @@ export interface RefundResult extends HoldSnapshot {
 export interface IdempotencyContext {
   scope: string;
   key: string | null;
+  /** Who the audit log names (default: the scope, e.g. terminal:<id>). */
+  actor?: string;
 }
 
 /** Raised by the ledger when an identical call committed first; the retry replays its answer. */
@@ -95,14 +98,30 @@ export function translateLedgerError(err: unknown): never {
   throw err;
 }
 
+/** The audit log's actor for what the engine does on its own (expiry, breakage). */
+const SYSTEM = 'system';
+
+function auditAs(idem: IdempotencyContext, action: string): { actor: string; action: string } {
+  return { actor: idem.actor ?? idem.scope, action };
+}
+
 export class Ledger {
   constructor(private readonly pool: pg.Pool) {}
 
-  private async call<T>(name: string, text: string, values: unknown[]): Promise<T> {
+  /**
+   * Runs ledger function `name` with `values` and writes its audit entry in the same statement
+   * (ledger_audited): one round trip, one transaction, and no change without its entry.
+   */
+  private async call<T>(name: string, values: unknown[], audit: { actor: string; action: string }): Promise<T> {
+    const args = values.map((_, i) => `$${i + 1}`).join(',');
+    const n = values.length;
+    const text = `SELECT ledger_audited(${name}(${args}), $${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}) AS r`;
+    const ids = requestIds();
+    const all = [...values, audit.actor, audit.action, ids?.requestId ?? null, ids?.clientRequestId ?? null];
     const stop = ledgerCalls.startTimer({ operation: name });
     for (let attempt = 1; ; attempt++) {
       try {
-        const result = await this.pool.query<{ r: T }>({ name, text, values });
+        const result = await this.pool.query<{ r: T }>({ name: `${name}_audited`, text, values: all });
         stop({ outcome: 'ok' });
         return result.rows[0]!.r;
       } catch (err) {
@@ -124,9 +143,8 @@ export class Ledger {
   ): Promise<IssueResult> {
     const hash = requestHash('issue', { currency: p.currency, amount: p.amount, channel: p.channel, store: p.storeId });
     return this.call('ledger_issue_card',
-      'SELECT ledger_issue_card($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) AS r',
       [idem.scope, idem.key, hash, p.codeHash, p.last4, p.currency, p.amount, p.expiresAt, p.channel,
-        p.storeId, p.terminalId, p.sourceRef ?? null]);
+        p.storeId, p.terminalId, p.sourceRef ?? null], auditAs(idem, 'card_issued'));
   }
 
   loadCard(
@@ -134,8 +152,8 @@ export class Ledger {
     p: { codeHash: string; currency: string; amount: bigint; maxBalance: bigint; storeId: string; terminalId: string },
   ): Promise<IssueResult> {
     const hash = requestHash('load', { card: p.codeHash, currency: p.currency, amount: p.amount });
-    return this.call('ledger_load_card', 'SELECT ledger_load_card($1,$2,$3,$4,$5,$6,$7,$8,$9) AS r',
-      [idem.scope, idem.key, hash, p.codeHash, p.currency, p.amount, p.maxBalance, p.storeId, p.terminalId]);
+    return this.call('ledger_load_card',
+      [idem.scope, idem.key, hash, p.codeHash, p.currency, p.amount, p.maxBalance, p.storeId, p.terminalId], auditAs(idem, 'card_loaded'));
   }
 
   authorize(
@@ -145,32 +163,32 @@ export class Ledger {
   ): Promise<AuthorizeResult> {
     const hash = requestHash('authorize', {
       card: p.codeHash, currency: p.currency, amount: p.amount, partial: p.allowPartial, ref: p.posReference });
-    return this.call('ledger_authorize', 'SELECT ledger_authorize($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) AS r',
+    return this.call('ledger_authorize',
       [idem.scope, idem.key, hash, p.codeHash, p.currency, p.amount, p.allowPartial, p.storeId, p.terminalId,
-        p.posReference, p.holdTtlSeconds ?? null]);
+        p.posReference, p.holdTtlSeconds ?? null], auditAs(idem, 'redemption_authorized'));
   }
 
   capture(idem: IdempotencyContext, p: { holdId: string; storeId: string; amount: bigint | null }): Promise<SettleResult> {
     const hash = requestHash('capture', { hold: p.holdId, amount: p.amount });
-    return this.settle(idem, hash, p.holdId, p.storeId, true, p.amount, 'capture');
+    return this.settle(idem, hash, p.holdId, p.storeId, true, p.amount, 'capture', auditAs(idem, 'hold_captured'));
   }
 
   void(idem: IdempotencyContext, p: { holdId: string; storeId: string }): Promise<SettleResult> {
     const hash = requestHash('void', { hold: p.holdId });
-    return this.settle(idem, hash, p.holdId, p.storeId, false, null, 'void');
+    return this.settle(idem, hash, p.holdId, p.storeId, false, null, 'void', auditAs(idem, 'hold_voided'));
   }
 
   /** Voids a hold whose time is up; a no-op answer if the till settled it first. */
   expireHold(holdId: string): Promise<SettleResult> {
-    return this.settle(null, null, holdId, null, false, null, 'expired');
+    return this.settle(null, null, holdId, null, false, null, 'expired', { actor: SYSTEM, action: 'hold_expired' });
   }
 
   private settle(
     idem: IdempotencyContext | null, hash: string | null, holdId: string, storeId: string | null,
-    capture: boolean, amount: bigint | null, reason: string,
+    capture: boolean, amount: bigint | null, reason: string, audit: { actor: string; action: string },
   ): Promise<SettleResult> {
-    return this.call('ledger_settle_hold', 'SELECT ledger_settle_hold($1,$2,$3,$4,$5,$6,$7,$8) AS r',
-      [idem?.scope ?? null, idem?.key ?? null, hash, holdId, storeId, capture, amount, reason]);
+    return this.call('ledger_settle_hold',
+      [idem?.scope ?? null, idem?.key ?? null, hash, holdId, storeId, capture, amount, reason], audit);
   }
 
   refund(
@@ -178,13 +196,13 @@ export class Ledger {
     p: { holdId: string; storeId: string; terminalId: string | null; amount: bigint | null },
   ): Promise<RefundResult> {
     const hash = requestHash('refund', { hold: p.holdId, amount: p.amount });
-    return this.call('ledger_refund', 'SELECT ledger_refund($1,$2,$3,$4,$5,$6,$7) AS r',
-      [idem.scope, idem.key, hash, p.holdId, p.storeId, p.terminalId, p.amount]);
+    return this.call('ledger_refund',
+      [idem.scope, idem.key, hash, p.holdId, p.storeId, p.terminalId, p.amount], auditAs(idem, 'redemption_refunded'));
   }
 
   /** Moves an expired card's balance to breakage; refuses before expiry or with open holds. */
   expireCard(cardId: string): Promise<CardSnapshot & { changed: boolean; breakage: number }> {
-    return this.call('ledger_expire_card', 'SELECT ledger_expire_card($1) AS r', [cardId]);
+    return this.call('ledger_expire_card', [cardId], { actor: SYSTEM, action: 'card_expired' });
   }
 
   /**
@@ -193,12 +211,12 @@ export class Ledger {
    */
   cancelSale(idem: IdempotencyContext, cardId: string): Promise<CardSnapshot & { entryId: string; amount: number }> {
     const hash = requestHash('cancel_sale', { card: cardId });
-    return this.call('ledger_cancel_sale', 'SELECT ledger_cancel_sale($1,$2,$3,$4) AS r', [idem.scope, idem.key, hash, cardId]);
+    return this.call('ledger_cancel_sale', [idem.scope, idem.key, hash, cardId], auditAs(idem, 'sale_cancelled'));
   }
 
   /** Blocks or unblocks a card; an expired card stays as it is. */
-  setCardBlocked(cardId: string, blocked: boolean): Promise<CardSnapshot & { changed: boolean }> {
-    return this.call('card_set_blocked', 'SELECT card_set_blocked($1, $2) AS r', [cardId, blocked]);
+  setCardBlocked(cardId: string, blocked: boolean, actor = SYSTEM): Promise<CardSnapshot & { changed: boolean }> {
+    return this.call('card_set_blocked', [cardId, blocked], { actor, action: blocked ? 'card_blocked' : 'card_unblocked' });
   }
 
   async findHold(holdId: string, storeId: string): Promise<HoldSnapshot | null> {

@@ -9,12 +9,16 @@ import { signLink, verifyLink } from '../domain/signed-link.ts';
 import type { Currency } from '../domain/money.ts';
 import type { Config } from '../infra/config.ts';
 import { renderVoucherPdf } from './voucher-pdf.ts';
+import type { PiiCipher } from '../domain/pii-crypto.ts';
+import { withAudit } from './audit.ts';
+import type pg from 'pg';
 
 export type OrderStatus = 'awaiting_payment' | 'payment_failed' | 'paid' | 'issued' | 'fulfilled' | 'expired' | 'refunded' | 'failed';
 
 export interface OrderRecord {
   id: string;
-  email: string;
+  /** Sealed (see shopperEmail); null once erased. */
+  email: string | null;
   amount: bigint;
   currency: string;
   status: OrderStatus;
@@ -34,30 +38,45 @@ export function orderCardCode(deriveKey: Buffer, orderId: string): string {
   return deriveCardCode(deriveKey, 'order', orderId);
 }
 
+/** The shopper's address in clear, for mail and the payment provider; null once erased. */
+export function shopperEmail(pii: PiiCipher, order: Pick<OrderRecord, 'email'>): string | null {
+  return pii.openNullable(order.email);
+}
+
+/**
+ * Creates the order with its audit entry in one transaction. The address is stored sealed, with
+ * its lookup hash for erasure on request.
+ */
 export async function createOrder(
-  prisma: PrismaClient,
+  prisma: PrismaClient, pii: PiiCipher,
   p: { idempotencyKey: string | null; email: string; amount: number; currency: Currency; provider: string },
 ): Promise<{ order: OrderRecord; created: boolean }> {
   const data = { email: p.email, amount: BigInt(p.amount), currency: p.currency, provider: p.provider };
+  const same = (existing: unknown) => sameRequestOrThrow(pii, existing as OrderRecord, data);
   if (p.idempotencyKey) {
     const existing = await prisma.order.findUnique({ where: { idempotencyKey: p.idempotencyKey } });
-    if (existing) return { order: sameRequestOrThrow(existing as OrderRecord, data), created: false };
+    if (existing) return { order: same(existing), created: false };
   }
   try {
-    const order = await prisma.order.create({ data: { ...data, idempotencyKey: p.idempotencyKey } });
+    const order = await withAudit(prisma,
+      (tx) => tx.order.create({
+        data: { ...data, email: pii.seal(p.email), emailHash: pii.lookupHash(p.email), idempotencyKey: p.idempotencyKey },
+      }),
+      (created) => ({ actor: 'shop', action: 'order_created', subject: `order:${created.id}`,
+        details: { amount: p.amount, currency: p.currency, provider: p.provider } }));
     return { order: order as OrderRecord, created: true };
   } catch (err) {
     // A concurrent retry with the same key won the insert: answer with its order.
     if ((err as { code?: string }).code === 'P2002' && p.idempotencyKey) {
       const existing = await prisma.order.findUniqueOrThrow({ where: { idempotencyKey: p.idempotencyKey } });
-      return { order: sameRequestOrThrow(existing as OrderRecord, data), created: false };
+      return { order: same(existing), created: false };
     }
     throw err;
   }
 }
 
-function sameRequestOrThrow(order: OrderRecord, data: { email: string; amount: bigint; currency: string }): OrderRecord {
-  if (order.email !== data.email || order.amount !== data.amount || order.currency !== data.currency) {
+function sameRequestOrThrow(pii: PiiCipher, order: OrderRecord, data: { email: string; amount: bigint; currency: string }): OrderRecord {
+  if (shopperEmail(pii, order) !== data.email || order.amount !== data.amount || order.currency !== data.currency) {
     throw new DomainError('idempotency_key_reused', 'this idempotency key was already used for another order');
   }
   return order;
@@ -83,7 +102,8 @@ export function hasOrderAccess(orderKey: Buffer, orderId: string, token: string 
   return expected.length === given.length && timingSafeEqual(expected, given);
 }
 
-export function maskEmail(email: string): string {
+export function maskEmail(email: string | null): string {
+  if (email === null) return '(erased)';
   const [local = '', domain = ''] = email.split('@');
   return `${local.slice(0, 1)}${'*'.repeat(Math.max(local.length - 1, 1))}@${domain}`;
 }
@@ -112,4 +132,23 @@ export async function renderOrderVoucher(
     orderId: order.id,
     issuedAt: order.paidAt ?? order.createdAt,
   });
+}
+
+/**
+ * Erases one shopper's address from all their orders (the right to erasure). Orders, cards and the
+ * ledger stay: what was sold and spent must still add up. One statement: the erasure and its audit
+ * entry commit together. Returns the orders erased.
+ */
+export async function eraseShopper(pool: pg.Pool, pii: PiiCipher, email: string, actor: string): Promise<string[]> {
+  const { rows } = await pool.query<{ ids: string[] | null }>(
+    `WITH erased AS (
+       UPDATE orders SET email = NULL, email_hash = NULL, pii_erased_at = now(), updated_at = now()
+        WHERE email_hash = ANY($1::text[]) RETURNING id
+     ), logged AS (
+       INSERT INTO audit_entries (actor, action, subject, details)
+       SELECT $2, 'shopper_erased', 'orders', jsonb_build_object('orders', jsonb_agg(id ORDER BY id)) FROM erased HAVING count(*) > 0
+     )
+     SELECT array_agg(id::text ORDER BY id) AS ids FROM erased`,
+    [pii.lookupHashes(email), actor]);
+  return rows[0]?.ids ?? [];
 }

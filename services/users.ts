@@ -10,6 +10,7 @@ import { DomainError } from '../domain/errors.ts';
 import { hashPassword, passwordProblem, verifyPassword } from '../domain/password.ts';
 import { generateRecoveryCodes, hashRecoveryCode } from '../domain/recovery-code.ts';
 import { open, seal } from '../domain/secret-box.ts';
+import { normaliseEmail, type PiiCipher } from '../domain/pii-crypto.ts';
 import { SignInThrottle, signInPolicyFromEnv, type SignInPolicy } from './sign-in-throttle.ts';
 
 export type UserRole = 'admin' | 'finance' | 'support' | 'store_staff';
@@ -56,15 +57,17 @@ interface UserRow {
 }
 
 /** Users with the latest delay on their sign-in attempts. */
-const SELECT_USERS = `SELECT u.*, (SELECT max(t.blocked_until) FROM sign_in_throttles t WHERE t.email = u.email) AS throttled_until FROM users u`;
+// Throttle rows are keyed by the address's keyed hash (never the address: it is personal data).
+const SELECT_USERS = `SELECT u.*, (SELECT max(t.blocked_until) FROM sign_in_throttles t WHERE t.email = u.email_hash) AS throttled_until FROM users u`;
 
 function mustUseSecondFactor(r: Pick<UserRow, 'role' | 'totp_required'>): boolean {
   return r.totp_required || SECOND_FACTOR_ROLES.includes(r.role);
 }
 
-function userOf(r: UserRow): PortalUser {
+/** The address is stored sealed (PII_KEYS) and found by its keyed hash. */
+function userOf(r: UserRow, pii: PiiCipher): PortalUser {
   return {
-    userId: r.id, email: r.email, displayName: r.display_name, role: r.role, storeId: r.store_id,
+    userId: r.id, email: pii.open(r.email), displayName: r.display_name, role: r.role, storeId: r.store_id,
     totpRequired: mustUseSecondFactor(r), totpRequiredByRole: SECOND_FACTOR_ROLES.includes(r.role),
     totpEnrolled: r.totp_secret !== null, disabled: r.disabled_at !== null,
     lockedUntil: r.throttled_until && r.throttled_until > new Date() ? r.throttled_until.toISOString() : null,
@@ -79,9 +82,6 @@ function totpFor(issuer: string, email: string, base32: string): OTPAuth.TOTP {
   return new OTPAuth.TOTP({ issuer, label: email, algorithm: 'SHA1', digits: 6, period: TOTP_PERIOD, secret: OTPAuth.Secret.fromBase32(base32) });
 }
 
-function normalEmail(email: string): string {
-  return email.trim().toLowerCase();
-}
 
 /** A second factor as given: a TOTP code, or one of the recovery codes. */
 export type SecondFactorProof = { code: string } | { recoveryCode: string };
@@ -90,12 +90,22 @@ export class UserDirectory {
   readonly throttle: SignInThrottle;
 
   constructor(private readonly pool: pg.Pool, private readonly totpKey: Buffer, private readonly issuer: string,
-    policy: SignInPolicy = signInPolicyFromEnv()) {
+    private readonly pii: PiiCipher, policy: SignInPolicy = signInPolicyFromEnv()) {
     this.throttle = new SignInThrottle(pool, policy);
   }
 
   get policy(): SignInPolicy {
     return this.throttle.policy;
+  }
+
+  /** What sign-in attempts are counted under: the address's keyed hash, the same for any spelling of it. */
+  private throttleKey(address: string): string {
+    return this.pii.lookupHash(address);
+  }
+
+  async findByEmail(email: string): Promise<PortalUser | null> {
+    const { rows } = await this.pool.query<UserRow>(`${SELECT_USERS} WHERE u.email_hash = ANY($1)`, [this.pii.lookupHashes(email)]);
+    return rows[0] ? userOf(rows[0], this.pii) : null;
   }
 
   async create(p: { email: string; displayName: string; role: UserRole; storeId?: string | null; password: string }): Promise<PortalUser> {
@@ -105,11 +115,16 @@ export class UserDirectory {
       throw new DomainError('validation_error', 'store staff belong to exactly one store; other roles to none');
     }
     try {
+      // Not under the current key's hash, nor under an older key's (a row not yet re-encrypted).
+      const email = normaliseEmail(p.email);
       const { rows } = await this.pool.query<UserRow>(
-        `INSERT INTO users (id, email, display_name, role, store_id, password_hash)
-         VALUES (gen_random_uuid(), $1, $2, $3, $4, $5) RETURNING *`,
-        [normalEmail(p.email), p.displayName, p.role, p.storeId ?? null, await hashPassword(p.password)]);
-      return userOf(rows[0]!);
+        `INSERT INTO users (id, email, email_hash, display_name, role, store_id, password_hash)
+         SELECT gen_random_uuid(), $1, $2, $3, $4, $5, $6 WHERE NOT EXISTS (SELECT 1 FROM users WHERE email_hash = ANY($7))
+         RETURNING *`,
+        [this.pii.seal(email), this.pii.lookupHash(email), p.displayName, p.role, p.storeId ?? null, await hashPassword(p.password),
+          this.pii.lookupHashes(email)]);
+      if (!rows[0]) throw new DomainError('user_exists', 'a user with this e-mail exists already');
+      return userOf(rows[0], this.pii);
     } catch (err) {
       if ((err as { code?: string }).code === '23505') throw new DomainError('user_exists', 'a user with this e-mail exists already');
       if ((err as { code?: string }).code === '23503') throw new DomainError('not_found', 'no such store');
@@ -118,8 +133,9 @@ export class UserDirectory {
   }
 
   async list(): Promise<PortalUser[]> {
-    const { rows } = await this.pool.query<UserRow>(`${SELECT_USERS} ORDER BY u.email`);
-    return rows.map(userOf);
+    // Sorted here: the addresses are sealed in the table.
+    const { rows } = await this.pool.query<UserRow>(SELECT_USERS);
+    return rows.map((r) => userOf(r, this.pii)).sort((a, b) => a.email.localeCompare(b.email));
   }
 
   private async find(userId: string): Promise<UserRow> {
@@ -142,10 +158,10 @@ export class UserDirectory {
                 disabled_at = CASE WHEN $4::boolean IS NULL THEN disabled_at WHEN $4 THEN coalesce(disabled_at, now()) ELSE NULL END
           WHERE id = $1`,
         [userId, role, storeId, p.disabled ?? null]);
-      if (p.unlock) await this.throttle.lift(current.email);
+      if (p.unlock) await this.throttle.lift(this.throttleKey(this.pii.open(current.email)));
       // A disabled user is signed out everywhere at once.
       if (p.disabled) await this.pool.query('DELETE FROM sessions WHERE user_id = $1', [userId]);
-      return userOf(await this.find(userId));
+      return userOf(await this.find(userId), this.pii);
     } catch (err) {
       if ((err as { code?: string }).code === '23503') throw new DomainError('not_found', 'no such store');
       throw err;
@@ -156,7 +172,7 @@ export class UserDirectory {
   async setTotpRequired(userId: string, required: boolean): Promise<PortalUser> {
     const { rowCount } = await this.pool.query('UPDATE users SET totp_required = $2 WHERE id = $1', [userId, required]);
     if (!rowCount) throw new DomainError('not_found', 'no such user');
-    return userOf(await this.find(userId));
+    return userOf(await this.find(userId), this.pii);
   }
 
   /**
@@ -168,7 +184,7 @@ export class UserDirectory {
     if (!rowCount) throw new DomainError('not_found', 'no such user');
     await this.pool.query('DELETE FROM recovery_codes WHERE user_id = $1', [userId]);
     await this.pool.query('DELETE FROM sessions WHERE user_id = $1', [userId]);
-    return userOf(await this.find(userId));
+    return userOf(await this.find(userId), this.pii);
   }
 
   /**
@@ -177,10 +193,10 @@ export class UserDirectory {
    * unknown e-mails exactly as for known ones. Unknown, disabled and wrong all answer alike.
    */
   async signIn(email: string, password: string, client = 'unknown'): Promise<{ token: string; session: PortalSession; secondFactor: SecondFactorStep }> {
-    const address = normalEmail(email);
+    const address = this.throttleKey(email);
     const claim = await this.throttle.claim(address, client);
     if (!claim.allowed) throw this.locked(claim.retryAt);
-    const { rows } = await this.pool.query<UserRow>('SELECT * FROM users WHERE email = $1', [address]);
+    const { rows } = await this.pool.query<UserRow>('SELECT * FROM users WHERE email_hash = ANY($1)', [this.pii.lookupHashes(email)]);
     const row = rows[0];
     if (!row || row.disabled_at) {
       await verifyPassword(password, DUMMY_HASH);
@@ -197,7 +213,7 @@ export class UserDirectory {
       `INSERT INTO sessions (token_hash, user_id, csrf_token, pending_second_factor, expires_at)
        VALUES ($1, $2, $3, $4, now() + make_interval(mins => $5))`,
       [hashSessionToken(token), row.id, csrfToken, secondFactor !== 'none', IDLE_MINUTES]);
-    return { token, session: { user: userOf(row), csrfToken, pendingSecondFactor: secondFactor !== 'none' }, secondFactor };
+    return { token, session: { user: userOf(row, this.pii), csrfToken, pendingSecondFactor: secondFactor !== 'none' }, secondFactor };
   }
 
   private locked(until: Date): DomainError {
@@ -228,7 +244,7 @@ export class UserDirectory {
                 expires_at = least(now() + make_interval(mins => $2), created_at + make_interval(hours => $3))
           WHERE token_hash = $1`, [tokenHash, IDLE_MINUTES, MAX_HOURS]);
     }
-    return { user: userOf(row), csrfToken: row.csrf_token, pendingSecondFactor: row.pending_second_factor };
+    return { user: userOf(row, this.pii), csrfToken: row.csrf_token, pendingSecondFactor: row.pending_second_factor };
   }
 
   /**
@@ -259,18 +275,18 @@ export class UserDirectory {
     if (!session) throw new DomainError('unauthenticated', 'sign in first');
     const row = await this.find(session.user.userId);
     if (!row.totp_secret) throw new DomainError('totp_not_enrolled', 'set up the second factor first');
-    const claim = await this.throttle.claim(row.email, client);
+    const claim = await this.throttle.claim(this.throttleKey(this.pii.open(row.email)), client);
     if (!claim.allowed) throw this.locked(claim.retryAt);
     const ok = 'code' in proof ? await this.useTotpCode(row, proof.code) : await this.useRecoveryCode(row.id, proof.recoveryCode);
     if (!ok) throw new DomainError('invalid_credentials', 'the code is wrong, has expired or was used already');
-    await this.throttle.clear(row.email, client);
+    await this.throttle.clear(this.throttleKey(this.pii.open(row.email)), client);
     await this.pool.query('UPDATE sessions SET pending_second_factor = false, second_factor_verified = true WHERE token_hash = $1', [hashSessionToken(token)]);
-    return { session: { ...session, user: userOf(await this.find(row.id)), pendingSecondFactor: false }, used: 'code' in proof ? 'totp' : 'recovery_code' };
+    return { session: { ...session, user: userOf(await this.find(row.id), this.pii), pendingSecondFactor: false }, used: 'code' in proof ? 'totp' : 'recovery_code' };
   }
 
   private async useTotpCode(row: UserRow, code: string): Promise<boolean> {
     const now = Date.now();
-    const delta = totpFor(this.issuer, row.email, open(this.totpKey, row.totp_secret!)).validate({ token: code, window: 1, timestamp: now });
+    const delta = totpFor(this.issuer, this.pii.open(row.email), open(this.totpKey, row.totp_secret!)).validate({ token: code, window: 1, timestamp: now });
     if (delta === null) return false;
     const step = Math.floor(now / 1000 / TOTP_PERIOD) + delta;
     // Conditional on the last step, so two requests with one code cannot both pass.
@@ -305,7 +321,7 @@ export class UserDirectory {
       const now = Math.floor(Date.now() / 1000 / TOTP_PERIOD);
       const step = Math.max(now, rows[0].totp_last_step === null ? now : Number(rows[0].totp_last_step) + 1);
       if (step <= now + 1) {
-        return totpFor(this.issuer, rows[0].email, open(this.totpKey, rows[0].totp_secret)).generate({ timestamp: step * TOTP_PERIOD * 1000 });
+        return totpFor(this.issuer, this.pii.open(rows[0].email), open(this.totpKey, rows[0].totp_secret)).generate({ timestamp: step * TOTP_PERIOD * 1000 });
       }
       await new Promise((r) => setTimeout(r, (now + 1) * TOTP_PERIOD * 1000 - Date.now() + 50));
     }

@@ -1,21 +1,41 @@
 // Daily housekeeping, started by the `housekeeping-daily` Temporal Schedule: forgets idempotency
 // records older than the retention window (clients retry within minutes; Stripe keeps keys a
-// day). A repeat after that window is a new request.
+// day; a repeat after that window is a new request), erases shoppers' addresses from orders past
+// their retention, and deletes orders that expired unpaid and sessions that expired.
 
-import { proxyActivities } from '@temporalio/workflow';
+import { patched, proxyActivities } from '@temporalio/workflow';
 import type { HousekeepingActivities } from '../activities/housekeeping.ts';
 
-const { purgeIdempotencyRecords } = proxyActivities<HousekeepingActivities>({
+const activities = proxyActivities<HousekeepingActivities>({
   startToCloseTimeout: '5 minutes',
   retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes', maximumAttempts: 10 },
 });
 
-export async function housekeepingWorkflow(input: { idempotencyRetentionHours: number }): Promise<{ purged: number }> {
-  let purged = 0;
-  // In batches, so one run never holds long locks on a busy table.
+const BATCH = 10_000;
+
+/** Runs a batch step until a batch comes back short; one run never holds long locks on a busy table. */
+async function inBatches(step: (batchSize: number) => Promise<number>): Promise<number> {
+  let total = 0;
   for (;;) {
-    const batch = await purgeIdempotencyRecords(input.idempotencyRetentionHours, 10_000);
-    purged += batch;
-    if (batch < 10_000) return { purged };
+    const batch = await step(BATCH);
+    total += batch;
+    if (batch < BATCH) return total;
   }
+}
+
+export interface HousekeepingResult {
+  purged: number;
+  ordersAnonymised?: number;
+  expiredOrdersDeleted?: number;
+  sessionsDeleted?: number;
+}
+
+export async function housekeepingWorkflow(input: { idempotencyRetentionHours: number }): Promise<HousekeepingResult> {
+  const purged = await inBatches((n) => activities.purgeIdempotencyRecords(input.idempotencyRetentionHours, n));
+  // Runs started before retention existed end as they did.
+  if (!patched('personal-data-retention')) return { purged };
+  const ordersAnonymised = await inBatches(activities.anonymiseOldOrders);
+  const expiredOrdersDeleted = await inBatches(activities.purgeExpiredOrders);
+  const sessionsDeleted = await inBatches(activities.purgeExpiredSessions);
+  return { purged, ordersAnonymised, expiredOrdersDeleted, sessionsDeleted };
 }

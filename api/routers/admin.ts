@@ -3,7 +3,7 @@
 
 import { z } from 'zod';
 import { DomainError } from '../../domain/errors.ts';
-import { audit } from '../../services/audit.ts';
+import { audit, withAudit } from '../../services/audit.ts';
 import { ApiClientAdmin } from '../../services/api-clients.ts';
 import { createBillingParty, createStore, createTerminal, revokeTerminal } from '../../services/directory.ts';
 import { setStoreVelocityLimits, VELOCITY_LIMITS, velocityLimits, type VelocityLimits } from '../../services/fraud-limits.ts';
@@ -63,7 +63,7 @@ export const adminRouter = router({
         prisma.terminal.findMany({ orderBy: { createdAt: 'asc' }, take: 10_000 }),
       ]);
       return {
-        parties: parties.map((p) => ({ id: p.id, name: p.name, contactEmail: p.contactEmail })),
+        parties: parties.map((p) => ({ id: p.id, name: p.name, contactEmail: ctx.deps.pii.open(p.contactEmail) })),
         stores: stores.map((s) => ({ id: s.id, name: s.name, billingPartyId: s.billingPartyId, holdTtlSeconds: s.holdTtlSeconds })),
         terminals: terminals.map((t) => ({ id: t.id, name: t.name, storeId: t.storeId, apiKeyLast4: t.apiKeyLast4, revokedAt: t.revokedAt?.toISOString() ?? null })),
       };
@@ -73,8 +73,9 @@ export const adminRouter = router({
     .input(z.object({ name, contactEmail: z.email().max(254) }).strict())
     .output(z.object({ id: z.string() }))
     .mutation(async ({ ctx, input }) => {
-      const party = await createBillingParty(ctx.deps.db.prisma, input);
-      await audit(ctx.deps.db.pool, { actor: ctx.principal.name, action: 'party_created', subject: `party:${party.id}`, details: input, requestId: ctx.requestId });
+      // The contact address stays out of the log: the log keeps no personal data in clear.
+      const party = await withAudit(ctx.deps.db.prisma, (tx) => createBillingParty(tx, ctx.deps.pii, input),
+        (p) => ({ actor: ctx.principal.name, action: 'party_created', subject: `party:${p.id}`, details: { name: input.name } }));
       return { id: party.id };
     }),
 
@@ -82,8 +83,9 @@ export const adminRouter = router({
     .input(z.object({ billingPartyId: z.uuid(), name, holdTtlSeconds: z.number().int().min(60).max(7 * 86_400).optional() }).strict())
     .output(z.object({ id: z.string() }))
     .mutation(async ({ ctx, input }) => {
-      const store = await createStore(ctx.deps.db.prisma, input).catch((err) => notFoundOnForeignKey(err, 'billing party'));
-      await audit(ctx.deps.db.pool, { actor: ctx.principal.name, action: 'store_created', subject: `store:${store.id}`, details: input, requestId: ctx.requestId });
+      const store = await withAudit(ctx.deps.db.prisma, (tx) => createStore(tx, input),
+        (s) => ({ actor: ctx.principal.name, action: 'store_created', subject: `store:${s.id}`, details: input }))
+        .catch((err) => notFoundOnForeignKey(err, 'billing party'));
       return { id: store.id };
     }),
 
@@ -91,8 +93,9 @@ export const adminRouter = router({
     .input(z.object({ storeId: z.uuid(), name }).strict())
     .output(z.object({ id: z.string(), apiKey: z.string().describe('Shown only here: configure the till with it now') }))
     .mutation(async ({ ctx, input }) => {
-      const terminal = await createTerminal(ctx.deps.db.prisma, input).catch((err) => notFoundOnForeignKey(err, 'store'));
-      await audit(ctx.deps.db.pool, { actor: ctx.principal.name, action: 'terminal_created', subject: `terminal:${terminal.id}`, details: input, requestId: ctx.requestId });
+      const terminal = await withAudit(ctx.deps.db.prisma, (tx) => createTerminal(tx, input),
+        (t) => ({ actor: ctx.principal.name, action: 'terminal_created', subject: `terminal:${t.id}`, details: input }))
+        .catch((err) => notFoundOnForeignKey(err, 'store'));
       return { id: terminal.id, apiKey: terminal.apiKey };
     }),
 
@@ -100,12 +103,12 @@ export const adminRouter = router({
     .input(z.object({ terminalId: z.uuid() }).strict())
     .output(z.object({ id: z.string(), revoked: z.boolean() }))
     .mutation(async ({ ctx, input }) => {
-      await revokeTerminal(ctx.deps.db.prisma, input.terminalId).catch((err) => {
+      await withAudit(ctx.deps.db.prisma, (tx) => revokeTerminal(tx, input.terminalId),
+        () => ({ actor: ctx.principal.name, action: 'terminal_revoked', subject: `terminal:${input.terminalId}` })).catch((err) => {
         if ((err as { code?: string }).code === 'P2025') throw new DomainError('not_found', 'no such terminal');
         throw err;
       });
       ctx.deps.terminals.forgetTerminal(input.terminalId);
-      await audit(ctx.deps.db.pool, { actor: ctx.principal.name, action: 'terminal_revoked', subject: `terminal:${input.terminalId}`, requestId: ctx.requestId });
       return { id: input.terminalId, revoked: true };
     }),
 

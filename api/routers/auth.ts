@@ -111,8 +111,9 @@ export const authRouter = router({
     .input(z.object({}).strict().optional())
     .output(z.object({ signedOut: z.boolean() }))
     .mutation(async ({ ctx }) => {
-      if (ctx.sessionToken) await currentSession(ctx);
+      const session = ctx.sessionToken ? await currentSession(ctx) : null;
       await ctx.deps.users.signOut(ctx.sessionToken);
+      if (session) await audit(ctx.deps.db.pool, { actor: session.user.email, action: 'sign_out', subject: `user:${session.user.userId}` });
       ctx.sessionCookie?.clear();
       return { signedOut: true };
     }),

@@ -6,7 +6,7 @@ import { TypedSearchAttributes } from '@temporalio/common';
 import { z } from 'zod';
 import { DomainError } from '../../domain/errors.ts';
 import {
-  createOrder, findOrder, hasOrderAccess, maskEmail, orderAccessToken, signedDownloadPath, type OrderRecord,
+  createOrder, findOrder, hasOrderAccess, maskEmail, orderAccessToken, shopperEmail, signedDownloadPath, type OrderRecord,
 } from '../../services/orders.ts';
 import { paymentEventSignal, paymentReadyUpdate, purchaseWorkflow } from '../../workflows/purchase.ts';
 import { VoucherAmount, VoucherCurrency, VoucherStatus } from '../../workflows/search-attributes.ts';
@@ -73,7 +73,7 @@ async function orderView(ctx: RequestContext, order: OrderRecord): Promise<z.inf
     status: order.status,
     amount: Number(order.amount),
     currency: order.currency,
-    emailMasked: maskEmail(order.email),
+    emailMasked: maskEmail(shopperEmail(ctx.deps.pii, order)),
     provider: order.provider,
     downloadUrl: ready ? ctx.deps.config.publicUrl + signedDownloadPath(ctx.deps.secrets.downloadKey, order.id) : null,
     last4: card?.codeLast4 ?? null,
@@ -121,7 +121,7 @@ export const shopRouter = router({
         throw new DomainError('amount_out_of_range', `a voucher is worth ${shop.minAmount} to ${shop.maxAmount} minor units`);
       }
       const client = requireTemporal(ctx);
-      const { order, created } = await createOrder(ctx.deps.db.prisma, {
+      const { order, created } = await createOrder(ctx.deps.db.prisma, ctx.deps.pii, {
         idempotencyKey: ctx.idempotencyKey ? `shop:${ctx.idempotencyKey}` : null,
         email: input.email, amount: input.amount, currency: input.currency, provider: payments.provider,
       });

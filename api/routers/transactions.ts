@@ -101,16 +101,15 @@ async function logged(ctx: Ctx, action: string, subject: string, details: Record
  * ledger call (with the hold's own store), the balance cache and the audit entry.
  */
 async function onHold<R extends { holdId: string; status: string; card?: CardSnapshot; replayed?: boolean }>(
-  ctx: Ctx, holdId: string, action: string,
-  call: (idem: { scope: string; key: string }, storeId: string) => Promise<R>,
-  details: (result: R) => Record<string, unknown> = () => ({}),
+  ctx: Ctx, holdId: string,
+  call: (idem: { scope: string; key: string; actor: string }, storeId: string) => Promise<R>,
 ): Promise<{ holdId: string; status: string; cardAvailable: number; replayed: boolean }> {
   const key = requireIdempotencyKey(ctx);
   const hold = await actionableHold(ctx, holdId);
-  const result = await call({ scope: scopeOf(ctx), key }, hold.storeId);
+  // The ledger writes the audit entry in the same statement as the change.
+  const result = await call({ scope: scopeOf(ctx), key, actor: ctx.principal.name }, hold.storeId);
   if (result.card) await cacheCard(ctx.deps.cache, result.card);
   const replayed = result.replayed === true;
-  await logged(ctx, action, `hold:${holdId}`, { ...details(result), replayed });
   return { holdId: result.holdId, status: result.status, cardAvailable: Number(result.card?.available ?? 0), replayed };
 }
 
@@ -159,22 +158,20 @@ export const transactionsRouter = router({
   capture: backofficeProcedure(HOLD_ACTORS)
     .input(holdInput.extend({ amount: amountSchema.optional() }).strict())
     .output(actionResult)
-    .mutation(({ ctx, input }) => onHold(ctx, input.holdId, 'hold_captured', (idem, storeId) =>
-      ctx.deps.ledger.capture(idem, { holdId: input.holdId, storeId, amount: input.amount === undefined ? null : BigInt(input.amount) }),
-    () => ({ amount: input.amount ?? null }))),
+    .mutation(({ ctx, input }) => onHold(ctx, input.holdId, (idem, storeId) =>
+      ctx.deps.ledger.capture(idem, { holdId: input.holdId, storeId, amount: input.amount === undefined ? null : BigInt(input.amount) }))),
 
   void: backofficeProcedure(HOLD_ACTORS)
     .input(holdInput)
     .output(actionResult)
-    .mutation(({ ctx, input }) => onHold(ctx, input.holdId, 'hold_voided', (idem, storeId) =>
+    .mutation(({ ctx, input }) => onHold(ctx, input.holdId, (idem, storeId) =>
       ctx.deps.ledger.void(idem, { holdId: input.holdId, storeId }))),
 
   refund: backofficeProcedure(SUPPORT)
     .input(holdInput.extend({ amount: amountSchema.optional() }).strict())
     .output(actionResult)
-    .mutation(({ ctx, input }) => onHold(ctx, input.holdId, 'redemption_refunded', (idem, storeId) =>
-      ctx.deps.ledger.refund(idem, { holdId: input.holdId, storeId, terminalId: null, amount: input.amount === undefined ? null : BigInt(input.amount) }),
-    (result) => ({ amount: Number(result.refundAmount) }))),
+    .mutation(({ ctx, input }) => onHold(ctx, input.holdId, (idem, storeId) =>
+      ctx.deps.ledger.refund(idem, { holdId: input.holdId, storeId, terminalId: null, amount: input.amount === undefined ? null : BigInt(input.amount) }))),
 
   resendVoucher: backofficeProcedure(SUPPORT)
     .input(z.object({ cardId: z.uuid() }).strict())
@@ -183,6 +180,7 @@ export const transactionsRouter = router({
       const key = requireIdempotencyKey(ctx);
       const order = await ctx.deps.db.prisma.order.findFirst({ where: { cardId: input.cardId } });
       if (!order) throw new DomainError('not_found', 'this card was not bought online: there is no voucher e-mail to resend');
+      if (order.email === null) throw new DomainError('shopper_erased', 'the shopper\'s address was erased: there is no one to resend the voucher to');
       const client = requireTemporal(ctx);
       // Through a workflow, so a relay outage delays the mail instead of losing it; the key makes a
       // repeated click the same resend.
@@ -202,10 +200,9 @@ export const transactionsRouter = router({
     .input(z.object({ cardId: z.uuid(), blocked: z.boolean() }).strict())
     .output(z.object({ cardId: z.string(), status: z.string(), changed: z.boolean() }))
     .mutation(async ({ ctx, input }) => {
-      const card = await ctx.deps.ledger.setCardBlocked(input.cardId, input.blocked);
+      const card = await ctx.deps.ledger.setCardBlocked(input.cardId, input.blocked, ctx.principal.name);
       // The new version replaces what the balance cache held, so tills see the block at once.
       await cacheCard(ctx.deps.cache, card);
-      if (card.changed) await logged(ctx, input.blocked ? 'card_blocked' : 'card_unblocked', `card:${input.cardId}`, {});
       return { cardId: card.cardId, status: card.status, changed: card.changed };
     }),
 });

@@ -29,7 +29,8 @@ export const usersRouter = router({
       const user = await ctx.deps.users.create(input);
       await audit(ctx.deps.db.pool, {
         actor: ctx.principal.name, action: 'user_created', subject: `user:${user.userId}`,
-        details: { email: user.email, role: user.role, storeId: user.storeId }, requestId: ctx.requestId,
+        // The address is sealed in the users table; the log, which can never be erased, keeps the id.
+        details: { role: user.role, storeId: user.storeId }, requestId: ctx.requestId,
       });
       return user;
     }),

@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../domain/errors.ts';
 import { formatDecimal } from '../../domain/money.ts';
 import { countTransactions, listTransactions, type Cursor } from '../../services/transactions.ts';
+import { audit } from '../../services/audit.ts';
 import { csvField, csvText } from '../../services/statement-csv.ts';
 import { createRequestContext, SESSION_COOKIE } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
@@ -56,6 +57,7 @@ export async function registerExportRoutes(app: FastifyInstance, deps: AppDeps):
       }
       // The total first, so the portal can show how far a long export has come.
       const total = await countTransactions(deps.db.pool, filter);
+      await audit(deps.db.pool, { actor: principal.name, action: 'transactions_exported', subject: 'transactions', details: { filter: parsed.data, rows: total } });
       return reply.type('text/csv; charset=utf-8')
         .header('x-total-rows', String(total))
         .header('content-disposition', 'attachment; filename="transactions.csv"')

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
 import { DomainError } from '../../domain/errors.ts';
+import { audit } from '../../services/audit.ts';
 import { findOrder, renderOrderVoucher, verifyDownload } from '../../services/orders.ts';
 import { parseStripeWebhook } from '../../services/payments/stripe.ts';
 import { paymentEventSignal } from '../../workflows/purchase.ts';
@@ -49,6 +50,7 @@ export async function registerPurchaseRoutes(app: FastifyInstance, deps: AppDeps
         if (!parsed || !z.uuid().safeParse(parsed.orderId).success) return { received: true, handled: false };
         const order = await findOrder(deps.db.prisma, parsed.orderId);
         if (!order) return { received: true, handled: false };
+        await audit(deps.db.pool, { actor: 'stripe', action: `webhook_payment_${parsed.event.type}`, subject: `order:${order.id}`, details: { eventId: parsed.event.eventId } });
         if (!deps.temporal) throw new DomainError('service_unavailable', 'workflow service not connected');
         try {
           const client = deps.temporal;

@@ -9,6 +9,7 @@ import { DomainError } from '../../domain/errors.ts';
 import { isPeriod } from '../../domain/period.ts';
 import { verifyLink } from '../../domain/signed-link.ts';
 import { statementLinkSubject, STATEMENT_DOWNLOAD } from '../../activities/clearing.ts';
+import { audit } from '../../services/audit.ts';
 import { statementCsv } from '../../services/statement-csv.ts';
 import { maySeeParty } from '../backoffice-auth.ts';
 import type { AppDeps } from '../deps.ts';
@@ -16,12 +17,13 @@ import { describeError } from '../errors.ts';
 
 type Format = 'pdf' | 'csv';
 
-async function authorize(deps: AppDeps, req: FastifyRequest, period: string, partyId: string, format: Format): Promise<void> {
+/** Checks the caller's right to the file; returns who they are, for the audit log. */
+async function authorize(deps: AppDeps, req: FastifyRequest, period: string, partyId: string, format: Format): Promise<string> {
   const { expires, sig } = req.query as { expires?: string; sig?: string };
   if (sig !== undefined || expires !== undefined) {
     verifyLink(deps.secrets.downloadKey, STATEMENT_DOWNLOAD, statementLinkSubject(period, partyId, format), expires, sig,
       'ask finance for a new one');
-    return;
+    return 'signed link';
   }
   const header = req.headers.authorization;
   const key = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : null;
@@ -29,6 +31,7 @@ async function authorize(deps: AppDeps, req: FastifyRequest, period: string, par
   if (!principal) throw new DomainError('unauthenticated', 'an API key (Authorization: Bearer <key>) or a signed link is required');
   // Another party's statement does not exist for a billing party's key.
   if (!maySeeParty(principal, partyId)) throw new DomainError('statement_not_found', 'no such statement');
+  return principal.name;
 }
 
 export async function registerStatementRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
@@ -40,10 +43,11 @@ export async function registerStatementRoutes(app: FastifyInstance, deps: AppDep
       if (!match || !z.uuid().safeParse(match[1]).success) throw new DomainError('statement_not_found', 'no such statement');
       const partyId = match[1]!;
       const format = match[2] as Format;
-      await authorize(deps, req, period, partyId, format);
+      const actor = await authorize(deps, req, period, partyId, format);
 
       const statement = await deps.clearing.statement(period, partyId);
       if (!statement) throw new DomainError('statement_not_found', 'no such statement');
+      await audit(deps.db.pool, { actor, action: 'statement_downloaded', subject: `statement:${period}:${partyId}`, details: { format } });
       const name = `statement-${period}-${partyId}.${format}`;
       reply.header('content-disposition', `attachment; filename="${name}"`).header('cache-control', 'private, no-store');
       if (format === 'pdf') {

@@ -6,6 +6,8 @@
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
 import type { PrismaClient } from '../../generated/prisma/client.ts';
+import { PiiCipher } from '../../domain/pii-crypto.ts';
+import { loadConfig } from '../../infra/config.ts';
 import { createApiClient, createBillingParty, createStore, createTerminal } from '../../services/directory.ts';
 
 const CHUNK = 100_000;
@@ -85,7 +87,7 @@ export async function seedScheme(prisma: PrismaClient, storeCount: number, party
   log(`creating ${partyCount} billing parties and ${storeCount} stores`);
   const parties = [];
   for (let i = 0; i < partyCount; i++) {
-    parties.push(await createBillingParty(prisma, { name: `Party ${String(i + 1).padStart(2, '0')}`, contactEmail: `party${i + 1}@bench.test` }));
+    parties.push(await createBillingParty(prisma, new PiiCipher(loadConfig().privacy.piiKeys), { name: `Party ${String(i + 1).padStart(2, '0')}`, contactEmail: `party${i + 1}@bench.test` }));
   }
   for (let i = 0; i < storeCount; i++) {
     const store = await createStore(prisma, { billingPartyId: parties[i % partyCount]!.id, name: `Store ${String(i + 1).padStart(3, '0')}` });

@@ -29,7 +29,7 @@ export async function buildDataset(h: Harness, label = randomUUID().slice(0, 6))
   const parties: Dataset['parties'] = [];
   for (const n of [1, 2, 3]) {
     const email = `party${n}-${label}@example.test`;
-    const party = await createBillingParty(prisma, { name: `Party ${n} ${label}`, contactEmail: email });
+    const party = await createBillingParty(prisma, h.deps.pii, { name: `Party ${n} ${label}`, contactEmail: email });
     parties.push({ id: party.id, name: party.name, email });
   }
   // S1, S2 -> P1; S3, S4 -> P2; S5 -> P3.

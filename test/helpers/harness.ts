@@ -82,7 +82,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   }
 
   const prisma = deps.db.prisma;
-  const party = await createBillingParty(prisma, { name: `Party ${randomUUID().slice(0, 8)}`, contactEmail: 'finance@example.test' });
+  const party = await createBillingParty(prisma, deps.pii, { name: `Party ${randomUUID().slice(0, 8)}`, contactEmail: 'finance@example.test' });
   const storeA = await createStore(prisma, { billingPartyId: party.id, name: 'Store A', holdTtlSeconds: options.holdTtlSeconds });
   const storeB = await createStore(prisma, { billingPartyId: party.id, name: 'Store B' });
   const terminalA = await createTerminal(prisma, { storeId: storeA.id, name: 'Till A1' });

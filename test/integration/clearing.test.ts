@@ -137,6 +137,10 @@ describe('monthly clearing', () => {
     ]) expect(text).toContain(expected);
     // The e-mailed attachment is the stored statement.
     expect(mailsTo(p1!.email)[0]!.attachments[0]!.content.equals(pdf.bytes)).toBe(true);
+    // Downloads are in the audit log, and so are the schedule's steps.
+    const { rows: logged } = await h.deps.db.pool.query(
+      `SELECT action FROM audit_entries WHERE subject IN ($1, $2) ORDER BY seq`, [`statement:${period}:${p1!.id}`, `clearing:${period}`]);
+    expect(logged.map((r) => r.action)).toEqual(expect.arrayContaining(['clearing_opened', 'clearing_frozen', 'clearing_computed', 'clearing_awaiting_approval', 'statement_downloaded']));
 
     const csv = await download(`/v1/clearing/periods/${period}/statements/${p2!.id}.csv`, finance);
     expect(csv.status).toBe(200);

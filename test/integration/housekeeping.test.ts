@@ -1,7 +1,10 @@
 // The daily housekeeping schedule and what its workflow does.
 
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import proto from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { engineSchedules, ensureSchedules, HOUSEKEEPING_SCHEDULE_ID } from '../../infra/schedules.ts';
 import { housekeepingWorkflow } from '../../workflows/housekeeping.ts';
 import { cardSecrets } from '../../api/deps.ts';
@@ -83,5 +86,14 @@ describe('housekeeping', () => {
     expect(again.apiKey).toBe(first.apiKey);
     await expect(seedDemo({ ...deps, config: { ...h.config, mode: 'production' } })).rejects.toThrow(/development mode only/);
     await expect(seedDemo({ ...deps, config: { ...h.config, mode: 'test' } })).rejects.toThrow(/development mode only/);
+  });
+
+  it('replays a run recorded before personal-data retention was added (the change is patched)', async () => {
+    // Recorded from the previous workflow code: the History proto, binary-encoded (the SDK's JSON
+    // reader trips over the two protobufjs copies installed under @temporalio/*).
+    const history = proto.temporal.api.history.v1.History.decode(
+      readFileSync(new URL('../fixtures/histories/housekeeping-before-retention.bin', import.meta.url)));
+    await expect(Worker.runReplayHistory(
+      { workflowBundle: { code: readFileSync(inject('workflowBundlePath'), 'utf8') } }, history, 'housekeeping-recorded')).resolves.toBeUndefined();
   });
 });

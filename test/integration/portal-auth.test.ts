@@ -80,7 +80,7 @@ describe('portal sign-in', () => {
     const locked = await signIn(h, address, password);
     expect([locked.response.status, locked.response.code]).toEqual([429, 'account_locked']);
     expect(locked.cookie).toBeUndefined();
-    await h.deps.db.pool.query(`UPDATE sign_in_throttles SET blocked_until = now() - interval '1 second' WHERE email = $1`, [address]);
+    await h.deps.db.pool.query(`UPDATE sign_in_throttles SET blocked_until = now() - interval '1 second' WHERE email = $1`, [h.deps.pii.lookupHash(address)]);
     expect((await signIn(h, address, password)).response.status).toBe(200);
     const { rows } = await h.deps.db.pool.query(`SELECT action FROM audit_entries WHERE actor = $1 ORDER BY id`, [address]);
     expect(rows.map((r) => r.action)).toEqual([
@@ -94,7 +94,7 @@ describe('portal sign-in', () => {
     const tally: Record<string, number> = {};
     for (const g of guesses) tally[`${g.status} ${g.code}`] = (tally[`${g.status} ${g.code}`] ?? 0) + 1;
     expect(tally).toEqual({ '401 invalid_credentials': FREE, '429 account_locked': 200 - FREE });
-    const { rows } = await h.deps.db.pool.query(`SELECT client, attempts FROM sign_in_throttles WHERE email = $1 ORDER BY client`, [admin.email]);
+    const { rows } = await h.deps.db.pool.query(`SELECT client, attempts FROM sign_in_throttles WHERE email = $1 ORDER BY client`, [h.deps.pii.lookupHash(admin.email)]);
     expect(rows).toEqual([{ client: '', attempts: FREE }, { client: '127.0.0.1', attempts: FREE }]);
     // The right password, guessed now, does not clear the delay.
     const right = await trpc(h, 'mutation', 'auth.signIn', { email: admin.email, password });
@@ -120,10 +120,10 @@ describe('portal sign-in', () => {
     const { freeAttemptsPerClient, firstDelaySeconds } = h.deps.users.policy;
     for (let i = 0; i < freeAttemptsPerClient; i++) await h.deps.users.signIn(user.email, 'wrong password!!', '203.0.113.7').catch(() => {});
     const delay = async (client: string) => (await h.deps.db.pool.query(
-      `SELECT extract(epoch FROM blocked_until - updated_at)::int AS s FROM sign_in_throttles WHERE email = $1 AND client = $2`, [user.email, client])).rows[0]?.s;
+      `SELECT extract(epoch FROM blocked_until - updated_at)::int AS s FROM sign_in_throttles WHERE email = $1 AND client = $2`, [h.deps.pii.lookupHash(user.email), client])).rows[0]?.s;
     expect(await delay('203.0.113.7')).toBe(firstDelaySeconds);
     // The next failure after the delay waits twice as long.
-    await h.deps.db.pool.query(`UPDATE sign_in_throttles SET blocked_until = now() WHERE email = $1`, [user.email]);
+    await h.deps.db.pool.query(`UPDATE sign_in_throttles SET blocked_until = now() WHERE email = $1`, [h.deps.pii.lookupHash(user.email)]);
     await expect(h.deps.users.signIn(user.email, 'wrong password!!', '203.0.113.7')).rejects.toMatchObject({ code: 'invalid_credentials' });
     expect(await delay('203.0.113.7')).toBe(firstDelaySeconds * 2);
     await expect(h.deps.users.signIn(user.email, password, '203.0.113.7')).rejects.toMatchObject({ code: 'account_locked' });

@@ -12,6 +12,7 @@ const PRODUCTION = {
   CARD_CODE_KEY: 'a-real-secret-of-enough-length', STRIPE_SECRET_KEY: 'sk_live_x', STRIPE_WEBHOOK_SECRET: 'whsec_real',
   DATABASE_URL: 'postgresql://app:pw@db.internal:5432/voucher', PUBLIC_URL: 'https://vouchers.centre.example',
   PAYMENT_PROVIDER: undefined, STRIPE_API_BASE: undefined, TRUST_PROXY: undefined,
+  PII_KEYS: `p1:${Buffer.alloc(32, 7).toString('base64')}`,
 };
 
 function withEnv(env: Record<string, string | undefined>) {
