@@ -1,5 +1,6 @@
-// Replays the recorded history of every workflow type (test/fixtures/histories, recorded from real
-// runs by `npm run record:histories`) against the current workflow code, with the worker's replay
+// Replays the recorded history of every workflow type (test/fixtures/histories/<recording>/, recorded
+// from real runs by `npm run record:histories`, one folder per workflow code version) against the
+// current workflow code, with the worker's replay
 // API. A change that executions already running could not replay (an activity, timer or child
 // added, removed or reordered without `patched()`) fails here instead of in production.
 
@@ -20,7 +21,7 @@ interface Fixture {
   history: unknown;
 }
 
-const fixtures: Fixture[] = readdirSync(FIXTURES).filter((f) => f.endsWith('.json')).sort().map((file) => ({
+const fixtures: Fixture[] = readdirSync(FIXTURES, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.json')).sort().map((file) => ({
   name: file.replace(/\.json$/, ''),
   ...JSON.parse(readFileSync(path.join(FIXTURES, file), 'utf8')) as Omit<Fixture, 'name'>,
 }));

@@ -4,28 +4,34 @@
 // JSON history format. test/integration/workflow-replay.test.ts replays them against the current
 // workflow code, so a change that running executions could not replay fails the build.
 //
-// Not part of `npm test`: run it after a workflow change that is versioned with `patched()`, and
-// add the new histories beside the old ones (keep the old: they are what running executions have).
+// Not part of `npm test`. Each recording goes to a folder of its own, named after the commit whose
+// workflow code made it (or RECORD_AS): run it after a workflow change (versioned with
+// `patched()`) and commit the new folder beside the old ones. Keep the old: they are the histories
+// of executions that may still be running.
 
+import { execSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { loadConfig } from '../../infra/config.ts';
 import { createApiClient, createStore, createTerminal } from '../../services/directory.ts';
 import { cancelPurchaseUpdate } from '../../workflows/purchase.ts';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { startWorkerFor } from '../../api/app.ts';
 import { cardExpiryWorkflow } from '../../workflows/card-expiry.ts';
 import { housekeepingWorkflow } from '../../workflows/housekeeping.ts';
 import { scheduledClearingWorkflow } from '../../workflows/clearing.ts';
 import { voucherResendWorkflow } from '../../workflows/voucher-resend.ts';
 import { buildDataset, moveIntoPeriod } from '../helpers/clearing-dataset.ts';
 import { historyToJson } from '../helpers/history-json.ts';
-import { call, posRef, startHarness, waitFor, type Harness } from '../helpers/harness.ts';
+import { call, posRef, startHarness, startWorker, waitFor, type Harness } from '../helpers/harness.ts';
 import { startMailbox, type Mailbox } from '../helpers/smtp.ts';
 import { startStripeProxy, type StripeProxy } from '../helpers/stripe-proxy.ts';
 import { sendStripeWebhook, TEST_WEBHOOK_SECRET } from '../helpers/stripe-webhook.ts';
 
-const FIXTURES = path.resolve('test/fixtures/histories');
+const LABEL = process.env.RECORD_AS ?? execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
+const FIXTURES = path.resolve('test/fixtures/histories', LABEL);
 
 let h: Harness;
 let mailbox: Mailbox;
@@ -49,11 +55,12 @@ afterAll(async () => {
 });
 
 /** Saves the finished (or waiting) history of `workflowId` as `<name>.json`. */
-async function record(name: string, workflowId: string): Promise<void> {
+async function record(name: string, workflowId: string, folder = FIXTURES): Promise<void> {
+  mkdirSync(folder, { recursive: true });
   const handle = h.client.workflow.getHandle(workflowId);
   const { type } = await handle.describe();
   const history = await handle.fetchHistory();
-  writeFileSync(path.join(FIXTURES, `${name}.json`), `${JSON.stringify({ workflowId, workflowType: type, history: historyToJson(history) }, null, 1)}\n`);
+  writeFileSync(path.join(folder, `${name}.json`), `${JSON.stringify({ workflowId, workflowType: type, history: historyToJson(history) }, null, 1)}\n`);
 }
 
 async function order(amount = 2_500) {
@@ -169,6 +176,37 @@ describe('record workflow histories', () => {
     await record('clearing-scheduled', scheduled);
     // The month it started is real work in this database; the recording needs only its start.
     if (started.started) await h.client.workflow.getHandle(`clearing-${started.period}`).terminate('recording only');
+  }, 180_000);
+
+  it('clearing as it ran before reopenForRerun: computed, rerun, approved (legacy code)', async () => {
+    const legacy = await bundleWorkflowCode({
+      workflowsPath: path.resolve('test/fixtures/legacy-workflows/clearing-before-ec21734.ts'),
+      logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: (m: string) => console.error(m) },
+    });
+    await h.worker!.stop();
+    const worker = await startWorkerFor(h.deps, h.client, { workflowBundle: { code: legacy.code } });
+    try {
+      const finance = (await createApiClient(h.deps.db.prisma, { name: 'Recorder (legacy)', role: 'finance' })).apiKey;
+      const period = `${2000 + Math.floor(Math.random() * 24)}-${String(1 + Math.floor(Math.random() * 12)).padStart(2, '0')}`;
+      const d = await buildDataset(h, 'legacy');
+      await moveIntoPeriod(inject('databaseUrl'), d.cardIds, period);
+      expect((await call(h, 'POST', `/v1/clearing/periods/${period}/start`, { key: finance })).status).toBe(200);
+      const handle = h.client.workflow.getHandle(`clearing-${period}`);
+      const awaiting = (runs: number) => waitFor(async () => {
+        const res = await call(h, 'GET', `/v1/clearing/periods/${period}`, { key: finance });
+        return res.body.progress?.step === 'awaiting_approval' && res.body.progress?.runs === runs;
+      }, 60_000, 200);
+      await awaiting(1);
+      expect((await call(h, 'POST', `/v1/clearing/periods/${period}/rerun`, { key: finance, idempotencyKey: randomUUID() })).status).toBe(200);
+      // Without the reopen step, today's store refuses the second computation: the legacy run
+      // fails there. Its history up to that point is what matters: the rerun went straight to
+      // computePositions.
+      await handle.result().catch(() => undefined);
+      await record('clearing-rerun', `clearing-${period}`, path.resolve('test/fixtures/histories/legacy-before-ec21734'));
+    } finally {
+      await worker.stop();
+      h.worker = await startWorker(h.deps, h.client);
+    }
   }, 180_000);
 
   it('card expiry and housekeeping', async () => {
