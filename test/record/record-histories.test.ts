@@ -107,6 +107,32 @@ describe('record workflow histories', () => {
     }
   });
 
+  it('purchase: paid while the deadline cancels it (issued), and while support cancels it (refunded)', async () => {
+    h.config.payments.confirmationTimeoutSeconds = 2;
+    const racing = (o: { orderId: string; paymentId: string; amount: number }) => {
+      stripe.beforeCancel = async (id) => {
+        if (id !== o.paymentId) return;
+        stripe.beforeCancel = null;
+        await pay(o);
+      };
+    };
+    try {
+      const o = await order(1_800);
+      racing(o);
+      expect((await result(o.workflowId)).status).toBe('fulfilled');
+      await record('purchase-paid-during-expiry', o.workflowId);
+    } finally {
+      h.config.payments.confirmationTimeoutSeconds = 60;
+      stripe.beforeCancel = null;
+    }
+    const o = await order(2_200);
+    racing(o);
+    await h.client.workflow.getHandle(o.workflowId).executeUpdate(cancelPurchaseUpdate, {
+      args: [{ reason: 'recording', requestedBy: 'recorder' }] });
+    expect((await result(o.workflowId)).status).toBe('refunded');
+    await record('purchase-paid-during-support-cancel', o.workflowId);
+  });
+
   it('purchase: cancelled by support before payment', async () => {
     const o = await order();
     await h.client.workflow.getHandle(o.workflowId).executeUpdate(cancelPurchaseUpdate, {
