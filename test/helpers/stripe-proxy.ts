@@ -40,8 +40,9 @@ export interface StripeProxy {
   close(): Promise<void>;
 }
 
-export async function startStripeProxy(stripeMockUrl: string): Promise<StripeProxy> {
-  const upstream = new URL(stripeMockUrl);
+/** `stripeMockUrl` may be given late (a function read at each call), e.g. once a launcher started it. */
+export async function startStripeProxy(stripeMockUrl: string | (() => string)): Promise<StripeProxy> {
+  const upstream = () => new URL(typeof stripeMockUrl === 'string' ? stripeMockUrl : stripeMockUrl());
   const intents = new Map<string, IntentState>();
   const calls: RecordedCall[] = [];
 
@@ -69,7 +70,7 @@ export async function startStripeProxy(stripeMockUrl: string): Promise<StripePro
     for (const [k, v] of Object.entries(req.headers)) {
       if (typeof v === 'string' && k !== 'host' && k !== 'content-length') headers[k] = v;
     }
-    const res = await fetch(new URL(req.url!, upstream), {
+    const res = await fetch(new URL(req.url!, upstream()), {
       method: req.method, headers, body: req.method === 'GET' || req.method === 'DELETE' ? undefined : new Uint8Array(body),
       signal: AbortSignal.timeout(10_000),
     });
