@@ -195,7 +195,10 @@ describe('Print@Home purchase', () => {
       expect((await workflowClosed(o.orderId)).status).toBe('expired');
       // A success arriving for an expired order (one expired by an earlier version, which took a
       // refused cancel for "nothing to cancel"): the shopper was told the order was cancelled, so
-      // the money goes back, once.
+      // the money goes back, once. Only a payment Stripe holds as succeeded: a success event for
+      // the cancelled intent changes nothing.
+      expect((await webhook(o.orderId, 'payment_intent.succeeded', { forged: true })).body.handled).toBe(false);
+      await expect(h.client.workflow.getHandle(`late-payment-${o.orderId}`).describe()).rejects.toThrow();
       expect((await webhook(o.orderId, 'payment_intent.succeeded')).body.handled).toBe(true);
       expect((await webhook(o.orderId, 'payment_intent.succeeded')).body.handled).toBe(true);
       const refunded = await settled(o.orderId, ['refunded']);
