@@ -245,6 +245,10 @@ export async function purchaseWorkflow(input: PurchaseInput): Promise<PurchaseSt
     // purchase. Its webhook may be in flight or lost; the provider's word is enough.
     const check = await payments.confirmPayment(input.orderId);
     if (check.outcome === 'mismatch') return refundUnmatched(check.reason!);
+    if (check.outcome !== 'succeeded') {
+      // The provider contradicts itself: stop for support to look rather than issue or expire.
+      throw ApplicationFailure.nonRetryable(`the payment could not be cancelled, yet reads ${check.outcome}`, 'payment_state_unclear');
+    }
   }
 
   state.failureReason = null;
