@@ -1,6 +1,7 @@
 // Activities of the Print@Home purchase workflow. Each is idempotent per order: Temporal may run
 // any of them again after a timeout or a worker crash.
 
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import { cardCodeLast4, hashCardCode } from '../domain/card-code.ts';
@@ -33,15 +34,28 @@ export interface PaymentInfo {
   clientSecret: string | null;
 }
 
+/** What the provider says of an order's payment, checked against the order. */
+export interface PaymentCheck {
+  outcome: 'succeeded' | 'open' | 'canceled' | 'mismatch';
+  /** Why a succeeded payment does not match the order. */
+  reason: string | null;
+}
+
 export interface PurchaseActivities {
   createPayment(orderId: string): Promise<PaymentInfo>;
   recordPaymentFailure(orderId: string, reason: string): Promise<void>;
+  /** Purchases started before cancelUnpaidPayment: cancels and expires the order, whatever the payment did. */
   cancelPayment(orderId: string, reason?: string): Promise<void>;
+  /** Cancels the unpaid payment; the order expires only if the payment really was cancelled. */
+  cancelUnpaidPayment(orderId: string, reason: string): Promise<{ status: 'canceled' | 'succeeded' }>;
+  /** Re-reads the payment from the provider: a webhook alone is never proof. */
+  confirmPayment(orderId: string): Promise<PaymentCheck>;
   issueCard(orderId: string): Promise<{ cardId: string; last4: string }>;
   cancelSale(orderId: string): Promise<{ cardId: string; amount: number }>;
   deliverVoucher(orderId: string): Promise<{ sent: boolean }>;
   resendVoucher(orderId: string, resendId: string): Promise<{ sent: boolean }>;
-  refundPayment(orderId: string, reason: string): Promise<{ refundId: string }>;
+  /** Refunds the order's amount, or with `wholePayment` whatever was paid (a payment that does not match the order). */
+  refundPayment(orderId: string, reason: string, options?: { wholePayment?: boolean }): Promise<{ refundId: string }>;
   notifyRefund(orderId: string): Promise<void>;
 }
 
@@ -51,8 +65,33 @@ function nonRetryable(err: unknown): never {
   throw err;
 }
 
+type OrderStatus = OrderRecord['status'];
+
+// Order status changes are transitions, each allowed only from the states that lead to it, decided
+// in SQL: an activity that finishes late (cancelled, or retried after the workflow moved on)
+// cannot move an order back, e.g. a refunded order to fulfilled.
+const UNPAID: OrderStatus[] = ['awaiting_payment', 'payment_failed'];
+const TRANSITIONS_TO: Record<'payment_failed' | 'expired' | 'paid' | 'issued' | 'fulfilled' | 'refunded', OrderStatus[]> = {
+  payment_failed: UNPAID,
+  expired: UNPAID,
+  paid: UNPAID,
+  // Purchases started before payments were confirmed issue straight from an unpaid state.
+  issued: [...UNPAID, 'paid', 'issued'],
+  fulfilled: ['issued'],
+  refunded: [...UNPAID, 'paid', 'issued', 'fulfilled', 'expired'],
+};
+
 export function createPurchaseActivities(deps: PurchaseActivityDeps): PurchaseActivities {
   const { prisma } = deps;
+
+  /** Moves the order to `to` if it is in a state that leads there; false if it is not. */
+  async function transition(orderId: string, to: keyof typeof TRANSITIONS_TO, data: Record<string, unknown> = {}): Promise<boolean> {
+    const { count } = await prisma.order.updateMany({
+      where: { id: orderId, status: { in: TRANSITIONS_TO[to] } },
+      data: { ...data, status: to, updatedAt: new Date() },
+    });
+    return count === 1;
+  }
 
   async function order(orderId: string): Promise<OrderRecord> {
     const found = await findOrder(prisma, orderId);
@@ -84,10 +123,15 @@ export function createPurchaseActivities(deps: PurchaseActivityDeps): PurchaseAc
   }
 
   /** The voucher e-mail: the PDF with the card's code, as the shopper first got it. */
-  async function sendVoucher(o: OrderRecord, messageId: string): Promise<void> {
+  async function sendVoucher(o: OrderRecord, messageId: string, context?: Context): Promise<void> {
     if (!o.cardId) throw ApplicationFailure.nonRetryable('order has no card yet', 'order_not_issued');
     const card = await prisma.card.findUniqueOrThrow({ where: { id: o.cardId } });
     const pdf = await renderOrderVoucher(deps.config, deps.secrets.deriveKey, o, card);
+    if (context) {
+      context.heartbeat('sending');
+      // A cancellation delivered meanwhile: the purchase is being compensated, send nothing.
+      if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
+    }
     const amount = formatMoney({ amount: o.amount, currency: o.currency as Currency });
     await deps.mailer.send({
       to: shopperAddress(o),
@@ -111,34 +155,42 @@ export function createPurchaseActivities(deps: PurchaseActivityDeps): PurchaseAc
     },
 
     async recordPaymentFailure(orderId, reason) {
-      await prisma.order.updateMany({
-        where: { id: orderId, status: { in: ['awaiting_payment', 'payment_failed'] } },
-        data: { status: 'payment_failed', failureReason: reason.slice(0, 500), updatedAt: new Date() },
-      });
+      await transition(orderId, 'payment_failed', { failureReason: reason.slice(0, 500) });
     },
 
     async cancelPayment(orderId, reason = 'payment not confirmed in time') {
       const o = await order(orderId);
       if (o.paymentId) await deps.payments.cancelPayment({ orderId, paymentId: o.paymentId });
-      await prisma.order.updateMany({
-        where: { id: orderId, status: { in: ['awaiting_payment', 'payment_failed'] } },
-        data: { status: 'expired', failureReason: reason.slice(0, 500), updatedAt: new Date() },
-      });
+      await transition(orderId, 'expired', { failureReason: reason.slice(0, 500) });
+    },
+
+    async cancelUnpaidPayment(orderId, reason) {
+      const o = await order(orderId);
+      const status = o.paymentId ? await deps.payments.cancelPayment({ orderId, paymentId: o.paymentId }) : 'canceled';
+      if (status === 'canceled') await transition(orderId, 'expired', { failureReason: reason.slice(0, 500) });
+      return { status };
+    },
+
+    async confirmPayment(orderId) {
+      const o = await order(orderId);
+      if (!o.paymentId) return { outcome: 'open', reason: null };
+      const payment = await deps.payments.retrievePayment({ paymentId: o.paymentId });
+      if (payment.status !== 'succeeded') return { outcome: payment.status, reason: null };
+      const mismatch = payment.orderId !== o.id ? `it belongs to order ${payment.orderId ?? '(none)'}`
+        : payment.currency.toUpperCase() !== o.currency || BigInt(payment.amount) !== o.amount
+          ? `${payment.amount} ${payment.currency.toUpperCase()} was paid for ${o.amount} ${o.currency}` : null;
+      if (mismatch) return { outcome: 'mismatch', reason: `the payment does not match the order: ${mismatch}` };
+      await transition(orderId, 'paid', { paidAt: new Date(), failureReason: null });
+      return { outcome: 'succeeded', reason: null };
     },
 
     async issueCard(orderId) {
       try {
         const o = await order(orderId);
         const card = await issue(o);
-        // Paid and issued in one step: the workflow calls this only once the payment succeeded. An
-        // attempt that finishes after support cancelled the purchase leaves the order as it is.
-        await prisma.order.updateMany({
-          where: { id: orderId, status: { notIn: ['refunded', 'expired'] } },
-          data: {
-            cardId: card.cardId, status: o.status === 'fulfilled' ? 'fulfilled' : 'issued', paidAt: o.paidAt ?? new Date(),
-            failureReason: null, updatedAt: new Date(),
-          },
-        });
+        // The workflow calls this only once the payment succeeded. An attempt that finishes after
+        // support cancelled the purchase, or after the voucher went out, leaves the order as it is.
+        await transition(orderId, 'issued', { cardId: card.cardId, paidAt: o.paidAt ?? new Date(), failureReason: null });
         await cacheCard(deps.cache, card);
         return { cardId: card.cardId, last4: card.last4 };
       } catch (err) {
@@ -165,11 +217,16 @@ export function createPurchaseActivities(deps: PurchaseActivityDeps): PurchaseAc
       const o = await order(orderId);
       // Sent already (a retry after the mail went out): do not send it twice.
       if (o.emailSentAt) return { sent: false };
-      await sendVoucher(o, `<voucher-${orderId}@voucher-engine>`);
-      await prisma.order.update({
-        where: { id: orderId },
-        data: { emailSentAt: new Date(), fulfilledAt: new Date(), status: 'fulfilled', updatedAt: new Date() },
-      });
+      // Rendering and a slow relay take a while: heartbeats let a cancellation (support cancelled
+      // the purchase) reach this attempt, which then stops before the mail goes out.
+      const context = Context.current();
+      context.heartbeat('rendering');
+      // Compensated meanwhile (refunded): the voucher must not go out.
+      if (o.status !== 'issued') return { sent: false };
+      await sendVoucher(o, `<voucher-${orderId}@voucher-engine>`, context);
+      const now = new Date();
+      await prisma.order.updateMany({ where: { id: orderId }, data: { emailSentAt: now } });
+      await transition(orderId, 'fulfilled', { fulfilledAt: now });
       return { sent: true };
     },
 
@@ -180,15 +237,13 @@ export function createPurchaseActivities(deps: PurchaseActivityDeps): PurchaseAc
       return { sent: true };
     },
 
-    async refundPayment(orderId, reason) {
+    async refundPayment(orderId, reason, options = {}) {
       const o = await order(orderId);
       await prisma.order.updateMany({ where: { id: orderId, paidAt: null }, data: { paidAt: new Date() } });
       if (o.refundId) return { refundId: o.refundId };
-      const refund = await deps.payments.refundPayment({ orderId, paymentId: o.paymentId!, amount: Number(o.amount) });
-      await prisma.order.update({
-        where: { id: orderId },
-        data: { status: 'refunded', refundId: refund.refundId, failureReason: reason.slice(0, 500), updatedAt: new Date() },
-      });
+      const refund = await deps.payments.refundPayment({ orderId, paymentId: o.paymentId!, amount: options.wholePayment ? null : Number(o.amount) });
+      await prisma.order.updateMany({ where: { id: orderId }, data: { refundId: refund.refundId } });
+      await transition(orderId, 'refunded', { failureReason: reason.slice(0, 500) });
       return refund;
     },
 

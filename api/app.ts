@@ -41,7 +41,7 @@ export function createDeps(
     users: new UserDirectory(db.pool, secrets.totpKey, config.shop.schemeName, pii),
     secrets,
     temporal,
-    payments: createPaymentProvider(config.payments),
+    payments: createPaymentProvider(config.payments, db.prisma),
     rateLimiter,
     stripe: createStripeClient(config.payments),
     codeGuard,

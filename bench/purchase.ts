@@ -16,6 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import Stripe from 'stripe';
+import { startStripeProxy, type StripeProxy } from '../test/helpers/stripe-proxy.ts';
 import { purchaseWorkflowId } from '../api/routers/shop.ts';
 import { deriveCardCode, formatCardCode } from '../domain/card-code.ts';
 import { formatMoney } from '../domain/money.ts';
@@ -56,17 +57,24 @@ export async function run(argv: string[]): Promise<number> {
   const timeoutMs = timeoutS! * 1000;
 
   const mail = await startMailSink();
+  // The purchase re-reads each payment from Stripe before issuing; stripe-mock is stateless, so
+  // the API talks to it through the state proxy, which knows which intents the shoppers paid.
+  let stripeMockUrl = '';
+  const stripeState = await startStripeProxy(() => stripeMockUrl);
   let engine: Engine | undefined;
   const clients: JsonClient[] = [];
   try {
     engine = await startEngine({
       dataDir: path.join(ROOT, '.data/bench'), log, stripeMock: true,
-      env: ({ stack, apiUrl }) => ({
-        PAYMENT_PROVIDER: 'stripe', STRIPE_API_BASE: stack.stripeMockUrl!, STRIPE_SECRET_KEY: 'sk_test_123',
-        STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, SMTP_URL: mail.url, PUBLIC_URL: apiUrl,
-        // All purchases come from this one process: lift the per-client order limit.
-        SHOP_ORDERS_PER_MINUTE: '1000000',
-      }),
+      env: ({ stack, apiUrl }) => {
+        stripeMockUrl = stack.stripeMockUrl!;
+        return {
+          PAYMENT_PROVIDER: 'stripe', STRIPE_API_BASE: stripeState.url, STRIPE_SECRET_KEY: 'sk_test_123',
+          STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, SMTP_URL: mail.url, PUBLIC_URL: apiUrl,
+          // All purchases come from this one process: lift the per-client order limit.
+          SHOP_ORDERS_PER_MINUTE: '1000000',
+        };
+      },
     });
     log(`stripe-mock at ${engine.stack.stripeMockUrl}, SMTP sink at ${mail.url}`);
     const runId = Date.now().toString(36);
@@ -81,7 +89,7 @@ export async function run(argv: string[]): Promise<number> {
     let fulfilment: { unfulfilled: string[] };
     try {
       clients.push(...Array.from({ length: concurrency! }, () => new JsonClient(engine!.apiUrl)));
-      const projectOp = createProjectOp({ clients, pool, mail, runId, timeoutMs });
+      const projectOp = createProjectOp({ clients, pool, mail, runId, timeoutMs, stripeState });
       project = await measure(engine, 'project', counts, projectOp);
       fulfilment = await awaitFulfilment(pool, project.batch.ids, timeoutMs);
     } finally {
@@ -116,6 +124,7 @@ export async function run(argv: string[]): Promise<number> {
     clients.forEach((c) => c.close());
     await engine?.stop();
     await mail.close();
+    await stripeState.close();
   }
 }
 
@@ -207,7 +216,7 @@ async function measure(engine: Engine, name: string, n: { purchases: number; con
 // ---------------------------------------------------------------------------------------------
 // The operations
 
-function createProjectOp(o: { clients: JsonClient[]; pool: pg.Pool; mail: MailSink; runId: string; timeoutMs: number }): Op {
+function createProjectOp(o: { clients: JsonClient[]; pool: pg.Pool; mail: MailSink; runId: string; timeoutMs: number; stripeState: StripeProxy }): Op {
   const stripe = new Stripe('sk_test_123'); // only signs webhooks; never calls out
   return async (i, slot) => {
     const http = o.clients[slot]!;
@@ -223,6 +232,7 @@ function createProjectOp(o: { clients: JsonClient[]; pool: pg.Pool; mail: MailSi
     const { rows } = await o.pool.query<{ payment_id: string | null }>('SELECT payment_id FROM orders WHERE id = $1', [orderId]);
     const paymentId = rows[0]?.payment_id;
     if (!paymentId) throw new Error(`order ${orderId} has no payment id after POST /v1/orders`);
+    o.stripeState.succeed(paymentId); // the shopper paid; Stripe now sends its webhook
 
     const payload = JSON.stringify({
       id: `evt_${randomUUID().replace(/-/g, '')}`, object: 'event', type: 'payment_intent.succeeded', api_version: '2024-06-20',

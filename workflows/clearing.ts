@@ -7,7 +7,7 @@
 // gives the same numbers and the same documents.
 
 import {
-  ApplicationFailure, condition, defineQuery, defineUpdate, executeChild, ParentClosePolicy, proxyActivities,
+  ApplicationFailure, condition, defineQuery, defineUpdate, executeChild, ParentClosePolicy, patched, proxyActivities,
   setHandler, startChild, upsertSearchAttributes, WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
@@ -52,7 +52,17 @@ const { renderStatement, emailStatement } = proxyActivities<ClearingActivities>(
 /** Statements in flight at once: each waits mostly on Temporal and SMTP round trips, not CPU. */
 const STATEMENT_LANES = 50;
 
-export async function clearingWorkflow(input: { period: string }): Promise<ClearingProgress> {
+/**
+ * Computations of one period at most (the first and its reruns). Each adds a child workflow per
+ * party to the history; the cap keeps a month's history far below Temporal's limits (50,000
+ * events) even with hundreds of parties, and a month needing more reruns is a case for support.
+ */
+export const MAX_COMPUTATIONS = 20;
+
+/** The rerun reopens the period first: added after clearings were already waiting for approval. */
+export const RERUN_REOPENS_PATCH = 'clearing-rerun-reopens-period';
+
+export async function clearingWorkflow(input: { period: string; maxComputations?: number }): Promise<ClearingProgress> {
   const { period } = input;
   const progress: ClearingProgress = { period, step: 'freezing', runs: 0, parties: 0, statementsDone: 0, approvedBy: null };
   let approvedBy: string | null = null;
@@ -70,6 +80,15 @@ export async function clearingWorkflow(input: { period: string }): Promise<Clear
       throw ApplicationFailure.nonRetryable(`the clearing of ${period} is ${state}, not awaiting approval`, NOT_AWAITING_APPROVAL);
     }
   };
+  let computations = 0;
+  const refuseRerun = () => {
+    refuseUnlessAwaiting();
+    if (computations >= (input.maxComputations ?? MAX_COMPUTATIONS)) {
+      throw ApplicationFailure.nonRetryable(
+        `the clearing of ${period} was computed ${computations} times, the most a period may be; approve it or ask support`,
+        NOT_AWAITING_APPROVAL);
+    }
+  };
 
   setHandler(clearingProgressQuery, () => progress);
   setHandler(approveClearingUpdate, async ({ approvedBy: who }) => {
@@ -80,7 +99,7 @@ export async function clearingWorkflow(input: { period: string }): Promise<Clear
   setHandler(rerunClearingUpdate, (_rerun: { requestedBy: string }) => {
     rerunRequested = true;
     return progress;
-  }, { validator: (_rerun: { requestedBy: string }) => refuseUnlessAwaiting() });
+  }, { validator: (_rerun: { requestedBy: string }) => refuseRerun() });
 
   upsertSearchAttributes([{ key: VoucherPeriod, value: period }]);
   step('freezing');
@@ -89,6 +108,7 @@ export async function clearingWorkflow(input: { period: string }): Promise<Clear
   for (;;) {
     step('computing');
     const computed = await computePositions(period);
+    computations++;
     progress.runs = computed.computeCount;
     progress.parties = computed.parties.length;
     progress.statementsDone = 0;
@@ -100,7 +120,9 @@ export async function clearingWorkflow(input: { period: string }): Promise<Clear
     step('awaiting_approval');
     await condition(() => approvedBy !== null || rerunRequested);
     if (approvedBy === null) {
-      await reopenForRerun(period);
+      // Clearings that were waiting for approval before this step existed went straight to
+      // computing again; they replay that way.
+      if (patched(RERUN_REOPENS_PATCH)) await reopenForRerun(period);
       rerunRequested = false;
       continue;
     }

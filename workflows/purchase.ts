@@ -4,19 +4,22 @@
 // after starting can never leave a payment the workflow does not know about.
 //
 // Payment events arrive as signals from webhooks: duplicates and late or out-of-order events are
-// expected and ignored; a success is final. No success in time: the payment is cancelled and the
-// order expires. A card that cannot be issued for good is refunded and the shopper told.
+// expected and ignored; a success is final. A webhook alone is never proof: before issuing, the
+// payment is re-read from the provider (succeeded, and amount, currency and order match; a paid
+// mismatch is refunded). No success in time: the payment is cancelled, and the provider's answer
+// decides: cancelled, the order expires; paid meanwhile, the purchase goes on and issues the card.
+// A card that cannot be issued for good is refunded and the shopper told.
 //
 // Support can cancel a purchase that is stuck (the `cancelPurchase` update) at any step before the
 // voucher has gone out: the running step is abandoned and compensated. Before payment, the payment
-// is cancelled and the order expires; after it, the card's sale is cancelled in the ledger (issued
+// is cancelled and the order expires (or, if it was paid meanwhile, refunded); after it, the card's sale is cancelled in the ledger (issued
 // first if need be: issuing is idempotent per order, so a step still in flight cannot leave a second
 // or a live card behind), the payment refunded and the shopper told. A card used in the meantime
 // cannot be taken back: the cancellation is refused and the purchase goes on.
 
 import {
   ActivityFailure, ApplicationFailure, CancellationScope, condition, defineQuery, defineSignal, defineUpdate,
-  isCancellation, proxyActivities, setHandler, upsertSearchAttributes,
+  isCancellation, patched, proxyActivities, setHandler, upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { PaymentInfo, PurchaseActivities } from '../activities/purchase.ts';
 import type { PaymentEvent } from '../services/payments/provider.ts';
@@ -70,6 +73,13 @@ const mail = proxyActivities<PurchaseActivities>({
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
 });
 
+/**
+ * Version: payments confirmed with the provider before issuing, and a cancel's real outcome read.
+ * Purchases started before it trusted the webhook and took a refused cancel for "nothing to
+ * cancel"; they replay as they ran.
+ */
+export const CONFIRMED_PAYMENTS_PATCH = 'purchase-confirms-payment';
+
 const TERMINAL: PurchaseStatus[] = ['fulfilled', 'expired', 'refunded'];
 const CANCELLED = Symbol('cancelled');
 
@@ -86,6 +96,8 @@ export async function purchaseWorkflow(input: PurchaseInput): Promise<PurchaseSt
   let succeeded: PaymentEvent | undefined;
   const failures: PaymentEvent[] = [];
   const seen = new Set<string>();
+  // Decided once, at the start: a purchase runs wholly on one version.
+  const confirmsPayments = patched(CONFIRMED_PAYMENTS_PATCH);
 
   setHandler(purchaseStateQuery, () => state);
   setHandler(paymentReadyUpdate, async () => {
@@ -145,9 +157,27 @@ export async function purchaseWorkflow(input: PurchaseInput): Promise<PurchaseSt
 
   async function cancelUnpaid(): Promise<PurchaseState> {
     state.failureReason = cancelledBySupport();
-    await payments.cancelPayment(input.orderId, state.failureReason);
+    if (!confirmsPayments) {
+      await payments.cancelPayment(input.orderId, state.failureReason);
+    } else if ((await payments.cancelUnpaidPayment(input.orderId, state.failureReason)).status === 'succeeded') {
+      // Paid while support cancelled: the cancellation stands, so the money goes back.
+      await payments.refundPayment(input.orderId, state.failureReason);
+      setStatus('refunded');
+      compensated = true;
+      await mail.notifyRefund(input.orderId);
+      return state;
+    }
     setStatus('expired');
     compensated = true;
+    return state;
+  }
+
+  /** Money taken that does not match the order: no card, the payment goes back. */
+  async function refundUnmatched(reason: string): Promise<PurchaseState> {
+    state.failureReason = reason;
+    await payments.refundPayment(input.orderId, reason, { wholePayment: true });
+    setStatus('refunded');
+    await mail.notifyRefund(input.orderId);
     return state;
   }
 
@@ -177,7 +207,9 @@ export async function purchaseWorkflow(input: PurchaseInput): Promise<PurchaseSt
 
   // One deadline for the whole wait: failed attempts do not extend it.
   const deadline = Date.now() + input.confirmationTimeoutSeconds * 1000;
-  while (!succeeded) {
+  let confirmed = false;
+  const paid = () => (confirmsPayments ? confirmed : succeeded !== undefined);
+  while (!paid()) {
     const remaining = deadline - Date.now();
     if (remaining <= 0) break;
     await condition(() => succeeded !== undefined || failures.length > 0 || cancel !== undefined, remaining);
@@ -188,12 +220,35 @@ export async function purchaseWorkflow(input: PurchaseInput): Promise<PurchaseSt
       setStatus('payment_failed');
       await payments.recordPaymentFailure(input.orderId, state.failureReason);
     }
+    if (confirmsPayments && succeeded) {
+      const check = await payments.confirmPayment(input.orderId);
+      if (check.outcome === 'mismatch') return refundUnmatched(check.reason!);
+      // Not paid at the provider: a forged or mistaken event. Wait for a real one.
+      if (check.outcome === 'succeeded') confirmed = true;
+      else succeeded = undefined;
+    }
   }
-  if (!succeeded) {
-    await payments.cancelPayment(input.orderId);
-    state.failureReason = 'payment not confirmed in time';
-    setStatus('expired');
-    return state;
+  if (!paid()) {
+    if (!confirmsPayments) {
+      await payments.cancelPayment(input.orderId);
+      state.failureReason = 'payment not confirmed in time';
+      setStatus('expired');
+      return state;
+    }
+    const { status } = await payments.cancelUnpaidPayment(input.orderId, 'payment not confirmed in time');
+    if (status === 'canceled') {
+      state.failureReason = 'payment not confirmed in time';
+      setStatus('expired');
+      return state;
+    }
+    // The shopper paid while the payment was being cancelled: the payment stands, so does the
+    // purchase. Its webhook may be in flight or lost; the provider's word is enough.
+    const check = await payments.confirmPayment(input.orderId);
+    if (check.outcome === 'mismatch') return refundUnmatched(check.reason!);
+    if (check.outcome !== 'succeeded') {
+      // The provider contradicts itself: stop for support to look rather than issue or expire.
+      throw ApplicationFailure.nonRetryable(`the payment could not be cancelled, yet reads ${check.outcome}`, 'payment_state_unclear');
+    }
   }
 
   state.failureReason = null;

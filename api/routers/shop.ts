@@ -8,6 +8,7 @@ import { DomainError } from '../../domain/errors.ts';
 import {
   createOrder, findOrder, hasOrderAccess, maskEmail, orderAccessToken, shopperEmail, signedDownloadPath, type OrderRecord,
 } from '../../services/orders.ts';
+import { DevPaymentProvider } from '../../services/payments/dev.ts';
 import { paymentEventSignal, paymentReadyUpdate, purchaseWorkflow } from '../../workflows/purchase.ts';
 import { VoucherAmount, VoucherCurrency, VoucherStatus } from '../../workflows/search-attributes.ts';
 import { idempotencyHeaders } from '../schemas.ts';
@@ -183,8 +184,12 @@ export const shopRouter = router({
       const order = await accessibleOrder(ctx, input.orderId);
       if (order.provider !== 'dev') throw new DomainError('not_found', 'no development-provider order with this id');
       if (!order.paymentId) throw new DomainError('order_not_payable', 'the payment is not ready yet');
+      const client = requireTemporal(ctx);
+      // Recorded first, as Stripe records a payment before its webhook: the purchase re-reads it.
+      if (ctx.deps.payments instanceof DevPaymentProvider) {
+        await ctx.deps.payments.confirm({ orderId: order.id, paymentId: order.paymentId, amount: Number(order.amount), currency: order.currency });
+      }
       try {
-        const client = requireTemporal(ctx);
         await client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
           client.workflow.getHandle(purchaseWorkflowId(order.id)).signal(paymentEventSignal, {
             type: 'succeeded', eventId: `dev-${order.id}`, paymentId: order.paymentId! }));

@@ -6,7 +6,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@te
 import { z } from 'zod';
 import { DomainError } from '../../domain/errors.ts';
 import { audit } from '../../services/audit.ts';
-import { findOrder, renderOrderVoucher, verifyDownload } from '../../services/orders.ts';
+import { findOrder, renderOrderVoucher, verifyDownload, type OrderRecord } from '../../services/orders.ts';
 import { parseStripeWebhook } from '../../services/payments/stripe.ts';
 import { paymentEventSignal } from '../../workflows/purchase.ts';
 import { latePaymentWorkflow } from '../../workflows/late-payment.ts';
@@ -24,6 +24,16 @@ async function startLatePaymentRefund(deps: AppDeps, orderId: string): Promise<v
       }));
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+}
+
+/** Whether the provider holds the order's payment as succeeded: a webhook alone is never proof. */
+async function paidAtProvider(deps: AppDeps, order: OrderRecord): Promise<boolean> {
+  if (!order.paymentId) return false;
+  try {
+    return (await deps.payments.retrievePayment({ paymentId: order.paymentId })).status === 'succeeded';
+  } catch (err) {
+    throw new DomainError('service_unavailable', `the payment provider could not be asked; retry (${(err as Error).message})`);
   }
 }
 
@@ -60,7 +70,8 @@ export async function registerPurchaseRoutes(app: FastifyInstance, deps: AppDeps
           if (!(err instanceof WorkflowNotFoundError)) throw err;
           // The purchase is over. A success for an order that expired means the shopper paid
           // after we cancelled (or our endpoint missed the deadline): refund it, once.
-          if (parsed.event.type === 'succeeded' && order.status === 'expired' && !order.refundId) {
+          if (parsed.event.type === 'succeeded' && order.status === 'expired' && !order.refundId
+            && parsed.event.paymentId === order.paymentId && await paidAtProvider(deps, order)) {
             await startLatePaymentRefund(deps, order.id);
             return { received: true, handled: true };
           }

@@ -8,11 +8,29 @@ export interface CreatedPayment {
   clientSecret: string | null;
 }
 
+/** A payment as the provider holds it: what a webhook claims is checked against this. */
+export interface ProviderPayment {
+  paymentId: string;
+  /** `open`: not paid (yet); it may still succeed or be cancelled. */
+  status: 'open' | 'succeeded' | 'canceled';
+  amount: number;
+  currency: string;
+  /** The order the payment was created for (Stripe: metadata.orderId). */
+  orderId: string | null;
+}
+
 export interface PaymentProvider {
   readonly name: 'stripe' | 'dev';
   createPayment(p: { orderId: string; amount: number; currency: string; email: string }): Promise<CreatedPayment>;
-  cancelPayment(p: { orderId: string; paymentId: string }): Promise<void>;
-  refundPayment(p: { orderId: string; paymentId: string; amount: number }): Promise<{ refundId: string }>;
+  /** Re-reads the payment from the provider. */
+  retrievePayment(p: { paymentId: string }): Promise<ProviderPayment>;
+  /**
+   * Cancels an unpaid payment and answers its final state: `canceled`, or `succeeded` when the
+   * shopper paid first (a cancel then changes nothing, and the money is there).
+   */
+  cancelPayment(p: { orderId: string; paymentId: string }): Promise<'canceled' | 'succeeded'>;
+  /** `amount` null: everything that was paid. */
+  refundPayment(p: { orderId: string; paymentId: string; amount: number | null }): Promise<{ refundId: string }>;
 }
 
 /** A payment outcome, from Stripe's webhook or the development provider, as the workflow sees it. */

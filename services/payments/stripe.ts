@@ -3,7 +3,7 @@
 
 import Stripe from 'stripe';
 import type { PaymentsConfig } from '../../infra/config.ts';
-import type { PaymentEvent, PaymentProvider } from './provider.ts';
+import type { PaymentEvent, PaymentProvider, ProviderPayment } from './provider.ts';
 
 export function createStripeClient(config: PaymentsConfig): Stripe {
   const base = config.stripeApiBase ? new URL(config.stripeApiBase) : null;
@@ -29,22 +29,39 @@ export class StripePaymentProvider implements PaymentProvider {
     return { paymentId: intent.id, clientSecret: intent.client_secret };
   }
 
-  async cancelPayment(p: { orderId: string; paymentId: string }) {
+  async retrievePayment(p: { paymentId: string }): Promise<ProviderPayment> {
+    return paymentOf(await this.stripe.paymentIntents.retrieve(p.paymentId));
+  }
+
+  async cancelPayment(p: { orderId: string; paymentId: string }): Promise<'canceled' | 'succeeded'> {
     try {
       await this.stripe.paymentIntents.cancel(p.paymentId, {}, { idempotencyKey: `order-${p.orderId}-cancel` });
+      return 'canceled';
     } catch (err) {
-      // Already cancelled or succeeded in the meantime: nothing left to cancel.
-      if ((err as { code?: string }).code === 'payment_intent_unexpected_state') return;
-      throw err;
+      if ((err as { code?: string }).code !== 'payment_intent_unexpected_state') throw err;
+      // Not cancellable: cancelled already, or it succeeded in the meantime. Only the intent says
+      // which; a success here is money taken, never "nothing to cancel".
+      const { status } = await this.retrievePayment(p);
+      if (status === 'open') throw new Error(`PaymentIntent ${p.paymentId} is still in progress; cancel again later`);
+      return status;
     }
   }
 
-  async refundPayment(p: { orderId: string; paymentId: string; amount: number }) {
+  async refundPayment(p: { orderId: string; paymentId: string; amount: number | null }) {
     const refund = await this.stripe.refunds.create(
-      { payment_intent: p.paymentId, amount: p.amount, metadata: { orderId: p.orderId } },
+      { payment_intent: p.paymentId, ...(p.amount === null ? {} : { amount: p.amount }), metadata: { orderId: p.orderId } },
       { idempotencyKey: `order-${p.orderId}-refund` });
     return { refundId: refund.id };
   }
+}
+
+/** Stripe's many intent states, as the purchase needs them: paid, cancelled, or neither yet. */
+function paymentOf(intent: Stripe.PaymentIntent): ProviderPayment {
+  const status = intent.status === 'succeeded' ? 'succeeded' : intent.status === 'canceled' ? 'canceled' : 'open';
+  return {
+    paymentId: intent.id, status, amount: intent.amount, currency: intent.currency.toUpperCase(),
+    orderId: intent.metadata?.orderId ?? null,
+  };
 }
 
 /**

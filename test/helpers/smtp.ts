@@ -11,11 +11,15 @@ export interface Mailbox {
   refusedCount: number;
   /** Recipients whose mail is refused for good (550: no such mailbox), like an address that bounces. */
   bouncing: Set<string>;
+  /** Each message is held this long before it is accepted (a slow relay). */
+  delayMs: number;
+  /** Messages being received and not yet answered. */
+  receiving: number;
   close(): Promise<void>;
 }
 
 export async function startMailbox(): Promise<Mailbox> {
-  const mailbox: Mailbox = { url: '', messages: [], refusing: false, refusedCount: 0, bouncing: new Set(), close: async () => {} };
+  const mailbox: Mailbox = { url: '', messages: [], refusing: false, refusedCount: 0, bouncing: new Set(), delayMs: 0, receiving: 0, close: async () => {} };
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
@@ -27,15 +31,21 @@ export async function startMailbox(): Promise<Mailbox> {
       callback();
     },
     onData(stream, _session, callback) {
-      simpleParser(stream).then((mail) => {
+      mailbox.receiving++;
+      const answer: typeof callback = (err?: Error | null) => {
+        mailbox.receiving--;
+        callback(err);
+      };
+      simpleParser(stream).then(async (mail) => {
+        if (mailbox.delayMs > 0) await new Promise((r) => setTimeout(r, mailbox.delayMs));
         if (mailbox.refusing) {
           mailbox.refusedCount++;
           const err = Object.assign(new Error('mailbox temporarily unavailable'), { responseCode: 451 });
-          return callback(err);
+          return answer(err);
         }
         mailbox.messages.push(mail);
-        callback();
-      }, callback);
+        answer();
+      }, answer);
     },
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -1,32 +1,44 @@
 // Print@Home end to end: REST order -> purchase workflow -> stripe-mock -> signed webhook ->
-// card issued -> PDF with QR e-mailed through a real SMTP server -> the code redeems at a till.
+// payment re-read from Stripe -> card issued -> PDF with QR e-mailed through a real SMTP server ->
+// the code redeems at a till. stripe-mock sits behind the state proxy (test/helpers/stripe-proxy.ts),
+// which holds what a Stripe account would: which intents the shopper paid.
 
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import Stripe from 'stripe';
+import { loadConfig } from '../../infra/config.ts';
 import { hashCardCode } from '../../domain/card-code.ts';
 import { orderCardCode } from '../../services/orders.ts';
-import { purchaseStateQuery } from '../../workflows/purchase.ts';
+import { cancelPurchaseUpdate, purchaseStateQuery } from '../../workflows/purchase.ts';
 import { call, posRef, startHarness, startWorker, waitFor, type Harness } from '../helpers/harness.ts';
 import { startMailbox, type Mailbox } from '../helpers/smtp.ts';
 import { pdfQrCode, pdfText } from '../helpers/voucher.ts';
+import { startStripeProxy, type StripeProxy } from '../helpers/stripe-proxy.ts';
 
 let h: Harness;
 let mailbox: Mailbox;
+let stripeState: StripeProxy;
 const stripe = new Stripe('sk_test_123');
 const WEBHOOK_SECRET = 'whsec_test_secret';
 
 beforeAll(async () => {
   mailbox = await startMailbox();
-  h = await startHarness({ config: { mail: { smtpUrl: mailbox.url, from: 'Vouchers <vouchers@centre.test>' } } });
+  stripeState = await startStripeProxy(inject('stripeMockUrl'));
+  h = await startHarness({ config: {
+    mail: { smtpUrl: mailbox.url, from: 'Vouchers <vouchers@centre.test>' },
+    payments: { ...loadConfig().payments, provider: 'stripe', stripeApiBase: stripeState.url, stripeWebhookSecret: WEBHOOK_SECRET },
+  } });
   h.config.payments.confirmationTimeoutSeconds = 60;
 });
 afterAll(async () => {
   await h?.close();
   await mailbox?.close();
+  await stripeState?.close();
 });
 beforeEach(() => {
   mailbox.refusing = false;
+  mailbox.delayMs = 0;
+  stripeState.beforeCancel = null;
 });
 
 async function order(amount = 2_500, email = `shopper-${randomUUID().slice(0, 6)}@example.test`) {
@@ -43,8 +55,10 @@ async function orderRow(orderId: string) {
   return h.deps.db.prisma.order.findUniqueOrThrow({ where: { id: orderId } });
 }
 
-async function webhook(orderId: string, type: 'payment_intent.succeeded' | 'payment_intent.payment_failed', opts: { eventId?: string; secret?: string; paymentId?: string } = {}) {
+/** Stripe's webhook. A success is sent as Stripe sends it: after the shopper paid (unless `forged`). */
+async function webhook(orderId: string, type: 'payment_intent.succeeded' | 'payment_intent.payment_failed', opts: { eventId?: string; secret?: string; paymentId?: string; forged?: boolean } = {}) {
   const paymentId = opts.paymentId ?? (await orderRow(orderId)).paymentId!;
+  if (type === 'payment_intent.succeeded' && !opts.forged && !opts.secret && stripeState.intents.has(paymentId)) stripeState.succeed(paymentId);
   const payload = JSON.stringify({
     id: opts.eventId ?? `evt_${randomUUID().replace(/-/g, '')}`, object: 'event', type, api_version: '2024-06-20',
     created: Math.floor(Date.now() / 1000), livemode: false, pending_webhooks: 1, request: null,
@@ -179,8 +193,12 @@ describe('Print@Home purchase', () => {
       expect(row).toMatchObject({ status: 'expired', cardId: null, emailSentAt: null });
       expect(mailsTo(o.email)).toHaveLength(0);
       expect((await workflowClosed(o.orderId)).status).toBe('expired');
-      // A success arriving after the cancellation (paid at the last second, or our endpoint was
-      // down): the shopper was told the order was cancelled, so the money goes back, once.
+      // A success arriving for an expired order (one expired by an earlier version, which took a
+      // refused cancel for "nothing to cancel"): the shopper was told the order was cancelled, so
+      // the money goes back, once. Only a payment Stripe holds as succeeded: a success event for
+      // the cancelled intent changes nothing.
+      expect((await webhook(o.orderId, 'payment_intent.succeeded', { forged: true })).body.handled).toBe(false);
+      await expect(h.client.workflow.getHandle(`late-payment-${o.orderId}`).describe()).rejects.toThrow();
       expect((await webhook(o.orderId, 'payment_intent.succeeded')).body.handled).toBe(true);
       expect((await webhook(o.orderId, 'payment_intent.succeeded')).body.handled).toBe(true);
       const refunded = await settled(o.orderId, ['refunded']);
@@ -281,4 +299,109 @@ describe('Print@Home purchase', () => {
     const other = await call(h, 'POST', '/v1/orders', { key: null, body: { amount: 2_000, currency: 'EUR', email: 'k@example.test' }, idempotencyKey: key });
     expect(other.status).toBe(422);
   });
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const cardsOf = (orderId: string) => h.deps.db.prisma.card.count({ where: { orders: { some: { id: orderId } } } });
+
+  it('issues a payment that succeeds while the deadline cancels it: one card, one e-mail, no refund', async () => {
+    h.config.payments.confirmationTimeoutSeconds = 2;
+    try {
+      const o = await order(1_800);
+      const paymentId = (await orderRow(o.orderId)).paymentId!;
+      let raced: Promise<{ status: number; body: any }> | undefined;
+      // Stripe is slow to answer the cancel; the shopper's payment goes through first and its
+      // webhook arrives while the cancel is on its way.
+      stripeState.beforeCancel = async (id) => {
+        if (id !== paymentId || raced) return;
+        stripeState.succeed(id);
+        raced = webhook(o.orderId, 'payment_intent.succeeded');
+        await raced;
+        await sleep(300);
+      };
+      expect((await workflowClosed(o.orderId)).status).toBe('fulfilled');
+      expect((await raced!).body).toEqual({ received: true, handled: true });
+      expect(await orderRow(o.orderId)).toMatchObject({ status: 'fulfilled', refundId: null, failureReason: null });
+      await waitFor(async () => mailsTo(o.email).length === 1);
+      await sleep(300);
+      expect(mailsTo(o.email)).toHaveLength(1);
+      expect(mailsTo(o.email)[0]!.attachments).toHaveLength(1);
+      expect(await cardsOf(o.orderId)).toBe(1);
+      expect(stripeState.refundsOf(paymentId)).toBe(0);
+    } finally {
+      h.config.payments.confirmationTimeoutSeconds = 60;
+    }
+  });
+
+  it('refunds, once, a payment that succeeds while support cancels the unpaid order: no card', async () => {
+    const o = await order(2_200);
+    const paymentId = (await orderRow(o.orderId)).paymentId!;
+    let raced: Promise<{ status: number; body: any }> | undefined;
+    stripeState.beforeCancel = async (id) => {
+      if (id !== paymentId || raced) return;
+      stripeState.succeed(id);
+      raced = webhook(o.orderId, 'payment_intent.succeeded');
+      await raced;
+      await sleep(300);
+    };
+    const handle = h.client.workflow.getHandle(`purchase-${o.orderId}`);
+    const state = await handle.executeUpdate(cancelPurchaseUpdate, { args: [{ reason: 'shopper changed their mind', requestedBy: 'Sam' }] });
+    expect(state.status).toBe('refunded');
+    expect((await handle.result()).status).toBe('refunded');
+    expect(await orderRow(o.orderId)).toMatchObject({
+      status: 'refunded', cardId: null, refundId: expect.stringMatching(/^re_/),
+      failureReason: 'cancelled by support (Sam): shopper changed their mind' });
+    expect(stripeState.refundsOf(paymentId)).toBe(1);
+    await waitFor(async () => mailsTo(o.email).length === 1);
+    expect(mailsTo(o.email)[0]!.subject).toContain('refunded');
+    expect(await cardsOf(o.orderId)).toBe(0);
+  });
+
+  it('does not issue on a success Stripe does not confirm; the real payment then issues one card', async () => {
+    const o = await order(1_300);
+    const paymentId = (await orderRow(o.orderId)).paymentId!;
+    // Signed, so it passes the signature check, but the intent was never paid.
+    expect((await webhook(o.orderId, 'payment_intent.succeeded', { forged: true })).body.handled).toBe(true);
+    await waitFor(async () => stripeState.calls.some((c) => c.method === 'GET' && c.path === `/v1/payment_intents/${paymentId}`));
+    await sleep(500);
+    expect(await orderRow(o.orderId)).toMatchObject({ status: 'awaiting_payment', cardId: null });
+    expect(await cardsOf(o.orderId)).toBe(0);
+    expect(mailsTo(o.email)).toHaveLength(0);
+
+    await webhook(o.orderId, 'payment_intent.succeeded');
+    expect((await workflowClosed(o.orderId)).status).toBe('fulfilled');
+    expect(await cardsOf(o.orderId)).toBe(1);
+    await waitFor(async () => mailsTo(o.email).length === 1);
+  });
+
+  it('refunds the whole of a paid intent that does not match its order, and issues no card', async () => {
+    const o = await order(2_700);
+    const paymentId = (await orderRow(o.orderId)).paymentId!;
+    stripeState.intents.get(paymentId)!.amount = 270;
+    await webhook(o.orderId, 'payment_intent.succeeded');
+    expect((await workflowClosed(o.orderId)).status).toBe('refunded');
+    const row = await orderRow(o.orderId);
+    expect(row).toMatchObject({ status: 'refunded', cardId: null, refundId: expect.stringMatching(/^re_/) });
+    expect(row.failureReason).toBe('the payment does not match the order: 270 EUR was paid for 2700 EUR');
+    expect(stripeState.refundsOf(paymentId)).toBe(1);
+    const refund = stripeState.calls.find((c) => c.path === '/v1/refunds' && c.params.get('payment_intent') === paymentId)!;
+    expect(refund.params.has('amount')).toBe(false);
+    expect(await cardsOf(o.orderId)).toBe(0);
+  });
+
+  it('keeps an order refunded when its cancelled delivery finishes after the compensation', async () => {
+    mailbox.delayMs = 2_000;
+    const o = await order(1_600);
+    await webhook(o.orderId, 'payment_intent.succeeded');
+    // The voucher e-mail is in the relay's hands when support cancels.
+    await waitFor(async () => mailbox.receiving > 0 && (await orderRow(o.orderId)).status === 'issued', 20_000, 20);
+    const handle = h.client.workflow.getHandle(`purchase-${o.orderId}`);
+    const state = await handle.executeUpdate(cancelPurchaseUpdate, { args: [{ reason: 'duplicate order', requestedBy: 'Sam' }] });
+    expect(state.status).toBe('refunded');
+    expect((await handle.result()).status).toBe('refunded');
+    // The abandoned attempt's mail is accepted after that, and its activity finishes.
+    await waitFor(async () => mailbox.receiving === 0 && mailsTo(o.email).length === 2, 20_000);
+    await sleep(500);
+    expect(await orderRow(o.orderId)).toMatchObject({ status: 'refunded', refundId: expect.stringMatching(/^re_/) });
+    const card = await h.deps.db.prisma.card.findFirstOrThrow({ where: { orders: { some: { id: o.orderId } } } });
+    expect(card.status).toBe('blocked');
+  }, 60_000);
 });
