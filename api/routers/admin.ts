@@ -5,10 +5,11 @@ import { z } from 'zod';
 import { DomainError } from '../../domain/errors.ts';
 import { audit } from '../../services/audit.ts';
 import { createBillingParty, createStore, createTerminal, revokeTerminal } from '../../services/directory.ts';
+import { bigintIdSchema, nameText, plainText } from '../schemas.ts';
 import { backofficeProcedure, router } from '../trpc.ts';
 
 const ADMIN = ['admin'] as const;
-const name = z.string().trim().min(1).max(120);
+const name = nameText(120);
 
 function notFoundOnForeignKey(err: unknown, what: string): never {
   const code = (err as { code?: string }).code;
@@ -80,8 +81,8 @@ export const adminRouter = router({
 
   auditLog: backofficeProcedure(ADMIN)
     .input(z.object({
-      text: z.string().max(200).optional().describe('Matches actor, action, subject or details'),
-      before: z.string().regex(/^\d{1,19}$/).optional().describe('Page: entries older than this id'),
+      text: plainText(200).optional().describe('Matches actor, action, subject or details'),
+      before: bigintIdSchema.optional().describe('Page: entries older than this id'),
       limit: z.number().int().min(1).max(200).default(50),
     }).strict())
     .output(z.object({ entries: z.array(z.object({
