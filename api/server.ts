@@ -11,7 +11,9 @@ import fastifyCookie from '@fastify/cookie';
 import { fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import { createRequestContext, newRequestId, SESSION_COOKIE } from './context.ts';
 import type { AppDeps } from './deps.ts';
-import { errorBody } from './errors.ts';
+import { codeForStatus, errorBody } from './errors.ts';
+import { ERROR_STATUS } from '../domain/errors.ts';
+import { answerClientError, answerFrameworkError, frameworkRefusal, MAX_PARAM_LENGTH, refuseLongUrls } from './http-refusals.ts';
 import { openApiDocument } from './openapi.ts';
 import { registerRestRoutes } from './rest.ts';
 import { registerPurchaseRoutes } from './routes/purchases.ts';
@@ -20,14 +22,6 @@ import { registerExportRoutes } from './routes/exports.ts';
 import { appRouter } from './router.ts';
 
 const require = createRequire(import.meta.url);
-
-const FASTIFY_ERRORS: Record<string, { status: number; code: 'validation_error' | 'payload_too_large' | 'unsupported_media_type' }> = {
-  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'validation_error' },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'validation_error' },
-  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'payload_too_large' },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type' },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'validation_error' },
-};
 
 export interface ServerOptions {
   logger?: boolean;
@@ -46,7 +40,11 @@ export async function buildServer(deps: AppDeps, options: ServerOptions = {}): P
     genReqId: (req) => newRequestId(req.headers['x-request-id']),
     requestIdHeader: false,
     trustProxy: deps.config.trustProxy,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
   });
+  refuseLongUrls(app);
 
   app.addHook('onSend', async (req, reply) => {
     reply.header('request-id', req.id);
@@ -68,10 +66,11 @@ export async function buildServer(deps: AppDeps, options: ServerOptions = {}): P
   });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    const known = err.code ? FASTIFY_ERRORS[err.code] : undefined;
-    if (known) return reply.code(known.status).send(errorBody(known.code, err.message, req.id));
+    const known = frameworkRefusal(err);
+    if (known) return reply.code(known.status).send(errorBody(known.code, known.message, req.id));
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
-      return reply.code(err.statusCode).send(errorBody('validation_error', err.message, req.id));
+      const code = codeForStatus(err.statusCode) ?? 'validation_error';
+      return reply.code(ERROR_STATUS[code]).send(errorBody(code, err.message, req.id));
     }
     req.log.error({ err }, 'unhandled error');
     return reply.code(500).send(errorBody('internal_error', 'internal error; quote the request id to support', req.id));
