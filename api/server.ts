@@ -52,6 +52,8 @@ export async function buildServer(deps: AppDeps, options: ServerOptions = {}): P
 
   // JSON bodies: an empty body is "no input" (e.g. POST .../void), malformed JSON is a 400.
   app.removeContentTypeParser('application/json');
+  // Bodies are JSON: text/plain is 415 like any other type, not a string the routes must refuse.
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     const text = (body as string).trim();
     if (text === '') return done(null, undefined);
