@@ -16,6 +16,7 @@ import { ERROR_STATUS } from '../domain/errors.ts';
 import { answerClientError, answerFrameworkError, frameworkRefusal, MAX_PARAM_LENGTH, refuseLongUrls } from './http-refusals.ts';
 import { openApiDocument } from './openapi.ts';
 import { registerRestRoutes } from './rest.ts';
+import { scopeRequestIds } from './request-scope.ts';
 import { registerPurchaseRoutes } from './routes/purchases.ts';
 import { registerStatementRoutes } from './routes/statements.ts';
 import { registerExportRoutes } from './routes/exports.ts';
@@ -45,6 +46,7 @@ export async function buildServer(deps: AppDeps, options: ServerOptions = {}): P
     clientErrorHandler: answerClientError,
   });
   refuseLongUrls(app);
+  scopeRequestIds(app);
 
   app.addHook('onSend', async (req, reply) => {
     reply.header('request-id', req.id);

@@ -10,6 +10,7 @@ import { principalOfUser, type BackofficePrincipal, type BackofficeRole } from '
 import type { SessionCookie } from './context.ts';
 import { timingSafeEqual } from 'node:crypto';
 import { isDependencyUnavailable } from './unavailable.ts';
+import { currentRequestId } from './request-scope.ts';
 
 export interface RequestContext {
   deps: AppDeps;
@@ -59,7 +60,7 @@ const t = initTRPC
       return {
         ...shape,
         message: code === 'internal_error' ? 'internal error' : shape.message,
-        data: { ...shape.data, stack: undefined, appCode: code, requestId: ctx?.requestId ?? null },
+        data: { ...shape.data, stack: undefined, appCode: code, requestId: ctx?.requestId ?? currentRequestId() },
       };
     },
   });

@@ -453,6 +453,61 @@ describe('every tRPC procedure', () => {
   }
 });
 
+describe('headers and tRPC addressing', () => {
+  /** Header values a client can send: any byte string, sometimes huge or nearly well-formed. */
+  const headerValue = fc.oneof(
+    fc.string({ maxLength: 60 }).map((v) => v.replace(/[^\x20-\x7e\x80-\xff]/g, '')),
+    fc.constantFrom('Bearer', 'Bearer ', 'Bearer vk_', 'Bearer vb_x', 'Basic YWxhZGRpbjpvcGVuc2VzYW1l', 've_session=', 've_session=%E0%A4%A', 'a=b; ve_session=x; ve_session=y'),
+    fc.integer({ min: 200, max: 6_000 }).map((n) => `Bearer ${'x'.repeat(n)}`),
+  );
+  const headerName = fc.constantFrom('authorization', 'idempotency-key', 'x-order-token', 'x-csrf-token', 'cookie', 'x-request-id', 'content-type');
+
+  it('odd credentials and headers on any procedure are a 4xx with the error shape and change nothing', async () => {
+    const before = await checksum();
+    // Public mutations are left out: their well-formed sample is a real order or sign-in attempt.
+    const guarded = procedures.filter((p) => p.roles || p.path.startsWith('pos.') || p.type === 'query');
+    await fc.assert(fc.asyncProperty(fc.constantFrom(...guarded), fc.dictionary(headerName, headerValue, { minKeys: 1, maxKeys: 4 }), async (p, headers) => {
+      // The sample is well-formed: whatever is refused here is refused for its headers, or later
+      // for what the sample names (nothing exists under its random ids).
+      const res = await callTrpc(p, SAMPLE[p.path]!(), headers);
+      const label = describeCall(`${p.path} with ${JSON.stringify(headers).slice(0, 200)}`, SAMPLE[p.path]!(), res);
+      if (res.status < 400) {
+        // Only the public queries may pass: no header here is a valid credential.
+        expect(['shop.config', 'auth.me'], label).toContain(p.path);
+        return;
+      }
+      if (res.status === 415 || res.status === 413) return expectRestRefusal(res, label);
+      expectTrpcRefusal(res, label);
+    }), { numRuns: 60 });
+    expect(await checksum()).toEqual(before);
+  });
+
+  it('unknown procedures and malformed batches are a 4xx with the error shape', async () => {
+    await fc.assert(fc.asyncProperty(
+      fc.oneof(fc.string({ minLength: 1, maxLength: 30 }), fc.constantFrom('pos', 'pos.', '.lookupCard', 'pos.lookupCard.x', '__proto__', 'constructor.name', 'shop.config,pos.void')),
+      fc.option(fc.oneof(fc.string({ maxLength: 40 }), fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(v))), { nil: undefined }),
+      fc.boolean(),
+      async (path, input, batch) => {
+        const url = `${h.baseUrl}/trpc/${encodeURIComponent(path).replace(/%2C/g, ',')}?${batch ? 'batch=1&' : ''}${input !== undefined ? `input=${encodeURIComponent(input)}` : ''}`;
+        const res = await fetch(url, { headers: auth.admin });
+        const text = await res.text();
+        let body: any = text;
+        try { body = JSON.parse(text); } catch { /* asserted below */ }
+        const answer = { status: res.status, body, requestId: res.headers.get('request-id') };
+        const label = describeCall(`GET ${url}`, input, answer);
+        // A batch answers with one result per call; the HTTP status is the first error's, or 207 when mixed.
+        if (Array.isArray(body)) {
+          expect(res.status, label).toBeLessThan(500);
+          for (const item of body) if (item.error) expect(Object.hasOwn(ERROR_STATUS, item.error.data?.appCode), label).toBe(true);
+          return;
+        }
+        if (res.status === 200) return; // a known query (e.g. "shop.config") reached with acceptable input
+        if (res.status === 414 || res.status === 400 && body?.error?.request_id) return expectRestRefusal(answer, label);
+        expectTrpcRefusal(answer, label);
+      }), RUNS);
+  });
+});
+
 // ---- REST ------------------------------------------------------------------------------------
 
 async function callRest(method: string, path: string, init: { headers?: Record<string, string>; body?: string } = {}): Promise<Answer> {
