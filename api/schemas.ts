@@ -111,6 +111,6 @@ export const errorSchema = z.object({
 }).meta({ id: 'Error' });
 
 export const idempotencyHeaders = z.object({
-  'idempotency-key': z.string().max(255).optional()
+  'idempotency-key': z.string().regex(/^[\x21-\x7e]{1,255}$/, '1-255 printable ASCII characters').optional()
     .describe('Makes the call safe to retry: a repeat returns the first answer'),
 });
