@@ -12,6 +12,12 @@ export function errorBody(code: ErrorCode, message: string, requestId: string, d
   return { error: { code, message, request_id: requestId, ...(details === undefined ? {} : { details }) } };
 }
 
+/** The first code answered with this status, if any (the general one: codes are listed general first). */
+export function codeForStatus(status: number): ErrorCode | null {
+  const found = Object.entries(ERROR_STATUS).find(([, s]) => s === status);
+  return (found?.[0] as ErrorCode | undefined) ?? null;
+}
+
 /** Maps anything a procedure threw to a status and body; unknown failures never leak details. */
 export function describeError(err: unknown, requestId: string): { status: number; body: ErrorBody } {
   if (err instanceof DomainError) {

@@ -4,8 +4,65 @@ import { generateOpenApiDocument, type OpenAPIObject } from 'trpc-to-openapi';
 import { z } from 'zod';
 import { errorSchema } from './schemas.ts';
 import { appRouter } from './router.ts';
+import { restProcedures } from './rest.ts';
 
 let cached: OpenAPIObject | null = null;
+const errorRef = { $ref: '#/components/schemas/Error' };
+
+/** What any operation may answer besides its own refusals: the HTTP layer's and the engine's. */
+const COMMON_ERRORS: Record<string, string> = {
+  400: 'Malformed input: wrong types, values out of range, unknown fields, malformed JSON or percent-encoding (validation_error and other 400 codes)',
+  414: 'The URL is longer than 8 KiB, or a path segment longer than 100 characters (uri_too_long)',
+  431: 'The request line and headers are larger than 16 KiB (headers_too_large)',
+  500: 'An internal fault (internal_error); quote the Request-Id to support',
+  503: 'A service the engine depends on is unreachable (service_unavailable); retry shortly',
+};
+const BODY_ERRORS: Record<string, string> = {
+  413: 'The body is larger than 64 KiB (payload_too_large)',
+  415: 'The body is not application/json (unsupported_media_type)',
+};
+const AUTH_ERRORS: Record<string, string> = { 401: 'Missing or invalid API key (unauthenticated)' };
+const ROLE_ERRORS: Record<string, string> = { 403: 'Not allowed for this key\'s role (forbidden)' };
+
+type Operation = {
+  security?: unknown[]; requestBody?: unknown; parameters?: { in: string; name: string }[]; tags?: string[];
+  responses?: Record<string, { description?: string; content?: unknown; headers?: Record<string, unknown> }>;
+};
+
+/**
+ * Every operation lists every status it can answer with, each error with the one error shape, and
+ * every answer with its Request-Id header (429 also with Retry-After).
+ */
+function documentResponses(doc: OpenAPIObject): void {
+  doc.components = { ...doc.components, headers: {
+    ...doc.components?.headers,
+    RequestId: { description: 'Identifies this request in the logs; quote it to support. A valid X-Request-Id sent by the client is echoed.', schema: { type: 'string' } },
+    RetryAfter: { description: 'Seconds to wait before trying again', schema: { type: 'integer' } },
+  } };
+  // Operations for named back-office roles may refuse a key of another role (403).
+  const withRoles = new Set(restProcedures(appRouter).filter((r) => r.roles)
+    .map((r) => `${r.method} ${r.url.replace(/:(\w+)/g, '{$1}')}`));
+  for (const [path, item] of Object.entries(doc.paths ?? {})) {
+    for (const [method, op] of Object.entries(item as Record<string, Operation>)) {
+      const protectedOp = (op.security ?? []).some((s) => Object.keys(s as object).length > 0);
+      const backoffice = withRoles.has(`${method.toUpperCase()} ${path}`);
+      const responses = op.responses ?? {};
+      const errors = {
+        ...COMMON_ERRORS, ...(method === 'post' ? BODY_ERRORS : {}),
+        ...(protectedOp ? AUTH_ERRORS : {}), ...(backoffice ? ROLE_ERRORS : {}),
+      };
+      for (const [status, description] of Object.entries(errors)) responses[status] ??= { description };
+      for (const [status, response] of Object.entries(responses)) {
+        if (Number(status) >= 400) response.content = { 'application/json': { schema: errorRef } };
+        response.headers = {
+          ...response.headers, 'Request-Id': { $ref: '#/components/headers/RequestId' },
+          ...(status === '429' ? { 'Retry-After': { $ref: '#/components/headers/RetryAfter' } } : {}),
+        };
+      }
+      op.responses = responses;
+    }
+  }
+}
 
 export function openApiDocument(baseUrl: string): OpenAPIObject {
   if (cached) return { ...cached, servers: [{ url: baseUrl }] };
@@ -19,15 +76,6 @@ export function openApiDocument(baseUrl: string): OpenAPIObject {
     securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: "A terminal's API key (vk_…) for POS calls; a back-office key (vb_…) for clearing and reports" } },
     defs: { Error: errorSchema as unknown as z.ZodType },
   });
-  // Every error response uses the engine's own error shape, not the generator's default.
-  const errorRef = { $ref: '#/components/schemas/Error' };
-  for (const item of Object.values(doc.paths ?? {})) {
-    for (const op of Object.values(item as Record<string, { responses?: Record<string, { content?: unknown }> }>)) {
-      for (const [status, response] of Object.entries(op.responses ?? {})) {
-        if (Number(status) >= 400) response.content = { 'application/json': { schema: errorRef } };
-      }
-    }
-  }
   // Statement downloads are served outside the procedures (binary and streamed); document them too.
   (doc.paths as Record<string, unknown>)['/v1/clearing/periods/{period}/statements/{billingPartyId}.{format}'] = {
     get: {
@@ -52,6 +100,7 @@ export function openApiDocument(baseUrl: string): OpenAPIObject {
       },
     },
   };
+  documentResponses(doc);
   // The generator's own per-status error schemas are now unreferenced.
   const schemas = (doc.components?.schemas ?? {}) as Record<string, unknown>;
   for (const name of Object.keys(schemas)) if (name.startsWith('error.')) delete schemas[name];

@@ -13,14 +13,17 @@ interface RestProcedure {
   path: string;
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   url: string;
+  /** The back-office roles it is for; null when it is not a back-office procedure. */
+  roles: readonly string[] | null;
 }
 
 export function restProcedures(appRouter: AnyRouter): RestProcedure[] {
   const procedures = appRouter._def.procedures as Record<string, AnyProcedure>;
   return Object.entries(procedures).flatMap(([path, procedure]) => {
-    const openapi = (procedure._def.meta as OpenApiMeta | undefined)?.openapi;
+    const meta = procedure._def.meta as (OpenApiMeta & { roles?: readonly string[] }) | undefined;
+    const openapi = meta?.openapi;
     if (!openapi || openapi.enabled === false) return [];
-    return [{ path, method: openapi.method, url: openapi.path.replace(/\{(\w+)\}/g, ':$1') }];
+    return [{ path, method: openapi.method, url: openapi.path.replace(/\{(\w+)\}/g, ':$1'), roles: meta.roles ?? null }];
   });
 }
 

@@ -7,7 +7,39 @@ import { MAX_OPERATION_AMOUNT, SUPPORTED_CURRENCIES } from '../domain/money.ts';
 export const amountSchema = z.number().int().positive().max(Number(MAX_OPERATION_AMOUNT))
   .describe('Amount in minor units (cents)');
 export const currencySchema = z.enum(SUPPORTED_CURRENCIES).describe('ISO 4217 currency code');
-export const cardCodeSchema = z.string().min(1).max(64)
+/**
+ * Text as people type it: no control characters and no unpaired surrogates. PostgreSQL refuses NUL
+ * in text and \u0000 in jsonb, and an unpaired surrogate is not UTF-8: both would fail deep in a
+ * query (a 500) instead of at the door.
+ */
+export const PLAIN_TEXT = /^[^\p{Cc}\p{Cs}]*$/u;
+const PLAIN_TEXT_MESSAGE = 'no control characters';
+
+export function plainText(max: number) {
+  return z.string().max(max).regex(PLAIN_TEXT, PLAIN_TEXT_MESSAGE);
+}
+
+/** A name or label: trimmed, one to `max` characters of plain text. */
+export function nameText(max: number) {
+  return z.string().trim().min(1).max(max).regex(PLAIN_TEXT, PLAIN_TEXT_MESSAGE);
+}
+
+const MAX_BIGINT = 9_223_372_036_854_775_807n;
+
+/** A PostgreSQL bigint id (journal entry, audit entry), as decimal text: JSON numbers cannot hold it exactly. */
+export const bigintIdSchema = z.string().regex(/^\d{1,19}$/, 'a decimal id')
+  .refine((v) => BigInt(v) <= MAX_BIGINT, 'out of range for an id');
+
+/** A calendar day, YYYY-MM-DD, that exists (no 2026-02-31), from 2000 on like clearing periods. */
+export const daySchema = z.iso.date('a real day written YYYY-MM-DD').regex(/^2\d{3}-/, 'a day from 2000 on');
+
+/** An instant with its offset, within the years PostgreSQL and JavaScript both hold (1 to 9999). */
+export const instantSchema = z.iso.datetime({ offset: true }).refine((v) => {
+  const year = new Date(v).getUTCFullYear();
+  return year >= 1 && year <= 9999;
+}, 'a time between the years 1 and 9999');
+
+export const cardCodeSchema = z.string().min(1).max(64).regex(PLAIN_TEXT, PLAIN_TEXT_MESSAGE)
   .describe('The card code as printed or scanned; spaces and dashes are ignored');
 export const posReferenceSchema = z.string().min(1).max(64).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces')
   .describe("The till's own transaction reference; one redemption per terminal and reference");
@@ -79,6 +111,6 @@ export const errorSchema = z.object({
 }).meta({ id: 'Error' });
 
 export const idempotencyHeaders = z.object({
-  'idempotency-key': z.string().max(255).optional()
+  'idempotency-key': z.string().regex(/^[\x21-\x7e]{1,255}$/, '1-255 printable ASCII characters').optional()
     .describe('Makes the call safe to retry: a repeat returns the first answer'),
 });

@@ -13,9 +13,12 @@ import { clientRequestId, createRequestContext, newRequestId, SESSION_COOKIE } f
 import { inRequest } from '../services/audit.ts';
 import type { AppDeps } from './deps.ts';
 import type { TrustProxy } from '../infra/config.ts';
-import { errorBody } from './errors.ts';
+import { codeForStatus, errorBody } from './errors.ts';
+import { ERROR_STATUS } from '../domain/errors.ts';
+import { answerClientError, answerFrameworkError, frameworkRefusal, MAX_PARAM_LENGTH, refuseLongUrls } from './http-refusals.ts';
 import { openApiDocument } from './openapi.ts';
 import { registerRestRoutes } from './rest.ts';
+import { scopeRequestIds } from './request-scope.ts';
 import { registerPurchaseRoutes } from './routes/purchases.ts';
 import { registerStatementRoutes } from './routes/statements.ts';
 import { registerExportRoutes } from './routes/exports.ts';
@@ -25,14 +28,6 @@ import { appRouter } from './router.ts';
 import { syncVelocityDefaults } from '../services/fraud-limits.ts';
 
 const require = createRequire(import.meta.url);
-
-const FASTIFY_ERRORS: Record<string, { status: number; code: 'validation_error' | 'payload_too_large' | 'unsupported_media_type' }> = {
-  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'validation_error' },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'validation_error' },
-  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'payload_too_large' },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type' },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'validation_error' },
-};
 
 export interface ServerOptions {
   logger?: boolean;
@@ -66,7 +61,12 @@ export async function buildServer(deps: AppDeps, options: ServerOptions = {}): P
       headersTimeout: deps.config.timeouts.httpRequestMs,
       connectionsCheckingInterval: Math.min(1_000, deps.config.timeouts.httpRequestMs),
     },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
   });
+  refuseLongUrls(app);
+  scopeRequestIds(app);
 
   app.addHook('onSend', async (req, reply) => {
     reply.header('request-id', req.id);
@@ -81,6 +81,8 @@ export async function buildServer(deps: AppDeps, options: ServerOptions = {}): P
 
   // JSON bodies: an empty body is "no input" (e.g. POST .../void), malformed JSON is a 400.
   app.removeContentTypeParser('application/json');
+  // Bodies are JSON: text/plain is 415 like any other type, not a string the routes must refuse.
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     const text = (body as string).trim();
     if (text === '') return done(null, undefined);
@@ -95,10 +97,11 @@ export async function buildServer(deps: AppDeps, options: ServerOptions = {}): P
   });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    const known = err.code ? FASTIFY_ERRORS[err.code] : undefined;
-    if (known) return reply.code(known.status).send(errorBody(known.code, err.message, req.id));
+    const known = frameworkRefusal(err);
+    if (known) return reply.code(known.status).send(errorBody(known.code, known.message, req.id));
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
-      return reply.code(err.statusCode).send(errorBody('validation_error', err.message, req.id));
+      const code = codeForStatus(err.statusCode) ?? 'validation_error';
+      return reply.code(ERROR_STATUS[code]).send(errorBody(code, err.message, req.id));
     }
     req.log.error({ err }, 'unhandled error');
     return reply.code(500).send(errorBody('internal_error', 'internal error; quote the request id to support', req.id));

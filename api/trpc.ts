@@ -10,6 +10,7 @@ import { principalOfUser, type BackofficePrincipal, type BackofficeRole } from '
 import type { SessionCookie } from './context.ts';
 import { timingSafeEqual } from 'node:crypto';
 import { isDependencyUnavailable } from './unavailable.ts';
+import { currentRequestId } from './request-scope.ts';
 
 export interface RequestContext {
   deps: AppDeps;
@@ -32,6 +33,7 @@ export interface RequestContext {
 
 const TRPC_CODE: Record<number, TRPCError['code']> = {
   400: 'BAD_REQUEST', 401: 'UNAUTHORIZED', 402: 'PAYMENT_REQUIRED', 403: 'FORBIDDEN', 404: 'NOT_FOUND',
+  405: 'METHOD_NOT_SUPPORTED', 408: 'TIMEOUT',
   409: 'CONFLICT', 413: 'PAYLOAD_TOO_LARGE', 415: 'UNSUPPORTED_MEDIA_TYPE', 422: 'UNPROCESSABLE_CONTENT',
   429: 'TOO_MANY_REQUESTS', 503: 'SERVICE_UNAVAILABLE',
 };
@@ -58,7 +60,7 @@ const t = initTRPC
       return {
         ...shape,
         message: code === 'internal_error' ? 'internal error' : shape.message,
-        data: { ...shape.data, stack: undefined, appCode: code, requestId: ctx?.requestId ?? null },
+        data: { ...shape.data, stack: undefined, appCode: code, requestId: ctx?.requestId ?? currentRequestId() },
       };
     },
   });

@@ -1,6 +1,8 @@
 // Failures of what the API depends on (PostgreSQL, Temporal) are not the client's fault and go
 // away: they answer 503 service_unavailable, so clients retry with their idempotency key.
 
+import { WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
+
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND']);
 // PostgreSQL: connection exceptions (08xxx), shutdown in progress (57P0x), too many connections.
 const POSTGRES_CODES = /^(08...|57P0[1-3]|53300)$/;
@@ -8,6 +10,9 @@ const POSTGRES_CODES = /^(08...|57P0[1-3]|53300)$/;
 const GRPC_CODES = new Set([14, 4, 8]);
 
 export function isDependencyUnavailable(err: unknown): boolean {
+  // An update call past its deadline: depending on the race inside the client, its cause is
+  // DEADLINE_EXCEEDED or CANCELLED ("Call cancelled"); either way Temporal did not answer in time.
+  if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return true;
   for (let e = err as { code?: unknown; cause?: unknown; message?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
     if (typeof e.code === 'string' && (NETWORK_CODES.has(e.code) || POSTGRES_CODES.test(e.code))) return true;
     if (typeof e.code === 'number' && GRPC_CODES.has(e.code)) return true;

@@ -4,6 +4,7 @@
 // with its history.
 
 import type pg from 'pg';
+import { DomainError } from '../domain/errors.ts';
 
 export const TRANSACTION_TYPES = {
   sale: 'issue', load: 'load', authorization: 'authorize', redemption: 'capture', void: 'void',
@@ -88,11 +89,38 @@ export function encodeCursor(c: Cursor): string {
   return Buffer.from(`${c.sort}|${c.ascending ? 'asc' : 'desc'}|${c.key}|${c.entryId}`).toString('base64url');
 }
 
-export function decodeCursor(value: string, order: TransactionOrder): Cursor | null {
-  const [sort, direction, key, id] = Buffer.from(value, 'base64url').toString('utf8').split('|');
-  if (sort !== order.sort || direction !== (order.ascending ? 'asc' : 'desc') || !/^\d{1,19}$/.test(id ?? '')) return null;
-  const valid = sort === 'amount' ? /^\d{1,19}$/.test(key ?? '') : !Number.isNaN(new Date(key ?? '').getTime());
-  return valid ? { ...order, key: key!, entryId: id! } : null;
+const MAX_BIGINT = 9_223_372_036_854_775_807n;
+/** What toISOString gives for the years PostgreSQL takes (no year 0). */
+const CURSOR_TIME = /^(?!0000)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+function isBigint(text: string | undefined): text is string {
+  return text !== undefined && /^\d{1,19}$/.test(text) && BigInt(text) <= MAX_BIGINT;
+}
+
+function isCursorTime(text: string | undefined): text is string {
+  return text !== undefined && CURSOR_TIME.test(text) && new Date(text).toISOString() === text;
+}
+
+/**
+ * The cursor as encodeCursor wrote it, for this order. Anything else is refused as the client's
+ * mistake: a key that reached the query unchecked (a day that does not exist, an id beyond bigint)
+ * would fail there as a server error.
+ */
+export function decodeCursor(value: string, order: TransactionOrder): Cursor {
+  const parts = Buffer.from(value, 'base64url').toString('utf8').split('|');
+  const [sort, direction, key, entryId] = parts;
+  if (parts.length !== 4 || (sort !== 'booked_at' && sort !== 'amount') || (direction !== 'asc' && direction !== 'desc')) {
+    throw new DomainError('validation_error', 'this cursor is not one the API gave out');
+  }
+  if (sort !== order.sort || direction !== (order.ascending ? 'asc' : 'desc')) {
+    throw new DomainError('validation_error', 'this cursor belongs to another sort order; start again from the first page');
+  }
+  const validKey = sort === 'amount' ? isBigint(key) : isCursorTime(key);
+  const cursor = { ...order, key: key!, entryId: entryId! };
+  if (!validKey || !isBigint(entryId) || encodeCursor(cursor) !== value) {
+    throw new DomainError('validation_error', 'this cursor is not one the API gave out');
+  }
+  return cursor;
 }
 
 function cursorOf(t: Transaction, order: TransactionOrder): Cursor {

@@ -7,10 +7,11 @@ import { audit, withAudit } from '../../services/audit.ts';
 import { ApiClientAdmin } from '../../services/api-clients.ts';
 import { createBillingParty, createStore, createTerminal, revokeTerminal } from '../../services/directory.ts';
 import { setStoreVelocityLimits, VELOCITY_LIMITS, velocityLimits, type VelocityLimits } from '../../services/fraud-limits.ts';
+import { bigintIdSchema, nameText, plainText } from '../schemas.ts';
 import { backofficeProcedure, requireIdempotencyKey, router, type RequestContext } from '../trpc.ts';
 
 const ADMIN = ['admin'] as const;
-const name = z.string().trim().min(1).max(120);
+const name = nameText(120);
 
 const apiClientSchema = z.object({
   id: z.string(), name: z.string(), role: z.enum(['admin', 'finance', 'billing_party']), billingPartyId: z.string().nullable(),
@@ -160,8 +161,8 @@ export const adminRouter = router({
 
   auditLog: backofficeProcedure(ADMIN)
     .input(z.object({
-      text: z.string().max(200).optional().describe('Matches actor, action, subject or details'),
-      before: z.string().regex(/^\d{1,19}$/).optional().describe('Page: entries older than this id'),
+      text: plainText(200).optional().describe('Matches actor, action, subject or details'),
+      before: bigintIdSchema.optional().describe('Page: entries older than this id'),
       limit: z.number().int().min(1).max(200).default(50),
     }).strict())
     .output(z.object({ entries: z.array(z.object({

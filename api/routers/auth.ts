@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { DomainError } from '../../domain/errors.ts';
 import { audit } from '../../services/audit.ts';
 import type { PortalSession } from '../../services/users.ts';
+import { plainText } from '../schemas.ts';
 import { publicProcedure, router, type RequestContext } from '../trpc.ts';
 
 const userSchema = z.object({
@@ -41,7 +42,7 @@ async function currentSession(ctx: RequestContext): Promise<PortalSession> {
 
 export const authRouter = router({
   signIn: publicProcedure
-    .input(z.object({ email: z.string().min(3).max(254), password: z.string().min(1).max(256) }).strict())
+    .input(z.object({ email: plainText(254).min(3), password: plainText(256).min(1) }).strict())
     .output(sessionSchema)
     .mutation(async ({ ctx, input }) => {
       const address = input.email.trim().toLowerCase();

@@ -30,7 +30,7 @@ const FINANCE = ['admin', 'finance'] as const;
 const ERRORS = { 400: 'Invalid input', 401: 'Missing or invalid API key', 403: 'Not allowed for this key', 404: 'Not found' };
 const ERRORS_WRITE = { ...ERRORS, 409: 'Conflicts with the period\'s state (closed, not awaiting approval)', 422: 'The period has not ended yet' };
 
-export const periodSchema = z.string().refine(isPeriod, 'a month written YYYY-MM, from 2000 on').describe('Clearing period (month), YYYY-MM');
+export const periodSchema = z.string().max(7).refine(isPeriod, 'a month written YYYY-MM, from 2000 on').describe('Clearing period (month), YYYY-MM');
 
 const positionSchema = z.object({
   currency: z.string(),

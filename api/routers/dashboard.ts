@@ -4,11 +4,11 @@ import { z } from 'zod';
 import { DomainError } from '../../domain/errors.ts';
 import { counterFigures, dailyFigures, type StatsFilter } from '../../services/stats.ts';
 import type { BackofficePrincipal } from '../backoffice-auth.ts';
+import { daySchema } from '../schemas.ts';
 import { backofficeProcedure, router } from '../trpc.ts';
 
 const VIEWERS = ['admin', 'finance', 'support', 'store_staff'] as const;
-const day = z.string().regex(/^2\d{3}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, 'a day written YYYY-MM-DD');
-const filterInput = z.object({ from: day, to: day, storeId: z.uuid().optional(), billingPartyId: z.uuid().optional() }).strict();
+const filterInput = z.object({ from: daySchema, to: daySchema, storeId: z.uuid().optional(), billingPartyId: z.uuid().optional() }).strict();
 
 function scoped(principal: BackofficePrincipal, input: z.infer<typeof filterInput>): StatsFilter {
   const days = (Date.parse(input.to) - Date.parse(input.from)) / 86_400_000;

@@ -89,7 +89,7 @@ async function orderView(ctx: RequestContext, order: OrderRecord): Promise<z.inf
 
 export const shopRouter = router({
   config: publicProcedure
-    .meta({ openapi: { method: 'GET', path: '/v1/shop/config', tags: TAG, summary: 'Amounts the shop offers' } })
+    .meta({ openapi: { method: 'GET', path: '/v1/shop/config', tags: TAG, protect: false, summary: 'Amounts the shop offers', errorResponses: {} } })
     .input(z.object({}).strict().optional())
     .output(z.object({
       currency: z.string(), presets: z.array(z.number().int()), minAmount: z.number().int(), maxAmount: z.number().int(),
@@ -102,9 +102,9 @@ export const shopRouter = router({
     }),
 
   createOrder: publicProcedure
-    .meta({ openapi: { method: 'POST', path: '/v1/orders', tags: TAG, requestHeaders: idempotencyHeaders,
+    .meta({ openapi: { method: 'POST', path: '/v1/orders', tags: TAG, protect: false, requestHeaders: idempotencyHeaders,
       summary: 'Start a Print@Home purchase', description: 'Creates the order and its card payment. A repeat with '
-        + 'the same Idempotency-Key returns the same order.', errorResponses: { 400: 'Invalid input', 422: 'Amount out of range' } } })
+        + 'the same Idempotency-Key returns the same order.', errorResponses: { 400: 'Invalid input', 422: 'Amount out of range', 429: 'Too many orders from this address' } } })
     .input(z.object({
       amount: z.number().int().positive().describe('Minor units'),
       currency: z.literal('EUR'),
@@ -168,14 +168,14 @@ export const shopRouter = router({
     }),
 
   getOrder: publicProcedure
-    .meta({ openapi: { method: 'GET', path: '/v1/orders/{orderId}', tags: TAG, summary: 'Follow a purchase',
+    .meta({ openapi: { method: 'GET', path: '/v1/orders/{orderId}', tags: TAG, protect: false, summary: 'Follow a purchase',
       requestHeaders: orderTokenHeaders, errorResponses: { 400: 'Invalid input', 404: 'Unknown order or wrong token' } } })
     .input(z.object({ orderId: orderIdSchema }).strict())
     .output(orderSchema)
     .query(async ({ ctx, input }) => orderView(ctx, await accessibleOrder(ctx, input.orderId))),
 
   devConfirmPayment: publicProcedure
-    .meta({ openapi: { method: 'POST', path: '/v1/orders/{orderId}/dev-confirm', tags: TAG, requestHeaders: orderTokenHeaders,
+    .meta({ openapi: { method: 'POST', path: '/v1/orders/{orderId}/dev-confirm', tags: TAG, protect: false, requestHeaders: orderTokenHeaders,
       summary: 'Development provider only: confirm the payment as a test card would',
       errorResponses: { 404: 'Unknown order or not a development payment', 409: 'Not awaiting payment' } } })
     .input(z.object({ orderId: orderIdSchema }).strict())

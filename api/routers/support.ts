@@ -12,6 +12,7 @@ import { DomainError } from '../../domain/errors.ts';
 import { isDependencyUnavailable } from '../unavailable.ts';
 import { audit } from '../../services/audit.ts';
 import { cacheCard } from '../../services/card-view.ts';
+import { nameText, plainText } from '../schemas.ts';
 import { backofficeProcedure, requireTemporal, router, type RequestContext } from '../trpc.ts';
 import { orderIdOfPurchase, TEMPORAL_DEADLINE_MS } from './shop.ts';
 
@@ -140,7 +141,7 @@ export const supportRouter = router({
     }),
 
   retryNow: backofficeProcedure(SUPPORT)
-    .input(z.object({ workflowId: z.string().min(1).max(300) }).strict())
+    .input(z.object({ workflowId: plainText(300).min(1) }).strict())
     .output(z.object({ workflowId: z.string(), reset: z.boolean() }))
     .mutation(async ({ ctx, input }) => {
       const client = requireTemporal(ctx);
@@ -168,7 +169,7 @@ export const supportRouter = router({
     }),
 
   cancel: backofficeProcedure(SUPPORT)
-    .input(z.object({ workflowId: z.string().min(1).max(300), reason: z.string().trim().min(1).max(200).default('stuck; cancelled from the support console') }).strict())
+    .input(z.object({ workflowId: plainText(300).min(1), reason: nameText(200).default('stuck; cancelled from the support console') }).strict())
     .output(z.object({ workflowId: z.string(), compensation: z.string(), cardAvailable: z.number().int().nullable() }))
     .mutation(async ({ ctx, input }) => {
       const orderId = orderIdOfPurchase(input.workflowId);

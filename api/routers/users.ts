@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { DomainError } from '../../domain/errors.ts';
 import { audit } from '../../services/audit.ts';
+import { plainText } from '../schemas.ts';
 import { backofficeProcedure, router } from '../trpc.ts';
 
 const ADMIN = ['admin'] as const;
@@ -21,8 +22,8 @@ export const usersRouter = router({
 
   create: backofficeProcedure(ADMIN)
     .input(z.object({
-      email: z.email().max(254), displayName: z.string().min(1).max(100), role: roleSchema,
-      storeId: z.uuid().nullable().default(null), password: z.string().min(1).max(256),
+      email: z.email().max(254), displayName: plainText(100).min(1), role: roleSchema,
+      storeId: z.uuid().nullable().default(null), password: plainText(256).min(1),
     }).strict())
     .output(userSchema)
     .mutation(async ({ ctx, input }) => {

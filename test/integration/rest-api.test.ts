@@ -2,6 +2,7 @@
 // input a client can send causing a 500 or changing anything.
 
 import { randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appRouter } from '../../api/router.ts';
 import { restProcedures } from '../../api/rest.ts';
@@ -272,5 +273,122 @@ describe('documentation and tRPC', () => {
     });
     expect(denied.status).toBe(401);
     expect(((await denied.json()) as any).error.data.appCode).toBe('unauthenticated');
+  });
+});
+
+/** Sends bytes as they are (what fetch refuses to send) and reads the answer until the server closes. */
+function rawRequest(h: Harness, bytes: string): Promise<{ status: number; headers: Record<string, string>; body: any }> {
+  const { hostname, port } = new URL(h.baseUrl);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.end(bytes));
+    const chunks: Buffer[] = [];
+    socket.on('data', (c) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const [head, ...rest] = text.split('\r\n\r\n');
+      const [statusLine, ...lines] = head!.split('\r\n');
+      const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+      const bodyText = rest.join('\r\n\r\n');
+      let body: unknown = bodyText;
+      try { body = JSON.parse(bodyText); } catch { /* asserted by the caller */ }
+      resolve({ status: Number(statusLine!.split(' ')[1]), headers, body });
+    });
+  });
+}
+
+/** The error shape with the same request id in the body and the Request-Id header. */
+function expectRefusal(res: { status: number; body: any; headers: Headers | Record<string, string> }, status: number, code: string) {
+  const requestId = res.headers instanceof Headers ? res.headers.get('request-id') : res.headers['request-id'];
+  expect(res.status).toBe(status);
+  expect(res.body).toEqual({ error: expect.objectContaining({ code, message: expect.any(String), request_id: expect.stringMatching(/^req_/) }) });
+  expect(requestId).toBe(res.body.error.request_id);
+}
+
+describe("the HTTP layer's own refusals", () => {
+  it('answers a body over 64 KiB with 413 payload_too_large', async () => {
+    expectRefusal(await call(h, 'POST', '/v1/cards/lookup', { rawBody: JSON.stringify({ code: 'x'.repeat(70_000) }) }), 413, 'payload_too_large');
+    expectRefusal(await call(h, 'POST', '/trpc/pos.lookupCard', { rawBody: JSON.stringify({ code: 'x'.repeat(70_000) }) }), 413, 'payload_too_large');
+  });
+
+  it('answers an overlong URL or path segment with 414 uri_too_long', async () => {
+    expectRefusal(await call(h, 'GET', `/v1/redemptions/${randomUUID()}?pad=${'x'.repeat(9_000)}`), 414, 'uri_too_long');
+    expectRefusal(await call(h, 'GET', `/trpc/transactions.list?input=${encodeURIComponent(JSON.stringify({ cursor: 'x'.repeat(9_000) }))}`), 414, 'uri_too_long');
+    expectRefusal(await call(h, 'POST', `/v1/redemptions/${'x'.repeat(150)}/void`), 414, 'uri_too_long');
+  });
+
+  it('answers a body that is not JSON with 415 unsupported_media_type', async () => {
+    expectRefusal(await call(h, 'POST', '/v1/cards/lookup', { rawBody: 'code=ABCD', contentType: 'application/x-www-form-urlencoded' }), 415, 'unsupported_media_type');
+    expectRefusal(await call(h, 'POST', '/v1/cards', { rawBody: '{"amount":1}', contentType: 'text/plain', idempotencyKey: randomUUID() }), 415, 'unsupported_media_type');
+    // Refused before tRPC sees it: the HTTP layer's shape on /trpc too.
+    expectRefusal(await call(h, 'POST', '/trpc/pos.lookupCard', { rawBody: 'code=ABCD', contentType: 'application/x-www-form-urlencoded' }), 415, 'unsupported_media_type');
+  });
+
+  it('answers headers over 16 KiB with 431 headers_too_large, written by the HTTP server itself', async () => {
+    const res = await rawRequest(h, `GET /v1/shop/config HTTP/1.1\r\nHost: x\r\nX-Padding: ${'x'.repeat(20_000)}\r\n\r\n`);
+    expectRefusal(res, 431, 'headers_too_large');
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    const viaFetch = await fetch(`${h.baseUrl}/v1/shop/config`, { headers: { 'x-padding': 'x'.repeat(20_000) } });
+    expectRefusal({ status: viaFetch.status, body: await viaFetch.json(), headers: viaFetch.headers }, 431, 'headers_too_large');
+  });
+
+  it('answers bytes that are not HTTP with 400 and the error shape', async () => {
+    expectRefusal(await rawRequest(h, 'HELLO\r\n\r\n'), 400, 'validation_error');
+    expectRefusal(await rawRequest(h, 'GET /v1/shop/config HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nabcde'), 400, 'validation_error');
+  });
+
+  it('answers malformed JSON and malformed percent-encoding with 400 validation_error', async () => {
+    expectRefusal(await call(h, 'POST', '/v1/redemptions', { rawBody: '{"code": "AB' }), 400, 'validation_error');
+    const trpcBody = await call(h, 'POST', '/trpc/pos.lookupCard', { rawBody: '{"code": "AB' });
+    expect(trpcBody.status).toBe(400);
+    expect(trpcBody.body.error.data).toMatchObject({ appCode: 'validation_error', requestId: trpcBody.headers.get('request-id') });
+    expectRefusal(await call(h, 'GET', '/v1/redemptions/%E0%A4%A'), 400, 'validation_error');
+    expectRefusal(await call(h, 'GET', '/v1/orders/%ED%A0%80/voucher.pdf'), 400, 'validation_error');
+    const trpcQuery = await fetch(`${h.baseUrl}/trpc/shop.config?input=%7B%22a`);
+    expect(trpcQuery.status).toBe(400);
+    expect(((await trpcQuery.json()) as any).error.data).toMatchObject({ appCode: 'validation_error', requestId: trpcQuery.headers.get('request-id') });
+  });
+
+  it('answers a query sent to a mutation over tRPC with 405 method_not_allowed, not internal_error', async () => {
+    const res = await fetch(`${h.baseUrl}/trpc/pos.authorize`);
+    expect(res.status).toBe(405);
+    // Refused before tRPC makes a context: the request id still comes with it.
+    expect(((await res.json()) as any).error.data).toMatchObject({ appCode: 'method_not_allowed', requestId: res.headers.get('request-id') });
+  });
+});
+
+describe('the OpenAPI document', () => {
+  it('lists for every operation each status it can answer with, the error shape and the Request-Id header', async () => {
+    const doc = await (await fetch(`${h.baseUrl}/openapi.json`)).json() as any;
+    expect(doc.components.headers.RequestId.schema.type).toBe('string');
+    let operations = 0;
+    for (const [path, item] of Object.entries<any>(doc.paths)) {
+      for (const [method, op] of Object.entries<any>(item)) {
+        operations++;
+        const label = `${method.toUpperCase()} ${path}`;
+        const statuses = Object.keys(op.responses);
+        const protectedOp = (op.security ?? []).some((s: object) => Object.keys(s).length > 0);
+        const expected = ['200', '400', '414', '431', '500', '503',
+          ...(method === 'post' ? ['413', '415'] : []), ...(protectedOp ? ['401'] : []), ...(path.startsWith('/v1/redemptions') || path.startsWith('/v1/cards') ? ['404'] : [])];
+        expect(statuses, label).toEqual(expect.arrayContaining(expected));
+        for (const [status, response] of Object.entries<any>(op.responses)) {
+          expect(response.headers?.['Request-Id']?.$ref, `${label} ${status}`).toBe('#/components/headers/RequestId');
+          if (Number(status) >= 400) expect(response.content['application/json'].schema.$ref, `${label} ${status}`).toBe('#/components/schemas/Error');
+          if (status === '429') expect(response.headers['Retry-After'], `${label} 429`).toBeDefined();
+        }
+      }
+    }
+    expect(operations).toBeGreaterThanOrEqual(19);
+    // Back-office operations may refuse a key of another role; the shop needs no key at all.
+    expect(Object.keys(doc.paths['/v1/clearing/periods/{period}/approve'].post.responses)).toEqual(expect.arrayContaining(['401', '403', '409', '422']));
+    expect(doc.paths['/v1/orders'].post.security).toBeUndefined();
+    expect(Object.keys(doc.paths['/v1/orders'].post.responses)).toEqual(expect.arrayContaining(['422', '429']));
+  });
+
+  it('answers every documented error status in the error shape: each one a test above provokes', async () => {
+    // The statuses the HTTP layer adds are the ones provoked in "the HTTP layer's own refusals".
+    const doc = await (await fetch(`${h.baseUrl}/openapi.json`)).json() as any;
+    const documented = new Set(Object.values<any>(doc.paths).flatMap((item) => Object.values<any>(item).flatMap((op) => Object.keys(op.responses))));
+    for (const status of ['413', '414', '415', '431']) expect(documented.has(status), status).toBe(true);
   });
 });
