@@ -4,8 +4,9 @@
 import { WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND']);
-// PostgreSQL: connection exceptions (08xxx), shutdown in progress (57P0x), too many connections.
-const POSTGRES_CODES = /^(08...|57P0[1-3]|53300)$/;
+// PostgreSQL: connection exceptions (08xxx), shutdown in progress (57P0x), too many connections,
+// a statement cancelled by statement_timeout (57014), a deadlock victim (40P01): each passes.
+const POSTGRES_CODES = /^(08...|57P0[1-3]|53300|57014|40P01)$/;
 // gRPC: UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED.
 const GRPC_CODES = new Set([14, 4, 8]);
 

@@ -85,16 +85,18 @@ export const authRouter = router({
     }),
 
   verifyTotp: publicProcedure
-    .input(z.union([
-      z.object({ code: z.string().regex(/^\d{6}$/, 'six digits') }).strict(),
-      z.object({ recoveryCode: z.string().min(16).max(40) }).strict(),
-    ]))
+    // One flat object (either field, not both): unknown fields are refused like everywhere else.
+    .input(z.object({
+      code: z.string().regex(/^\d{6}$/, 'six digits').optional(),
+      recoveryCode: z.string().min(16).max(40).optional(),
+    }).strict().refine((p) => (p.code === undefined) !== (p.recoveryCode === undefined), 'give either code or recoveryCode'))
     .output(sessionSchema)
     .mutation(async ({ ctx, input }) => {
       const current = await currentSession(ctx);
       const actor = current.user.email;
       try {
-        const { session, used } = await ctx.deps.users.verifySecondFactor(ctx.sessionToken!, input, ctx.clientIp);
+        const proof = input.code !== undefined ? { code: input.code } : { recoveryCode: input.recoveryCode! };
+        const { session, used } = await ctx.deps.users.verifySecondFactor(ctx.sessionToken!, proof, ctx.clientIp);
         await audit(ctx.deps.db.pool, {
           actor, action: used === 'recovery_code' ? 'recovery_code_used' : 'second_factor_verified', subject: `user:${session.user.userId}`,
           details: used === 'recovery_code' ? { left: await ctx.deps.users.recoveryCodesLeft(session.user.userId) } : {}, requestId: ctx.requestId,

@@ -161,3 +161,20 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>
     await new Promise((r) => setTimeout(r, stepMs));
   }
 }
+
+/**
+ * Environment for an API or worker started as its own process on the harness's database: the
+ * limits other test files may have used up from this address are lifted, as the harness lifts
+ * them in-process (their own tests set them), and the development secrets are accepted.
+ */
+export function processEnv(h: Harness): Record<string, string> {
+  return {
+    APP_MODE: 'test', DATABASE_URL: h.config.databaseUrl, REDIS_URL: h.config.redisUrl ?? 'off',
+    TEMPORAL_ADDRESS: h.config.temporalAddress, TEMPORAL_NAMESPACE: h.config.temporalNamespace,
+    CARD_CODE_KEY: 'test-card-code-key', HOST: '127.0.0.1', PAYMENT_PROVIDER: 'dev', STRIPE_SECRET_KEY: '', STRIPE_WEBHOOK_SECRET: '',
+    SHOP_ORDERS_PER_MINUTE: '100000', CODE_GUESS_SLOW_AFTER: '100000', CODE_GUESS_LOCK_AFTER: '100000',
+    VELOCITY_CARD_REDEMPTIONS_PER_HOUR: 'off', VELOCITY_CARD_AMOUNT_PER_HOUR: 'off', VELOCITY_CARD_REDEMPTIONS_PER_DAY: 'off',
+    VELOCITY_CARD_AMOUNT_PER_DAY: 'off', VELOCITY_TERMINAL_SOLD_PER_DAY: 'off', VELOCITY_STORE_SOLD_PER_DAY: 'off',
+    VELOCITY_STORE_REDEEMED_PER_DAY: 'off',
+  };
+}

@@ -80,6 +80,19 @@ const SAMPLE: Record<string, () => Json> = {
   'admin.createTerminal': () => ({ storeId: uuid(), name: 'Till' }),
   'admin.revokeTerminal': () => ({ terminalId: uuid() }),
   'admin.auditLog': () => ({ text: 'sign_in', before: '100', limit: 10 }),
+  'users.resetSecondFactor': () => ({ userId: uuid() }),
+  'admin.apiClients': () => ({}),
+  'admin.createApiClient': () => ({ name: 'Accounting', role: 'billing_party', billingPartyId: uuid(), validDays: 30 }),
+  'admin.rotateApiClient': () => ({ clientId: uuid() }),
+  'admin.setApiClientExpiry': () => ({ clientId: uuid(), validDays: 7 }),
+  'admin.revokeApiClient': () => ({ clientId: uuid() }),
+  'admin.limits': () => ({}),
+  'admin.setStoreLimits': () => ({
+    storeId: uuid(), cardRedemptionsPerHour: 10, cardAmountPerHour: 25_000, cardRedemptionsPerDay: null, cardAmountPerDay: null,
+    terminalSoldPerDay: 500_000, storeSoldPerDay: null, storeRedeemedPerDay: null,
+  }),
+  'admin.codeGuessLocks': () => ({}),
+  'admin.liftCodeGuessLock': () => ({ subject: 'address:192.0.2.1' }),
 };
 
 // ---- values no field accepts -------------------------------------------------------------------

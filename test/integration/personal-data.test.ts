@@ -15,6 +15,8 @@ import { reencryptPersonalData } from '../../services/personal-data.ts';
 import { UserDirectory } from '../../services/users.ts';
 import { housekeepingWorkflow } from '../../workflows/housekeeping.ts';
 import { call, startHarness, waitFor, type Harness } from '../helpers/harness.ts';
+import { startStripeProxy, type StripeProxy } from '../helpers/stripe-proxy.ts';
+import { loadConfig } from '../../infra/config.ts';
 import { signIn } from '../helpers/portal.ts';
 import { startMailbox, type Mailbox } from '../helpers/smtp.ts';
 
@@ -26,14 +28,21 @@ const V2 = `v2:${key()}`;
 
 let h: Harness;
 let mailbox: Mailbox;
+// stripe-mock keeps no state: the proxy says a paid intent is paid when the purchase re-reads it.
+let stripeState: StripeProxy;
 
 beforeAll(async () => {
   mailbox = await startMailbox();
-  h = await startHarness({ config: { mail: { smtpUrl: mailbox.url, from: 'Vouchers <vouchers@centre.test>' } } });
+  stripeState = await startStripeProxy(inject('stripeMockUrl'));
+  h = await startHarness({ config: {
+    mail: { smtpUrl: mailbox.url, from: 'Vouchers <vouchers@centre.test>' },
+    payments: { ...loadConfig().payments, provider: 'stripe', stripeApiBase: stripeState.url, stripeWebhookSecret: 'whsec_test_secret' },
+  } });
 });
 afterAll(async () => {
   await h?.close();
   await mailbox?.close();
+  await stripeState?.close();
 });
 
 function shopper(): string {
@@ -46,6 +55,7 @@ async function purchase(email: string): Promise<string> {
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   const orderId = res.body.orderId as string;
   const paymentId = await waitFor(async () => (await h.deps.db.prisma.order.findUnique({ where: { id: orderId } }))?.paymentId);
+  stripeState.succeed(paymentId);
   const payload = JSON.stringify({
     id: `evt_${randomUUID().replace(/-/g, '')}`, object: 'event', type: 'payment_intent.succeeded', api_version: '2024-06-20',
     created: Math.floor(Date.now() / 1000), livemode: false, pending_webhooks: 1, request: null,
@@ -88,7 +98,7 @@ describe('personal data at rest', () => {
     expect(h.deps.pii.lookupHashes(address.toUpperCase())).toContain(row.email_hash);
     // The order's life is in the audit log (creation, the webhook, each state), without the address.
     const { rows: log } = await h.deps.db.pool.query('SELECT actor, action, details FROM audit_entries WHERE subject = $1 ORDER BY seq', [`order:${orderId}`]);
-    expect(log.map((r) => r.action)).toEqual(['order_created', 'webhook_payment_succeeded', 'order_issued', 'order_fulfilled']);
+    expect(log.map((r) => r.action)).toEqual(['order_created', 'webhook_payment_succeeded', 'order_paid', 'order_issued', 'order_fulfilled']);
     expect(log.slice(0, 2).map((r) => r.actor)).toEqual(['shop', 'stripe']);
     expect(JSON.stringify(log).toLowerCase()).not.toContain(address.toLowerCase());
   });

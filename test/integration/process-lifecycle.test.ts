@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { issueCard, startHarness, waitFor, type Harness } from '../helpers/harness.ts';
+import { issueCard, processEnv, startHarness, waitFor, type Harness } from '../helpers/harness.ts';
 import { unusedPort } from '../helpers/net.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -26,12 +26,7 @@ afterAll(async () => {
 function start(script: string, env: Record<string, string>) {
   const child = spawn(process.execPath, ['--import', 'tsx', script], {
     cwd: ROOT,
-    env: {
-      ...process.env, APP_MODE: 'test', DATABASE_URL: h.config.databaseUrl, REDIS_URL: h.config.redisUrl ?? 'off',
-      TEMPORAL_ADDRESS: h.config.temporalAddress, TEMPORAL_NAMESPACE: h.config.temporalNamespace,
-      CARD_CODE_KEY: 'test-card-code-key', HOST: '127.0.0.1', PAYMENT_PROVIDER: 'dev', STRIPE_SECRET_KEY: '', STRIPE_WEBHOOK_SECRET: '',
-      ...env,
-    },
+    env: { ...process.env, ...processEnv(h), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);

@@ -12,7 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import { createDeps } from '../../api/app.ts';
 import { buildServer } from '../../api/server.ts';
 import { createApiClient } from '../../services/directory.ts';
-import { call, posRef, startHarness, startWorker, waitFor, type Harness } from '../helpers/harness.ts';
+import { call, posRef, processEnv, startHarness, startWorker, waitFor, type Harness } from '../helpers/harness.ts';
 import { unusedPort } from '../helpers/net.ts';
 import { trpc } from '../helpers/portal.ts';
 
@@ -130,10 +130,7 @@ describe('dependencies unavailable', () => {
 
 /** Runs an entry point as its own process, as in production. */
 function startApiProcess(env: Record<string, string | undefined>, script = 'scripts/api.ts') {
-  const merged: NodeJS.ProcessEnv = {
-    ...process.env, APP_MODE: 'test', DATABASE_URL: h.config.databaseUrl, REDIS_URL: h.config.redisUrl ?? 'off',
-    CARD_CODE_KEY: 'test-card-code-key', HOST: '127.0.0.1', PAYMENT_PROVIDER: 'dev', STRIPE_SECRET_KEY: '', STRIPE_WEBHOOK_SECRET: '',
-  };
+  const merged: NodeJS.ProcessEnv = { ...process.env, ...processEnv(h) };
   for (const [k, v] of Object.entries(env)) {
     if (v === undefined) delete merged[k];
     else merged[k] = v;

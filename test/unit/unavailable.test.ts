@@ -14,6 +14,11 @@ describe('isDependencyUnavailable', () => {
     }
   });
 
+  it('counts a statement past its timeout and a deadlock victim as PostgreSQL unavailable (retry with the same key)', () => {
+    expect(isDependencyUnavailable(Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' }))).toBe(true);
+    expect(isDependencyUnavailable(Object.assign(new Error('deadlock detected'), { code: '40P01' }))).toBe(true);
+  });
+
   it('leaves other errors as faults of ours', () => {
     expect(isDependencyUnavailable(new TypeError('x is undefined'))).toBe(false);
     expect(isDependencyUnavailable(Object.assign(new Error('invalid input syntax'), { code: '22P02' }))).toBe(false);
