@@ -38,6 +38,11 @@ export interface CodeGuard {
   locks(): Promise<CodeGuessLock[]>;
   /** Lifts a subject's lock and forgets its failures; false when it was not locked. */
   lift(subject: string, actor: string, requestId: string | null): Promise<boolean>;
+  /**
+   * Resolves once Redis answers (or after a short wait, or at once without Redis). Until then the
+   * counts go to PostgreSQL, and a subject's failures would be split between the two stores.
+   */
+  ready(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -90,6 +95,14 @@ export function createCodeGuard(pool: pg.Pool, redisUrl: string | null, config: 
   }
 
   return {
+    async ready(timeoutMs = 2_000) {
+      if (!redis || redis.status === 'ready') return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        redis!.once('ready', () => { clearTimeout(timer); resolve(); });
+      });
+    },
+
     async before(subjects) {
       const states = await Promise.all(subjects.map((s) => limiter.get(s)));
       const worst = states.reduce<RateLimiterRes | null>((w, s) => (s && (!w || s.consumedPoints > w.consumedPoints) ? s : w), null);

@@ -34,6 +34,7 @@ describe('fraud limits on the admin page', () => {
     const subject = `address:192.0.2.${Math.floor(Math.random() * 200) + 1}`;
     // A guard with a low limit locks the address, as the API's would after enough bad codes.
     const strict = createCodeGuard(h.deps.db.pool, h.config.redisUrl, { windowSeconds: 60, slowAfter: 100, slowStepMs: 1, lockAfter: 1, lockSeconds: 600 });
+    await strict.ready();
     await strict.failed([subject], null);
     await expect(strict.failed([subject], null)).rejects.toMatchObject({ code: 'too_many_attempts' });
     await strict.close();
