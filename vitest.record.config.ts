@@ -8,6 +8,8 @@ process.env.TEMPORAL_NAMESPACE = `${process.env.TEMPORAL_NAMESPACE || 'default'}
 export default defineConfig({
   test: {
     include: ['test/record/**/*.test.ts'],
+    // Recordings run on development defaults, which only development and test mode accept.
+    env: { APP_MODE: 'test' },
     globalSetup: ['test/global-setup.ts'],
     fileParallelism: false,
     testTimeout: 60_000,
