@@ -11,6 +11,7 @@ import { hashPassword, passwordProblem, verifyPassword } from '../domain/passwor
 import { generateRecoveryCodes, hashRecoveryCode } from '../domain/recovery-code.ts';
 import { open, seal } from '../domain/secret-box.ts';
 import { normaliseEmail, type PiiCipher } from '../domain/pii-crypto.ts';
+import { audit, type AuditEvent } from './audit.ts';
 import { SignInThrottle, signInPolicyFromEnv, type SignInPolicy } from './sign-in-throttle.ts';
 
 export type UserRole = 'admin' | 'finance' | 'support' | 'store_staff';
@@ -192,7 +193,9 @@ export class UserDirectory {
    * checked; past the free attempts the answer is `account_locked` with the time to wait, for
    * unknown e-mails exactly as for known ones. Unknown, disabled and wrong all answer alike.
    */
-  async signIn(email: string, password: string, client = 'unknown'): Promise<{ token: string; session: PortalSession; secondFactor: SecondFactorStep }> {
+  async signIn(
+    email: string, password: string, client = 'unknown', entry?: (user: PortalUser) => AuditEvent,
+  ): Promise<{ token: string; session: PortalSession; secondFactor: SecondFactorStep }> {
     const address = this.throttleKey(email);
     const claim = await this.throttle.claim(address, client);
     if (!claim.allowed) throw this.locked(claim.retryAt);
@@ -209,11 +212,12 @@ export class UserDirectory {
     if (secondFactor === 'none') await this.throttle.clear(address, client);
     const token = randomBytes(32).toString('base64url');
     const csrfToken = randomBytes(24).toString('base64url');
-    await this.pool.query(
+    const user = userOf(row, this.pii);
+    await this.withEntry(entry?.(user), (db) => db.query(
       `INSERT INTO sessions (token_hash, user_id, csrf_token, pending_second_factor, expires_at)
        VALUES ($1, $2, $3, $4, now() + make_interval(mins => $5))`,
-      [hashSessionToken(token), row.id, csrfToken, secondFactor !== 'none', IDLE_MINUTES]);
-    return { token, session: { user: userOf(row, this.pii), csrfToken, pendingSecondFactor: secondFactor !== 'none' }, secondFactor };
+      [hashSessionToken(token), row.id, csrfToken, secondFactor !== 'none', IDLE_MINUTES]));
+    return { token, session: { user, csrfToken, pendingSecondFactor: secondFactor !== 'none' }, secondFactor };
   }
 
   private locked(until: Date): DomainError {
@@ -251,18 +255,21 @@ export class UserDirectory {
    * Creates the user's TOTP secret and ten recovery codes: both shown once, here. The secret is
    * sealed at rest, the codes only hashed.
    */
-  async enrolTotp(token: string): Promise<{ uri: string; secret: string; recoveryCodes: string[] }> {
+  async enrolTotp(token: string, entry?: AuditEvent): Promise<{ uri: string; secret: string; recoveryCodes: string[] }> {
     const session = await this.session(token);
     if (!session) throw new DomainError('unauthenticated', 'sign in first');
     if (session.user.totpEnrolled) throw new DomainError('totp_already_enrolled', 'a second factor is set up already');
     const secret = new OTPAuth.Secret({ size: 20 }).base32;
-    const { rowCount } = await this.pool.query('UPDATE users SET totp_secret = $2, totp_last_step = NULL WHERE id = $1 AND totp_secret IS NULL',
-      [session.user.userId, seal(this.totpKey, secret)]);
-    if (!rowCount) throw new DomainError('totp_already_enrolled', 'a second factor is set up already');
     const recoveryCodes = generateRecoveryCodes(RECOVERY_CODES);
-    await this.pool.query('DELETE FROM recovery_codes WHERE user_id = $1', [session.user.userId]);
-    await this.pool.query('INSERT INTO recovery_codes (user_id, code_hash) SELECT $1, unnest($2::text[])',
-      [session.user.userId, recoveryCodes.map(hashRecoveryCode)]);
+    // The secret, its recovery codes and the audit entry: all or nothing.
+    await this.withEntry(entry, async (db) => {
+      const { rowCount } = await db.query('UPDATE users SET totp_secret = $2, totp_last_step = NULL WHERE id = $1 AND totp_secret IS NULL',
+        [session.user.userId, seal(this.totpKey, secret)]);
+      if (!rowCount) throw new DomainError('totp_already_enrolled', 'a second factor is set up already');
+      await db.query('DELETE FROM recovery_codes WHERE user_id = $1', [session.user.userId]);
+      await db.query('INSERT INTO recovery_codes (user_id, code_hash) SELECT $1, unnest($2::text[])',
+        [session.user.userId, recoveryCodes.map(hashRecoveryCode)]);
+    }, { transaction: true });
     return { uri: totpFor(this.issuer, session.user.email, secret).toString(), secret, recoveryCodes };
   }
 
@@ -270,7 +277,10 @@ export class UserDirectory {
    * Completes a sign-in with a TOTP code or a recovery code. Attempts count like passwords (before
    * the check); a TOTP code is accepted once (its time step is stored), a recovery code once ever.
    */
-  async verifySecondFactor(token: string, proof: SecondFactorProof, client = 'unknown'): Promise<{ session: PortalSession; used: 'totp' | 'recovery_code' }> {
+  async verifySecondFactor(
+    token: string, proof: SecondFactorProof, client = 'unknown',
+    entry?: (user: PortalUser, used: 'totp' | 'recovery_code') => Promise<AuditEvent>,
+  ): Promise<{ session: PortalSession; used: 'totp' | 'recovery_code' }> {
     const session = await this.session(token);
     if (!session) throw new DomainError('unauthenticated', 'sign in first');
     const row = await this.find(session.user.userId);
@@ -280,8 +290,11 @@ export class UserDirectory {
     const ok = 'code' in proof ? await this.useTotpCode(row, proof.code) : await this.useRecoveryCode(row.id, proof.recoveryCode);
     if (!ok) throw new DomainError('invalid_credentials', 'the code is wrong, has expired or was used already');
     await this.throttle.clear(this.throttleKey(this.pii.open(row.email)), client);
-    await this.pool.query('UPDATE sessions SET pending_second_factor = false, second_factor_verified = true WHERE token_hash = $1', [hashSessionToken(token)]);
-    return { session: { ...session, user: userOf(await this.find(row.id), this.pii), pendingSecondFactor: false }, used: 'code' in proof ? 'totp' : 'recovery_code' };
+    const used = 'code' in proof ? 'totp' as const : 'recovery_code' as const;
+    const user = userOf(await this.find(row.id), this.pii);
+    await this.withEntry(entry && (await entry(user, used)), (db) => db.query(
+      'UPDATE sessions SET pending_second_factor = false, second_factor_verified = true WHERE token_hash = $1', [hashSessionToken(token)]));
+    return { session: { ...session, user, pendingSecondFactor: false }, used };
   }
 
   private async useTotpCode(row: UserRow, code: string): Promise<boolean> {
@@ -306,8 +319,30 @@ export class UserDirectory {
     return rows[0]!.n;
   }
 
-  async signOut(token: string | null): Promise<void> {
-    if (token) await this.pool.query('DELETE FROM sessions WHERE token_hash = $1', [hashSessionToken(token)]);
+  async signOut(token: string | null, entry?: AuditEvent): Promise<void> {
+    if (token) await this.withEntry(entry, (db) => db.query('DELETE FROM sessions WHERE token_hash = $1', [hashSessionToken(token)]));
+  }
+
+  /** A change and its audit entry in one transaction: neither without the other. */
+  private async withEntry(
+    entry: AuditEvent | undefined, change: (db: pg.PoolClient | pg.Pool) => Promise<unknown>, { transaction = false } = {},
+  ): Promise<void> {
+    if (!entry && !transaction) {
+      await change(this.pool);
+      return;
+    }
+    const db = await this.pool.connect();
+    try {
+      await db.query('BEGIN');
+      await change(db);
+      if (entry) await audit(db, entry);
+      await db.query('COMMIT');
+    } catch (err) {
+      await db.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      db.release();
+    }
   }
 
   /**

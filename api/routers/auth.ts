@@ -51,9 +51,9 @@ export const authRouter = router({
         if (!limit.allowed) {
           throw new DomainError('rate_limited', `too many sign-in attempts from this address; retry in ${limit.retryAfterSeconds} s`, { retry_after_seconds: limit.retryAfterSeconds });
         }
-        const { token, session } = await ctx.deps.users.signIn(input.email, input.password, ctx.clientIp);
+        const { token, session } = await ctx.deps.users.signIn(input.email, input.password, ctx.clientIp,
+          (user) => ({ actor: user.email, action: 'sign_in', subject: `user:${user.userId}`, requestId: ctx.requestId }));
         ctx.sessionCookie?.set(token);
-        await audit(ctx.deps.db.pool, { actor: session.user.email, action: 'sign_in', subject: `user:${session.user.userId}`, requestId: ctx.requestId });
         return view(session);
       } catch (err) {
         if (err instanceof DomainError && ['invalid_credentials', 'account_locked', 'rate_limited'].includes(err.code)) {
@@ -79,9 +79,8 @@ export const authRouter = router({
     }))
     .mutation(async ({ ctx }) => {
       const session = await currentSession(ctx);
-      const enrolment = await ctx.deps.users.enrolTotp(ctx.sessionToken!);
-      await audit(ctx.deps.db.pool, { actor: session.user.email, action: 'totp_enrolled', subject: `user:${session.user.userId}`, requestId: ctx.requestId });
-      return enrolment;
+      return ctx.deps.users.enrolTotp(ctx.sessionToken!,
+        { actor: session.user.email, action: 'totp_enrolled', subject: `user:${session.user.userId}`, requestId: ctx.requestId });
     }),
 
   verifyTotp: publicProcedure
@@ -96,11 +95,10 @@ export const authRouter = router({
       const actor = current.user.email;
       try {
         const proof = input.code !== undefined ? { code: input.code } : { recoveryCode: input.recoveryCode! };
-        const { session, used } = await ctx.deps.users.verifySecondFactor(ctx.sessionToken!, proof, ctx.clientIp);
-        await audit(ctx.deps.db.pool, {
-          actor, action: used === 'recovery_code' ? 'recovery_code_used' : 'second_factor_verified', subject: `user:${session.user.userId}`,
-          details: used === 'recovery_code' ? { left: await ctx.deps.users.recoveryCodesLeft(session.user.userId) } : {}, requestId: ctx.requestId,
-        });
+        const { session } = await ctx.deps.users.verifySecondFactor(ctx.sessionToken!, proof, ctx.clientIp, async (user, used) => ({
+          actor, action: used === 'recovery_code' ? 'recovery_code_used' : 'second_factor_verified', subject: `user:${user.userId}`,
+          details: used === 'recovery_code' ? { left: await ctx.deps.users.recoveryCodesLeft(user.userId) } : {}, requestId: ctx.requestId,
+        }));
         return view(session);
       } catch (err) {
         if (err instanceof DomainError && (err.code === 'invalid_credentials' || err.code === 'account_locked')) {
@@ -115,8 +113,8 @@ export const authRouter = router({
     .output(z.object({ signedOut: z.boolean() }))
     .mutation(async ({ ctx }) => {
       const session = ctx.sessionToken ? await currentSession(ctx) : null;
-      await ctx.deps.users.signOut(ctx.sessionToken);
-      if (session) await audit(ctx.deps.db.pool, { actor: session.user.email, action: 'sign_out', subject: `user:${session.user.userId}` });
+      await ctx.deps.users.signOut(ctx.sessionToken,
+        session ? { actor: session.user.email, action: 'sign_out', subject: `user:${session.user.userId}`, requestId: ctx.requestId } : undefined);
       ctx.sessionCookie?.clear();
       return { signedOut: true };
     }),

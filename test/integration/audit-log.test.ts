@@ -124,6 +124,26 @@ describe('audit log', () => {
     expect((await h.deps.db.pool.query('SELECT action FROM audit_entries WHERE subject = $1', [`store:${created.id}`])).rows).toEqual([{ action: 'store_created' }]);
   });
 
+  it('a sign-in, a second factor and a sign-out commit with their entries: an entry that cannot be written undoes them', async () => {
+    const password = 'a long enough password';
+    const user = await h.deps.users.create({ email: `atomic-${randomUUID().slice(0, 6)}@centre.test`, displayName: 'Atomic', role: 'support', password });
+    const unwritable = { actor: null as unknown as string, action: 'sign_in', subject: `user:${user.userId}` };
+    const sessions = async () => Number((await h.deps.db.pool.query('SELECT count(*) FROM sessions WHERE user_id = $1', [user.userId])).rows[0].count);
+    await expect(h.deps.users.signIn(user.email, password, '192.0.2.9', () => unwritable)).rejects.toThrow();
+    expect(await sessions()).toBe(0);
+    const { token } = await h.deps.users.signIn(user.email, password, '192.0.2.9',
+      (u) => ({ actor: u.email, action: 'sign_in', subject: `user:${u.userId}` }));
+    expect(await sessions()).toBe(1);
+    await expect(h.deps.users.signOut(token, { ...unwritable, action: 'sign_out' })).rejects.toThrow();
+    expect(await sessions()).toBe(1);
+    await expect(h.deps.users.enrolTotp(token, { ...unwritable, action: 'totp_enrolled' })).rejects.toThrow();
+    expect((await h.deps.users.findByEmail(user.email))?.totpEnrolled).toBe(false);
+    await h.deps.users.signOut(token, { actor: user.email, action: 'sign_out', subject: `user:${user.userId}` });
+    expect(await sessions()).toBe(0);
+    const { rows } = await h.deps.db.pool.query('SELECT action FROM audit_entries WHERE subject = $1 ORDER BY seq', [`user:${user.userId}`]);
+    expect(rows.map((r) => r.action)).toEqual(['sign_in', 'sign_out']);
+  });
+
   it('refuses to update, delete or truncate entries', async () => {
     const pool = h.deps.db.pool;
     for (const sql of [`UPDATE audit_entries SET actor = 'someone else'`, 'DELETE FROM audit_entries', 'TRUNCATE audit_entries']) {
