@@ -1,17 +1,24 @@
 // Failures of what the API depends on (PostgreSQL, Temporal) are not the client's fault and go
 // away: they answer 503 service_unavailable, so clients retry with their idempotency key.
 
+import { WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
+
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND']);
 // PostgreSQL: connection exceptions (08xxx), shutdown in progress (57P0x), too many connections.
 const POSTGRES_CODES = /^(08...|57P0[1-3]|53300)$/;
 // gRPC: UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED.
 const GRPC_CODES = new Set([14, 4, 8]);
+// pg's answer on a client whose connection the server ended (pg_terminate_backend, a failover).
+const CONNECTION_LOST = /Connection terminated|timeout exceeded when trying to connect|not queryable/i;
 
 export function isDependencyUnavailable(err: unknown): boolean {
   for (let e = err as { code?: unknown; cause?: unknown; message?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
     if (typeof e.code === 'string' && (NETWORK_CODES.has(e.code) || POSTGRES_CODES.test(e.code))) return true;
     if (typeof e.code === 'number' && GRPC_CODES.has(e.code)) return true;
-    if (typeof e.message === 'string' && /Connection terminated|timeout exceeded when trying to connect/i.test(e.message)) return true;
+    if (typeof e.message === 'string' && CONNECTION_LOST.test(e.message)) return true;
+    // An update (update-with-start) whose RPC timed out or was cancelled, e.g. while Temporal
+    // restarts: its outcome is unknown, and a retry with the same key joins the same workflow.
+    if (e instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return true;
     e = e.cause as typeof e;
   }
   return false;
