@@ -78,7 +78,7 @@ export async function startLoadBalancer(opts: {
       if (res.headersSent) return void res.destroy();
       const status = err.code === 'ETIMEDOUT' ? 504 : 502;
       res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: { code: status === 504 ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_UNAVAILABLE', message: `load balancer: ${err.code ?? err.message}` } }));
+      res.end(JSON.stringify({ error: { code: status === 504 ? 'upstream_timeout' : 'upstream_unavailable', message: `load balancer: ${err.code ?? err.message}` } }));
     });
     upstream.end(body);
   }
@@ -90,7 +90,7 @@ export async function startLoadBalancer(opts: {
       size += c.length;
       if (size > MAX_BODY) {
         res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
-        res.end(JSON.stringify({ error: { code: 'PAYLOAD_TOO_LARGE', message: 'request body too large' } }));
+        res.end(JSON.stringify({ error: { code: 'payload_too_large', message: 'request body too large' } }));
         req.destroy();
         return;
       }
