@@ -9,6 +9,8 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE
 const POSTGRES_CODES = /^(08...|57P0[1-3]|53300|57014|40P01)$/;
 // gRPC: UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED.
 const GRPC_CODES = new Set([14, 4, 8]);
+// pg's answer on a client whose connection the server ended (pg_terminate_backend, a failover).
+const CONNECTION_LOST = /Connection terminated|timeout exceeded when trying to connect|not queryable/i;
 
 export function isDependencyUnavailable(err: unknown): boolean {
   // An update call past its deadline: depending on the race inside the client, its cause is
@@ -17,7 +19,10 @@ export function isDependencyUnavailable(err: unknown): boolean {
   for (let e = err as { code?: unknown; cause?: unknown; message?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
     if (typeof e.code === 'string' && (NETWORK_CODES.has(e.code) || POSTGRES_CODES.test(e.code))) return true;
     if (typeof e.code === 'number' && GRPC_CODES.has(e.code)) return true;
-    if (typeof e.message === 'string' && /Connection terminated|timeout exceeded when trying to connect/i.test(e.message)) return true;
+    if (typeof e.message === 'string' && CONNECTION_LOST.test(e.message)) return true;
+    // An update (update-with-start) whose RPC timed out or was cancelled, e.g. while Temporal
+    // restarts: its outcome is unknown, and a retry with the same key joins the same workflow.
+    if (e instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return true;
     e = e.cause as typeof e;
   }
   return false;

@@ -36,6 +36,10 @@ export function connectDatabase(
   });
   // An idle client that loses its server connection must not crash the process.
   pool.on('error', (err) => console.error('[db] idle client error', err.message));
+  // Nor one that loses it while checked out between two queries (the outbox relay holds its
+  // client across Temporal calls): pg emits that on the client, where nobody listens. The holder's
+  // next query fails, and the pool drops the dead client when it is released.
+  pool.on('connect', (client) => client.on('error', (err) => console.error('[db] client error', err.message)));
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   let closed = false;
   return {

@@ -148,3 +148,69 @@ export function temporalBinary(log: Log): Promise<string> {
 export function stripeMockBinary(log: Log): Promise<string> {
   return memo(stripeMockSpec, log);
 }
+
+// The real Temporal server and its schema tool, for the cluster launcher (scripts/cluster). Same
+// release as the server the CLI above embeds, so workflows behave the same on both.
+export const TEMPORAL_SERVER_MODULE = 'go.temporal.io/server';
+export const TEMPORAL_SERVER_VERSION = 'v1.29.1';
+
+function versionCheck(flag: string, expected: string) {
+  return (file: string): string | null => {
+    const r = spawnSync(file, [flag], { encoding: 'utf8', timeout: 20_000 });
+    if (r.status !== 0) return `\`${file} ${flag}\` failed: ${(r.stderr || r.error?.message || '').trim()}`;
+    return r.stdout.includes(expected) ? null : `is ${r.stdout.trim()}, want ${expected}`;
+  };
+}
+
+const temporalServerSpec: BinarySpec = {
+  name: 'server',
+  envVar: 'TEMPORAL_SERVER_BIN',
+  goModule: `${TEMPORAL_SERVER_MODULE}/cmd/server`,
+  goVersion: TEMPORAL_SERVER_VERSION,
+  problem: versionCheck('--version', `version ${TEMPORAL_SERVER_VERSION.slice(1)}`),
+};
+
+const temporalSqlToolSpec: BinarySpec = {
+  name: 'sql',
+  envVar: 'TEMPORAL_SQL_TOOL_BIN',
+  goModule: `${TEMPORAL_SERVER_MODULE}/cmd/tools/sql`,
+  goVersion: TEMPORAL_SERVER_VERSION,
+  problem: versionCheck('--version', `version ${TEMPORAL_SERVER_VERSION.slice(1)}`),
+};
+
+/** Only the cache directory counts: `server` and `sql` on PATH are too generic to be ours. */
+async function locateCached(spec: BinarySpec, log: Log): Promise<string> {
+  const fromEnv = process.env[spec.envVar];
+  if (fromEnv) {
+    const problem = isExecutable(fromEnv) ? spec.problem(fromEnv) : 'not an executable file';
+    if (problem) throw new Error(`${spec.envVar}=${fromEnv}: ${problem}`);
+    return fromEnv;
+  }
+  const file = path.join(binCacheDir(), spec.name);
+  if (isExecutable(file)) {
+    const problem = spec.problem(file);
+    if (!problem) return file;
+    log(`ignoring ${file}: ${problem}`);
+  }
+  return goInstall(spec, log);
+}
+
+export function temporalServerBinary(log: Log): Promise<string> {
+  return locateCached(temporalServerSpec, log);
+}
+
+export function temporalSqlToolBinary(log: Log): Promise<string> {
+  return locateCached(temporalSqlToolSpec, log);
+}
+
+/** Where Go keeps the server module's source: its schema/ folder is what the sql tool applies. */
+export function temporalServerModuleDir(): string {
+  const go = goBinary();
+  if (!go) throw new Error('no Go toolchain: cannot locate the Temporal server schema files');
+  const r = spawnSync(go, ['mod', 'download', '-json', `${TEMPORAL_SERVER_MODULE}@${TEMPORAL_SERVER_VERSION}`], {
+    encoding: 'utf8', timeout: 300_000,
+  });
+  const dir = r.status === 0 ? (JSON.parse(r.stdout) as { Dir?: string }).Dir : undefined;
+  if (!dir) throw new Error(`go mod download ${TEMPORAL_SERVER_MODULE}@${TEMPORAL_SERVER_VERSION} failed: ${r.stderr || r.stdout}`);
+  return dir;
+}
