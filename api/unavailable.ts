@@ -11,6 +11,8 @@ const POSTGRES_CODES = /^(08...|57P0[1-3]|53300|57014|40P01)$/;
 const GRPC_CODES = new Set([14, 4, 8]);
 // pg's answer on a client whose connection the server ended (pg_terminate_backend, a failover).
 const CONNECTION_LOST = /Connection terminated|timeout exceeded when trying to connect|not queryable/i;
+// Prisma (driver adapter) reports PostgreSQL's SQLSTATE only in its message.
+const PRISMA_SQLSTATE = /Database error\. Code: `([0-9A-Z]{5})`/;
 
 export function isDependencyUnavailable(err: unknown): boolean {
   // An update call past its deadline: depending on the race inside the client, its cause is
@@ -20,6 +22,8 @@ export function isDependencyUnavailable(err: unknown): boolean {
     if (typeof e.code === 'string' && (NETWORK_CODES.has(e.code) || POSTGRES_CODES.test(e.code))) return true;
     if (typeof e.code === 'number' && GRPC_CODES.has(e.code)) return true;
     if (typeof e.message === 'string' && CONNECTION_LOST.test(e.message)) return true;
+    const sqlstate = typeof e.message === 'string' ? PRISMA_SQLSTATE.exec(e.message)?.[1] : undefined;
+    if (sqlstate && POSTGRES_CODES.test(sqlstate)) return true;
     // An update (update-with-start) whose RPC timed out or was cancelled, e.g. while Temporal
     // restarts: its outcome is unknown, and a retry with the same key joins the same workflow.
     if (e instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return true;

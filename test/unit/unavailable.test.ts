@@ -19,6 +19,14 @@ describe('isDependencyUnavailable', () => {
     expect(isDependencyUnavailable(Object.assign(new Error('deadlock detected'), { code: '40P01' }))).toBe(true);
   });
 
+  it('reads the SQLSTATE Prisma puts in its message: a connection the server terminated is PostgreSQL unavailable', () => {
+    // As logged by the bank test when pg_terminate_backend ended a Prisma query's connection.
+    const prisma = Object.assign(new Error('\nInvalid `prisma.order.findUnique()` invocation in\n/work/main/services/orders.ts:57:41\n\n'
+      + 'Database error. Code: `57P01`. Message: `terminating connection due to administrator command`'), { code: 'P2010' });
+    expect(isDependencyUnavailable(prisma)).toBe(true);
+    expect(isDependencyUnavailable(Object.assign(new Error('Database error. Code: `23505`. Message: `duplicate key`'), { code: 'P2010' }))).toBe(false);
+  });
+
   it('leaves other errors as faults of ours', () => {
     expect(isDependencyUnavailable(new TypeError('x is undefined'))).toBe(false);
     expect(isDependencyUnavailable(Object.assign(new Error('invalid input syntax'), { code: '22P02' }))).toBe(false);
