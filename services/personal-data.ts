@@ -3,6 +3,7 @@
 // while the engine serves: each row is rewritten only if it still holds what was read.
 
 import type pg from 'pg';
+import { inTransaction } from '../infra/db.ts';
 import type { PiiCipher } from '../domain/pii-crypto.ts';
 
 interface SealedColumn {
@@ -32,9 +33,7 @@ export async function reencryptPersonalData(pool: pg.Pool, pii: PiiCipher, actor
         `SELECT ${c.key}::text AS id, ${c.column} AS value FROM ${c.table}
           WHERE ${c.column} IS NOT NULL AND ${c.column} NOT LIKE $1 LIMIT $2`, [current, BATCH]);
       if (rows.length === 0) break;
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
+      await inTransaction(pool, async (client) => {
         for (const r of rows) {
           const plain = pii.open(r.value);
           const sets = [`${c.column} = $2`];
@@ -46,13 +45,7 @@ export async function reencryptPersonalData(pool: pg.Pool, pii: PiiCipher, actor
           const updated = await client.query(`UPDATE ${c.table} SET ${sets.join(', ')} WHERE ${c.key}::text = $1 AND ${c.column} = $3`, values);
           counts[c.table]! += updated.rowCount ?? 0;
         }
-        await client.query('COMMIT');
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw err;
-      } finally {
-        client.release();
-      }
+      });
     }
   }
   await pool.query(

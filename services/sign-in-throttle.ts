@@ -9,6 +9,7 @@
 // lock every admin out for long; the account-wide budget is larger and only reached from many addresses.
 
 import type pg from 'pg';
+import { inTransaction } from '../infra/db.ts';
 
 export interface SignInPolicy {
   /** Attempts one client address may make on one account before the delays start. */
@@ -48,9 +49,7 @@ export class SignInThrottle {
 
   /** Counts one attempt by `client` on `email`; refused (and not counted) while a delay runs. */
   async claim(email: string, client: string): Promise<Claim> {
-    const db = await this.pool.connect();
-    try {
-      await db.query('BEGIN');
+    return inTransaction(this.pool, async (db): Promise<Claim> => {
       // Rows are created and locked in one order ('' sorts first), so claims never deadlock.
       await db.query(
         `INSERT INTO sign_in_throttles (email, client) VALUES ($1, $2), ($1, $3) ON CONFLICT DO NOTHING`,
@@ -60,7 +59,6 @@ export class SignInThrottle {
           WHERE email = $1 AND client IN ($2, $3) ORDER BY client FOR UPDATE`, [email, ACCOUNT, client]);
       const blocking = rows.filter((r) => r.blocked).map((r) => r.blocked_until!.getTime());
       if (blocking.length > 0) {
-        await db.query('COMMIT');
         return { allowed: false, retryAt: new Date(Math.max(...blocking)) };
       }
       const p = this.policy;
@@ -71,14 +69,8 @@ export class SignInThrottle {
            FROM (VALUES ($2, $6::int), ($3, $7::int)) AS f(c, free)
           WHERE email = $1 AND client = f.c`,
         [email, ACCOUNT, client, p.firstDelaySeconds, p.maxDelaySeconds, p.freeAttemptsPerAccount, p.freeAttemptsPerClient]);
-      await db.query('COMMIT');
       return { allowed: true };
-    } catch (err) {
-      await db.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      db.release();
-    }
+    });
   }
 
   /** A completed sign-in: this address and the account start afresh. */

@@ -12,6 +12,7 @@ import { generateRecoveryCodes, hashRecoveryCode } from '../domain/recovery-code
 import { open, seal } from '../domain/secret-box.ts';
 import { normaliseEmail, type PiiCipher } from '../domain/pii-crypto.ts';
 import { audit, type AuditEvent } from './audit.ts';
+import { inTransaction } from '../infra/db.ts';
 import { SignInThrottle, signInPolicyFromEnv, type SignInPolicy } from './sign-in-throttle.ts';
 
 export type UserRole = 'admin' | 'finance' | 'support' | 'store_staff';
@@ -331,18 +332,10 @@ export class UserDirectory {
       await change(this.pool);
       return;
     }
-    const db = await this.pool.connect();
-    try {
-      await db.query('BEGIN');
+    await inTransaction(this.pool, async (db) => {
       await change(db);
       if (entry) await audit(db, entry);
-      await db.query('COMMIT');
-    } catch (err) {
-      await db.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      db.release();
-    }
+    });
   }
 
   /**

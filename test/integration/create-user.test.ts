@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../helpers/harness.ts';
+import { processEnv, startHarness, type Harness } from '../helpers/harness.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 let h: Harness;
@@ -19,7 +19,7 @@ afterAll(async () => {
 function createUser(args: string[], env: Record<string, string> = {}) {
   return spawnSync(process.execPath, ['--import', 'tsx', 'scripts/create-user.ts', ...args], {
     cwd: ROOT, encoding: 'utf8', timeout: 60_000,
-    env: { ...process.env, APP_MODE: 'test', DATABASE_URL: h.config.databaseUrl, REDIS_URL: 'off', CARD_CODE_KEY: 'test-card-code-key', ...env },
+    env: { ...process.env, ...processEnv(h), ...env },
   });
 }
 

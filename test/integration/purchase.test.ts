@@ -300,6 +300,18 @@ describe('Print@Home purchase', () => {
     expect(other.status).toBe(422);
   });
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  /** The payment succeeds, and its webhook arrives, while Stripe is still answering the cancel. */
+  function payWhileCancelling(orderId: string, paymentId: string): () => Promise<{ status: number; body: any }> {
+    let raced: Promise<{ status: number; body: any }> | undefined;
+    stripeState.beforeCancel = async (id) => {
+      if (id !== paymentId || raced) return;
+      stripeState.succeed(id);
+      raced = webhook(orderId, 'payment_intent.succeeded');
+      await raced;
+      await sleep(300);
+    };
+    return () => raced!;
+  }
   const cardsOf = (orderId: string) => h.deps.db.prisma.card.count({ where: { orders: { some: { id: orderId } } } });
 
   it('issues a payment that succeeds while the deadline cancels it: one card, one e-mail, no refund', async () => {
@@ -307,18 +319,11 @@ describe('Print@Home purchase', () => {
     try {
       const o = await order(1_800);
       const paymentId = (await orderRow(o.orderId)).paymentId!;
-      let raced: Promise<{ status: number; body: any }> | undefined;
       // Stripe is slow to answer the cancel; the shopper's payment goes through first and its
       // webhook arrives while the cancel is on its way.
-      stripeState.beforeCancel = async (id) => {
-        if (id !== paymentId || raced) return;
-        stripeState.succeed(id);
-        raced = webhook(o.orderId, 'payment_intent.succeeded');
-        await raced;
-        await sleep(300);
-      };
+      const raced = payWhileCancelling(o.orderId, paymentId);
       expect((await workflowClosed(o.orderId)).status).toBe('fulfilled');
-      expect((await raced!).body).toEqual({ received: true, handled: true });
+      expect((await raced()).body).toEqual({ received: true, handled: true });
       expect(await orderRow(o.orderId)).toMatchObject({ status: 'fulfilled', refundId: null, failureReason: null });
       await waitFor(async () => mailsTo(o.email).length === 1);
       await sleep(300);
@@ -334,14 +339,7 @@ describe('Print@Home purchase', () => {
   it('refunds, once, a payment that succeeds while support cancels the unpaid order: no card', async () => {
     const o = await order(2_200);
     const paymentId = (await orderRow(o.orderId)).paymentId!;
-    let raced: Promise<{ status: number; body: any }> | undefined;
-    stripeState.beforeCancel = async (id) => {
-      if (id !== paymentId || raced) return;
-      stripeState.succeed(id);
-      raced = webhook(o.orderId, 'payment_intent.succeeded');
-      await raced;
-      await sleep(300);
-    };
+    payWhileCancelling(o.orderId, paymentId);
     const handle = h.client.workflow.getHandle(`purchase-${o.orderId}`);
     const state = await handle.executeUpdate(cancelPurchaseUpdate, { args: [{ reason: 'shopper changed their mind', requestedBy: 'Sam' }] });
     expect(state.status).toBe('refunded');
