@@ -1,6 +1,6 @@
 // Wires the process-wide dependencies of the API from configuration.
 
-import { loadConfig, type Config } from '../infra/config.ts';
+import { loadConfig, shopTaskQueue, type Config } from '../infra/config.ts';
 import { connectDatabase } from '../infra/db.ts';
 import { createBalanceCache } from '../services/balance-cache.ts';
 import { Ledger } from '../services/ledger.ts';
@@ -73,6 +73,7 @@ export function startWorkerFor(
     temporalAddress: config.temporalAddress,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
+    shopTaskQueue: shopTaskQueue(config),
     client,
     pool: deps.db.pool,
     activityDeps: activityDepsOf(deps),

@@ -227,6 +227,15 @@ function limitFromEnv(name: string, fallback: number | null): number | null {
   return value;
 }
 
+/**
+ * Purchases run on a task queue of their own: a shopper waiting for the payment form must not
+ * queue behind a backlog of till redemptions (seen in the bank test after faults). Every worker
+ * polls both queues.
+ */
+export function shopTaskQueue(config: Pick<Config, 'taskQueue'>): string {
+  return `${config.taskQueue}-shop`;
+}
+
 export function loadConfig(overrides: Partial<Config> = {}): Config {
   const env = process.env;
   const mode = overrides.mode ?? appModeFromEnv();

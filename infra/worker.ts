@@ -60,6 +60,8 @@ export interface EngineWorkerOptions {
   temporalAddress: string;
   namespace: string;
   taskQueue: string;
+  /** A second queue the same code is polled on (purchases, kept apart from the tills' backlog). */
+  shopTaskQueue?: string;
   client: Client;
   pool: pg.Pool;
   activityDeps: ActivityDeps;
@@ -71,6 +73,7 @@ export interface EngineWorkerOptions {
 
 export interface EngineWorker {
   worker: Worker;
+  shopWorker: Worker | null;
   relay: OutboxRelay;
   /** Resolves when the worker has stopped. */
   running: Promise<void>;
@@ -87,27 +90,31 @@ function workflowCode(given?: WorkflowBundleOption): { workflowBundle: WorkflowB
 export async function startEngineWorker(opts: EngineWorkerOptions): Promise<EngineWorker> {
   installTemporalRuntime({ logLevel: (process.env.TEMPORAL_LOG_LEVEL as 'WARN' | 'INFO' | 'DEBUG' | undefined) ?? 'WARN' });
   const connection = await connectWorkerConnection(opts.temporalAddress);
-  const worker = await Worker.create({
+  const activities = createActivities(opts.activityDeps);
+  const create = (taskQueue: string) => Worker.create({
     connection,
     namespace: opts.namespace,
-    taskQueue: opts.taskQueue,
+    taskQueue,
     ...workflowCode(opts.workflowBundle),
-    activities: createActivities(opts.activityDeps),
+    activities,
     ...(opts.shutdownGraceMs !== undefined ? { shutdownGraceTime: opts.shutdownGraceMs } : {}),
   });
+  const worker = await create(opts.taskQueue);
+  const shopWorker = opts.shopTaskQueue && opts.shopTaskQueue !== opts.taskQueue ? await create(opts.shopTaskQueue) : null;
   const relay = new OutboxRelay({ pool: opts.pool, client: opts.client, taskQueue: opts.taskQueue, log: opts.log });
-  const running = worker.run();
+  const running = Promise.all([worker.run(), shopWorker?.run()]).then(() => {});
   relay.start();
   let stopped = false;
   return {
     worker,
+    shopWorker,
     relay,
     running,
     async stop() {
       if (stopped) return;
       stopped = true;
       await relay.stop();
-      if (worker.getState() === 'RUNNING') worker.shutdown();
+      for (const w of [worker, shopWorker]) if (w?.getState() === 'RUNNING') w.shutdown();
       await running.catch(() => {});
       // Pooled SMTP connections would otherwise keep the process (and the relay's peer) busy.
       opts.activityDeps.mailer.close();

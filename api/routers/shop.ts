@@ -5,6 +5,7 @@ import { WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/c
 import { TypedSearchAttributes } from '@temporalio/common';
 import { z } from 'zod';
 import { DomainError } from '../../domain/errors.ts';
+import { shopTaskQueue } from '../../infra/config.ts';
 import {
   createOrder, findOrder, hasOrderAccess, maskEmail, orderAccessToken, shopperEmail, signedDownloadPath, type OrderRecord,
 } from '../../services/orders.ts';
@@ -135,7 +136,7 @@ export const shopRouter = router({
       // secret as soon as the payment exists, and a retry joins the running workflow.
       const start = new WithStartWorkflowOperation(purchaseWorkflow, {
         workflowId: purchaseWorkflowId(order.id),
-        taskQueue: ctx.deps.config.taskQueue,
+        taskQueue: shopTaskQueue(ctx.deps.config),
         args: [{ orderId: order.id, amount: input.amount, currency: input.currency,
           confirmationTimeoutSeconds: payments.confirmationTimeoutSeconds }],
         workflowIdConflictPolicy: 'USE_EXISTING',
