@@ -11,6 +11,10 @@ const POSTGRES_CODES = /^(08...|57P0[1-3]|53300|57014|40P01)$/;
 const GRPC_CODES = new Set([14, 4, 8]);
 // pg's answer on a client whose connection the server ended (pg_terminate_backend, a failover).
 const CONNECTION_LOST = /Connection terminated|timeout exceeded when trying to connect|not queryable/i;
+// Prisma's own codes for a database it cannot reach or a pool that gave no connection in time
+// (P2028: "Unable to start a transaction in the given time", seen in the bank test while
+// PostgreSQL dropped every connection).
+const PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2028']);
 // Prisma (driver adapter) reports PostgreSQL's SQLSTATE only in its message.
 const PRISMA_SQLSTATE = /Database error\. Code: `([0-9A-Z]{5})`/;
 
@@ -19,7 +23,7 @@ export function isDependencyUnavailable(err: unknown): boolean {
   // DEADLINE_EXCEEDED or CANCELLED ("Call cancelled"); either way Temporal did not answer in time.
   if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return true;
   for (let e = err as { code?: unknown; cause?: unknown; message?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
-    if (typeof e.code === 'string' && (NETWORK_CODES.has(e.code) || POSTGRES_CODES.test(e.code))) return true;
+    if (typeof e.code === 'string' && (NETWORK_CODES.has(e.code) || POSTGRES_CODES.test(e.code) || PRISMA_CODES.has(e.code))) return true;
     if (typeof e.code === 'number' && GRPC_CODES.has(e.code)) return true;
     if (typeof e.message === 'string' && CONNECTION_LOST.test(e.message)) return true;
     const sqlstate = typeof e.message === 'string' ? PRISMA_SQLSTATE.exec(e.message)?.[1] : undefined;

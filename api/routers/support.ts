@@ -9,6 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { CANCELLED_BY_SUPPORT, cancelPurchaseUpdate, type PurchaseState } from '../../workflows/purchase.ts';
 import { DomainError } from '../../domain/errors.ts';
+import { shopTaskQueue } from '../../infra/config.ts';
 import { isDependencyUnavailable } from '../unavailable.ts';
 import { audit } from '../../services/audit.ts';
 import { cacheCard } from '../../services/card-view.ts';
@@ -106,7 +107,8 @@ export const supportRouter = router({
     .query(async ({ ctx, input }) => {
       const client = requireTemporal(ctx);
       const { config } = ctx.deps;
-      const query = `ExecutionStatus = 'Running' AND TaskQueue = '${config.taskQueue.replace(/'/g, "''")}' AND WorkflowType IN (${WORKFLOW_TYPES.map((t) => `'${t}'`).join(', ')})`;
+      const queues = [config.taskQueue, shopTaskQueue(config)].map((q) => `'${q.replace(/'/g, "''")}'`).join(', ');
+      const query = `ExecutionStatus = 'Running' AND TaskQueue IN (${queues}) AND WorkflowType IN (${WORKFLOW_TYPES.map((t) => `'${t}'`).join(', ')})`;
       const { running, described: descriptions } = await client.withDeadline(Date.now() + STUCK_DEADLINE_MS, async () => {
         const running = [];
         for await (const wf of client.workflow.list({ query })) {

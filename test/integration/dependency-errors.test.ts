@@ -25,6 +25,16 @@ describe('dependency errors', () => {
     expect(isDependencyUnavailable(err)).toBe(true);
   });
 
+  it('counts a Prisma transaction that could not get a connection in time as unavailable', async () => {
+    const small = connectDatabase(inject('databaseUrl'), { max: 1 });
+    const held = await small.pool.connect();
+    const err = await small.prisma.$transaction((tx) => tx.$queryRaw`SELECT 1`, { maxWait: 200 }).then(() => null, (e: unknown) => e);
+    held.release();
+    await small.close();
+    expect(String(err)).toMatch(/Unable to start a transaction in the given time/);
+    expect(isDependencyUnavailable(err)).toBe(true);
+  });
+
   it('counts an update RPC that timed out or was cancelled as unavailable', () => {
     const grpc = Object.assign(new Error('1 CANCELLED: Call cancelled'), { code: 1 });
     expect(isDependencyUnavailable(new WorkflowUpdateRPCTimeoutOrCancelledError('Call cancelled', { cause: grpc }))).toBe(true);
