@@ -1,7 +1,9 @@
 // Print@Home: the shop page's procedures. Public (no API key): shoppers are anonymous, and an
 // order is reachable only through its unguessable id.
 
-import { WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/client';
+import {
+  WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError,
+} from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { z } from 'zod';
 import { DomainError } from '../../domain/errors.ts';
@@ -163,6 +165,15 @@ export const shopRouter = router({
         // order and ends before creating any payment.
         if (created) {
           await ctx.deps.db.prisma.order.deleteMany({ where: { id: order.id, paymentId: null } }).catch(() => {});
+        }
+        // The purchase workflow ended without a payment. Either a concurrent attempt with the same
+        // key gave up and took the order back under it (seen in the bank test): the next retry
+        // starts anew; or the run was ended (e.g. terminated by an operator): this order is over.
+        if (err instanceof WorkflowUpdateFailedError || err instanceof WorkflowExecutionAlreadyStartedError) {
+          if (created || !current) {
+            throw new DomainError('service_unavailable', 'the purchase could not be started; retry with the same Idempotency-Key');
+          }
+          throw new DomainError('order_not_payable', 'this purchase has ended without a payment; start a new order with a new Idempotency-Key');
         }
         throw err;
       }

@@ -20,9 +20,11 @@ afterAll(async () => {
   await mailbox?.close();
 });
 
+const orderCall = (amount: number, idempotencyKey: string, email: string) =>
+  call(h, 'POST', '/v1/orders', { key: null, body: { amount, currency: 'EUR', email }, idempotencyKey });
+
 async function order(amount = 2_000) {
-  const res = await call(h, 'POST', '/v1/orders', {
-    key: null, body: { amount, currency: 'EUR', email: `dev-${randomUUID().slice(0, 6)}@example.test` }, idempotencyKey: randomUUID() });
+  const res = await orderCall(amount, randomUUID(), `dev-${randomUUID().slice(0, 6)}@example.test`);
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   return res.body as { orderId: string; accessToken: string };
 }
@@ -61,5 +63,17 @@ describe('development payment provider', () => {
     const refused = await confirm(o);
     expect([refused.status, refused.body.error.code]).toEqual([409, 'order_not_payable']);
     expect((await devPayment(o.orderId)).status).toBe('canceled');
+  });
+
+  it('answers a retry for a purchase whose run ended without a payment with 409, not 500', async () => {
+    const key = randomUUID();
+    const email = `ended-${randomUUID().slice(0, 6)}@example.test`;
+    const first = await orderCall(1_000, key, email);
+    expect(first.status).toBe(200);
+    await h.client.workflow.getHandle(`purchase-${first.body.orderId}`).terminate('operator ended it');
+    const again = await orderCall(1_000, key, email);
+    expect(again.status, JSON.stringify(again.body)).toBe(409);
+    expect(again.body.error.code).toBe('order_not_payable');
+    expect(await h.deps.db.prisma.order.findUniqueOrThrow({ where: { id: first.body.orderId } })).toMatchObject({ status: 'awaiting_payment', cardId: null });
   });
 });
