@@ -1,9 +1,11 @@
-// Daily housekeeping: forgets what the engine no longer needs, and personal data it may no longer
-// keep. Each activity works in batches and writes its audit entry in the same statement as the
-// deletion, so a batch and its record commit together.
+// Housekeeping: forgets what the engine no longer needs, and personal data it may no longer keep
+// (daily), and books the release of holds past their expiry (every minute). Each activity works in
+// batches and writes its audit entries in the same transaction as the change, so a batch and its
+// record commit together.
 
 import type pg from 'pg';
 import type { Config } from '../infra/config.ts';
+import type { Ledger } from '../services/ledger.ts';
 
 export interface HousekeepingActivities {
   purgeIdempotencyRecords(retentionHours: number, batchSize: number): Promise<number>;
@@ -13,6 +15,12 @@ export interface HousekeepingActivities {
   purgeExpiredOrders(batchSize: number): Promise<number>;
   /** Deletes portal sessions past their expiry. */
   purgeExpiredSessions(batchSize: number): Promise<number>;
+  /**
+   * Books the release of holds past their expiry on up to `batchSize` cards (the hold-expiry
+   * sweep). The ledger already treats them as released; this makes the books say so for cards
+   * nobody touches. Each release is audited by the ledger.
+   */
+  releaseExpiredHolds(batchSize: number): Promise<{ cards: number; holds: number }>;
 }
 
 /** `deleted` is a CTE of the rows a batch removed or changed: the count goes to the audit log. */
@@ -25,7 +33,9 @@ function withAudit(action: string, subject: string): string {
      SELECT n::int AS n FROM counted`;
 }
 
-export function createHousekeepingActivities(deps: { pool: pg.Pool; config: Pick<Config, 'privacy'> }): HousekeepingActivities {
+export function createHousekeepingActivities(
+  deps: { pool: pg.Pool; ledger: Ledger; config: Pick<Config, 'privacy'> },
+): HousekeepingActivities {
   const count = async (sql: string, values: unknown[]) => (await deps.pool.query<{ n: number }>(sql, values)).rows[0]!.n;
   const { privacy } = deps.config;
   return {
@@ -61,5 +71,7 @@ export function createHousekeepingActivities(deps: { pool: pg.Pool; config: Pick
          DELETE FROM sessions WHERE token_hash IN (SELECT token_hash FROM sessions WHERE expires_at < now() LIMIT $1)
          RETURNING 1)` + withAudit('sessions_purged', 'sessions'),
       [batchSize]),
+
+    releaseExpiredHolds: (batchSize) => deps.ledger.releaseExpiredHolds(batchSize),
   };
 }

@@ -70,6 +70,12 @@ export const velocityDeclines = new client.Counter({
  * Gauges read from the database at scrape time: what on-call must see even when no request
  * arrives (a stuck outbox, holds nobody released). Registered by the worker, which owns the
  * outbox; one query per scrape.
+ *
+ * Holds past expiry: the ledger stops counting a hold at its expiry by itself (it releases it on
+ * the next touch of its card, and lookups count it released at once), so these no longer measure
+ * money locked by workflow lag. They count releases not booked yet: holds on cards nobody touched
+ * since, which the hold-expiry sweep books every minute. Above a minute or two, the sweep is not
+ * running (no worker, Temporal down), and reports and held totals lag behind.
  */
 export function registerBacklogGauges(pool: pg.Pool, register = registry, clearingTimeZone = 'Europe/Berlin'): void {
   let last: Promise<{ outbox: number; oldest: number; pastExpiry: number; overdue: number }> | null = null;
@@ -99,7 +105,9 @@ export function registerBacklogGauges(pool: pg.Pool, register = registry, cleari
     async collect() { this.set((await read()).oldest); },
   });
   new client.Gauge({
-    name: 'voucher_holds_past_expiry', help: 'Holds still authorized after their expiry instant', registers: [register],
+    name: 'voucher_holds_past_expiry',
+    help: 'Holds past their expiry instant whose release the ledger has not booked yet (no touch of their card and no hold-expiry sweep since; lookups and authorizations already count them released)',
+    registers: [register],
     async collect() { this.set((await read()).pastExpiry); },
   });
   new client.Gauge({
@@ -129,7 +137,8 @@ export function registerBacklogGauges(pool: pg.Pool, register = registry, cleari
     },
   });
   new client.Gauge({
-    name: 'voucher_holds_overdue_seconds', help: 'How long the most overdue authorized hold is past its expiry (0 when none)',
+    name: 'voucher_holds_overdue_seconds',
+    help: 'How long the oldest hold whose release is not booked yet is past its expiry (0 when none); the hold-expiry sweep keeps it under a minute or so',
     registers: [register],
     async collect() { this.set((await read()).overdue); },
   });

@@ -15,11 +15,29 @@ export interface CachedBalance {
   held: string;
   version: string;
   expiresAt: string;
+  /**
+   * With value held: the instant the soonest of its holds expires. The ledger counts that hold as
+   * released from then on, so the entry is not served past it. An entry with value held and no
+   * validUntil is never served.
+   */
+  validUntil?: string;
 }
 
 // Bounds how long a refresh that timed out without Redis reporting an error can leave an older
 // balance on display (lookups only; the ledger never reads the cache).
 const TTL_SECONDS = 300;
+
+/** Whether an entry may be served now: one showing held value only before its soonest hold expiry. */
+export function servable(balance: CachedBalance, now = Date.now()): boolean {
+  if (Number(balance.held) === 0) return true;
+  return balance.validUntil !== undefined && Date.parse(balance.validUntil) > now;
+}
+
+/** Redis keeps an entry at most TTL_SECONDS, and one with value held no longer than its hold. */
+function ttlSeconds(balance: CachedBalance, now = Date.now()): number {
+  if (Number(balance.held) === 0 || balance.validUntil === undefined) return TTL_SECONDS;
+  return Math.max(1, Math.min(TTL_SECONDS, Math.ceil((Date.parse(balance.validUntil) - now) / 1000)));
+}
 
 // KEYS[1] balance key; ARGV[1] version, ARGV[2] json, ARGV[3] ttl
 const SET_IF_NEWER = `
@@ -90,8 +108,16 @@ export function createBalanceCache(redisUrl: string | null, log: (msg: string) =
     async get(codeHash) {
       try {
         const json = await redis.hget(key(codeHash), 'b');
-        cacheLookups.inc({ result: json ? 'hit' : 'miss' });
-        return json ? (JSON.parse(json) as CachedBalance) : null;
+        const balance = json ? (JSON.parse(json) as CachedBalance) : null;
+        if (balance && !servable(balance)) {
+          // A hold in it has expired: the ledger no longer counts it, so neither may a lookup.
+          // Dropped, so the fresh balance read next can take its place at the same version.
+          cacheLookups.inc({ result: 'miss' });
+          await redis.del(key(codeHash));
+          return null;
+        }
+        cacheLookups.inc({ result: balance ? 'hit' : 'miss' });
+        return balance;
       } catch {
         cacheLookups.inc({ result: 'error' });
         return null;
@@ -99,8 +125,13 @@ export function createBalanceCache(redisUrl: string | null, log: (msg: string) =
     },
     async put(codeHash, balance) {
       try {
+        if (!servable(balance)) {
+          // Nothing says until when its held value is true: keep no balance for this card.
+          await redis.del(key(codeHash));
+          return;
+        }
         await (redis as unknown as { setIfNewer(...args: string[]): Promise<number> }).setIfNewer(
-          key(codeHash), balance.version, JSON.stringify(balance), String(TTL_SECONDS));
+          key(codeHash), balance.version, JSON.stringify(balance), String(ttlSeconds(balance)));
       } catch {
         // A missed refresh only makes the next lookup read PostgreSQL.
       }

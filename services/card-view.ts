@@ -33,6 +33,8 @@ export function toCached(card: CardSnapshot): CachedBalance {
     cardId: card.cardId, last4: card.last4, currency: card.currency, status: card.status,
     available: String(card.available), held: String(card.held), version: String(card.version),
     expiresAt: new Date(card.expiresAt).toISOString(),
+    // Only the ledger's own word on its holds' expiry: without it a snapshot with held value is not kept.
+    ...(card.nextHoldExpiry ? { validUntil: new Date(card.nextHoldExpiry).toISOString() } : {}),
   };
 }
 
@@ -40,7 +42,7 @@ export function fromCached(codeHash: string, cached: CachedBalance): CardSnapsho
   return {
     cardId: cached.cardId, codeHash, last4: cached.last4, currency: cached.currency, status: cached.status,
     available: Number(cached.available), held: Number(cached.held), version: Number(cached.version),
-    expiresAt: cached.expiresAt,
+    expiresAt: cached.expiresAt, nextHoldExpiry: cached.validUntil ?? null,
   };
 }
 

@@ -18,6 +18,12 @@ export interface CardSnapshot {
   held: number;
   version: number;
   expiresAt: string;
+  /**
+   * Until when `held` is true: the soonest expiry among the card's holds that still count (null:
+   * none). Past it the ledger counts that hold as released. Absent when the ledger function that
+   * answered does not say; a cache must then not keep a snapshot with held value.
+   */
+  nextHoldExpiry?: string | null;
 }
 
 export interface IssueResult extends CardSnapshot {
@@ -48,7 +54,10 @@ export interface AuthorizeResult extends HoldSnapshot {
 }
 
 export interface SettleResult extends HoldSnapshot {
-  /** False when expiry found the hold already settled by the till. */
+  /**
+   * False when the call settled nothing itself: expiry found the hold settled by the till, or a
+   * void (or expiry) found it expired. Its release, if this call booked it, is audited on its own.
+   */
   changed: boolean;
   releasedAmount?: number;
   entryId?: number;
@@ -178,7 +187,11 @@ export class Ledger {
     return this.settle(idem, hash, p.holdId, p.storeId, false, null, 'void', auditAs(idem, 'hold_voided'));
   }
 
-  /** Voids a hold whose time is up; a no-op answer if the till settled it first. */
+  /**
+   * Books a hold's expiry when its time is up (the redemption workflow's timer). The ledger
+   * releases expired holds by itself whenever it touches their card, so this usually finds the
+   * hold 'expired' already, or settled by the till: it answers the hold as it is, never twice.
+   */
   expireHold(holdId: string): Promise<SettleResult> {
     return this.settle(null, null, holdId, null, false, null, 'expired', { actor: SYSTEM, action: 'hold_expired' });
   }
@@ -219,19 +232,46 @@ export class Ledger {
     return this.call('card_set_blocked', [cardId, blocked], { actor, action: blocked ? 'card_blocked' : 'card_unblocked' });
   }
 
+  /**
+   * Releases holds past their expiry in bulk (the hold-expiry sweep): the holds of up to
+   * `batchSize` cards, soonest expiry first; cards a till's call has locked are skipped (that call
+   * releases them). Each release is its own journal entry, effective at the hold's expiry, and
+   * audited. `cards` below `batchSize` means nothing more is due now.
+   */
+  async releaseExpiredHolds(batchSize: number): Promise<{ cards: number; holds: number }> {
+    const stop = ledgerCalls.startTimer({ operation: 'ledger_release_expired_holds_batch' });
+    try {
+      const result = await this.pool.query<{ r: { cards: number; holds: number } }>({
+        name: 'release_expired_holds', text: 'SELECT ledger_release_expired_holds_batch($1) AS r', values: [batchSize],
+      });
+      stop({ outcome: 'ok' });
+      return result.rows[0]!.r;
+    } catch (err) {
+      stop({ outcome: 'error' });
+      throw err;
+    }
+  }
+
+  /** A hold as it stands now: one past its expiry reads 'expired' even before its release is booked. */
   async findHold(holdId: string, storeId: string): Promise<HoldSnapshot | null> {
     const result = await this.pool.query<{ r: HoldSnapshot }>({
       name: 'hold_by_id',
-      text: 'SELECT hold_json(h) AS r FROM holds h WHERE id = $1 AND store_id = $2',
+      text: `SELECT hold_json(h) || CASE WHEN h.status = 'authorized' AND h.expires_at <= now()
+                                         THEN '{"status": "expired"}'::jsonb ELSE '{}'::jsonb END AS r
+               FROM holds h WHERE id = $1 AND store_id = $2`,
       values: [holdId, storeId],
     });
     return result.rows[0]?.r ?? null;
   }
 
+  /**
+   * A card as the ledger treats it now, without writing: holds past their expiry count as released
+   * (available again), whether or not their release is booked yet.
+   */
   async findCardByCodeHash(codeHash: string): Promise<CardSnapshot | null> {
     const result = await this.pool.query<{ r: CardSnapshot }>({
       name: 'card_by_code_hash',
-      text: 'SELECT card_json(c) AS r FROM cards c WHERE code_hash = $1',
+      text: 'SELECT card_snapshot(card_as_of_now(c)) AS r FROM cards c WHERE code_hash = $1',
       values: [codeHash],
     });
     return result.rows[0]?.r ?? null;

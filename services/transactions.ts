@@ -212,10 +212,11 @@ export interface CardDetail {
 }
 
 export async function findCard(pool: pg.Pool, cardId: string): Promise<CardDetail | null> {
+  // As the ledger treats the card now: holds past their expiry are available again, booked or not.
   const { rows } = await pool.query<{
     id: string; code_last4: string; currency: string; status: string; available: string; held: string;
     expires_at: Date; channel: string; issuing_store_id: string | null; created_at: Date;
-  }>('SELECT * FROM cards WHERE id = $1', [cardId]);
+  }>('SELECT (card_as_of_now(c)).* FROM cards c WHERE c.id = $1', [cardId]);
   const c = rows[0];
   if (!c) return null;
   const history = await pool.query<Row>(`${selectFrom()} WHERE e.card_id = $1 ORDER BY e.booked_at, e.id`, [cardId]);

@@ -4,5 +4,6 @@ export { purchaseWorkflow } from './purchase.ts';
 export { latePaymentWorkflow } from './late-payment.ts';
 export { cardExpiryWorkflow } from './card-expiry.ts';
 export { housekeepingWorkflow } from './housekeeping.ts';
+export { holdExpirySweepWorkflow } from './hold-expiry-sweep.ts';
 export { clearingWorkflow, clearingStatementWorkflow, scheduledClearingWorkflow } from './clearing.ts';
 export { voucherResendWorkflow } from './voucher-resend.ts';

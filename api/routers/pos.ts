@@ -157,7 +157,8 @@ export const posRouter = router({
     .meta({ openapi: { method: 'POST', path: '/v1/redemptions', tags: TAG, protect: true,
       summary: 'Authorize a redemption (place a hold)', requestHeaders: idempotencyHeaders,
       description: 'The hold is written before the answer; capture or void it later. A repeat with the same '
-        + 'posReference (or Idempotency-Key) returns the first answer. Holds not settled in time are voided.',
+        + 'posReference (or Idempotency-Key) returns the first answer. A hold not settled by its expiresAt stops counting '
+        + 'against the card at that instant (status expired; a capture is then refused with hold_expired).',
       errorResponses: ERRORS_WRITE } })
     .input(authorizeInput)
     .output(redemptionSchema)
@@ -193,7 +194,8 @@ export const posRouter = router({
   capture: terminalProcedure
     .meta({ openapi: { method: 'POST', path: '/v1/redemptions/{holdId}/capture', tags: TAG, protect: true,
       summary: 'Capture a hold, all or part', requestHeaders: idempotencyHeaders,
-      description: 'Capturing twice returns the first answer; what is not captured goes back to the card.',
+      description: 'Capturing twice returns the first answer; what is not captured goes back to the card. '
+        + 'A hold past its expiry is refused with hold_expired.',
       errorResponses: ERRORS_WRITE } })
     .input(captureInput)
     .output(redemptionSchema)
@@ -207,7 +209,9 @@ export const posRouter = router({
 
   void: terminalProcedure
     .meta({ openapi: { method: 'POST', path: '/v1/redemptions/{holdId}/void', tags: TAG, protect: true,
-      summary: 'Void a hold', requestHeaders: idempotencyHeaders, errorResponses: ERRORS_WRITE } })
+      summary: 'Void a hold', requestHeaders: idempotencyHeaders, errorResponses: ERRORS_WRITE,
+      description: 'Voiding twice returns the first answer. A hold past its expiry is released already: the answer is the hold '
+        + 'with status expired and its value back on the card.' } })
     .input(holdRef)
     .output(redemptionSchema)
     .mutation(async ({ ctx, input }) => {

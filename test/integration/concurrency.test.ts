@@ -2,6 +2,7 @@
 // once can never take more than it holds.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStore, createTerminal } from '../../services/directory.ts';
 import { call, issueCard, posRef, startHarness, type Harness } from '../helpers/harness.ts';
 
 let h: Harness;
@@ -54,6 +55,91 @@ describe('concurrent authorizations against one card', () => {
       s + (r.auth.status === 200 && results.indexOf(r) % 3 === 0 ? r.auth.body.approvedAmount : 0), 0)).toBe(20_000);
     // Available only shrank during the race, so anything declined did not fit then and does not fit now.
     for (const r of results) if (r.auth.status === 402) expect(r.amount).toBeGreaterThan(available);
+    expect(await h.deps.ledger.violations()).toEqual([]);
+  });
+});
+
+describe('expiry racing a capture at the boundary', () => {
+  it('settles each hold once: captured before its expiry, or released at it, never both', async () => {
+    const store = await createStore(h.deps.db.prisma, { billingPartyId: h.billingPartyId, name: 'One-second holds', holdTtlSeconds: 1 });
+    const till = await createTerminal(h.deps.db.prisma, { storeId: store.id, name: 'Boundary till' });
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const CARDS = 24;
+    const cards = await Promise.all(Array.from({ length: CARDS }, () => issueCard(h, 1_000)));
+    const holds = await Promise.all(cards.map(async (card) => {
+      const auth = await call(h, 'POST', '/v1/redemptions', {
+        key: till.apiKey, body: { code: card.code, amount: 600, currency: 'EUR', posReference: posRef() } });
+      expect(auth.status).toBe(200);
+      return auth.body as { id: string; expiresAt: string };
+    }));
+
+    // Around each hold's expiry instant (from 400 ms before to 400 ms after): its capture, an
+    // authorization of the whole card that only fits once the hold is released, a lookup, and
+    // sweeps; the redemption workflows' expiry timers fire in the same window.
+    const sweeping = (async () => {
+      const until = Math.max(...holds.map((x) => Date.parse(x.expiresAt))) + 600;
+      while (Date.now() < until) {
+        await h.deps.ledger.releaseExpiredHolds(8);
+        await sleep(25);
+      }
+    })();
+    const outcomes = await Promise.all(cards.map(async (card, i) => {
+      const hold = holds[i]!;
+      const offset = -400 + Math.round((800 * i) / (CARDS - 1));
+      await sleep(Math.max(0, Date.parse(hold.expiresAt) + offset - Date.now()));
+      const [capture, reauth] = await Promise.all([
+        call(h, 'POST', `/v1/redemptions/${hold.id}/capture`, { key: till.apiKey, body: {} }),
+        // At a till with the usual hold time, so this hold is still there for the checks below.
+        call(h, 'POST', '/v1/redemptions', { body: { code: card.code, amount: 1_000, currency: 'EUR', posReference: posRef() } }),
+        call(h, 'POST', '/v1/cards/lookup', { key: till.apiKey, body: { code: card.code } }),
+      ]);
+      return { card, hold, capture, reauth };
+    }));
+    await sweeping;
+
+    let captured = 0;
+    let released = 0;
+    for (const { card, hold, capture, reauth } of outcomes) {
+      const { rows: [row] } = await h.deps.db.pool.query(
+        `SELECT h.status, c.available::int, c.held::int,
+                (SELECT count(*)::int FROM journal_entries e WHERE e.hold_id = h.id AND e.kind IN ('capture', 'void', 'expire_hold')) AS settlements,
+                (SELECT coalesce(sum(p.amount), 0)::int FROM postings p JOIN journal_entries e ON e.id = p.entry_id
+                  WHERE e.card_id = c.id AND p.account_kind = 'store_redemptions') AS redeemed
+           FROM holds h JOIN cards c ON c.id = h.card_id WHERE h.id = $1`, [hold.id]);
+      expect(row.settlements, 'one settlement per hold').toBeLessThanOrEqual(1);
+      // Value is conserved on every card: nothing redeemed twice, nothing released and kept.
+      expect(row.available + row.held + row.redeemed).toBe(1_000);
+      if (capture.status === 200) {
+        captured++;
+        expect(row.status).toBe('captured');
+        expect(row.redeemed).toBe(600);
+        // The 600 are gone: the whole card cannot have been authorized again.
+        expect(reauth.status, JSON.stringify(reauth.body)).toBe(402);
+      } else {
+        released++;
+        expect(capture.status).toBe(409);
+        expect(capture.body.error.code).toBe('hold_expired');
+        expect(row.redeemed).toBe(0);
+        // Past its expiry the hold reads expired, booked or not, and counts no more.
+        const lookup = await call(h, 'POST', '/v1/cards/lookup', { key: till.apiKey, body: { code: card.code } });
+        expect(lookup.body.card.available + lookup.body.card.held).toBe(1_000);
+        if (reauth.status === 200) expect(lookup.body.card).toMatchObject({ available: 0, held: 1_000 });
+      }
+      if (reauth.status === 200) expect(capture.status, 'the whole card authorized while its hold was captured').toBe(409);
+    }
+    // Both sides of the boundary were hit.
+    expect(captured).toBeGreaterThan(0);
+    expect(released).toBeGreaterThan(0);
+
+    // Once everything settles, every hold of these cards is booked once: captured or expired.
+    await h.deps.ledger.releaseExpiredHolds(100);
+    const { rows: left } = await h.deps.db.pool.query(
+      `SELECT id FROM holds WHERE id = ANY($1::uuid[]) AND status = 'authorized'`, [holds.map((x) => x.id)]);
+    expect(left).toEqual([]);
+    const { rows: twice } = await h.deps.db.pool.query(
+      `SELECT hold_id FROM journal_entries WHERE hold_id = ANY($1::uuid[]) AND kind IN ('capture', 'void', 'expire_hold')
+        GROUP BY hold_id HAVING count(*) <> 1`, [holds.map((x) => x.id)]);
+    expect(twice).toEqual([]);
     expect(await h.deps.ledger.violations()).toEqual([]);
   });
 });

@@ -21,6 +21,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { startWorkerFor } from '../../api/app.ts';
 import { cardExpiryWorkflow } from '../../workflows/card-expiry.ts';
 import { housekeepingWorkflow } from '../../workflows/housekeeping.ts';
+import { holdExpirySweepWorkflow } from '../../workflows/hold-expiry-sweep.ts';
 import { scheduledClearingWorkflow } from '../../workflows/clearing.ts';
 import { voucherResendWorkflow } from '../../workflows/voucher-resend.ts';
 import { buildDataset, moveIntoPeriod } from '../helpers/clearing-dataset.ts';
@@ -243,6 +244,22 @@ describe('record workflow histories', () => {
     await h.client.workflow.execute(housekeepingWorkflow, {
       workflowId: housekeeping, taskQueue: h.config.taskQueue, args: [{ idempotencyRetentionHours: 72 }] });
     await record('housekeeping', housekeeping);
+
+    // A sweep with a release to book: a hold that expires while its workflow's start waits.
+    const store = await createStore(h.deps.db.prisma, { billingPartyId: h.billingPartyId, name: 'Sweep holds', holdTtlSeconds: 1 });
+    const till = await createTerminal(h.deps.db.prisma, { storeId: store.id, name: 'Till W1' });
+    await h.worker!.relay.stop();
+    try {
+      const auth = await call(h, 'POST', '/v1/redemptions', { key: till.apiKey, body: { code: (await issue()).code, amount: 300, currency: 'EUR', posReference: posRef() } });
+      expect(auth.status).toBe(200);
+      await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(auth.body.expiresAt) - Date.now()) + 300));
+      const sweep = `hold-expiry-sweep-${randomUUID()}`;
+      const swept = await h.client.workflow.execute(holdExpirySweepWorkflow, { workflowId: sweep, taskQueue: h.config.taskQueue, args: [] });
+      expect(swept.holds).toBeGreaterThanOrEqual(1);
+      await record('hold-expiry-sweep', sweep);
+    } finally {
+      h.worker!.relay.start();
+    }
   });
 });
 
