@@ -19,6 +19,7 @@ import { answerClientError, answerFrameworkError, frameworkRefusal, MAX_PARAM_LE
 import { openApiDocument } from './openapi.ts';
 import { registerRestRoutes } from './rest.ts';
 import { scopeRequestIds } from './request-scope.ts';
+import { traceRequests } from './tracing.ts';
 import { registerPurchaseRoutes } from './routes/purchases.ts';
 import { registerStatementRoutes } from './routes/statements.ts';
 import { registerExportRoutes } from './routes/exports.ts';
@@ -67,6 +68,7 @@ export async function buildServer(deps: AppDeps, options: ServerOptions = {}): P
   });
   refuseLongUrls(app);
   scopeRequestIds(app);
+  traceRequests(app);
 
   app.addHook('onSend', async (req, reply) => {
     reply.header('request-id', req.id);

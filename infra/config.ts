@@ -89,6 +89,33 @@ export interface OpsConfig {
   temporalMetricsBind: string | null;
   /** How long SIGTERM waits for in-flight requests (API) or activities (worker) before stopping anyway. */
   shutdownGraceMs: number;
+  /** OpenTelemetry traces, from the standard OTEL_* variables; null = no tracing at all. */
+  tracing: TracingConfig | null;
+}
+
+export interface TracingConfig {
+  /** Full OTLP/HTTP traces URL (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces). */
+  tracesUrl: string;
+  /** OTLP over HTTP with protobuf (the standard's default) or JSON bodies. */
+  protocol: 'http/protobuf' | 'http/json';
+}
+
+/**
+ * Tracing is on only where an OTLP endpoint is configured, as the OpenTelemetry SDKs read it; the
+ * other OTEL_* variables (headers, timeout, sampler, batch sizes, service name, resource
+ * attributes) are read by the SDK itself. gRPC is not built in: refused rather than ignored.
+ */
+export function tracingFromEnv(): TracingConfig | null {
+  if (fromEnv('OTEL_SDK_DISABLED')?.toLowerCase() === 'true' || fromEnv('OTEL_TRACES_EXPORTER')?.toLowerCase() === 'none') return null;
+  const base = fromEnv('OTEL_EXPORTER_OTLP_ENDPOINT');
+  const tracesUrl = fromEnv('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? (base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined);
+  if (!tracesUrl) return null;
+  if (!/^https?:\/\//.test(tracesUrl)) throw new Error('OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL');
+  const protocol = fromEnv('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL') ?? fromEnv('OTEL_EXPORTER_OTLP_PROTOCOL') ?? 'http/protobuf';
+  if (protocol !== 'http/protobuf' && protocol !== 'http/json') {
+    throw new Error(`OTEL_EXPORTER_OTLP_PROTOCOL=${protocol} is not supported: use http/protobuf or http/json`);
+  }
+  return { tracesUrl, protocol };
 }
 
 /** Every outbound or inbound wait has an end; values in milliseconds, 0 = none. */
@@ -291,6 +318,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
       workerPort: intFromEnv('WORKER_OPS_PORT', 9091, { allowZero: true }),
       temporalMetricsBind: fromEnv('TEMPORAL_METRICS_BIND') ?? null,
       shutdownGraceMs: intFromEnv('SHUTDOWN_GRACE_MS', 25_000),
+      tracing: tracingFromEnv(),
     },
     fraud: {
       codeGuessing: {

@@ -66,6 +66,22 @@ export const velocityDeclines = new client.Counter({
   name: 'voucher_velocity_declines_total', help: 'Till operations declined with velocity_limit_exceeded', registers: [registry],
 });
 
+export const rateLimitRefusals = new client.Counter({
+  name: 'voucher_rate_limit_refusals_total',
+  help: 'Requests refused with rate_limited, by limit (orders: shop orders per client address, sign_in: sign-ins per client address)',
+  labelNames: ['limit'] as const, registers: [registry],
+});
+
+export const signInRefusals = new client.Counter({
+  name: 'voucher_sign_in_refusals_total', help: 'Sign-in attempts refused with account_locked while a delay runs', registers: [registry],
+});
+
+export const signInLockouts = new client.Counter({
+  name: 'voucher_sign_in_lockouts_total',
+  help: 'Sign-in delays started: one client address (scope client) or every address together (scope account) failed past its free attempts',
+  labelNames: ['scope'] as const, registers: [registry],
+});
+
 /**
  * Gauges read from the database at scrape time: what on-call must see even when no request
  * arrives (a stuck outbox, holds nobody released). Registered by the worker, which owns the

@@ -3,6 +3,7 @@
 // while Temporal is down. Until the connection is made, procedures that need Temporal answer 503.
 
 import { Client, Connection } from '@temporalio/client';
+import { temporalClientInterceptors } from './tracing.ts';
 
 export interface BackgroundTemporal {
   /** The client once connected, else null. */
@@ -38,7 +39,7 @@ export function connectTemporalInBackground(
           await connection.close();
           return;
         }
-        client = new Client({ connection, namespace });
+        client = new Client({ connection, namespace, interceptors: temporalClientInterceptors() });
         log(`connected to Temporal at ${address}${attempt > 1 ? ` after ${attempt} attempts` : ''}`);
         options.onConnected?.(client);
         resolveConnected(client);

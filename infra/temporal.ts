@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import proto from '@temporalio/proto';
 import { ALL_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.ts';
+import { temporalClientInterceptors } from './tracing.ts';
 
 // @temporalio/proto is CommonJS: Node's ESM loader sees only its default export.
 const { temporal } = proto;
@@ -20,7 +21,8 @@ const INDEXED_TYPE = {
 
 export async function connectClient(address: string, namespace: string): Promise<Client> {
   const connection = await Connection.connect({ address });
-  return new Client({ connection, namespace });
+  // With tracing on, workflow starts and signals carry the caller's trace (infra/tracing.ts).
+  return new Client({ connection, namespace, interceptors: temporalClientInterceptors() });
 }
 
 export function connectWorkerConnection(address: string): Promise<NativeConnection> {

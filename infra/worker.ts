@@ -8,16 +8,19 @@ import type { Client } from '@temporalio/client';
 import { createActivities, type ActivityDeps } from '../activities/index.ts';
 import { OutboxRelay } from '../services/outbox-relay.ts';
 import { connectWorkerConnection } from './temporal.ts';
+import { temporalActivityInterceptors, temporalTracingSinks } from './tracing.ts';
 import type pg from 'pg';
 import type { Logger as PinoLogger } from 'pino';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+/** Bundled with the workflows, always: it traces only workflows started with a trace. */
+export const WORKFLOW_TRACING_INTERCEPTORS = fileURLToPath(new URL('../workflows/tracing-interceptors.ts', import.meta.url));
 /** Written by `npm run build` beside the built worker (dist/); absent when running from source. */
 const PREBUILT_BUNDLE = fileURLToPath(new URL('./workflow-bundle.js', import.meta.url));
 
 /** Bundles workflow code once; tests and benchmarks reuse the bundle across workers. */
 export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: [WORKFLOW_TRACING_INTERCEPTORS], logger: quietBundlerLogger });
 }
 
 const quietBundlerLogger = {
@@ -91,11 +94,15 @@ export async function startEngineWorker(opts: EngineWorkerOptions): Promise<Engi
   installTemporalRuntime({ logLevel: (process.env.TEMPORAL_LOG_LEVEL as 'WARN' | 'INFO' | 'DEBUG' | undefined) ?? 'WARN' });
   const connection = await connectWorkerConnection(opts.temporalAddress);
   const activities = createActivities(opts.activityDeps);
+  const code = workflowCode(opts.workflowBundle);
   const create = (taskQueue: string) => Worker.create({
     connection,
     namespace: opts.namespace,
     taskQueue,
-    ...workflowCode(opts.workflowBundle),
+    ...code,
+    // A bundle has the workflow interceptors built in; bundling here must add them.
+    interceptors: { ...temporalActivityInterceptors(), ...('workflowsPath' in code ? { workflowModules: [WORKFLOW_TRACING_INTERCEPTORS] } : {}) },
+    sinks: temporalTracingSinks(),
     activities,
     ...(opts.shutdownGraceMs !== undefined ? { shutdownGraceTime: opts.shutdownGraceMs } : {}),
   });

@@ -8,11 +8,15 @@ import { buildServer } from '../api/server.ts';
 import { loadConfig } from '../infra/config.ts';
 import { createLogger } from '../infra/logger.ts';
 import { connectTemporalInBackground } from '../infra/temporal-connect.ts';
+import { startTracing } from '../infra/tracing.ts';
 
 const config = loadConfig();
 const logger = createLogger('api');
 const log = (msg: string) => logger.info(msg);
 log(`${config.mode} mode`);
+// Before any client or server exists: they pick their interceptors and hooks up when created.
+const tracing = startTracing('voucher-api', config.ops.tracing);
+if (config.ops.tracing) log(`traces to ${config.ops.tracing.tracesUrl} (${config.ops.tracing.protocol})`);
 const deps = createDeps(config, log);
 const temporal = connectTemporalInBackground(config.temporalAddress, config.temporalNamespace, {
   log, onConnected: (client) => (deps.temporal = client),
@@ -35,6 +39,7 @@ async function shutdown(signal: string): Promise<void> {
   clearTimeout(deadline);
   await temporal.close();
   await deps.close();
+  await tracing.shutdown();
   log('stopped');
   process.exit(0);
 }

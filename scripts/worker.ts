@@ -10,6 +10,7 @@ import { startOpsServer } from '../infra/ops-server.ts';
 import { connectClient, ensureSearchAttributes } from '../infra/temporal.ts';
 import { engineSchedules, ensureSchedules } from '../infra/schedules.ts';
 import { installTemporalRuntime } from '../infra/worker.ts';
+import { startTracing } from '../infra/tracing.ts';
 
 const config = loadConfig();
 const logger = createLogger('worker');
@@ -20,6 +21,9 @@ installTemporalRuntime({
   prometheusBindAddress: config.ops.temporalMetricsBind,
 });
 log(`${config.mode} mode`);
+// Before the client and the worker exist: they pick their interceptors and sinks up when created.
+const tracing = startTracing('voucher-worker', config.ops.tracing);
+if (config.ops.tracing) log(`traces to ${config.ops.tracing.tracesUrl} (${config.ops.tracing.protocol})`);
 const deps = createDeps(config, log);
 const client = await connectClient(config.temporalAddress, config.temporalNamespace);
 await ensureSearchAttributes(client, config.temporalNamespace);
@@ -55,6 +59,7 @@ async function shutdown(signal: string): Promise<void> {
   await ops?.close();
   await client.connection.close();
   await deps.close();
+  await tracing.shutdown();
   process.exit(0);
 }
 process.once('SIGINT', () => void shutdown('SIGINT'));

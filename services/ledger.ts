@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { ledgerCalls } from '../infra/metrics.ts';
+import { currentTraceCarrier, SpanKind, withSpan } from '../infra/tracing.ts';
 import { DomainError, isErrorCode } from '../domain/errors.ts';
 import { requestIds } from './audit.ts';
 
@@ -121,16 +122,31 @@ export class Ledger {
    * Runs ledger function `name` with `values` and writes its audit entry in the same statement
    * (ledger_audited): one round trip, one transaction, and no change without its entry.
    */
-  private async call<T>(name: string, values: unknown[], audit: { actor: string; action: string }): Promise<T> {
+  private call<T>(name: string, values: unknown[], audit: { actor: string; action: string }): Promise<T> {
+    return withSpan(`ledger ${name}`, { kind: SpanKind.CLIENT, attributes: { 'db.system': 'postgresql', 'db.operation.name': name } },
+      () => this.callTraced<T>(name, values, audit));
+  }
+
+  private async callTraced<T>(name: string, values: unknown[], audit: { actor: string; action: string }): Promise<T> {
     const args = values.map((_, i) => `$${i + 1}`).join(',');
     const n = values.length;
-    const text = `SELECT ledger_audited(${name}(${args}), $${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}) AS r`;
     const ids = requestIds();
     const all = [...values, audit.actor, audit.action, ids?.requestId ?? null, ids?.clientRequestId ?? null];
+    let text = `SELECT ledger_audited(${name}(${args}), $${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}) AS r`;
+    let statement = `${name}_audited`;
+    // With tracing, the trace context goes into a transaction-local setting in the same statement:
+    // an outbox row the function queues takes it as its trace_context (the column's default), so
+    // the workflow it starts joins this trace. The FROM item is evaluated before the select list.
+    const carrier = currentTraceCarrier();
+    if (carrier) {
+      text += ` FROM (SELECT set_config('voucher.trace_context', $${n + 5}, true)) AS traced`;
+      statement += '_traced';
+      all.push(JSON.stringify(carrier));
+    }
     const stop = ledgerCalls.startTimer({ operation: name });
     for (let attempt = 1; ; attempt++) {
       try {
-        const result = await this.pool.query<{ r: T }>({ name: `${name}_audited`, text, values: all });
+        const result = await this.pool.query<{ r: T }>({ name: statement, text, values: all });
         stop({ outcome: 'ok' });
         return result.rows[0]!.r;
       } catch (err) {

@@ -13,12 +13,15 @@ import {
   VoucherAmount, VoucherBillingPartyId, VoucherCurrency, VoucherStatus, VoucherStoreId, VoucherTerminalId,
 } from '../workflows/search-attributes.ts';
 import { TypedSearchAttributes } from '@temporalio/common';
+import { contextFromCarrier, linksFromCarriers, SpanKind, tracingActive, withSpan, type TraceCarrier } from '../infra/tracing.ts';
 
 interface OutboxRow {
   id: string;
   workflow_id: string;
   kind: 'redemption_started' | 'redemption_settled';
   payload: RedemptionInput & { status?: 'captured' | 'voided'; capturedAmount?: number };
+  /** The trace of the request that queued it (with tracing on), continued by the delivery. */
+  trace_context: TraceCarrier | null;
 }
 
 export interface OutboxRelayOptions {
@@ -85,7 +88,7 @@ export class OutboxRelay {
     try {
       await db.query('BEGIN');
       const { rows } = await db.query<OutboxRow>(
-        `SELECT id::text, workflow_id, kind, payload FROM workflow_outbox
+        `SELECT id::text, workflow_id, kind, payload, trace_context FROM workflow_outbox
           WHERE next_attempt_at <= now()
           ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, [this.opts.batchSize ?? 256]);
       if (rows.length === 0) {
@@ -152,8 +155,25 @@ export class OutboxRelay {
     }
   }
 
+  /**
+   * Delivers within the trace of the request that caused it (the settle, else the start): the
+   * Temporal client's span, and so the workflow's, is a child of that request's ledger call. A
+   * start and a settle delivered together are one signal-with-start; the other request's trace
+   * gets a link.
+   */
+  private deliver(rows: OutboxRow[]): Promise<void> {
+    if (!tracingActive()) return this.deliverNow(rows);
+    const cause = rows.find((row) => row.kind === 'redemption_settled') ?? rows[0]!;
+    return withSpan(`outbox relay ${cause.kind}`, {
+      kind: SpanKind.PRODUCER,
+      parent: contextFromCarrier(cause.trace_context),
+      links: linksFromCarriers(rows.filter((row) => row !== cause).map((row) => row.trace_context)),
+      attributes: { 'voucher.workflow_id': cause.workflow_id, 'voucher.outbox_rows': rows.length },
+    }, () => this.deliverNow(rows));
+  }
+
   /** All queued messages of one workflow: a settle supersedes a pending start (signal-with-start). */
-  private async deliver(rows: OutboxRow[]): Promise<void> {
+  private async deliverNow(rows: OutboxRow[]): Promise<void> {
     const settled = rows.find((row) => row.kind === 'redemption_settled');
     const first = rows[0]!;
     const input: RedemptionInput = {

@@ -3,6 +3,7 @@
 // the shop down with the cache would be worse than a burst.
 
 import { Redis } from 'ioredis';
+import { rateLimitRefusals } from '../infra/metrics.ts';
 
 export interface RateLimiter {
   /** Counts a hit; false when `key` has exceeded `limit` in the current window. */
@@ -28,7 +29,10 @@ export function createRateLimiter(redisUrl: string | null): RateLimiter {
       try {
         const [count, ttl] = await (redis as unknown as { hit(k: string, w: string): Promise<[number, number]> })
           .hit(`vc:rl:${key}`, String(windowSeconds));
-        return { allowed: count <= limit, retryAfterSeconds: Math.max(ttl, 1) };
+        const allowed = count <= limit;
+        // The key's prefix names the limit (orders:<address>, sign-in:<address>): a bounded label.
+        if (!allowed) rateLimitRefusals.inc({ limit: key.split(':')[0]!.replaceAll('-', '_') });
+        return { allowed, retryAfterSeconds: Math.max(ttl, 1) };
       } catch {
         return { allowed: true, retryAfterSeconds: 0 };
       }

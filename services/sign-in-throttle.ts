@@ -10,6 +10,7 @@
 
 import type pg from 'pg';
 import { inTransaction } from '../infra/db.ts';
+import { signInLockouts, signInRefusals } from '../infra/metrics.ts';
 
 export interface SignInPolicy {
   /** Attempts one client address may make on one account before the delays start. */
@@ -49,7 +50,8 @@ export class SignInThrottle {
 
   /** Counts one attempt by `client` on `email`; refused (and not counted) while a delay runs. */
   async claim(email: string, client: string): Promise<Claim> {
-    return inTransaction(this.pool, async (db): Promise<Claim> => {
+    // Counted once the transaction has committed: the metrics say what happened, not what was tried.
+    const { claim, delaysStarted } = await inTransaction(this.pool, async (db): Promise<{ claim: Claim; delaysStarted: string[] }> => {
       // Rows are created and locked in one order ('' sorts first), so claims never deadlock.
       await db.query(
         `INSERT INTO sign_in_throttles (email, client) VALUES ($1, $2), ($1, $3) ON CONFLICT DO NOTHING`,
@@ -59,18 +61,22 @@ export class SignInThrottle {
           WHERE email = $1 AND client IN ($2, $3) ORDER BY client FOR UPDATE`, [email, ACCOUNT, client]);
       const blocking = rows.filter((r) => r.blocked).map((r) => r.blocked_until!.getTime());
       if (blocking.length > 0) {
-        return { allowed: false, retryAt: new Date(Math.max(...blocking)) };
+        return { claim: { allowed: false, retryAt: new Date(Math.max(...blocking)) }, delaysStarted: [] };
       }
       const p = this.policy;
-      await db.query(
+      const { rows: counted } = await db.query<{ client: string; delayed: boolean }>(
         `UPDATE sign_in_throttles SET attempts = attempts + 1, updated_at = now(),
                 blocked_until = CASE WHEN attempts + 1 >= free THEN now() + make_interval(secs =>
                   least($5::float8, $4::float8 * power(2, attempts + 1 - free))) END
            FROM (VALUES ($2, $6::int), ($3, $7::int)) AS f(c, free)
-          WHERE email = $1 AND client = f.c`,
+          WHERE email = $1 AND client = f.c
+          RETURNING client, blocked_until IS NOT NULL AS delayed`,
         [email, ACCOUNT, client, p.firstDelaySeconds, p.maxDelaySeconds, p.freeAttemptsPerAccount, p.freeAttemptsPerClient]);
-      return { allowed: true };
+      return { claim: { allowed: true }, delaysStarted: counted.filter((r) => r.delayed).map((r) => r.client) };
     });
+    if (!claim.allowed) signInRefusals.inc();
+    for (const c of delaysStarted) signInLockouts.inc({ scope: c === ACCOUNT ? 'account' : 'client' });
+    return claim;
   }
 
   /** A completed sign-in: this address and the account start afresh. */

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerBacklogGauges } from '../../infra/metrics.ts';
 import { startOpsServer } from '../../infra/ops-server.ts';
 import { call, issueCard, startHarness, type Harness } from '../helpers/harness.ts';
+import { trpc } from '../helpers/portal.ts';
 import { freePort } from '../../scripts/stack/processes.ts';
 import prom from 'prom-client';
 
@@ -64,6 +65,49 @@ describe('API observability', () => {
     expect(sample(text, 'voucher_authorizations_total', { outcome: 'insufficient_funds' })).toBe(declined0 + 1);
     expect(sample(text, 'voucher_ledger_call_duration_seconds_count', { operation: 'ledger_authorize', outcome: 'ok' })).toBe(ledger0 + 1);
     expect(sample(text, 'voucher_ledger_call_duration_seconds_count', { operation: 'ledger_authorize', outcome: 'insufficient_funds' })).toBeGreaterThanOrEqual(1);
+  });
+
+  it('counts rate-limit refusals by limit, and sign-in refusals and the delays they start', async () => {
+    const metrics = async () => (await fetch(`${h.baseUrl}/metrics`)).text();
+    const before = await metrics();
+    const orders0 = sample(before, 'voucher_rate_limit_refusals_total', { limit: 'orders' }) ?? 0;
+    const signIns0 = sample(before, 'voucher_rate_limit_refusals_total', { limit: 'sign_in' }) ?? 0;
+    const refused0 = sample(before, 'voucher_sign_in_refusals_total') ?? 0;
+    const client0 = sample(before, 'voucher_sign_in_lockouts_total', { scope: 'client' }) ?? 0;
+    const account0 = sample(before, 'voucher_sign_in_lockouts_total', { scope: 'account' }) ?? 0;
+
+    // Shop orders per client address: one a minute here. The limit is checked before the amount,
+    // so an out-of-range amount spends a hit without starting a purchase.
+    const shop = h.deps.config.shop;
+    const limits = { orders: shop.ordersPerMinutePerClient, signIns: h.deps.users.policy.perClientPerMinute };
+    shop.ordersPerMinutePerClient = 1;
+    const order = () => call(h, 'POST', '/v1/orders', { key: null, idempotencyKey: randomUUID(),
+      body: { amount: 1, currency: 'EUR', email: 'limits@example.test' } });
+    const orderStatuses = [(await order()).status, (await order()).status, (await order()).status];
+    shop.ordersPerMinutePerClient = limits.orders;
+    expect(orderStatuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(2);
+
+    // Sign-in: 5 free wrong passwords per address, then a delay starts; attempts meanwhile are refused.
+    const email = `nobody-${randomUUID()}@example.test`;
+    const statuses: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      const res = await trpc(h, 'mutation', 'auth.signIn', { email, password: 'wrong-password' });
+      statuses.push(`${res.status} ${res.code}`);
+    }
+    expect(statuses).toEqual([...Array(5).fill('401 invalid_credentials'), '429 account_locked', '429 account_locked']);
+    // The per-address request limit of sign-ins (Redis), like the shop's.
+    h.deps.users.policy.perClientPerMinute = 1;
+    const limited = await trpc(h, 'mutation', 'auth.signIn', { email: `other-${randomUUID()}@example.test`, password: 'x' });
+    h.deps.users.policy.perClientPerMinute = limits.signIns;
+    expect([limited.status, limited.code]).toEqual([429, 'rate_limited']);
+
+    const after = await metrics();
+    expect(sample(after, 'voucher_rate_limit_refusals_total', { limit: 'orders' })).toBe(orders0 + orderStatuses.filter((s) => s === 429).length);
+    expect(sample(after, 'voucher_rate_limit_refusals_total', { limit: 'sign_in' })).toBe(signIns0 + 1);
+    expect(sample(after, 'voucher_sign_in_refusals_total')).toBe(refused0 + 2);
+    expect(sample(after, 'voucher_sign_in_lockouts_total', { scope: 'client' })).toBe(client0 + 1);
+    // The account-wide budget (20) is not reached from one address.
+    expect(sample(after, 'voucher_sign_in_lockouts_total', { scope: 'account' }) ?? 0).toBe(account0);
   });
 
   it('is live, and ready with each dependency reported on its own', async () => {
