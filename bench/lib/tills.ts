@@ -13,6 +13,7 @@ const TERMINALS_PER_STORE = 4;
 
 export interface Till {
   terminalId: string;
+  apiKey: string;
   http: JsonClient;
   /** Card codes this till sells and mostly redeems; index = card number (see cardPicker). */
   cards: string[];
@@ -65,5 +66,5 @@ export async function createTills(o: TillsOptions): Promise<Till[]> {
   const all = own.flat();
   o.log(`fixtures: ${o.count} terminals in ${Math.ceil(o.count / TERMINALS_PER_STORE)} stores, ${all.length} cards `
     + `(issued over REST in ${((performance.now() - started) / 1000).toFixed(1)} s)`);
-  return https.map((http, i) => ({ terminalId: terminals[i]!.id, http, cards: all, seq: 0 }));
+  return https.map((http, i) => ({ terminalId: terminals[i]!.id, apiKey: terminals[i]!.apiKey, http, cards: all, seq: 0 }));
 }
