@@ -145,6 +145,7 @@ export async function run(argv: string[]): Promise<number> {
     const runId = Date.now().toString(36);
     let nextK = 0;
     let sampleEvery = 1;
+    let sampledIds: string[] = [];
     const op: Arrival = async (k, scheduledAt) => {
       const t = k % tills.length;
       const till = tills[t]!;
@@ -159,7 +160,11 @@ export async function run(argv: string[]): Promise<number> {
       const capture = performance.now() - c0;
       if (cap.status !== 200) throw new Error(`capture ${cap.status}: ${JSON.stringify(cap.body)}`);
       // The workflow id the ledger's outbox row carries (prisma/migrations/*_ledger).
-      if (k % sampleEvery === 0) lag.add(`redemption-${till.terminalId}-${posReference}`, Date.now());
+      if (k % sampleEvery === 0) {
+        const workflowId = `redemption-${till.terminalId}-${posReference}`;
+        lag.add(workflowId, Date.now());
+        sampledIds.push(workflowId);
+      }
       return { authorize, capture };
     };
     const openLoop = async (rate: number, seconds: number, label: string) => {
@@ -189,15 +194,19 @@ export async function run(argv: string[]): Promise<number> {
 
     const steps: StepReport[] = [];
     let failures = 0;
+    let histories: HistoryStats | null = null;
     for (const rate of rates) {
+      sampledIds = [];
       log(`step ${rate}/s for ${o.stepSeconds} s (${o.arrivals} arrivals; lag sampled on 1 in ${Math.max(1, Math.round(rate / o.lagSamplesPerSecond))})`);
       const pgDatabases = await backendDatabases(db);
+      const dbBefore = await databaseCounters(db);
       const before = cpuSnapshot();
       const t0 = performance.now();
       outbox.start();
       const load = await openLoop(rate, o.stepSeconds, `${rate}/s`);
       const loadSeconds = (performance.now() - t0) / 1000;
       const after = cpuSnapshot();
+      const dbAfter = await databaseCounters(db);
       const outboxSeries = outbox.stop();
       for (const [pid, name] of await backendDatabases(db)) pgDatabases.set(pid, name);
       log(`${rate}/s: load done; waiting up to ${o.settleSeconds} s for ${lag.pendingCount} sampled workflows to close`);
@@ -205,8 +214,11 @@ export async function run(argv: string[]): Promise<number> {
       if (lag.lastError) log(`${rate}/s: a visibility query failed (last error: ${lag.lastError})`);
       const cpu = cpuByGroup(before, after, loadSeconds, groupProcesses(cluster, databaseUrl, pgDatabases));
       const step = stepReport(rate, o.stepSeconds, load, lagSamples, outboxSeries, cpu);
+      step.db_per_redemption = perRedemption(dbBefore, dbAfter, load.completed, new URL(databaseUrl).pathname.slice(1));
       steps.push(step);
       printStep(step);
+      // The workflows of the highest sustained step (else the first step) show what one redemption costs Temporal.
+      if (step.sustained || !histories) histories = await historyStats(temporal, sampledIds.slice(0, 40));
       if (!step.sustained) {
         failures++;
         if (failures > o.keepGoing) {
@@ -229,6 +241,10 @@ export async function run(argv: string[]): Promise<number> {
     const sustained = steps.filter((s) => s.sustained).map((s) => s.rate_per_s);
     const capacity = sustained.length ? Math.max(...sustained) : 0;
     printSummary(steps, capacity, baseline.opsPerSecond);
+    if (histories) {
+      log(`per redemption workflow (${histories.workflows} sampled): history events p50 ${histories.events_p50} (max ${histories.events_max}), `
+        + `workflow tasks p50 ${histories.workflow_tasks_p50}, started by signal-with-start ${Math.round(histories.signal_with_start_share * 100)}%`);
+    }
     const summary = {
       bench: 'capacity',
       target,
@@ -241,6 +257,7 @@ export async function run(argv: string[]): Promise<number> {
       baseline_ops_per_s: round(baseline.opsPerSecond, 1),
       baseline_p99_ms: round(baseline.p99Ms, 2),
       ratio: round(capacity / baseline.opsPerSecond, 3),
+      workflow_history: histories,
       outbox_drain_s: outboxDrainSeconds,
       ledger_ok: ledger.ok,
     };
@@ -348,6 +365,65 @@ async function waitForEmptyOutbox(db: pg.Pool, timeoutMs: number): Promise<boole
 }
 
 // ---------------------------------------------------------------------------------------------
+// What a redemption costs beyond CPU: database transactions, rows written, workflow history
+
+type Counters = Map<string, { commits: number; rows: number }>;
+
+/** PostgreSQL flushes these counters about once a second: over a 30 s step that is close enough. */
+async function databaseCounters(db: pg.Pool): Promise<Counters> {
+  const { rows } = await db.query<{ datname: string; commits: string; rows: string }>(
+    `SELECT datname, xact_commit::text AS commits, (tup_inserted + tup_updated + tup_deleted)::text AS rows
+       FROM pg_stat_database WHERE datname IS NOT NULL`);
+  return new Map(rows.map((r) => [r.datname, { commits: Number(r.commits), rows: Number(r.rows) }]));
+}
+
+function perRedemption(before: Counters, after: Counters, redemptions: number, engineDb: string) {
+  const out: Record<string, { commits: number; rows_written: number }> = {};
+  for (const [name, a] of after) {
+    const label = name === engineDb ? 'engine' : name.startsWith('temporal_') ? (name.endsWith('_visibility') ? 'temporal_visibility' : 'temporal') : null;
+    if (!label) continue;
+    const b = before.get(name) ?? { commits: 0, rows: 0 };
+    const n = Math.max(redemptions, 1);
+    out[label] = { commits: round((a.commits - b.commits) / n, 1), rows_written: round((a.rows - b.rows) / n, 1) };
+  }
+  return out;
+}
+
+interface HistoryStats {
+  workflows: number;
+  events_p50: number;
+  events_max: number;
+  workflow_tasks_p50: number;
+  /** Started and signalled in one call: the relay found the capture queued beside the start. */
+  signal_with_start_share: number;
+}
+
+async function historyStats(client: Awaited<ReturnType<typeof connectClient>>, ids: string[]): Promise<HistoryStats | null> {
+  const events: number[] = [];
+  const tasks: number[] = [];
+  let withStart = 0;
+  for (const id of ids) {
+    try {
+      const h = await client.workflow.getHandle(id).fetchHistory();
+      const evs = h.events ?? [];
+      events.push(evs.length);
+      tasks.push(evs.filter((e) => e.workflowTaskCompletedEventAttributes).length);
+      if (evs[1]?.workflowExecutionSignaledEventAttributes) withStart++;
+    } catch {
+      // Not closed or not found: left out.
+    }
+  }
+  if (!events.length) return null;
+  return {
+    workflows: events.length,
+    events_p50: percentile(events, 50),
+    events_max: Math.max(...events),
+    workflow_tasks_p50: percentile(tasks, 50),
+    signal_with_start_share: round(withStart / events.length, 2),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 // CPU per process
 
 /** Which database each PostgreSQL backend serves: asked while the step's backends still exist. */
@@ -404,6 +480,8 @@ interface StepReport {
   outbox_slope: number;
   load_generator_late_p99_ms: number;
   cpu_pct: Record<string, number>;
+  /** Transactions and rows written per answered redemption, by database (includes what the step's backlog left to drain). */
+  db_per_redemption?: Record<string, { commits: number; rows_written: number }>;
   sustained: boolean;
   failed: string[];
 }
