@@ -14,19 +14,16 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { connectClient } from '../infra/temporal.ts';
-import { connectDatabase } from '../infra/db.ts';
-import { PiiCipher } from '../domain/pii-crypto.ts';
-import { loadConfig } from '../infra/config.ts';
-import { createBillingParty, createStore, createTerminal } from '../services/directory.ts';
 import { cpuByGroup, cpuSnapshot, type CpuSnapshot } from './lib/cpu.ts';
 import { ROOT, startEngine, type Engine } from './lib/engine.ts';
 import { JsonClient } from './lib/http.ts';
+import { baselineOp, cardPicker, seedBaseline } from './lib/baseline.ts';
+import { createTills } from './lib/tills.ts';
 import { checkLedger } from './lib/ledger.ts';
 import { percentile, round, runLoad, type LoadResult, type Operation } from './lib/load.ts';
 
 const log = (line: string) => console.log(`[bench] ${line}`);
 
-const TERMINALS_PER_STORE = 4;
 const AMOUNT = 100; // 1.00 EUR per redemption
 const CARD_BALANCE = 1_000_000; // 10,000.00 EUR: no card runs dry, even at baseline speed
 const CURRENCY = 'EUR';
@@ -62,7 +59,7 @@ export async function run(argv: string[]): Promise<number> {
   });
   const clients: JsonClient[] = [];
   try {
-    const tills = await createTills(engine, concurrency, cardsPerTerminal);
+    const tills = await createTills({ databaseUrl: engine.databaseUrl, apiUrl: engine.apiUrl, count: concurrency, cardsPerTerminal, cardBalance: CARD_BALANCE, currency: CURRENCY, log });
     clients.push(...tills.map((t) => t.http));
     const pickers = tills.map((_, i) => cardPicker(i, cardsPerTerminal, concurrency * cardsPerTerminal));
     const load = { concurrency, warmupSeconds, seconds, log };
@@ -73,9 +70,9 @@ export async function run(argv: string[]): Promise<number> {
     let baseline: LoadResult;
     let baselineUsage: Usage;
     try {
-      await seedBaseline(baselinePool, concurrency * cardsPerTerminal);
+      await seedBaseline(baselinePool, concurrency * cardsPerTerminal, CARD_BALANCE);
       log(`baseline: ${concurrency} pg clients, guarded UPDATE + hold row, then capture`);
-      ({ result: baseline, usage: baselineUsage } = await withUsage(engine, { ...load, name: 'baseline', op: baselineOp(baselinePool, pickers) }));
+      ({ result: baseline, usage: baselineUsage } = await withUsage(engine, { ...load, name: 'baseline', op: baselineOp(baselinePool, pickers, AMOUNT) }));
     } finally {
       await baselinePool.end();
     }
@@ -131,138 +128,6 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 const ms = (v: number) => round(v, 2);
-
-// ---------------------------------------------------------------------------------------------
-// Fixtures
-
-interface Till {
-  http: JsonClient;
-  /** Card codes this till sells and mostly redeems; index = card number (see cardPicker). */
-  cards: string[];
-  seq: number;
-}
-
-/**
- * One billing party, a store per TERMINALS_PER_STORE tills, and cards sold through the REST API
- * (the same path a till uses, so the cards are exactly what production would hold). Every till's
- * `cards` lists all cards, in global order, so cardPicker indexes work for any till.
- */
-async function createTills(engine: Engine, count: number, cardsPerTerminal: number): Promise<Till[]> {
-  const db = connectDatabase(engine.databaseUrl, { max: 4 });
-  let keys: string[];
-  try {
-    const party = await createBillingParty(db.prisma, new PiiCipher(loadConfig().privacy.piiKeys), { name: 'Bench party', contactEmail: 'bench@example.test' });
-    const stores = [];
-    for (let s = 0; s < Math.ceil(count / TERMINALS_PER_STORE); s++) {
-      stores.push(await createStore(db.prisma, { billingPartyId: party.id, name: `Bench store ${s + 1}` }));
-    }
-    keys = [];
-    for (let t = 0; t < count; t++) {
-      const store = stores[Math.floor(t / TERMINALS_PER_STORE)]!;
-      keys.push((await createTerminal(db.prisma, { storeId: store.id, name: `Bench till ${t + 1}` })).apiKey);
-    }
-  } finally {
-    await db.close();
-  }
-
-  const started = performance.now();
-  const https = keys.map((key) => new JsonClient(engine.apiUrl, { authorization: `Bearer ${key}` }));
-  const own = await Promise.all(https.map(async (http, t) => {
-    const codes: string[] = [];
-    for (let c = 0; c < cardsPerTerminal; c++) {
-      const res = await http.request('POST', '/v1/cards', { amount: CARD_BALANCE, currency: CURRENCY },
-        { 'idempotency-key': `bench-issue-${t}-${c}` });
-      if (res.status !== 200) throw new Error(`issuing a card failed: ${res.status} ${JSON.stringify(res.body)}`);
-      codes.push(res.body.code);
-    }
-    return codes;
-  }));
-  const all = own.flat();
-  log(`fixtures: ${count} terminals in ${Math.ceil(count / TERMINALS_PER_STORE)} stores, ${all.length} cards `
-    + `(issued over REST in ${((performance.now() - started) / 1000).toFixed(1)} s)`);
-  return https.map((http) => ({ http, cards: all, seq: 0 }));
-}
-
-/**
- * Which card till `till` redeems next. Tills mostly redeem their own customers' cards (90%,
- * round robin) and sometimes another till's (10%, random): there is occasional row-lock
- * contention, as when a card is used in two shops at once, but no single hot row that would
- * make the benchmark measure lock waits instead of the engine. Seeded per till, so the
- * baseline and the project run see the same card sequence.
- */
-function cardPicker(till: number, cardsPerTerminal: number, totalCards: number): () => number {
-  let state = (till + 1) * 0x9e3779b9;
-  const random = () => { // mulberry32
-    state = (state + 0x6d2b79f5) | 0;
-    let x = Math.imul(state ^ (state >>> 15), 1 | state);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 2 ** 32;
-  };
-  let next = 0;
-  return () => random() < 0.1
-    ? Math.floor(random() * totalCards)
-    : till * cardsPerTerminal + (next++ % cardsPerTerminal);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Baseline: the ledger's essential work and nothing else
-
-async function seedBaseline(pool: pg.Pool, cards: number): Promise<void> {
-  await pool.query(`
-    DROP TABLE IF EXISTS bench_holds, bench_cards;
-    CREATE TABLE bench_cards (
-      id int PRIMARY KEY,
-      available bigint NOT NULL CHECK (available >= 0),
-      held bigint NOT NULL DEFAULT 0 CHECK (held >= 0));
-    CREATE TABLE bench_holds (
-      id bigserial PRIMARY KEY,
-      card_id int NOT NULL REFERENCES bench_cards,
-      amount bigint NOT NULL,
-      status text NOT NULL DEFAULT 'authorized',
-      created_at timestamptz NOT NULL DEFAULT now());`);
-  await pool.query('INSERT INTO bench_cards (id, available) SELECT g, $2 FROM generate_series(0, $1 - 1) g', [cards, CARD_BALANCE]);
-}
-
-/** Two transactions per op, like authorize and capture; named prepared statements, like the Ledger. */
-function baselineOp(pool: pg.Pool, pickers: (() => number)[]): Operation {
-  return async (i) => {
-    const card = pickers[i]!();
-    const db = await pool.connect();
-    try {
-      const t0 = performance.now();
-      await db.query('BEGIN');
-      const hold = await db.query({ name: 'b_hold', text: 'INSERT INTO bench_holds (card_id, amount) VALUES ($1, $2) RETURNING id', values: [card, AMOUNT] });
-      const guarded = await db.query({
-        name: 'b_authorize',
-        text: 'UPDATE bench_cards SET available = available - $2, held = held + $2 WHERE id = $1 AND available >= $2',
-        values: [card, AMOUNT],
-      });
-      if (guarded.rowCount !== 1) {
-        await db.query('ROLLBACK');
-        throw new Error(`baseline: card ${card} has insufficient funds`);
-      }
-      await db.query('COMMIT');
-      const authorize = performance.now() - t0;
-
-      await db.query('BEGIN');
-      const settled = await db.query({
-        name: 'b_settle', text: `UPDATE bench_holds SET status = 'captured' WHERE id = $1 AND status = 'authorized'`, values: [hold.rows[0].id],
-      });
-      await db.query({ name: 'b_capture', text: 'UPDATE bench_cards SET held = held - $2 WHERE id = $1', values: [card, AMOUNT] });
-      if (settled.rowCount !== 1) {
-        await db.query('ROLLBACK');
-        throw new Error('baseline: hold already settled');
-      }
-      await db.query('COMMIT');
-      return { authorize };
-    } catch (err) {
-      await db.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      db.release();
-    }
-  };
-}
 
 // ---------------------------------------------------------------------------------------------
 // What the measurement window cost: CPU per process, WAL and commits per operation

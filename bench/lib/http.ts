@@ -1,5 +1,6 @@
-// A minimal JSON client over node:http. One keep-alive socket per client, i.e. per till, as a
-// real till holds one connection. node:http rather than fetch: fetch costs the load generator
+// A minimal JSON client over node:http. One keep-alive socket per client by default, i.e. per
+// till, as a real till holds one connection; an open-loop load generator, whose requests do not
+// wait for each other, gives it more. node:http rather than fetch: fetch costs the load generator
 // noticeably more CPU per request, and on a 2-core box that CPU is taken from the server.
 
 import http from 'node:http';
@@ -10,11 +11,12 @@ export interface JsonResponse {
 }
 
 export class JsonClient {
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  private readonly agent: http.Agent;
   private readonly url: URL;
 
-  constructor(baseUrl: string, private readonly headers: Record<string, string> = {}) {
+  constructor(baseUrl: string, private readonly headers: Record<string, string> = {}, opts: { maxSockets?: number } = {}) {
     this.url = new URL(baseUrl);
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 1 });
   }
 
   request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<JsonResponse> {
