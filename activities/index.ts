@@ -4,6 +4,7 @@ import { createPurchaseActivities, type PurchaseActivityDeps } from './purchase.
 import { createRedemptionActivities } from './redemption.ts';
 import { createHousekeepingActivities } from './housekeeping.ts';
 import { createCardActivities } from './cards.ts';
+import { createCardAdjustmentActivities } from './card-adjustments.ts';
 import { createClearingActivities, type ClearingActivityDeps } from './clearing.ts';
 import type pg from 'pg';
 
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPurchaseActivities(deps),
     ...createHousekeepingActivities(deps),
     ...createCardActivities(deps),
+    ...createCardAdjustmentActivities({ ...deps, maxCardBalance: deps.config.maxCardBalance }),
     ...createClearingActivities(deps),
   };
 }

@@ -30,6 +30,8 @@ export interface Config {
   trustProxy: TrustProxy;
   maxCardBalance: bigint;
   cardValidityDays: number;
+  /** Card lifecycle operations (issue #13): four eyes on large adjustments, deactivation policy. */
+  cardLifecycle: CardLifecycleConfig;
   /** Hold lifetime when a store sets none; stores normally carry their own. */
   defaultHoldTtlSeconds: number;
   temporalUiUrl: string | null;
@@ -47,6 +49,15 @@ export interface Config {
   /** Fraud limits at the till: code guessing and velocity. */
   fraud: FraudConfig;
   privacy: PrivacyConfig;
+}
+
+export interface CardLifecycleConfig {
+  /** Adjustments above this amount (minor units) wait for a second back-office user's approval. */
+  adjustmentApprovalThreshold: bigint;
+  /** How long such an adjustment waits for its approval before it expires. */
+  adjustmentApprovalHours: number;
+  /** What happens to a deactivated card's remaining value: breakage, or back to its sale's source. */
+  deactivationPolicy: 'breakage' | 'refund';
 }
 
 export interface PrivacyConfig {
@@ -227,6 +238,11 @@ function limitFromEnv(name: string, fallback: number | null): number | null {
   return value;
 }
 
+function deactivationPolicyFromEnv(raw: string | undefined): 'breakage' | 'refund' {
+  if (raw === undefined || raw === 'breakage' || raw === 'refund') return raw ?? 'breakage';
+  throw new Error('CARD_DEACTIVATION_POLICY must be "breakage" or "refund"');
+}
+
 export function loadConfig(overrides: Partial<Config> = {}): Config {
   const env = process.env;
   const mode = overrides.mode ?? appModeFromEnv();
@@ -244,6 +260,11 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     trustProxy: parseTrustProxy(fromEnv('TRUST_PROXY')),
     maxCardBalance: BigInt(intFromEnv('MAX_CARD_BALANCE', 250_000_00)),
     cardValidityDays: intFromEnv('CARD_VALIDITY_DAYS', 3 * 365),
+    cardLifecycle: {
+      adjustmentApprovalThreshold: BigInt(intFromEnv('ADJUSTMENT_APPROVAL_THRESHOLD', 100_00)),
+      adjustmentApprovalHours: intFromEnv('ADJUSTMENT_APPROVAL_HOURS', 24),
+      deactivationPolicy: deactivationPolicyFromEnv(fromEnv('CARD_DEACTIVATION_POLICY')),
+    },
     defaultHoldTtlSeconds: intFromEnv('HOLD_TTL_SECONDS', 900),
     temporalUiUrl: env.TEMPORAL_UI_URL ?? null,
     idempotencyRetentionHours: intFromEnv('IDEMPOTENCY_RETENTION_HOURS', 72),
