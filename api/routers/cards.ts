@@ -151,7 +151,7 @@ export const cardsRouter = router({
       // Started on every call (a retry after a lost start starts it; USE_EXISTING makes repeats one).
       await client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () => client.workflow.start(cardAdjustmentWorkflow, {
         workflowId: cardAdjustmentWorkflowId(request.id), taskQueue: config.taskQueue,
-        args: [{ adjustmentId: request.id, waitMs: Math.max(0, Date.parse(request.expiresAt) - Date.now()) }],
+        args: [{ adjustmentId: request.id, waitMs: Math.max(1, Date.parse(request.expiresAt) - Date.now()) }],
         workflowIdConflictPolicy: 'USE_EXISTING',
         typedSearchAttributes: [
           { key: VoucherStatus, value: 'awaiting_approval' }, { key: VoucherAmount, value: Number(signed) },
