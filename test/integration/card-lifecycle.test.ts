@@ -178,6 +178,25 @@ describe('adjustments', () => {
   });
 });
 
+describe('an adjustment nobody decides', () => {
+  it('expires at its deadline and can no longer be approved', async () => {
+    const card = await issueCard(h, 1_000);
+    // No waiting for a day here: the deadline is now.
+    h.deps.config.cardLifecycle.adjustmentApprovalHours = 0;
+    try {
+      const asked = await post(`/v1/cards/${card.id}/adjustments`, { direction: 'up', amount: THRESHOLD + 7, reason: 'forgotten' });
+      expect(asked.body.adjustment.status).toBe('pending');
+      const result = await h.client.workflow.getHandle(`card-adjustment-${asked.body.adjustment.id}`).result();
+      expect(result).toEqual({ status: 'expired', entryId: null });
+      const late = await post(`/v1/card-adjustments/${asked.body.adjustment.id}/decision`, { approve: true }, finance);
+      expect([late.status, late.body.error.code]).toEqual([409, 'adjustment_not_pending']);
+      expect((await entriesOf(card.id)).map((e) => e.kind)).toEqual(['issue']);
+    } finally {
+      h.deps.config.cardLifecycle.adjustmentApprovalHours = 24;
+    }
+  });
+});
+
 describe('transfers and expiry', () => {
   it('moves value between two cards atomically and refuses what makes no sense', async () => {
     const from = await issueCard(h, 2_000);

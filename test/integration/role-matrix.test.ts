@@ -53,6 +53,14 @@ const EXPECTED: Record<string, Role[]> = {
   'admin.setStoreLimits': ['admin'],
   'admin.codeGuessLocks': ['admin'],
   'admin.liftCodeGuessLock': ['admin'],
+  'cards.activities': ['admin', 'finance', 'support', 'store_staff'],
+  'cards.deactivate': ['admin', 'support'],
+  'cards.clearBalance': ['admin', 'support'],
+  'cards.adjust': ['admin', 'finance', 'support'],
+  'cards.adjustments': ['admin', 'finance', 'support'],
+  'cards.decideAdjustment': ['admin', 'finance', 'support'],
+  'cards.transfer': ['admin', 'support'],
+  'cards.extendExpiry': ['admin', 'support'],
 };
 /** Open to anyone (the shop, sign-in) or to tills (their own API key). */
 const PUBLIC = /^(shop|auth)\./;
@@ -92,6 +100,14 @@ const SAMPLE: Record<string, () => unknown> = {
   'admin.setApiClientExpiry': () => ({ clientId: randomUUID(), validDays: 1 }),
   'admin.revokeApiClient': () => ({ clientId: randomUUID() }),
   'admin.auditLog': () => ({ text: 'sign_in' }),
+  'cards.activities': () => ({ cardId: randomUUID() }),
+  'cards.deactivate': () => ({ cardId: randomUUID(), reason: 'matrix' }),
+  'cards.clearBalance': () => ({ cardId: randomUUID(), reason: 'support_issue' }),
+  'cards.adjust': () => ({ cardId: randomUUID(), direction: 'up', amount: 1, reason: 'matrix' }),
+  'cards.adjustments': () => ({}),
+  'cards.decideAdjustment': () => ({ adjustmentId: randomUUID(), approve: false }),
+  'cards.transfer': () => ({ cardId: randomUUID(), toCardId: randomUUID() }),
+  'cards.extendExpiry': () => ({ cardId: randomUUID(), expiresAt: '2030-01-01T00:00:00Z', reason: 'matrix' }),
 };
 
 const procedures = Object.entries((appRouter as any)._def.procedures as Record<string, { _def: { type: 'query' | 'mutation'; meta?: { roles?: string[] } } }>)
