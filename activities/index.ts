@@ -5,6 +5,7 @@ import { createRedemptionActivities } from './redemption.ts';
 import { createHousekeepingActivities } from './housekeeping.ts';
 import { createCardActivities } from './cards.ts';
 import { createCardAdjustmentActivities } from './card-adjustments.ts';
+import { createCardBatchActivities } from './card-batches.ts';
 import { createClearingActivities, type ClearingActivityDeps } from './clearing.ts';
 import type pg from 'pg';
 
@@ -17,6 +18,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createHousekeepingActivities(deps),
     ...createCardActivities(deps),
     ...createCardAdjustmentActivities({ ...deps, maxCardBalance: deps.config.maxCardBalance }),
+    ...createCardBatchActivities({ ...deps, activationCodeDigits: deps.config.cardLifecycle.batchActivationCodeDigits }),
     ...createClearingActivities(deps),
   };
 }

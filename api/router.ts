@@ -9,6 +9,7 @@ import { supportRouter } from './routers/support.ts';
 import { dashboardRouter } from './routers/dashboard.ts';
 import { adminRouter } from './routers/admin.ts';
 import { cardsRouter } from './routers/cards.ts';
+import { cardBatchesRouter } from './routers/card-batches.ts';
 
 export const appRouter = router({
   pos: posRouter,
@@ -22,6 +23,7 @@ export const appRouter = router({
   dashboard: dashboardRouter,
   admin: adminRouter,
   cards: cardsRouter,
+  cardBatches: cardBatchesRouter,
 });
 
 export type AppRouter = typeof appRouter;

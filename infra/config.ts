@@ -58,6 +58,12 @@ export interface CardLifecycleConfig {
   adjustmentApprovalHours: number;
   /** What happens to a deactivated card's remaining value: breakage, or back to its sale's source. */
   deactivationPolicy: 'breakage' | 'refund';
+  /** Scratch-card batches: serial numbers start with this prefix. */
+  batchSerialPrefix: string;
+  /** Digits of a scratch card's activation code. */
+  batchActivationCodeDigits: number;
+  /** How long a generated batch waits for the system owner's approval before it is cancelled. */
+  batchApprovalHours: number;
 }
 
 export interface PrivacyConfig {
@@ -238,6 +244,12 @@ function limitFromEnv(name: string, fallback: number | null): number | null {
   return value;
 }
 
+function serialPrefixFromEnv(raw: string | undefined): string {
+  if (raw === undefined) return 'SC';
+  if (!/^[A-Z0-9]{0,8}$/.test(raw)) throw new Error('CARD_SERIAL_PREFIX must be up to 8 capital letters or digits');
+  return raw;
+}
+
 function deactivationPolicyFromEnv(raw: string | undefined): 'breakage' | 'refund' {
   if (raw === undefined || raw === 'breakage' || raw === 'refund') return raw ?? 'breakage';
   throw new Error('CARD_DEACTIVATION_POLICY must be "breakage" or "refund"');
@@ -264,6 +276,9 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
       adjustmentApprovalThreshold: BigInt(intFromEnv('ADJUSTMENT_APPROVAL_THRESHOLD', 100_00)),
       adjustmentApprovalHours: intFromEnv('ADJUSTMENT_APPROVAL_HOURS', 24),
       deactivationPolicy: deactivationPolicyFromEnv(fromEnv('CARD_DEACTIVATION_POLICY')),
+      batchSerialPrefix: serialPrefixFromEnv(fromEnv('CARD_SERIAL_PREFIX')),
+      batchActivationCodeDigits: Math.min(20, Math.max(6, intFromEnv('CARD_ACTIVATION_CODE_DIGITS', 10))),
+      batchApprovalHours: intFromEnv('CARD_BATCH_APPROVAL_HOURS', 72),
     },
     defaultHoldTtlSeconds: intFromEnv('HOLD_TTL_SECONDS', 900),
     temporalUiUrl: env.TEMPORAL_UI_URL ?? null,

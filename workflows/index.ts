@@ -7,3 +7,4 @@ export { housekeepingWorkflow } from './housekeeping.ts';
 export { clearingWorkflow, clearingStatementWorkflow, scheduledClearingWorkflow } from './clearing.ts';
 export { voucherResendWorkflow } from './voucher-resend.ts';
 export { cardAdjustmentWorkflow } from './card-adjustment.ts';
+export { cardBatchWorkflow } from './card-batch.ts';

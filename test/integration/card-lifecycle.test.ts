@@ -5,6 +5,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../infra/config.ts';
 import { createApiClient } from '../../services/directory.ts';
 import { call, issueCard, posRef, startHarness, waitFor, type Harness } from '../helpers/harness.ts';
 import { pendingCard } from '../helpers/pending-card.ts';
@@ -15,7 +16,7 @@ let finance: string;
 const THRESHOLD = 10_000;
 
 beforeAll(async () => {
-  h = await startHarness({ config: { cardLifecycle: { adjustmentApprovalThreshold: BigInt(THRESHOLD), adjustmentApprovalHours: 24, deactivationPolicy: 'breakage' } } });
+  h = await startHarness({ config: { cardLifecycle: { ...loadConfig().cardLifecycle, adjustmentApprovalThreshold: BigInt(THRESHOLD), adjustmentApprovalHours: 24, deactivationPolicy: 'breakage' } } });
   admin = (await createApiClient(h.deps.db.prisma, { name: 'Lifecycle admin', role: 'admin' })).apiKey;
   finance = (await createApiClient(h.deps.db.prisma, { name: 'Lifecycle finance', role: 'finance' })).apiKey;
 });
