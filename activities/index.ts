@@ -6,6 +6,7 @@ import { createHousekeepingActivities } from './housekeeping.ts';
 import { createCardActivities } from './cards.ts';
 import { createCardAdjustmentActivities } from './card-adjustments.ts';
 import { createCardBatchActivities } from './card-batches.ts';
+import { createReminderActivities } from './expiry-reminders.ts';
 import { createClearingActivities, type ClearingActivityDeps } from './clearing.ts';
 import type pg from 'pg';
 
@@ -18,6 +19,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createHousekeepingActivities(deps),
     ...createCardActivities(deps),
     ...createCardAdjustmentActivities({ ...deps, maxCardBalance: deps.config.maxCardBalance }),
+    ...createReminderActivities(deps),
     ...createCardBatchActivities({ ...deps, activationCodeDigits: deps.config.cardLifecycle.batchActivationCodeDigits }),
     ...createClearingActivities(deps),
   };

@@ -64,6 +64,8 @@ export interface CardLifecycleConfig {
   batchActivationCodeDigits: number;
   /** How long a generated batch waits for the system owner's approval before it is cancelled. */
   batchApprovalHours: number;
+  /** Days before expiry a Print@Home buyer is reminded (each once per card), e.g. [30, 7]. */
+  expiryReminderDays: number[];
 }
 
 export interface PrivacyConfig {
@@ -244,6 +246,14 @@ function limitFromEnv(name: string, fallback: number | null): number | null {
   return value;
 }
 
+function reminderDaysFromEnv(raw: string | undefined): number[] {
+  if (raw === undefined) return [30, 7];
+  if (raw === 'off' || raw === '') return [];
+  const days = raw.split(',').map((d) => Number(d.trim()));
+  if (days.some((d) => !Number.isInteger(d) || d < 1 || d > 365)) throw new Error('EXPIRY_REMINDER_DAYS must be a comma-separated list of days (1-365), or "off"');
+  return [...new Set(days)].sort((a, b) => b - a);
+}
+
 function serialPrefixFromEnv(raw: string | undefined): string {
   if (raw === undefined) return 'SC';
   if (!/^[A-Z0-9]{0,8}$/.test(raw)) throw new Error('CARD_SERIAL_PREFIX must be up to 8 capital letters or digits');
@@ -279,6 +289,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
       batchSerialPrefix: serialPrefixFromEnv(fromEnv('CARD_SERIAL_PREFIX')),
       batchActivationCodeDigits: Math.min(20, Math.max(6, intFromEnv('CARD_ACTIVATION_CODE_DIGITS', 10))),
       batchApprovalHours: intFromEnv('CARD_BATCH_APPROVAL_HOURS', 72),
+      expiryReminderDays: reminderDaysFromEnv(fromEnv('EXPIRY_REMINDER_DAYS')),
     },
     defaultHoldTtlSeconds: intFromEnv('HOLD_TTL_SECONDS', 900),
     temporalUiUrl: env.TEMPORAL_UI_URL ?? null,

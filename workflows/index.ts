@@ -8,3 +8,4 @@ export { clearingWorkflow, clearingStatementWorkflow, scheduledClearingWorkflow 
 export { voucherResendWorkflow } from './voucher-resend.ts';
 export { cardAdjustmentWorkflow } from './card-adjustment.ts';
 export { cardBatchWorkflow } from './card-batch.ts';
+export { cardExpiryRemindersWorkflow } from './card-expiry-reminders.ts';

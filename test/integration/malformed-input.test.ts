@@ -102,6 +102,13 @@ const SAMPLE: Record<string, () => Json> = {
   'cards.decideAdjustment': () => ({ adjustmentId: uuid(), approve: true }),
   'cards.transfer': () => ({ cardId: uuid(), toCardId: uuid(), amount: 100, reason: 'merge' }),
   'cards.extendExpiry': () => ({ cardId: uuid(), expiresAt: '2031-01-01T00:00:00Z', reason: 'goodwill' }),
+  'cardBatches.create': () => ({ count: 10, faceValue: 2_500, currency: 'EUR', validityDays: 365, issuingStoreId: uuid(), issuingPartyId: null }),
+  'cardBatches.list': () => ({}),
+  'cardBatches.get': () => ({ batchId: uuid() }),
+  'cardBatches.decide': () => ({ batchId: uuid(), approve: true }),
+  'cardBatches.void': () => ({ batchId: uuid(), reason: 'misprint' }),
+  'cardBatches.serials': () => ({ batchId: uuid(), after: '10', limit: '50' }),
+  'cardBatches.findBySerial': () => ({ serial: 'SC00001-000001' }),
 };
 
 // ---- values no field accepts -------------------------------------------------------------------

@@ -61,6 +61,13 @@ const EXPECTED: Record<string, Role[]> = {
   'cards.decideAdjustment': ['admin', 'finance', 'support'],
   'cards.transfer': ['admin', 'support'],
   'cards.extendExpiry': ['admin', 'support'],
+  'cardBatches.create': ['admin', 'finance'],
+  'cardBatches.list': ['admin', 'finance', 'support'],
+  'cardBatches.get': ['admin', 'finance', 'support'],
+  'cardBatches.decide': ['admin'],
+  'cardBatches.void': ['admin', 'finance'],
+  'cardBatches.serials': ['admin', 'finance', 'support'],
+  'cardBatches.findBySerial': ['admin', 'finance', 'support'],
 };
 /** Open to anyone (the shop, sign-in) or to tills (their own API key). */
 const PUBLIC = /^(shop|auth)\./;
@@ -108,6 +115,13 @@ const SAMPLE: Record<string, () => unknown> = {
   'cards.decideAdjustment': () => ({ adjustmentId: randomUUID(), approve: false }),
   'cards.transfer': () => ({ cardId: randomUUID(), toCardId: randomUUID() }),
   'cards.extendExpiry': () => ({ cardId: randomUUID(), expiresAt: '2030-01-01T00:00:00Z', reason: 'matrix' }),
+  // An unknown store: refused (404) after the role check, so no batch is ordered.
+  'cardBatches.create': () => ({ count: 1, faceValue: 100, currency: 'EUR', validityDays: 30, issuingStoreId: randomUUID() }),
+  'cardBatches.get': () => ({ batchId: randomUUID() }),
+  'cardBatches.decide': () => ({ batchId: randomUUID(), approve: false }),
+  'cardBatches.void': () => ({ batchId: randomUUID(), reason: 'matrix' }),
+  'cardBatches.serials': () => ({ batchId: randomUUID() }),
+  'cardBatches.findBySerial': () => ({ serial: 'SC00000-000000' }),
 };
 
 const procedures = Object.entries((appRouter as any)._def.procedures as Record<string, { _def: { type: 'query' | 'mutation'; meta?: { roles?: string[] } } }>)
