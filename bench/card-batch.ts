@@ -49,8 +49,8 @@ export async function run(argv: string[]): Promise<number> {
     await db.pool.query(
       `INSERT INTO cards (id, code_hash, code_last4, currency, status, available, expires_at, channel, face_value, batch_id, batch_seq, serial, activation_code)
        SELECT gen_random_uuid(), md5($1 || s), right(md5($1 || s), 4), 'EUR', 'pending', 0, now() + interval '1 year', 'pos', 2500, $1::uuid, s,
-              'BB' || lpad(s::text, 11, '0'), lpad((s * 7919 % 10000000000)::text, 10, '0')
-         FROM generate_series(1, $2) s`, [base.id, count]);
+              'BB' || lpad($3::text, 5, '0') || '-' || lpad(s::text, 6, '0'), lpad((s * 7919 % 10000000000)::text, 10, '0')
+         FROM generate_series(1, $2) s`, [base.id, count, base.number]);
     const baselineMs = performance.now() - t1;
     log(`baseline (one SQL statement, md5 codes): ${Math.round(baselineMs)} ms`);
     await batches.markGenerated(base.id);
