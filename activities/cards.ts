@@ -17,8 +17,9 @@ export function createCardActivities(deps: { pool: pg.Pool; ledger: Ledger; cach
       const { rows } = await deps.pool.query<{ id: string }>(
         // Blocked cards expire too, and an expired card that has value on it again gives it up:
         // any other value past expiry would stay on the card, neither spendable nor breakage.
+        // A deactivated card is closed already and holds nothing.
         `SELECT id FROM cards
-          WHERE held = 0 AND ((status <> 'expired' AND expires_at <= now()) OR (status = 'expired' AND available > 0))
+          WHERE held = 0 AND ((status NOT IN ('expired', 'deactivated') AND expires_at <= now()) OR (status = 'expired' AND available > 0))
           ORDER BY expires_at LIMIT $1`, [batchSize]);
       let expired = 0;
       let breakage = 0;

@@ -4,6 +4,9 @@ import { createPurchaseActivities, type PurchaseActivityDeps } from './purchase.
 import { createRedemptionActivities } from './redemption.ts';
 import { createHousekeepingActivities } from './housekeeping.ts';
 import { createCardActivities } from './cards.ts';
+import { createCardAdjustmentActivities } from './card-adjustments.ts';
+import { createCardBatchActivities } from './card-batches.ts';
+import { createReminderActivities } from './expiry-reminders.ts';
 import { createClearingActivities, type ClearingActivityDeps } from './clearing.ts';
 import type pg from 'pg';
 
@@ -15,6 +18,9 @@ export function createActivities(deps: ActivityDeps) {
     ...createPurchaseActivities(deps),
     ...createHousekeepingActivities(deps),
     ...createCardActivities(deps),
+    ...createCardAdjustmentActivities({ ...deps, maxCardBalance: deps.config.maxCardBalance }),
+    ...createReminderActivities(deps),
+    ...createCardBatchActivities({ ...deps, activationCodeDigits: deps.config.cardLifecycle.batchActivationCodeDigits }),
     ...createClearingActivities(deps),
   };
 }

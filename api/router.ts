@@ -8,6 +8,8 @@ import { transactionsRouter } from './routers/transactions.ts';
 import { supportRouter } from './routers/support.ts';
 import { dashboardRouter } from './routers/dashboard.ts';
 import { adminRouter } from './routers/admin.ts';
+import { cardsRouter } from './routers/cards.ts';
+import { cardBatchesRouter } from './routers/card-batches.ts';
 
 export const appRouter = router({
   pos: posRouter,
@@ -20,6 +22,8 @@ export const appRouter = router({
   support: supportRouter,
   dashboard: dashboardRouter,
   admin: adminRouter,
+  cards: cardsRouter,
+  cardBatches: cardBatchesRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -49,7 +49,7 @@ export const cardSchema = z.object({
   id: z.string(),
   last4: z.string(),
   currency: z.string(),
-  status: z.enum(['active', 'blocked', 'expired']),
+  status: z.enum(['pending', 'active', 'blocked', 'deactivated', 'expired']),
   available: z.number().int().describe('Spendable balance in minor units'),
   held: z.number().int().describe('Held by open authorizations, in minor units'),
   expiresAt: z.string(),
@@ -65,6 +65,11 @@ export const issueOutput = z.object({
 }).meta({ id: 'IssuedCard' });
 
 export const loadInput = z.object({ code: cardCodeSchema, amount: amountSchema, currency: currencySchema }).strict();
+export const activateInput = z.object({
+  code: cardCodeSchema,
+  currency: currencySchema,
+  amount: amountSchema.optional().describe('The value to load: required for an open-value card, the face value (or nothing) for a fixed one'),
+}).strict();
 export const cardResult = z.object({ card: cardSchema, replayed: z.boolean() }).meta({ id: 'CardResult' });
 
 export const authorizeInput = z.object({

@@ -23,6 +23,8 @@ import { traceRequests } from './tracing.ts';
 import { registerPurchaseRoutes } from './routes/purchases.ts';
 import { registerStatementRoutes } from './routes/statements.ts';
 import { registerExportRoutes } from './routes/exports.ts';
+import { registerCardBatchPrintRoutes } from './routes/card-batch-print.ts';
+import { registerReminderRoutes } from './routes/reminders.ts';
 import { registerObservability } from './observability.ts';
 import { createLogger } from '../infra/logger.ts';
 import { appRouter } from './router.ts';
@@ -124,6 +126,8 @@ export async function buildServer(deps: AppDeps, options: ServerOptions = {}): P
   await registerPurchaseRoutes(app, deps);
   await registerStatementRoutes(app, deps);
   await registerExportRoutes(app, deps);
+  await registerCardBatchPrintRoutes(app, deps);
+  await registerReminderRoutes(app, deps);
 
   // The portal's session: httpOnly (no script reads it), SameSite=Strict (no other site sends it),
   // Secure whenever the portal is served over HTTPS.

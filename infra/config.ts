@@ -30,6 +30,8 @@ export interface Config {
   trustProxy: TrustProxy;
   maxCardBalance: bigint;
   cardValidityDays: number;
+  /** Card lifecycle operations (issue #13): four eyes on large adjustments, deactivation policy. */
+  cardLifecycle: CardLifecycleConfig;
   /** Hold lifetime when a store sets none; stores normally carry their own. */
   defaultHoldTtlSeconds: number;
   temporalUiUrl: string | null;
@@ -47,6 +49,23 @@ export interface Config {
   /** Fraud limits at the till: code guessing and velocity. */
   fraud: FraudConfig;
   privacy: PrivacyConfig;
+}
+
+export interface CardLifecycleConfig {
+  /** Adjustments above this amount (minor units) wait for a second back-office user's approval. */
+  adjustmentApprovalThreshold: bigint;
+  /** How long such an adjustment waits for its approval before it expires. */
+  adjustmentApprovalHours: number;
+  /** What happens to a deactivated card's remaining value: breakage, or back to its sale's source. */
+  deactivationPolicy: 'breakage' | 'refund';
+  /** Scratch-card batches: serial numbers start with this prefix. */
+  batchSerialPrefix: string;
+  /** Digits of a scratch card's activation code. */
+  batchActivationCodeDigits: number;
+  /** How long a generated batch waits for the system owner's approval before it is cancelled. */
+  batchApprovalHours: number;
+  /** Days before expiry a Print@Home buyer is reminded (each once per card), e.g. [30, 7]. */
+  expiryReminderDays: number[];
 }
 
 export interface PrivacyConfig {
@@ -263,6 +282,25 @@ export function shopTaskQueue(config: Pick<Config, 'taskQueue'>): string {
   return `${config.taskQueue}-shop`;
 }
 
+function reminderDaysFromEnv(raw: string | undefined): number[] {
+  if (raw === undefined) return [30, 7];
+  if (raw === 'off' || raw === '') return [];
+  const days = raw.split(',').map((d) => Number(d.trim()));
+  if (days.some((d) => !Number.isInteger(d) || d < 1 || d > 365)) throw new Error('EXPIRY_REMINDER_DAYS must be a comma-separated list of days (1-365), or "off"');
+  return [...new Set(days)].sort((a, b) => b - a);
+}
+
+function serialPrefixFromEnv(raw: string | undefined): string {
+  if (raw === undefined) return 'SC';
+  if (!/^[A-Z0-9]{0,8}$/.test(raw)) throw new Error('CARD_SERIAL_PREFIX must be up to 8 capital letters or digits');
+  return raw;
+}
+
+function deactivationPolicyFromEnv(raw: string | undefined): 'breakage' | 'refund' {
+  if (raw === undefined || raw === 'breakage' || raw === 'refund') return raw ?? 'breakage';
+  throw new Error('CARD_DEACTIVATION_POLICY must be "breakage" or "refund"');
+}
+
 export function loadConfig(overrides: Partial<Config> = {}): Config {
   const env = process.env;
   const mode = overrides.mode ?? appModeFromEnv();
@@ -280,6 +318,15 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     trustProxy: parseTrustProxy(fromEnv('TRUST_PROXY')),
     maxCardBalance: BigInt(intFromEnv('MAX_CARD_BALANCE', 250_000_00)),
     cardValidityDays: intFromEnv('CARD_VALIDITY_DAYS', 3 * 365),
+    cardLifecycle: {
+      adjustmentApprovalThreshold: BigInt(intFromEnv('ADJUSTMENT_APPROVAL_THRESHOLD', 100_00)),
+      adjustmentApprovalHours: intFromEnv('ADJUSTMENT_APPROVAL_HOURS', 24),
+      deactivationPolicy: deactivationPolicyFromEnv(fromEnv('CARD_DEACTIVATION_POLICY')),
+      batchSerialPrefix: serialPrefixFromEnv(fromEnv('CARD_SERIAL_PREFIX')),
+      batchActivationCodeDigits: Math.min(20, Math.max(6, intFromEnv('CARD_ACTIVATION_CODE_DIGITS', 10))),
+      batchApprovalHours: intFromEnv('CARD_BATCH_APPROVAL_HOURS', 72),
+      expiryReminderDays: reminderDaysFromEnv(fromEnv('EXPIRY_REMINDER_DAYS')),
+    },
     defaultHoldTtlSeconds: intFromEnv('HOLD_TTL_SECONDS', 900),
     temporalUiUrl: env.TEMPORAL_UI_URL ?? null,
     idempotencyRetentionHours: intFromEnv('IDEMPOTENCY_RETENTION_HOURS', 72),

@@ -5,12 +5,14 @@ import { ScheduleAlreadyRunning, type Client, type ScheduleOptions } from '@temp
 import { housekeepingWorkflow } from '../workflows/housekeeping.ts';
 import { cardExpiryWorkflow } from '../workflows/card-expiry.ts';
 import { holdExpirySweepWorkflow } from '../workflows/hold-expiry-sweep.ts';
+import { cardExpiryRemindersWorkflow } from '../workflows/card-expiry-reminders.ts';
 import { scheduledClearingWorkflow } from '../workflows/clearing.ts';
 
 export const HOUSEKEEPING_SCHEDULE_ID = 'housekeeping-daily';
 export const CARD_EXPIRY_SCHEDULE_ID = 'card-expiry-daily';
 export const CLEARING_SCHEDULE_ID = 'clearing-monthly';
 export const HOLD_EXPIRY_SWEEP_SCHEDULE_ID = 'hold-expiry-sweep';
+export const EXPIRY_REMINDERS_SCHEDULE_ID = 'card-expiry-reminders-daily';
 
 export function engineSchedules(taskQueue: string, idempotencyRetentionHours: number, timeZone = 'Europe/Berlin'): ScheduleOptions[] {
   return [{
@@ -43,6 +45,12 @@ export function engineSchedules(taskQueue: string, idempotencyRetentionHours: nu
       type: 'startWorkflow', workflowType: holdExpirySweepWorkflow, workflowId: 'hold-expiry-sweep', taskQueue,
       args: [], workflowExecutionTimeout: '10 minutes',
     },
+  }, {
+    scheduleId: EXPIRY_REMINDERS_SCHEDULE_ID,
+    // Buyers are reminded N days before their card expires (EXPIRY_REMINDER_DAYS), in the morning.
+    spec: { calendars: [{ hour: 9, minute: 0, comment: 'daily, in the morning' }], timezone: timeZone },
+    policies: { overlap: 'SKIP', catchupWindow: '1 day' },
+    action: { type: 'startWorkflow', workflowType: cardExpiryRemindersWorkflow, workflowId: 'card-expiry-reminders', taskQueue, args: [] },
   }, {
     scheduleId: CLEARING_SCHEDULE_ID,
     // The previous month, two hours after it ended in the centre's time zone. The run starts

@@ -3,7 +3,7 @@
 import type { BalanceCache, CachedBalance } from './balance-cache.ts';
 import type { CardSnapshot } from './ledger.ts';
 
-export type CardStatus = 'active' | 'blocked' | 'expired';
+export type CardStatus = 'pending' | 'active' | 'blocked' | 'deactivated' | 'expired';
 
 export interface CardView {
   id: string;

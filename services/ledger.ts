@@ -111,6 +111,17 @@ export function translateLedgerError(err: unknown): never {
 /** The audit log's actor for what the engine does on its own (expiry, breakage). */
 const SYSTEM = 'system';
 
+/** What a lifecycle operation returns: the card after it, the entry and the amount it moved. */
+export interface LifecycleResult extends CardSnapshot {
+  entryId: number;
+  amount: number;
+  replayed?: boolean;
+}
+
+function actorOf(idem: IdempotencyContext): string {
+  return idem.actor ?? idem.scope;
+}
+
 function auditAs(idem: IdempotencyContext, action: string): { actor: string; action: string } {
   return { actor: idem.actor ?? idem.scope, action };
 }
@@ -269,6 +280,57 @@ export class Ledger {
   }
 
   /** A hold as it stands now: one past its expiry reads 'expired' even before its release is booked. */
+  // ---- card lifecycle (issue #13): each one ledger function, one entry, audited in the same statement
+
+  /** Sells a pending card at a till: its face value, or `amount` for an open-value card. */
+  activateCard(
+    idem: IdempotencyContext,
+    p: { codeHash: string; currency: string; amount: bigint | null; maxBalance: bigint; storeId: string; terminalId: string },
+  ): Promise<LifecycleResult> {
+    const hash = requestHash('activate', { card: p.codeHash, currency: p.currency, amount: p.amount });
+    return this.call('ledger_activate_card', [idem.scope, idem.key, hash, p.codeHash, p.currency, p.amount, p.maxBalance,
+      p.storeId, p.terminalId, actorOf(idem)], auditAs(idem, 'card_activated'));
+  }
+
+  /** Closes a card for good; its value goes to breakage, or back to its sale's source when `refund`. */
+  deactivateCard(idem: IdempotencyContext, p: { cardId: string; refund: boolean; reason: string }): Promise<LifecycleResult & { kind: string; breakage: number }> {
+    const hash = requestHash('deactivate', { card: p.cardId, refund: p.refund, reason: p.reason });
+    return this.call('ledger_deactivate_card', [idem.scope, idem.key, hash, p.cardId, p.refund, p.reason, actorOf(idem)],
+      auditAs(idem, 'card_deactivated'));
+  }
+
+  clearBalance(idem: IdempotencyContext, p: { cardId: string; reason: string }): Promise<LifecycleResult> {
+    const hash = requestHash('clear_balance', { card: p.cardId, reason: p.reason });
+    return this.call('ledger_clear_balance', [idem.scope, idem.key, hash, p.cardId, p.reason, actorOf(idem)],
+      auditAs(idem, 'card_balance_cleared'));
+  }
+
+  /** `amount` > 0 adds value, < 0 takes it away (never below zero). */
+  adjustCard(
+    idem: IdempotencyContext,
+    p: { cardId: string; amount: bigint; maxBalance: bigint; reason: string; details?: Record<string, unknown> },
+  ): Promise<LifecycleResult> {
+    const hash = requestHash('adjust', { card: p.cardId, amount: p.amount, reason: p.reason });
+    return this.call('ledger_adjust_card', [idem.scope, idem.key, hash, p.cardId, p.amount, p.maxBalance, p.reason,
+      actorOf(idem), JSON.stringify(p.details ?? {})], auditAs(idem, 'card_adjusted'));
+  }
+
+  /** Moves `amount` (all of it when null) from one card to another of the same currency. */
+  transferBalance(
+    idem: IdempotencyContext,
+    p: { fromCardId: string; toCardId: string; amount: bigint | null; maxBalance: bigint; reason: string },
+  ): Promise<LifecycleResult & { toCard: CardSnapshot }> {
+    const hash = requestHash('transfer', { from: p.fromCardId, to: p.toCardId, amount: p.amount, reason: p.reason });
+    return this.call('ledger_transfer_balance', [idem.scope, idem.key, hash, p.fromCardId, p.toCardId, p.amount,
+      p.maxBalance, p.reason, actorOf(idem)], auditAs(idem, 'card_balance_transferred'));
+  }
+
+  extendExpiry(idem: IdempotencyContext, p: { cardId: string; expiresAt: Date; reason: string }): Promise<LifecycleResult & { previousExpiresAt: string }> {
+    const hash = requestHash('extend_expiry', { card: p.cardId, expiresAt: p.expiresAt.toISOString(), reason: p.reason });
+    return this.call('ledger_extend_card_expiry', [idem.scope, idem.key, hash, p.cardId, p.expiresAt, p.reason, actorOf(idem)],
+      auditAs(idem, 'card_expiry_extended'));
+  }
+
   async findHold(holdId: string, storeId: string): Promise<HoldSnapshot | null> {
     const result = await this.pool.query<{ r: HoldSnapshot }>({
       name: 'hold_by_id',

@@ -9,6 +9,8 @@ import { DomainError } from '../domain/errors.ts';
 export const TRANSACTION_TYPES = {
   sale: 'issue', load: 'load', authorization: 'authorize', redemption: 'capture', void: 'void',
   hold_expiry: 'expire_hold', refund: 'refund', card_expiry: 'expire_card', sale_cancellation: 'cancel_sale',
+  activation: 'activate', deactivation: 'deactivate', deactivation_refund: 'deactivate_refund', balance_clear: 'clear_balance',
+  adjustment: 'adjust', transfer: 'transfer', expiry_extension: 'extend_expiry',
 } as const;
 export type TransactionType = keyof typeof TRANSACTION_TYPES;
 const TYPE_OF_KIND = Object.fromEntries(Object.entries(TRANSACTION_TYPES).map(([type, kind]) => [kind, type])) as Record<string, TransactionType>;

@@ -7,3 +7,6 @@ export { housekeepingWorkflow } from './housekeeping.ts';
 export { holdExpirySweepWorkflow } from './hold-expiry-sweep.ts';
 export { clearingWorkflow, clearingStatementWorkflow, scheduledClearingWorkflow } from './clearing.ts';
 export { voucherResendWorkflow } from './voucher-resend.ts';
+export { cardAdjustmentWorkflow } from './card-adjustment.ts';
+export { cardBatchWorkflow } from './card-batch.ts';
+export { cardExpiryRemindersWorkflow } from './card-expiry-reminders.ts';

@@ -8,7 +8,7 @@ import { codeGuessSubjects, fraudMetrics } from '../../services/fraud-limits.ts'
 import { authorizations } from '../../infra/metrics.ts';
 import type { CardSnapshot, HoldSnapshot } from '../../services/ledger.ts';
 import {
-  authorizeInput, captureInput, cardResult, holdRef, idempotencyHeaders, issueInput, issueOutput, loadInput,
+  activateInput, authorizeInput, captureInput, cardResult, holdRef, idempotencyHeaders, issueInput, issueOutput, loadInput,
   lookupInput, redemptionSchema, refundInput,
 } from '../schemas.ts';
 import { requireIdempotencyKey, router, terminalProcedure, type RequestContext } from '../trpc.ts';
@@ -147,6 +147,25 @@ export const posRouter = router({
       const { deps, terminal } = ctx;
       const result = await codeGuarded(ctx, () => deps.ledger.loadCard({ scope: scope(ctx), key }, {
         codeHash: codeHashOf(ctx, input.code), currency: input.currency, amount: BigInt(input.amount),
+        maxBalance: deps.config.maxCardBalance, storeId: terminal.storeId, terminalId: terminal.terminalId,
+      }));
+      await cacheCard(deps.cache, result);
+      return { card: cardView(result), replayed: result.replayed === true };
+    }),
+
+  activateCard: terminalProcedure
+    .meta({ openapi: { method: 'POST', path: '/v1/cards/activate', tags: TAG, protect: true,
+      summary: 'Activate a pending (scratch) card by selling it at the till', requestHeaders: idempotencyHeaders,
+      description: 'The sale is booked to this store. A fixed-value card takes its face value (amount may be left out or must '
+        + 'equal it); an open-value card needs the amount. Requires an Idempotency-Key.', errorResponses: ERRORS_WRITE } })
+    .input(activateInput)
+    .output(cardResult)
+    .mutation(async ({ ctx, input }) => {
+      const key = requireIdempotencyKey(ctx);
+      const { deps, terminal } = ctx;
+      const result = await codeGuarded(ctx, () => deps.ledger.activateCard({ scope: scope(ctx), key }, {
+        codeHash: codeHashOf(ctx, input.code), currency: input.currency,
+        amount: input.amount === undefined ? null : BigInt(input.amount),
         maxBalance: deps.config.maxCardBalance, storeId: terminal.storeId, terminalId: terminal.terminalId,
       }));
       await cacheCard(deps.cache, result);

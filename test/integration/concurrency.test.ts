@@ -1,9 +1,12 @@
 // Double spending is impossible by construction: many tills authorizing against one card at
 // once can never take more than it holds.
 
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStore, createTerminal } from '../../services/directory.ts';
+import { createApiClient } from '../../services/directory.ts';
 import { call, issueCard, posRef, startHarness, type Harness } from '../helpers/harness.ts';
+import { pendingCard } from '../helpers/pending-card.ts';
 
 let h: Harness;
 beforeAll(async () => {
@@ -140,6 +143,69 @@ describe('expiry racing a capture at the boundary', () => {
       `SELECT hold_id FROM journal_entries WHERE hold_id = ANY($1::uuid[]) AND kind IN ('capture', 'void', 'expire_hold')
         GROUP BY hold_id HAVING count(*) <> 1`, [holds.map((x) => x.id)]);
     expect(twice).toEqual([]);
+  });
+});
+
+describe('lifecycle operations racing redemptions on the same cards', () => {
+  /** The card's balance and what left it through captures: together what it started with plus what came in. */
+  async function total(cardId: string): Promise<{ available: number; held: number; captured: number; breakage: number; adjusted: number }> {
+    const { rows: [r] } = await h.deps.db.pool.query(
+      `SELECT c.available::int, c.held::int,
+              coalesce((SELECT sum(captured_amount) FROM holds WHERE card_id = c.id), 0)::int AS captured,
+              coalesce((SELECT -sum(p.amount) FROM postings p JOIN journal_entries e ON e.id = p.entry_id
+                         WHERE p.account_kind = 'card_available' AND p.account_ref = c.id::text AND e.kind = 'clear_balance'), 0)::int AS breakage,
+              coalesce((SELECT sum(p.amount) FROM postings p JOIN journal_entries e ON e.id = p.entry_id
+                         WHERE p.account_kind = 'card_available' AND p.account_ref = c.id::text AND e.kind IN ('adjust', 'transfer')), 0)::int AS adjusted
+         FROM cards c WHERE c.id = $1`, [cardId]);
+    return r;
+  }
+
+  it('conserve value with transfers, adjustments, clears and captures at once', async () => {
+    const admin = (await createApiClient(h.deps.db.prisma, { name: 'Race admin', role: 'admin' })).apiKey;
+    const a = await issueCard(h, 20_000);
+    const b = await issueCard(h, 20_000);
+    const c = await issueCard(h, 5_000);
+    const redeem = (code: string, amount: number, i: number) => call(h, 'POST', '/v1/redemptions', {
+      key: i % 2 ? h.terminalA.apiKey : h.terminalB.apiKey,
+      body: { code, amount, currency: 'EUR', posReference: posRef() },
+    }).then((auth) => (auth.status === 200 && i % 2 === 0
+      ? call(h, 'POST', `/v1/redemptions/${auth.body.id}/capture`, { key: i % 2 ? h.terminalA.apiKey : h.terminalB.apiKey, body: {} })
+      : auth));
+    const op = (path: string, body: unknown) => call(h, 'POST', path, { key: admin, body, idempotencyKey: randomUUID() });
+    const results = await Promise.all([
+      ...Array.from({ length: 24 }, (_, i) => redeem(i % 2 ? a.code : b.code, 700, i)),
+      ...Array.from({ length: 10 }, (_, i) => op(`/v1/cards/${i % 2 ? a.id : b.id}/transfer`, { toCardId: i % 2 ? b.id : a.id, amount: 900 })),
+      ...Array.from({ length: 8 }, (_, i) => op(`/v1/cards/${a.id}/adjustments`, { direction: i % 2 ? 'up' : 'down', amount: 400, reason: 'race' })),
+      ...Array.from({ length: 6 }, (_, i) => redeem(c.code, 600, i)),
+      op(`/v1/cards/${c.id}/clear-balance`, { reason: 'suspicious_activity' }),
+    ]);
+    for (const r of results) {
+      expect(r.status, JSON.stringify(r.body)).toBeLessThan(500);
+      if (r.status !== 200) expect(['insufficient_funds', 'hold_not_authorized']).toContain(r.body.error.code);
+    }
+    // Every card: what it had + what came in = what it has + held + captured + cleared.
+    const [ta, tb, tc] = [await total(a.id), await total(b.id), await total(c.id)];
+    expect(ta.available + ta.held + ta.captured).toBe(20_000 + ta.adjusted);
+    expect(tb.available + tb.held + tb.captured).toBe(20_000 + tb.adjusted);
+    expect(tc.available + tc.held + tc.captured + tc.breakage).toBe(5_000);
+    // Transfers only move value: what a and b gained from each other sums to zero.
+    const { rows: [{ transferred }] } = await h.deps.db.pool.query(
+      `SELECT coalesce(sum(p.amount), 0)::int AS transferred FROM postings p JOIN journal_entries e ON e.id = p.entry_id
+        WHERE e.kind = 'transfer' AND p.account_ref IN ($1, $2)`, [a.id, b.id]);
+    expect(transferred).toBe(0);
+    expect(await h.deps.ledger.violations()).toEqual([]);
+  });
+
+  it('activate a pending card once when tills race with different keys', async () => {
+    const card = await pendingCard(h, { faceValue: 3_000 });
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => call(h, 'POST', '/v1/cards/activate', {
+      key: [h.terminalA, h.terminalA2, h.terminalB][i % 3]!.apiKey, body: { code: card.code, currency: 'EUR' }, idempotencyKey: randomUUID(),
+    })));
+    expect(results.filter((r) => r.status === 200)).toHaveLength(1);
+    expect(results.filter((r) => r.status === 409).every((r) => r.body.error.code === 'invalid_card_transition')).toBe(true);
+    expect(results.filter((r) => r.status === 409)).toHaveLength(11);
+    const { rows: [{ n }] } = await h.deps.db.pool.query(`SELECT count(*)::int AS n FROM journal_entries WHERE card_id = $1 AND kind = 'activate'`, [card.id]);
+    expect(n).toBe(1);
     expect(await h.deps.ledger.violations()).toEqual([]);
   });
 });

@@ -36,6 +36,7 @@ const SAMPLE: Record<string, () => Json> = {
   'pos.lookupCard': () => ({ code: 'ABCD-EFGH-JKMN-PQRS' }),
   'pos.issueCard': () => ({ amount: 1_000, currency: 'EUR' }),
   'pos.loadCard': () => ({ code: 'ABCD-EFGH-JKMN-PQRS', amount: 500, currency: 'EUR' }),
+  'pos.activateCard': () => ({ code: 'ABCD-EFGH-JKMN-PQRS', currency: 'EUR', amount: 2_500 }),
   'pos.authorize': () => ({ code: 'ABCD-EFGH-JKMN-PQRS', amount: 100, currency: 'EUR', posReference: 'till-42' }),
   'pos.getRedemption': () => ({ holdId: uuid() }),
   'pos.capture': () => ({ holdId: uuid(), amount: 100 }),
@@ -93,6 +94,21 @@ const SAMPLE: Record<string, () => Json> = {
   }),
   'admin.codeGuessLocks': () => ({}),
   'admin.liftCodeGuessLock': () => ({ subject: 'address:192.0.2.1' }),
+  'cards.activities': () => ({ cardId: uuid(), before: '100', limit: '20' }),
+  'cards.deactivate': () => ({ cardId: uuid(), reason: 'lost' }),
+  'cards.clearBalance': () => ({ cardId: uuid(), reason: 'card_reused' }),
+  'cards.adjust': () => ({ cardId: uuid(), direction: 'down', amount: 100, reason: 'correction' }),
+  'cards.adjustments': () => ({ status: 'pending', cardId: uuid() }),
+  'cards.decideAdjustment': () => ({ adjustmentId: uuid(), approve: true }),
+  'cards.transfer': () => ({ cardId: uuid(), toCardId: uuid(), amount: 100, reason: 'merge' }),
+  'cards.extendExpiry': () => ({ cardId: uuid(), expiresAt: '2031-01-01T00:00:00Z', reason: 'goodwill' }),
+  'cardBatches.create': () => ({ count: 10, faceValue: 2_500, currency: 'EUR', validityDays: 365, issuingStoreId: uuid(), issuingPartyId: null }),
+  'cardBatches.list': () => ({}),
+  'cardBatches.get': () => ({ batchId: uuid() }),
+  'cardBatches.decide': () => ({ batchId: uuid(), approve: true }),
+  'cardBatches.void': () => ({ batchId: uuid(), reason: 'misprint' }),
+  'cardBatches.serials': () => ({ batchId: uuid(), after: '10', limit: '50' }),
+  'cardBatches.findBySerial': () => ({ serial: 'SC00001-000001' }),
 };
 
 // ---- values no field accepts -------------------------------------------------------------------
@@ -139,6 +155,8 @@ const badCursors = fc.oneof(
 const SEMANTIC: Record<string, fc.Arbitrary<unknown>> = {
   'transactions.get.entryId': outOfRangeBigint,
   'admin.auditLog.before': outOfRangeBigint,
+  'cards.activities.before': outOfRangeBigint,
+  'cards.extendExpiry.expiresAt': impossibleDateTimes,
   'transactions.list.cursor': badCursors,
   'transactions.list.from': impossibleDateTimes,
   'transactions.list.to': impossibleDateTimes,

@@ -169,7 +169,8 @@ describe('malformed input on every endpoint', () => {
   // Back-office routes are called with a finance key, the others with a till's.
   let financeKey: string;
   let adminKey: string;
-  const keyFor = (url: string) => (/^\/v1\/(clearing|reports)\//.test(url) ? financeKey : /^\/v1\/admin\//.test(url) ? adminKey : undefined);
+  const keyFor = (url: string) => (/^\/v1\/(clearing|reports)\//.test(url) ? financeKey
+    : /^\/v1\/(admin\/|cards\/:cardId\/|card-batches|card-adjustments|card-serials)/.test(url) ? adminKey : undefined);
   beforeAll(async () => {
     financeKey = (await createApiClient(h.deps.db.prisma, { name: 'Finance (rest test)', role: 'finance' })).apiKey;
     adminKey = (await createApiClient(h.deps.db.prisma, { name: 'Admin (rest test)', role: 'admin' })).apiKey;
@@ -178,9 +179,15 @@ describe('malformed input on every endpoint', () => {
   it('covers every REST route', () => {
     expect(routes.map((r) => `${r.method} ${r.url}`).sort()).toEqual([
       'GET /v1/admin/code-guessing/locks', 'GET /v1/admin/limits',
+      'GET /v1/card-adjustments', 'GET /v1/card-batches', 'GET /v1/card-batches/:batchId', 'GET /v1/card-batches/:batchId/serials',
+      'GET /v1/card-serials/:serial', 'GET /v1/cards/:cardId/activities',
       'GET /v1/clearing/periods', 'GET /v1/clearing/periods/:period',
       'GET /v1/orders/:orderId', 'GET /v1/redemptions/:holdId', 'GET /v1/reports/periods/:period', 'GET /v1/shop/config',
-      'POST /v1/admin/code-guessing/locks/lift', 'POST /v1/cards', 'POST /v1/cards/load', 'POST /v1/cards/lookup',
+      'POST /v1/admin/code-guessing/locks/lift',
+      'POST /v1/card-adjustments/:adjustmentId/decision', 'POST /v1/card-batches', 'POST /v1/card-batches/:batchId/decision',
+      'POST /v1/card-batches/:batchId/void',
+      'POST /v1/cards', 'POST /v1/cards/:cardId/adjustments', 'POST /v1/cards/:cardId/clear-balance', 'POST /v1/cards/:cardId/deactivate',
+      'POST /v1/cards/:cardId/extend-expiry', 'POST /v1/cards/:cardId/transfer', 'POST /v1/cards/activate', 'POST /v1/cards/load', 'POST /v1/cards/lookup',
       'POST /v1/clearing/periods/:period/approve', 'POST /v1/clearing/periods/:period/rerun', 'POST /v1/clearing/periods/:period/start',
       'POST /v1/orders', 'POST /v1/orders/:orderId/dev-confirm',
       'POST /v1/redemptions', 'POST /v1/redemptions/:holdId/capture', 'POST /v1/redemptions/:holdId/refunds',

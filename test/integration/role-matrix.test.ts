@@ -53,6 +53,21 @@ const EXPECTED: Record<string, Role[]> = {
   'admin.setStoreLimits': ['admin'],
   'admin.codeGuessLocks': ['admin'],
   'admin.liftCodeGuessLock': ['admin'],
+  'cards.activities': ['admin', 'finance', 'support', 'store_staff'],
+  'cards.deactivate': ['admin', 'support'],
+  'cards.clearBalance': ['admin', 'support'],
+  'cards.adjust': ['admin', 'finance', 'support'],
+  'cards.adjustments': ['admin', 'finance', 'support'],
+  'cards.decideAdjustment': ['admin', 'finance', 'support'],
+  'cards.transfer': ['admin', 'support'],
+  'cards.extendExpiry': ['admin', 'support'],
+  'cardBatches.create': ['admin', 'finance'],
+  'cardBatches.list': ['admin', 'finance', 'support'],
+  'cardBatches.get': ['admin', 'finance', 'support'],
+  'cardBatches.decide': ['admin'],
+  'cardBatches.void': ['admin', 'finance'],
+  'cardBatches.serials': ['admin', 'finance', 'support'],
+  'cardBatches.findBySerial': ['admin', 'finance', 'support'],
 };
 /** Open to anyone (the shop, sign-in) or to tills (their own API key). */
 const PUBLIC = /^(shop|auth)\./;
@@ -92,6 +107,21 @@ const SAMPLE: Record<string, () => unknown> = {
   'admin.setApiClientExpiry': () => ({ clientId: randomUUID(), validDays: 1 }),
   'admin.revokeApiClient': () => ({ clientId: randomUUID() }),
   'admin.auditLog': () => ({ text: 'sign_in' }),
+  'cards.activities': () => ({ cardId: randomUUID() }),
+  'cards.deactivate': () => ({ cardId: randomUUID(), reason: 'matrix' }),
+  'cards.clearBalance': () => ({ cardId: randomUUID(), reason: 'support_issue' }),
+  'cards.adjust': () => ({ cardId: randomUUID(), direction: 'up', amount: 1, reason: 'matrix' }),
+  'cards.adjustments': () => ({}),
+  'cards.decideAdjustment': () => ({ adjustmentId: randomUUID(), approve: false }),
+  'cards.transfer': () => ({ cardId: randomUUID(), toCardId: randomUUID() }),
+  'cards.extendExpiry': () => ({ cardId: randomUUID(), expiresAt: '2030-01-01T00:00:00Z', reason: 'matrix' }),
+  // An unknown store: refused (404) after the role check, so no batch is ordered.
+  'cardBatches.create': () => ({ count: 1, faceValue: 100, currency: 'EUR', validityDays: 30, issuingStoreId: randomUUID() }),
+  'cardBatches.get': () => ({ batchId: randomUUID() }),
+  'cardBatches.decide': () => ({ batchId: randomUUID(), approve: false }),
+  'cardBatches.void': () => ({ batchId: randomUUID(), reason: 'matrix' }),
+  'cardBatches.serials': () => ({ batchId: randomUUID() }),
+  'cardBatches.findBySerial': () => ({ serial: 'SC00000-000000' }),
 };
 
 const procedures = Object.entries((appRouter as any)._def.procedures as Record<string, { _def: { type: 'query' | 'mutation'; meta?: { roles?: string[] } } }>)

@@ -24,6 +24,7 @@ import { housekeepingWorkflow } from '../../workflows/housekeeping.ts';
 import { holdExpirySweepWorkflow } from '../../workflows/hold-expiry-sweep.ts';
 import { scheduledClearingWorkflow } from '../../workflows/clearing.ts';
 import { voucherResendWorkflow } from '../../workflows/voucher-resend.ts';
+import { cardExpiryRemindersWorkflow } from '../../workflows/card-expiry-reminders.ts';
 import { buildDataset, moveIntoPeriod } from '../helpers/clearing-dataset.ts';
 import { historyToJson } from '../helpers/history-json.ts';
 import { call, posRef, startHarness, startWorker, waitFor, type Harness } from '../helpers/harness.ts';
@@ -260,6 +261,33 @@ describe('record workflow histories', () => {
     } finally {
       h.worker!.relay.start();
     }
+  });
+
+  it('card lifecycle: a four-eyes adjustment, a scratch-card batch, expiry reminders', async () => {
+    const requester = (await createApiClient(h.deps.db.prisma, { name: 'Recording finance', role: 'finance' })).apiKey;
+    const owner = (await createApiClient(h.deps.db.prisma, { name: 'Recording owner', role: 'admin' })).apiKey;
+    const card = await call(h, 'POST', '/v1/cards', { body: { amount: 2_000, currency: 'EUR' }, idempotencyKey: randomUUID() });
+    const threshold = h.deps.config.cardLifecycle.adjustmentApprovalThreshold;
+    h.deps.config.cardLifecycle.adjustmentApprovalThreshold = 0n;
+    try {
+      const asked = await call(h, 'POST', `/v1/cards/${card.body.card.id}/adjustments`, {
+        key: requester, body: { direction: 'up', amount: 500, reason: 'recording' }, idempotencyKey: randomUUID() });
+      expect(asked.body.status).toBe('pending');
+      await call(h, 'POST', `/v1/card-adjustments/${asked.body.adjustment.id}/decision`, { key: owner, body: { approve: true } });
+      expect((await result(asked.body.adjustment.workflowId)).status).toBe('booked');
+      await record('card-adjustment-approved', asked.body.adjustment.workflowId);
+    } finally {
+      h.deps.config.cardLifecycle.adjustmentApprovalThreshold = threshold;
+    }
+    const batch = await call(h, 'POST', '/v1/card-batches', {
+      key: requester, body: { count: 3, faceValue: 1_000, currency: 'EUR', validityDays: 30 }, idempotencyKey: randomUUID() });
+    await waitFor(async () => (await call(h, 'GET', `/v1/card-batches/${batch.body.id}`, { key: owner })).body.status === 'awaiting_approval');
+    await call(h, 'POST', `/v1/card-batches/${batch.body.id}/decision`, { key: owner, body: { approve: true } });
+    expect((await result(batch.body.workflowId)).status).toBe('approved');
+    await record('card-batch-approved', batch.body.workflowId);
+    const reminders = `card-expiry-reminders-${randomUUID()}`;
+    await h.client.workflow.execute(cardExpiryRemindersWorkflow, { workflowId: reminders, taskQueue: h.config.taskQueue, args: [] });
+    await record('card-expiry-reminders', reminders);
   });
 });
 

@@ -10,6 +10,7 @@ import { ClearingPage } from './ClearingPage.tsx';
 import { UsersPage } from './UsersPage.tsx';
 import { CardPage, TransactionsPage } from './TransactionsPage.tsx';
 import { SupportPage } from './SupportPage.tsx';
+import { CardBatchesPage } from './CardBatchesPage.tsx';
 import { DashboardPage } from './DashboardPage.tsx';
 import { AdminPage } from './AdminPage.tsx';
 import { initialLanguage, LANGUAGES, rememberLanguage, translate, type Language, type TextKey } from './i18n.ts';
@@ -31,12 +32,13 @@ export function usePortal(): Portal {
   return portal;
 }
 
-type Page = 'dashboard' | 'transactions' | 'support' | 'clearing' | 'users' | 'admin' | 'card';
+type Page = 'dashboard' | 'transactions' | 'support' | 'clearing' | 'batches' | 'users' | 'admin' | 'card';
 const PAGES: { page: Page; label: TextKey; roles: string[] }[] = [
   { page: 'dashboard', label: 'nav.dashboard', roles: ['admin', 'finance', 'support', 'store_staff'] },
   { page: 'transactions', label: 'nav.transactions', roles: ['admin', 'finance', 'support', 'store_staff'] },
   { page: 'support', label: 'nav.support', roles: ['admin', 'support'] },
   { page: 'clearing', label: 'nav.clearing', roles: ['admin', 'finance'] },
+  { page: 'batches', label: 'nav.batches', roles: ['admin', 'finance', 'support'] },
   { page: 'users', label: 'nav.users', roles: ['admin'] },
   { page: 'admin', label: 'nav.admin', roles: ['admin'] },
 ];
@@ -128,6 +130,7 @@ export function PortalApp() {
       {visible === 'card' && cardId && <CardPage key={cardId} cardId={cardId} />}
       {visible === 'support' && <SupportPage />}
       {visible === 'clearing' && <ClearingPage />}
+      {visible === 'batches' && <CardBatchesPage />}
       {visible === 'users' && <UsersPage />}
       {visible === 'admin' && <AdminPage />}
       {!visible && <p className="alert alert--warning">{t('common.forbidden')}</p>}

@@ -10,11 +10,13 @@ import { usePortal } from './PortalApp.tsx';
 import { formatTime } from './i18n.ts';
 import { ScopePicker } from './ScopePicker.tsx';
 import { useIntendedAction } from './useIntendedAction.ts';
+import { CardLifecyclePanel } from './CardLifecyclePanel.tsx';
 
 type Filter = Omit<RouterInputs['transactions']['list'], 'limit' | 'cursor'>;
 type Row = RouterOutputs['transactions']['list']['transactions'][number];
 type CardView = RouterOutputs['transactions']['card'];
-const TYPES = ['sale', 'load', 'authorization', 'redemption', 'void', 'hold_expiry', 'refund', 'card_expiry', 'sale_cancellation'] as const;
+const TYPES = ['sale', 'load', 'authorization', 'redemption', 'void', 'hold_expiry', 'refund', 'card_expiry', 'sale_cancellation',
+  'activation', 'deactivation', 'deactivation_refund', 'balance_clear', 'adjustment', 'transfer', 'expiry_extension'] as const;
 const HOLD_STATUSES = ['authorized', 'captured', 'voided', 'expired'] as const;
 type Sort = NonNullable<Filter['sort']>;
 
@@ -266,7 +268,7 @@ export function CardPage({ cardId }: { cardId: string }) {
                 .then((r) => r && setNotice(t('card.resent')), (err) => setError(toApiError(err)))}>{t('card.resend')}</button>
             )}
             {notice && <p className="alert alert--success" data-testid="card-notice">{notice}</p>}
-            {mayBlock && card.status !== 'expired' && (
+            {mayBlock && (card.status === 'active' || card.status === 'blocked') && (
               <button type="button" className="btn btn--secondary" disabled={blocking.busy} onClick={() => void blocking
                 .run(`block|${cardId}|${card.status}`, () => client.transactions.setCardBlocked.mutate({ cardId, blocked: card.status === 'active' }))
                 .then((r) => r && load(), (err) => setError(toApiError(err)))}>
@@ -274,6 +276,7 @@ export function CardPage({ cardId }: { cardId: string }) {
               </button>
             )}
           </div>
+          <CardLifecyclePanel cardId={cardId} currency={card.currency} status={card.status} onChanged={() => void load()} />
           <div className="card portal-table-wrap">
             <h2>{t('card.history')}</h2>
             <table className="portal-table" data-testid="card-history">

@@ -49,7 +49,9 @@ export function PosPage() {
   const [outcome, setOutcome] = useState<Outcome | null>(null);
   /** The last error, shown under the panel whose action caused it. */
   const [error, setError] = useState<{ where: 'voucher' | 'redeem'; error: ApiError } | null>(null);
-  const [busy, setBusy] = useState<null | 'lookup' | 'authorize' | 'capture' | 'void'>(null);
+  const [busy, setBusy] = useState<null | 'lookup' | 'authorize' | 'capture' | 'void' | 'activate'>(null);
+  /** One Idempotency-Key per card being sold: a retried click activates once. */
+  const activationKey = useRef<{ code: string; key: string } | null>(null);
   const codeRef = useRef<HTMLInputElement>(null);
   const amountRef = useRef<HTMLInputElement>(null);
 
@@ -59,7 +61,7 @@ export function PosPage() {
     try {
       return await call();
     } catch (err) {
-      setError({ where: what === 'lookup' ? 'voucher' : 'redeem', error: toApiError(err) });
+      setError({ where: what === 'lookup' || what === 'activate' ? 'voucher' : 'redeem', error: toApiError(err) });
       return null;
     } finally {
       setBusy(null);
@@ -85,6 +87,25 @@ export function PosPage() {
     } else {
       setCard(null);
       setCardCode(null);
+    }
+  }
+
+  /** Sells a pending (scratch) card: its face value, or the amount typed for an open-value card. */
+  async function activate() {
+    if (busy || !cardCode) return;
+    let value: number | undefined;
+    if (amount.trim()) {
+      const parsed = parseAmount(amount);
+      if (!parsed.ok) return localError('voucher', 'validation_error', parsed.error);
+      value = parsed.minor;
+    }
+    if (activationKey.current?.code !== cardCode) activationKey.current = { code: cardCode, key: `pos-activate-${randomId()}` };
+    const key = activationKey.current.key;
+    const result = await run('activate', () => client.pos.activateCard.mutate(
+      { code: cardCode, currency: CURRENCY, ...(value === undefined ? {} : { amount: value }) }, { context: { idempotencyKey: key } }));
+    if (result) {
+      setCard(result.card);
+      setAmount('');
     }
   }
 
@@ -191,6 +212,14 @@ export function PosPage() {
 
           {error?.where === 'voucher' && <ErrorBox error={error.error} />}
           {card && <Balance card={card} />}
+          {card?.status === 'pending' && (
+            <div className="card" data-testid="activation">
+              <p>This voucher has not been sold yet. Activate it to sell it (an open-value voucher takes the amount typed under Redeem).</p>
+              <button type="button" className="btn btn--primary btn--large" data-testid="activate" disabled={busy !== null} onClick={() => void activate()}>
+                {busy === 'activate' ? 'Activating…' : 'Activate (sell)'}
+              </button>
+            </div>
+          )}
         </div>
 
         <div className="pos__col">
