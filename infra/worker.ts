@@ -7,6 +7,7 @@ import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle
 import type { Client } from '@temporalio/client';
 import { createActivities, type ActivityDeps } from '../activities/index.ts';
 import { OutboxRelay } from '../services/outbox-relay.ts';
+import { WebhookRelay } from '../services/webhook-relay.ts';
 import { connectWorkerConnection } from './temporal.ts';
 import type pg from 'pg';
 import type { Logger as PinoLogger } from 'pino';
@@ -72,6 +73,8 @@ export interface EngineWorkerOptions {
 export interface EngineWorker {
   worker: Worker;
   relay: OutboxRelay;
+  /** Fans recorded webhook events out to endpoints and starts their delivery workflows. */
+  webhookRelay: WebhookRelay;
   /** Resolves when the worker has stopped. */
   running: Promise<void>;
   stop(): Promise<void>;
@@ -96,17 +99,23 @@ export async function startEngineWorker(opts: EngineWorkerOptions): Promise<Engi
     ...(opts.shutdownGraceMs !== undefined ? { shutdownGraceTime: opts.shutdownGraceMs } : {}),
   });
   const relay = new OutboxRelay({ pool: opts.pool, client: opts.client, taskQueue: opts.taskQueue, log: opts.log });
+  const webhookRelay = new WebhookRelay({
+    pool: opts.pool, client: opts.client, taskQueue: opts.taskQueue, config: opts.activityDeps.config.webhooks, log: opts.log,
+  });
   const running = worker.run();
   relay.start();
+  webhookRelay.start();
   let stopped = false;
   return {
     worker,
     relay,
+    webhookRelay,
     running,
     async stop() {
       if (stopped) return;
       stopped = true;
       await relay.stop();
+      await webhookRelay.stop();
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running.catch(() => {});
       // Pooled SMTP connections would otherwise keep the process (and the relay's peer) busy.
