@@ -88,7 +88,7 @@ export const webhooksRouter = router({
     .input(z.object({
       endpointId: z.uuid(), status: deliveryStatus.optional(),
       before: bigintIdSchema.optional().describe('Page: deliveries older than this id'),
-      limit: z.coerce.number().int().min(1).max(200).default(50),
+      limit: z.number().int().min(1).max(200).default(50),
     }).strict())
     .output(z.object({ deliveries: z.array(z.object({
       id: z.string(), eventId: z.string(), eventType: z.string(), status: deliveryStatus, attempts: z.number().int(),

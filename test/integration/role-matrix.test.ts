@@ -53,6 +53,13 @@ const EXPECTED: Record<string, Role[]> = {
   'admin.setStoreLimits': ['admin'],
   'admin.codeGuessLocks': ['admin'],
   'admin.liftCodeGuessLock': ['admin'],
+  'webhooks.eventTypes': ['admin'],
+  'webhooks.list': ['admin'],
+  'webhooks.create': ['admin'],
+  'webhooks.update': ['admin'],
+  'webhooks.rotateSecret': ['admin'],
+  'webhooks.deliveries': ['admin'],
+  'webhooks.redeliver': ['admin'],
 };
 /** Open to anyone (the shop, sign-in) or to tills (their own API key). */
 const PUBLIC = /^(shop|auth)\./;
@@ -92,6 +99,11 @@ const SAMPLE: Record<string, () => unknown> = {
   'admin.setApiClientExpiry': () => ({ clientId: randomUUID(), validDays: 1 }),
   'admin.revokeApiClient': () => ({ clientId: randomUUID() }),
   'admin.auditLog': () => ({ text: 'sign_in' }),
+  'webhooks.create': () => ({ url: 'https://hooks.example.com/matrix', eventTypes: ['card.created'], enabled: false }),
+  'webhooks.update': () => ({ endpointId: randomUUID(), enabled: false }),
+  'webhooks.rotateSecret': () => ({ endpointId: randomUUID() }),
+  'webhooks.deliveries': () => ({ endpointId: randomUUID() }),
+  'webhooks.redeliver': () => ({ endpointId: randomUUID(), eventId: `evt_${'b'.repeat(32)}` }),
 };
 
 const procedures = Object.entries((appRouter as any)._def.procedures as Record<string, { _def: { type: 'query' | 'mutation'; meta?: { roles?: string[] } } }>)
