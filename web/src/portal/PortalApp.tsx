@@ -12,6 +12,7 @@ import { CardPage, TransactionsPage } from './TransactionsPage.tsx';
 import { SupportPage } from './SupportPage.tsx';
 import { DashboardPage } from './DashboardPage.tsx';
 import { AdminPage } from './AdminPage.tsx';
+import { WebhooksPage } from './WebhooksPage.tsx';
 import { initialLanguage, LANGUAGES, rememberLanguage, translate, type Language, type TextKey } from './i18n.ts';
 
 type Session = NonNullable<RouterOutputs['auth']['me']>;
@@ -31,7 +32,7 @@ export function usePortal(): Portal {
   return portal;
 }
 
-type Page = 'dashboard' | 'transactions' | 'support' | 'clearing' | 'users' | 'admin' | 'card';
+type Page = 'dashboard' | 'transactions' | 'support' | 'clearing' | 'users' | 'admin' | 'webhooks' | 'card';
 const PAGES: { page: Page; label: TextKey; roles: string[] }[] = [
   { page: 'dashboard', label: 'nav.dashboard', roles: ['admin', 'finance', 'support', 'store_staff'] },
   { page: 'transactions', label: 'nav.transactions', roles: ['admin', 'finance', 'support', 'store_staff'] },
@@ -39,6 +40,7 @@ const PAGES: { page: Page; label: TextKey; roles: string[] }[] = [
   { page: 'clearing', label: 'nav.clearing', roles: ['admin', 'finance'] },
   { page: 'users', label: 'nav.users', roles: ['admin'] },
   { page: 'admin', label: 'nav.admin', roles: ['admin'] },
+  { page: 'webhooks', label: 'nav.webhooks', roles: ['admin'] },
 ];
 
 function pageFromPath(): { page: Page; cardId: string | null } {
@@ -130,6 +132,7 @@ export function PortalApp() {
       {visible === 'clearing' && <ClearingPage />}
       {visible === 'users' && <UsersPage />}
       {visible === 'admin' && <AdminPage />}
+      {visible === 'webhooks' && <WebhooksPage />}
       {!visible && <p className="alert alert--warning">{t('common.forbidden')}</p>}
     </PortalContext.Provider>
   );
