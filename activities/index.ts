@@ -8,6 +8,7 @@ import { createCardAdjustmentActivities } from './card-adjustments.ts';
 import { createCardBatchActivities } from './card-batches.ts';
 import { createReminderActivities } from './expiry-reminders.ts';
 import { createClearingActivities, type ClearingActivityDeps } from './clearing.ts';
+import { createWebhookActivities } from './webhooks.ts';
 import type pg from 'pg';
 
 export type ActivityDeps = PurchaseActivityDeps & ClearingActivityDeps & { pool: pg.Pool };
@@ -22,5 +23,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createReminderActivities(deps),
     ...createCardBatchActivities({ ...deps, activationCodeDigits: deps.config.cardLifecycle.batchActivationCodeDigits }),
     ...createClearingActivities(deps),
+    ...createWebhookActivities(deps),
   };
 }

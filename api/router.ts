@@ -10,6 +10,7 @@ import { dashboardRouter } from './routers/dashboard.ts';
 import { adminRouter } from './routers/admin.ts';
 import { cardsRouter } from './routers/cards.ts';
 import { cardBatchesRouter } from './routers/card-batches.ts';
+import { webhooksRouter } from './routers/webhooks.ts';
 
 export const appRouter = router({
   pos: posRouter,
@@ -24,6 +25,7 @@ export const appRouter = router({
   admin: adminRouter,
   cards: cardsRouter,
   cardBatches: cardBatchesRouter,
+  webhooks: webhooksRouter,
 });
 
 export type AppRouter = typeof appRouter;

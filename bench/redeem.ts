@@ -1,10 +1,14 @@
-// `npm run bench -- redeem [--seconds 15] [--warmup 2] [--concurrency 32]`
+// `npm run bench -- redeem [--seconds 15] [--warmup 2] [--concurrency 32] [--subscribers 0]`
 //
 // Two-phase redemptions (authorize, then capture) from 32 tills against the engine as it runs
 // in production (API and worker processes, Temporal, Redis, PostgreSQL), next to a baseline:
 // the same guarded balance update in plain SQL through `pg`, at the same concurrency. The ratio
 // says how much of the database's raw capacity reaches the tills; the outbox drain and the
 // ledger check after the run belong to the honest cost of the engine's throughput.
+//
+// With `--subscribers N`, N webhook endpoints subscribed to every event (a receiver in this
+// process) are registered before the project run, and every event of the run must reach each of
+// them: the tills' figures with and without subscribers show what delivery costs them.
 //
 // The last line of output is one JSON object with the results.
 
@@ -21,6 +25,7 @@ import { baselineOp, cardPicker, seedBaseline } from './lib/baseline.ts';
 import { createTills } from './lib/tills.ts';
 import { checkLedger } from './lib/ledger.ts';
 import { percentile, round, runLoad, type LoadResult, type Operation } from './lib/load.ts';
+import { startSubscribers, type Subscribers, type WebhookDrain } from './lib/webhooks.ts';
 
 const log = (line: string) => console.log(`[bench] ${line}`);
 
@@ -36,12 +41,14 @@ export async function run(argv: string[]): Promise<number> {
       warmup: { type: 'string', default: '2' },
       concurrency: { type: 'string', default: '32' },
       'cards-per-terminal': { type: 'string', default: '8' },
+      subscribers: { type: 'string', default: '0' },
     },
   });
   const seconds = Number(values.seconds);
   const warmupSeconds = Number(values.warmup);
   const concurrency = Number(values.concurrency);
   const cardsPerTerminal = Number(values['cards-per-terminal']);
+  const subscriberCount = Number(values.subscribers);
   if (![seconds, concurrency, cardsPerTerminal].every((n) => Number.isInteger(n) && n > 0) || !(warmupSeconds >= 0)) {
     console.error('--seconds, --concurrency and --cards-per-terminal take positive integers, --warmup a number >= 0');
     return 2;
@@ -58,6 +65,7 @@ export async function run(argv: string[]): Promise<number> {
     }),
   });
   const clients: JsonClient[] = [];
+  let subscribers: Subscribers | null = null;
   try {
     const tills = await createTills({ databaseUrl: engine.databaseUrl, apiUrl: engine.apiUrl, count: concurrency, cardsPerTerminal, cardBalance: CARD_BALANCE, currency: CURRENCY, log });
     clients.push(...tills.map((t) => t.http));
@@ -77,6 +85,12 @@ export async function run(argv: string[]): Promise<number> {
       await baselinePool.end();
     }
 
+    let sinceSeq = '0';
+    if (subscriberCount > 0) {
+      subscribers = await startSubscribers(engine.databaseUrl, subscriberCount);
+      sinceSeq = await subscribers.lastSeq();
+      log(`webhooks: ${subscriberCount} endpoint(s) subscribed to every event`);
+    }
     log(`project: ${concurrency} tills over HTTP, POST /v1/redemptions then /capture`);
     const runId = Date.now().toString(36);
     const projectOp: Operation = async (i) => {
@@ -94,6 +108,7 @@ export async function run(argv: string[]): Promise<number> {
     const { result: project, usage: projectUsage } = await withUsage(engine, { ...load, name: 'project', op: projectOp });
 
     const drain = await drainOutbox(engine);
+    const webhooks: WebhookDrain | null = subscribers ? await subscribers.drain(sinceSeq, 900, log) : null;
     const ledger = await checkLedger(engine.databaseUrl);
 
     const summary = {
@@ -114,15 +129,21 @@ export async function run(argv: string[]): Promise<number> {
       ratio: round(project.opsPerSecond / baseline.opsPerSecond, 3),
       outbox_drain_s: drain.seconds === null ? null : round(drain.seconds, 2),
       ledger_ok: ledger.ok,
+      ...(webhooks ? { webhooks: {
+        subscribers: subscriberCount, events: webhooks.events, deliveries: webhooks.deliveries, delivered: webhooks.delivered,
+        all_delivered_s_after_outbox: webhooks.seconds === null ? null : round(webhooks.seconds, 1),
+        receiver_requests: subscribers!.received().requests,
+      } } : {}),
     };
 
     printReport({ project, baseline, projectUsage, baselineUsage, drain, ledger, summary });
-    const healthy = project.errors === 0 && baseline.errors === 0 && ledger.ok && drain.seconds !== null;
+    const healthy = project.errors === 0 && baseline.errors === 0 && ledger.ok && drain.seconds !== null && (!webhooks || webhooks.seconds !== null);
     if (!healthy) log('RUN FLAGGED: errors, an undrained outbox or a failed ledger check (see above); do not trust these numbers');
     console.log(JSON.stringify(summary));
     return healthy ? 0 : 1;
   } finally {
     clients.forEach((c) => c.close());
+    await subscribers?.close();
     await engine.stop();
   }
 }
@@ -243,7 +264,7 @@ async function drainOutbox(engine: Engine): Promise<Drain> {
     }
 
     // Each redemption's workflow ends when its capture signal arrives.
-    const query = `TaskQueue = "${engine.taskQueue}" AND ExecutionStatus = "Completed"`;
+    const query = `TaskQueue = "${engine.taskQueue}" AND WorkflowType = "redemptionWorkflow" AND ExecutionStatus = "Completed"`;
     let completed: number | null = null;
     let workflowsSeconds: number | null = null;
     try {

@@ -49,6 +49,24 @@ export interface Config {
   /** Fraud limits at the till: code guessing and velocity. */
   fraud: FraudConfig;
   privacy: PrivacyConfig;
+  webhooks: WebhooksConfig;
+}
+
+/** Outbound webhooks (README, Outbound webhooks). */
+export interface WebhooksConfig {
+  /** Loopback and private targets are called: development and test only. */
+  allowPrivateAddresses: boolean;
+  /** Endpoints must be https: everywhere but development and test. */
+  requireHttps: boolean;
+  /** Longest one delivery attempt may take, connect to last byte. */
+  timeoutMs: number;
+  /** First retry after this, doubling each time up to maxRetryDelayMs. */
+  retryBaseMs: number;
+  maxRetryDelayMs: number;
+  /** A delivery is retried this long, and an endpoint failing this long is disabled. */
+  retryWindowSeconds: number;
+  /** After a secret rotation the old secret keeps signing this long by default. */
+  secretOverlapHours: number;
 }
 
 export interface CardLifecycleConfig {
@@ -389,6 +407,15 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
       piiKeys: fromEnv('PII_KEYS') ?? DEV_PII_KEYS,
       orderPiiRetentionDays: intFromEnv('ORDER_PII_RETENTION_DAYS', 365),
       expiredOrderRetentionDays: intFromEnv('EXPIRED_ORDER_RETENTION_DAYS', 30),
+    },
+    webhooks: {
+      allowPrivateAddresses: mode !== 'production',
+      requireHttps: mode === 'production',
+      timeoutMs: intFromEnv('WEBHOOK_TIMEOUT_MS', 10_000),
+      retryBaseMs: intFromEnv('WEBHOOK_RETRY_BASE_MS', 30_000),
+      maxRetryDelayMs: intFromEnv('WEBHOOK_MAX_RETRY_DELAY_MS', 6 * 3_600_000),
+      retryWindowSeconds: intFromEnv('WEBHOOK_RETRY_WINDOW_SECONDS', 3 * 86_400),
+      secretOverlapHours: intFromEnv('WEBHOOK_SECRET_OVERLAP_HOURS', 24),
     },
     ...overrides,
   };

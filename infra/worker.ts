@@ -7,6 +7,7 @@ import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle
 import type { Client } from '@temporalio/client';
 import { createActivities, type ActivityDeps } from '../activities/index.ts';
 import { OutboxRelay } from '../services/outbox-relay.ts';
+import { WebhookRelay } from '../services/webhook-relay.ts';
 import { connectWorkerConnection } from './temporal.ts';
 import { temporalActivityInterceptors, temporalTracingSinks } from './tracing.ts';
 import type pg from 'pg';
@@ -78,6 +79,8 @@ export interface EngineWorker {
   worker: Worker;
   shopWorker: Worker | null;
   relay: OutboxRelay;
+  /** Fans recorded webhook events out to endpoints and starts their delivery workflows. */
+  webhookRelay: WebhookRelay;
   /** Resolves when the worker has stopped. */
   running: Promise<void>;
   stop(): Promise<void>;
@@ -109,18 +112,24 @@ export async function startEngineWorker(opts: EngineWorkerOptions): Promise<Engi
   const worker = await create(opts.taskQueue);
   const shopWorker = opts.shopTaskQueue && opts.shopTaskQueue !== opts.taskQueue ? await create(opts.shopTaskQueue) : null;
   const relay = new OutboxRelay({ pool: opts.pool, client: opts.client, taskQueue: opts.taskQueue, log: opts.log });
+  const webhookRelay = new WebhookRelay({
+    pool: opts.pool, client: opts.client, taskQueue: opts.taskQueue, config: opts.activityDeps.config.webhooks, log: opts.log,
+  });
   const running = Promise.all([worker.run(), shopWorker?.run()]).then(() => {});
   relay.start();
+  webhookRelay.start();
   let stopped = false;
   return {
     worker,
     shopWorker,
     relay,
+    webhookRelay,
     running,
     async stop() {
       if (stopped) return;
       stopped = true;
       await relay.stop();
+      await webhookRelay.stop();
       for (const w of [worker, shopWorker]) if (w?.getState() === 'RUNNING') w.shutdown();
       await running.catch(() => {});
       // Pooled SMTP connections would otherwise keep the process (and the relay's peer) busy.

@@ -10,3 +10,4 @@ export { voucherResendWorkflow } from './voucher-resend.ts';
 export { cardAdjustmentWorkflow } from './card-adjustment.ts';
 export { cardBatchWorkflow } from './card-batch.ts';
 export { cardExpiryRemindersWorkflow } from './card-expiry-reminders.ts';
+export { webhookDeliveryWorkflow } from './webhook-delivery.ts';

@@ -109,6 +109,13 @@ const SAMPLE: Record<string, () => Json> = {
   'cardBatches.void': () => ({ batchId: uuid(), reason: 'misprint' }),
   'cardBatches.serials': () => ({ batchId: uuid(), after: '10', limit: '50' }),
   'cardBatches.findBySerial': () => ({ serial: 'SC00001-000001' }),
+  'webhooks.eventTypes': () => ({}),
+  'webhooks.list': () => ({}),
+  'webhooks.create': () => ({ url: 'https://hooks.example.com/voucher-events', description: 'Accounting', eventTypes: ['card.created', 'card.loaded'], enabled: true }),
+  'webhooks.update': () => ({ endpointId: uuid(), url: 'https://hooks.example.com/v2', description: 'Loyalty app', eventTypes: ['*'], enabled: false }),
+  'webhooks.rotateSecret': () => ({ endpointId: uuid(), overlapHours: 24 }),
+  'webhooks.deliveries': () => ({ endpointId: uuid(), status: 'failed', before: '1000', limit: 20 }),
+  'webhooks.redeliver': () => ({ endpointId: uuid(), eventId: `evt_${'a'.repeat(32)}` }),
 };
 
 // ---- values no field accepts -------------------------------------------------------------------

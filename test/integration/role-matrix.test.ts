@@ -68,6 +68,13 @@ const EXPECTED: Record<string, Role[]> = {
   'cardBatches.void': ['admin', 'finance'],
   'cardBatches.serials': ['admin', 'finance', 'support'],
   'cardBatches.findBySerial': ['admin', 'finance', 'support'],
+  'webhooks.eventTypes': ['admin'],
+  'webhooks.list': ['admin'],
+  'webhooks.create': ['admin'],
+  'webhooks.update': ['admin'],
+  'webhooks.rotateSecret': ['admin'],
+  'webhooks.deliveries': ['admin'],
+  'webhooks.redeliver': ['admin'],
 };
 /** Open to anyone (the shop, sign-in) or to tills (their own API key). */
 const PUBLIC = /^(shop|auth)\./;
@@ -122,6 +129,11 @@ const SAMPLE: Record<string, () => unknown> = {
   'cardBatches.void': () => ({ batchId: randomUUID(), reason: 'matrix' }),
   'cardBatches.serials': () => ({ batchId: randomUUID() }),
   'cardBatches.findBySerial': () => ({ serial: 'SC00000-000000' }),
+  'webhooks.create': () => ({ url: 'https://hooks.example.com/matrix', eventTypes: ['card.created'], enabled: false }),
+  'webhooks.update': () => ({ endpointId: randomUUID(), enabled: false }),
+  'webhooks.rotateSecret': () => ({ endpointId: randomUUID() }),
+  'webhooks.deliveries': () => ({ endpointId: randomUUID() }),
+  'webhooks.redeliver': () => ({ endpointId: randomUUID(), eventId: `evt_${'b'.repeat(32)}` }),
 };
 
 const procedures = Object.entries((appRouter as any)._def.procedures as Record<string, { _def: { type: 'query' | 'mutation'; meta?: { roles?: string[] } } }>)

@@ -30,6 +30,7 @@ import { historyToJson } from '../helpers/history-json.ts';
 import { call, posRef, startHarness, startWorker, waitFor, type Harness } from '../helpers/harness.ts';
 import { startMailbox, type Mailbox } from '../helpers/smtp.ts';
 import { startStripeProxy, type StripeProxy } from '../helpers/stripe-proxy.ts';
+import { startWebhookReceiver } from '../helpers/webhook-receiver.ts';
 import { sendStripeWebhook, TEST_WEBHOOK_SECRET } from '../helpers/stripe-webhook.ts';
 
 const LABEL = process.env.RECORD_AS ?? execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
@@ -288,6 +289,28 @@ describe('record workflow histories', () => {
     const reminders = `card-expiry-reminders-${randomUUID()}`;
     await h.client.workflow.execute(cardExpiryRemindersWorkflow, { workflowId: reminders, taskQueue: h.config.taskQueue, args: [] });
     await record('card-expiry-reminders', reminders);
+  });
+
+  it('webhook delivery: a 500, then delivered', async () => {
+    const receiver = await startWebhookReceiver();
+    const admin = await createApiClient(h.deps.db.prisma, { name: 'recorder admin', role: 'admin' });
+    Object.assign(h.config.webhooks, { retryBaseMs: 500, timeoutMs: 2_000 });
+    try {
+      receiver.answer = (_path, n) => ({ status: n === 1 ? 500 : 200 });
+      const res = await call(h, 'POST', '/v1/webhook-endpoints', { key: admin.apiKey, idempotencyKey: randomUUID(), body: { url: `${receiver.url}/record`, eventTypes: ['card.created'] } });
+      expect(res.status).toBe(200);
+      await issue();
+      const { rows: [delivery] } = await waitFor(async () => {
+        const r = await h.deps.db.pool.query<{ uid: string }>(`SELECT uid FROM webhook_deliveries WHERE endpoint_id = $1 AND status = 'succeeded'`, [res.body.endpoint.id]);
+        return r.rows.length ? r : undefined;
+      }, 30_000, 200);
+      const workflowId = `webhook-delivery-${delivery!.uid}`;
+      await result(workflowId);
+      await record('webhook-delivery', workflowId);
+      await call(h, 'PATCH', `/v1/webhook-endpoints/${res.body.endpoint.id}`, { key: admin.apiKey, body: { enabled: false } });
+    } finally {
+      await receiver.close();
+    }
   });
 });
 

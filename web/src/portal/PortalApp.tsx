@@ -13,6 +13,7 @@ import { SupportPage } from './SupportPage.tsx';
 import { CardBatchesPage } from './CardBatchesPage.tsx';
 import { DashboardPage } from './DashboardPage.tsx';
 import { AdminPage } from './AdminPage.tsx';
+import { WebhooksPage } from './WebhooksPage.tsx';
 import { initialLanguage, LANGUAGES, rememberLanguage, translate, type Language, type TextKey } from './i18n.ts';
 
 type Session = NonNullable<RouterOutputs['auth']['me']>;
@@ -32,7 +33,7 @@ export function usePortal(): Portal {
   return portal;
 }
 
-type Page = 'dashboard' | 'transactions' | 'support' | 'clearing' | 'batches' | 'users' | 'admin' | 'card';
+type Page = 'dashboard' | 'transactions' | 'support' | 'clearing' | 'batches' | 'users' | 'admin' | 'webhooks' | 'card';
 const PAGES: { page: Page; label: TextKey; roles: string[] }[] = [
   { page: 'dashboard', label: 'nav.dashboard', roles: ['admin', 'finance', 'support', 'store_staff'] },
   { page: 'transactions', label: 'nav.transactions', roles: ['admin', 'finance', 'support', 'store_staff'] },
@@ -41,6 +42,7 @@ const PAGES: { page: Page; label: TextKey; roles: string[] }[] = [
   { page: 'batches', label: 'nav.batches', roles: ['admin', 'finance', 'support'] },
   { page: 'users', label: 'nav.users', roles: ['admin'] },
   { page: 'admin', label: 'nav.admin', roles: ['admin'] },
+  { page: 'webhooks', label: 'nav.webhooks', roles: ['admin'] },
 ];
 
 function pageFromPath(): { page: Page; cardId: string | null } {
@@ -133,6 +135,7 @@ export function PortalApp() {
       {visible === 'batches' && <CardBatchesPage />}
       {visible === 'users' && <UsersPage />}
       {visible === 'admin' && <AdminPage />}
+      {visible === 'webhooks' && <WebhooksPage />}
       {!visible && <p className="alert alert--warning">{t('common.forbidden')}</p>}
     </PortalContext.Provider>
   );

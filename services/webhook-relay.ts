@@ -1,0 +1,131 @@
+// Turns recorded webhook events into deliveries and starts each delivery's workflow.
+//
+// Two steps, each one transaction over rows locked FOR UPDATE SKIP LOCKED (so every worker runs a
+// relay and none is special): (1) fan-out: every event not yet fanned out gets a delivery row for
+// each enabled endpoint subscribed to its type; (2) start: every delivery without a workflow gets
+// `webhook-delivery-<uid>` started, and is marked once Temporal has it. A start that finds the
+// workflow already there counts as started, so a relay that dies between the start and the commit
+// starts nothing twice. The tills' transactions only insert the event row: all of this happens
+// after, off their path.
+
+import type pg from 'pg';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { WebhooksConfig } from '../infra/config.ts';
+import { webhookDeliveryWorkflow, webhookDeliveryWorkflowId } from '../workflows/webhook-delivery.ts';
+
+export interface WebhookRelayOptions {
+  pool: pg.Pool;
+  client: Client;
+  taskQueue: string;
+  config: WebhooksConfig;
+  batchSize?: number;
+  idleDelayMs?: number;
+  log?: (msg: string) => void;
+}
+
+export class WebhookRelay {
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  started = 0;
+
+  constructor(private readonly opts: WebhookRelayOptions) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+  }
+
+  /** Fans out and starts everything pending now; for tests. */
+  async drain(): Promise<void> {
+    for (;;) {
+      const fanned = await this.fanOut();
+      const started = await this.startDeliveries();
+      if (fanned === 0 && started.started === 0) return;
+    }
+  }
+
+  private async run(): Promise<void> {
+    const idle = this.opts.idleDelayMs ?? 100;
+    let failures = 0;
+    while (this.running) {
+      let busy = false;
+      try {
+        const fanned = await this.fanOut();
+        const { started, failed } = await this.startDeliveries();
+        busy = fanned > 0 || started > 0;
+        failures = failed && started === 0 ? failures + 1 : 0;
+      } catch (err) {
+        failures++;
+        this.opts.log?.(`webhook relay: ${(err as Error).message}`);
+      }
+      if (!busy && this.running) {
+        const delay = failures === 0 ? idle : Math.min(idle * 2 ** failures, 5_000);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delay);
+          this.wake = () => { clearTimeout(timer); resolve(); };
+        });
+      }
+    }
+  }
+
+  /** One batch of events: a delivery per subscribed, enabled endpoint. Returns the events handled. */
+  async fanOut(): Promise<number> {
+    const { rows } = await this.opts.pool.query<{ n: string }>(
+      `WITH batch AS (
+         SELECT id, type FROM webhook_events WHERE NOT fanned_out ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED
+       ), deliveries AS (
+         INSERT INTO webhook_deliveries (event_id, endpoint_id)
+         SELECT b.id, e.id FROM batch b JOIN webhook_endpoints e
+           ON e.enabled AND (b.type = ANY (e.event_types) OR '*' = ANY (e.event_types))
+         ON CONFLICT DO NOTHING
+       ), marked AS (
+         UPDATE webhook_events SET fanned_out = true WHERE id IN (SELECT id FROM batch) RETURNING 1
+       )
+       SELECT count(*)::text AS n FROM marked`, [this.opts.batchSize ?? 500]);
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  /** One batch of deliveries without a workflow: start them, mark those Temporal accepted. */
+  async startDeliveries(): Promise<{ started: number; failed: boolean }> {
+    const db = await this.opts.pool.connect();
+    try {
+      await db.query('BEGIN');
+      const { rows } = await db.query<{ id: string; uid: string }>(
+        'SELECT id::text, uid FROM webhook_deliveries WHERE NOT workflow_started ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED',
+        [this.opts.batchSize ?? 200]);
+      const { config, client, taskQueue } = this.opts;
+      const retry = { attemptTimeoutMs: config.timeoutMs, baseMs: config.retryBaseMs, maxDelayMs: config.maxRetryDelayMs, windowSeconds: config.retryWindowSeconds };
+      const outcomes = await Promise.allSettled(rows.map(async ({ id, uid }) => {
+        try {
+          await client.withDeadline(Date.now() + 10_000, () => client.workflow.start(webhookDeliveryWorkflow, {
+            workflowId: webhookDeliveryWorkflowId(uid), taskQueue, args: [{ deliveryId: id, retry }],
+            workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          }));
+        } catch (err) {
+          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        }
+        return id;
+      }));
+      const done = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+      const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+      if (failure) this.opts.log?.(`webhook relay: ${rows.length - done.length} start(s) will be retried: ${(failure.reason as Error)?.message}`);
+      if (done.length) await db.query('UPDATE webhook_deliveries SET workflow_started = true WHERE id = ANY($1::bigint[])', [done]);
+      await db.query('COMMIT');
+      this.started += done.length;
+      return { started: done.length, failed: Boolean(failure) };
+    } catch (err) {
+      await db.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      db.release();
+    }
+  }
+}
