@@ -84,7 +84,7 @@ async function workflowResult(ref: string): Promise<{ status: string; capturedAm
       if (err instanceof WorkflowNotFoundError) return false;
       throw err;
     }
-  }, 30_000);
+  }, 90_000);
   return handle.result();
 }
 
@@ -192,7 +192,7 @@ describe('hold expiry with no worker running', () => {
     const { rows: [card] } = await h.deps.db.pool.query('SELECT available, held FROM cards WHERE id = $1', [first.cardId]);
     expect(card).toEqual({ available: '5000', held: '0' });
     expect(await h.deps.ledger.violations()).toEqual([]);
-  });
+  }, 180_000);
 });
 
 describe('the hold-expiry sweep', () => {
@@ -204,7 +204,7 @@ describe('the hold-expiry sweep', () => {
     expect(schedule.action).toMatchObject({ type: 'startWorkflow', workflowType: 'holdExpirySweepWorkflow', taskQueue: h.config.taskQueue });
     // The schedule's own runs would race the run below; this test drives the sweep itself.
     await h.client.schedule.getHandle(HOLD_EXPIRY_SWEEP_SCHEDULE_ID).delete();
-  });
+  }, 120_000);
 
   it('books the release of holds on cards nobody touches, so the gauge of holds past expiry reads 0', async () => {
     const registry = new client.Registry();
@@ -244,5 +244,5 @@ describe('the hold-expiry sweep', () => {
     h.worker!.relay.start();
     for (const { auth } of holds) expect(await workflowResult(auth.posReference)).toMatchObject({ status: 'expired' });
     expect(await h.deps.ledger.violations()).toEqual([]);
-  });
+  }, 180_000);
 });
