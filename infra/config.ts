@@ -47,6 +47,14 @@ export interface Config {
   /** Fraud limits at the till: code guessing and velocity. */
   fraud: FraudConfig;
   privacy: PrivacyConfig;
+  legacyImport: LegacyImportConfig;
+}
+
+export interface LegacyImportConfig {
+  /** Where import files live (uploads land here; the command line's files are read where they are). */
+  dir: string;
+  /** Rows staged per chunk: the unit a resumed import continues from. */
+  chunkRows: number;
 }
 
 export interface PrivacyConfig {
@@ -261,6 +269,10 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
       timeoutMs: intFromEnv('SMTP_TIMEOUT_MS', DEFAULT_SMTP_TIMEOUT_MS),
     },
     clearingTimeZone: env.CLEARING_TIME_ZONE ?? 'Europe/Berlin',
+    legacyImport: {
+      dir: fromEnv('IMPORT_DIR') ?? '.data/imports',
+      chunkRows: intFromEnv('IMPORT_CHUNK_ROWS', 50_000),
+    },
     shop: {
       currency: 'EUR',
       ordersPerMinutePerClient: intFromEnv('SHOP_ORDERS_PER_MINUTE', 10),

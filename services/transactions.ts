@@ -9,6 +9,8 @@ import { DomainError } from '../domain/errors.ts';
 export const TRANSACTION_TYPES = {
   sale: 'issue', load: 'load', authorization: 'authorize', redemption: 'capture', void: 'void',
   hold_expiry: 'expire_hold', refund: 'refund', card_expiry: 'expire_card', sale_cancellation: 'cancel_sale',
+  // Legacy import: the balance a voucher came over with, and the old system's history (memo entries).
+  opening_balance: 'import_opening', legacy: 'legacy_history',
 } as const;
 export type TransactionType = keyof typeof TRANSACTION_TYPES;
 const TYPE_OF_KIND = Object.fromEntries(Object.entries(TRANSACTION_TYPES).map(([type, kind]) => [kind, type])) as Record<string, TransactionType>;

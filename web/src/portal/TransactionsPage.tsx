@@ -14,7 +14,7 @@ import { useIntendedAction } from './useIntendedAction.ts';
 type Filter = Omit<RouterInputs['transactions']['list'], 'limit' | 'cursor'>;
 type Row = RouterOutputs['transactions']['list']['transactions'][number];
 type CardView = RouterOutputs['transactions']['card'];
-const TYPES = ['sale', 'load', 'authorization', 'redemption', 'void', 'hold_expiry', 'refund', 'card_expiry', 'sale_cancellation'] as const;
+const TYPES = ['sale', 'load', 'authorization', 'redemption', 'void', 'hold_expiry', 'refund', 'card_expiry', 'sale_cancellation', 'opening_balance', 'legacy'] as const;
 const HOLD_STATUSES = ['authorized', 'captured', 'voided', 'expired'] as const;
 type Sort = NonNullable<Filter['sort']>;
 
