@@ -46,10 +46,10 @@ try {
     acceptedPath: values['accept-rejections'] ? abs(values['accept-rejections']) : null, waitForAcceptance: false,
     requestedBy: `cli:${process.env.USER ?? 'operator'}`,
   });
-  if (existing) {
+  if (existing && record.status === 'completed') {
     log(`these files were imported already (import ${record.id}, ${record.completedAt?.toISOString()}): nothing to do`);
   } else {
-    log(`import ${record.id}: workflow import-${record.id}`);
+    log(`import ${record.id}: workflow import-${record.id}${existing ? ' (already running: following it)' : ''}`);
     await startImportWorkflow(client, config.taskQueue, record);
     const done = waitForImport(client, record.id);
     let finished = false;

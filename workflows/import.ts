@@ -33,10 +33,16 @@ export const cancelImportUpdate = defineUpdate<ImportProgress, [{ cancelledBy: s
 
 export const IMPORT_NOT_AWAITING_ACCEPTANCE = 'import_not_awaiting_acceptance';
 
-const { stageImportFile, checkImport, setImportStatus, cleanUpImport } = proxyActivities<ImportActivities>({
+const { stageImportFile, setImportStatus } = proxyActivities<ImportActivities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '2 minutes',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+// Set-based passes over all staged rows: minutes for millions of them.
+const { checkImport, cleanUpImport } = proxyActivities<ImportActivities>({
+  startToCloseTimeout: '2 hours',
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes' },
 });
 
 // One transaction over the whole import: long for a million vouchers; heartbeats show it is alive.

@@ -108,8 +108,12 @@ export interface NewImport {
 export async function createImport(pool: pg.Pool, n: NewImport): Promise<{ record: ImportRecord; existing: boolean }> {
   const [v, h, s] = await Promise.all([fileSha256(n.vouchersPath), fileSha256(n.historyPath), fileSha256(n.storesPath)]);
   const filesSha256 = createHash('sha256').update([v.sha256, h.sha256, s.sha256, n.encoding, n.codeFormat].join('|')).digest('hex');
+  // Done already, or running now with the same intent: a repeated start joins it.
   const { rows: [done] } = await pool.query<ImportRow>(
-    `SELECT * FROM imports WHERE files_sha256 = $1 AND status = 'completed'`, [filesSha256]);
+    `SELECT * FROM imports WHERE files_sha256 = $1
+        AND (status = 'completed' OR (status IN ('staging', 'checking', 'awaiting_acceptance', 'loading') AND dry_run = $2
+             AND accepted_path IS NOT DISTINCT FROM $3))
+      ORDER BY status = 'completed' DESC, created_at DESC LIMIT 1`, [filesSha256, n.dryRun, n.acceptedPath]);
   if (done) return { record: recordOf(done), existing: true };
   const { rows: [created] } = await pool.query<ImportRow>(
     `INSERT INTO imports (files_sha256, vouchers_sha256, history_sha256, stores_sha256, vouchers_path, history_path, stores_path,
@@ -331,10 +335,25 @@ export async function rejectionsAccepted(pool: pg.Pool, imp: ImportRecord): Prom
   return rows.every((r) => accepted.has(`${r.file}|${r.line}|${r.reason}`));
 }
 
+/** The first rejections in report order, for a page; the whole report is reportLines. */
+export async function firstRejections(pool: pg.Pool, id: string, limit: number): Promise<Rejection[]> {
+  const { rows } = await pool.query<Rejection>(
+    `SELECT file, line, reason, detail FROM import_rejections WHERE import_id = $1 ORDER BY ${FILE_ORDER}, line, reason LIMIT $2`, [id, limit]);
+  return rows;
+}
+
 /** Staging rows are scratch: gone once the import is done (or was a dry run). */
 export async function dropStaging(pool: pg.Pool, id: string): Promise<void> {
-  await pool.query('DELETE FROM import_staged_vouchers WHERE import_id = $1', [id]);
-  await pool.query('DELETE FROM import_staged_history WHERE import_id = $1', [id]);
+  const client = await pool.connect();
+  try {
+    // Millions of rows for a large import: longer than the pool's statement timeout allows.
+    await client.query('SET statement_timeout = 0');
+    await client.query('DELETE FROM import_staged_vouchers WHERE import_id = $1', [id]);
+    await client.query('DELETE FROM import_staged_history WHERE import_id = $1', [id]);
+  } finally {
+    await client.query('RESET statement_timeout').catch(() => {});
+    client.release();
+  }
 }
 
 /** Vouchers (by staged line) published per statement inside the one transaction. */

@@ -93,6 +93,11 @@ const SAMPLE: Record<string, () => Json> = {
   }),
   'admin.codeGuessLocks': () => ({}),
   'admin.liftCodeGuessLock': () => ({ subject: 'address:192.0.2.1' }),
+  'imports.list': () => ({ limit: 10 }),
+  'imports.get': () => ({ importId: uuid() }),
+  'imports.start': () => ({ vouchers: `${uuid()}.csv`, history: `${uuid()}.csv`, stores: `${uuid()}.csv`, encoding: 'latin1', codeFormat: 'digits', dryRun: true }),
+  'imports.accept': () => ({ importId: uuid(), reportSha256: 'a'.repeat(64) }),
+  'imports.cancel': () => ({ importId: uuid() }),
 };
 
 // ---- values no field accepts -------------------------------------------------------------------
