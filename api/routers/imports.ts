@@ -10,9 +10,8 @@ import { z } from 'zod';
 import { DomainError } from '../../domain/errors.ts';
 import { LEGACY_CODE_FORMATS } from '../../domain/legacy-code.ts';
 import { audit } from '../../services/audit.ts';
-import { createImport, firstRejections, getImport, listImports, type ImportRecord } from '../../services/legacy-import/store.ts';
+import { createImport, firstRejections, getImport, importUploadsDir, listImports, type ImportRecord } from '../../services/legacy-import/store.ts';
 import { acceptImport, cancelImport, importProgress, startImportWorkflow } from '../../services/legacy-import/temporal.ts';
-import { uploadsDir } from '../routes/imports.ts';
 import { backofficeProcedure, requireTemporal, router, type RequestContext } from '../trpc.ts';
 import type { BackofficePrincipal } from '../backoffice-auth.ts';
 
@@ -90,7 +89,7 @@ export const importsRouter = router({
     .output(z.object({ importId: z.string(), alreadyImported: z.boolean() }))
     .mutation(async ({ ctx, input }) => {
       const client = requireTemporal(ctx);
-      const dir = uploadsDir(ctx.deps);
+      const dir = importUploadsDir(ctx.deps.config.legacyImport.dir);
       const [vouchersPath, historyPath, storesPath] = [input.vouchers, input.history, input.stores].map((f) => path.join(dir, f)) as [string, string, string];
       if (![vouchersPath, historyPath, storesPath].every((p) => existsSync(p))) throw new DomainError('not_found', 'upload the three files first');
       // A repeated start of the same files joins the import already running (or done).

@@ -13,7 +13,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { DomainError } from '../../domain/errors.ts';
 import { audit } from '../../services/audit.ts';
-import { getImport, reportLines } from '../../services/legacy-import/store.ts';
+import { getImport, importUploadsDir, reportLines } from '../../services/legacy-import/store.ts';
 import { createRequestContext, SESSION_COOKIE } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
 import { describeError } from '../errors.ts';
@@ -23,9 +23,6 @@ const ROLES = ['admin', 'finance'];
 /** The largest file one upload takes (a legacy system's history of many years runs to gigabytes). */
 export const MAX_UPLOAD_BYTES = 4 * 1024 ** 3;
 
-export function uploadsDir(deps: AppDeps): string {
-  return path.resolve(deps.config.legacyImport.dir, 'uploads');
-}
 
 async function principalFor(deps: AppDeps, req: FastifyRequest, type: 'query' | 'mutation') {
   const ctx = createRequestContext(deps, req.id, req.headers, req.ip, { token: req.cookies[SESSION_COOKIE] ?? null, cookie: null });
@@ -48,7 +45,7 @@ export async function registerImportRoutes(app: FastifyInstance, deps: AppDeps):
         if (!body || typeof (body as Readable).pipe !== 'function') {
           throw new DomainError('unsupported_media_type', 'send the file as text/csv or application/octet-stream');
         }
-        const dir = uploadsDir(deps);
+        const dir = importUploadsDir(deps.config.legacyImport.dir);
         await mkdir(dir, { recursive: true });
         const name = `${randomUUID()}.csv`;
         const partial = path.join(dir, `${name}.part`);

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import { parse } from 'csv-parse';
 import type pg from 'pg';
 import { DomainError } from '../../domain/errors.ts';
@@ -81,6 +82,11 @@ function recordOf(r: ImportRow): ImportRecord {
     requestedBy: r.requested_by, summary: r.summary, reconciliation: r.reconciliation, error: r.error,
     createdAt: r.created_at, completedAt: r.completed_at,
   };
+}
+
+/** Where the portal's uploads are kept: inside the configured import directory. */
+export function importUploadsDir(importDir: string): string {
+  return path.resolve(importDir, 'uploads');
 }
 
 export async function fileSha256(path: string): Promise<{ sha256: string; bytes: number }> {

@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { hashCardCode } from '../../domain/card-code.ts';
 import type { LegacyCodeFormat } from '../../domain/legacy-code.ts';
-import { createBillingParty, createStore } from '../../services/directory.ts';
+import { createApiClient, createBillingParty, createStore } from '../../services/directory.ts';
 import { createImport, getImport, reportLines, type ImportRecord } from '../../services/legacy-import/store.ts';
 import { importProgress, startImportWorkflow, waitForImport } from '../../services/legacy-import/temporal.ts';
 import { findCard } from '../../services/transactions.ts';
@@ -308,6 +308,55 @@ describe('resilience', () => {
       `SELECT count(*) FILTER (WHERE kind = 'import_opening')::int AS opening, count(*) FILTER (WHERE kind = 'legacy_history')::int AS history
          FROM journal_entries WHERE import_id = $1`, [record.id]);
     expect(entries).toEqual({ opening: n, history: 2 * n });
+    expect(await h.deps.ledger.violations()).toEqual([]);
+  });
+});
+
+describe('from the portal', () => {
+  const trpc = async (key: string, proc: string, input: unknown, mutation = false) => {
+    const res = mutation
+      ? await fetch(`${h.baseUrl}/trpc/${proc}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(input) })
+      : await fetch(`${h.baseUrl}/trpc/${proc}?input=${encodeURIComponent(JSON.stringify(input))}`, { headers: { authorization: `Bearer ${key}` } });
+    const body = await res.json() as { result?: { data: any }; error?: { data: { appCode: string } } };
+    return { status: res.status, data: body.result?.data, code: body.error?.data.appCode };
+  };
+
+  it('uploads the files, waits for a decision on the rejections, and imports once they are accepted', async () => {
+    const finance = (await createApiClient(h.deps.db.prisma, { name: 'Import finance', role: 'finance' })).apiKey;
+    const uploads: Record<string, string> = {};
+    for (const f of ['vouchers', 'history', 'stores'] as const) {
+      const res = await fetch(`${h.baseUrl}/v1/imports/uploads`, {
+        method: 'POST', headers: { authorization: `Bearer ${finance}`, 'content-type': 'text/csv' },
+        body: await readFile(path.join(FIXTURES, 'truncated', `${f}.csv`)),
+      });
+      expect(res.status).toBe(201);
+      uploads[f] = ((await res.json()) as { upload: string }).upload;
+    }
+    // A till's key opens nothing here.
+    const refused = await fetch(`${h.baseUrl}/v1/imports/uploads`, { method: 'POST', headers: { authorization: `Bearer ${h.terminalA.apiKey}`, 'content-type': 'text/csv' }, body: 'x' });
+    expect(refused.status).toBe(401);
+    const started = await trpc(finance, 'imports.start', { ...uploads }, true);
+    expect(started.status).toBe(200);
+    const id = started.data.importId as string;
+    const waiting = await waitFor(async () => {
+      const got = await trpc(finance, 'imports.get', { importId: id });
+      return got.data?.status === 'awaiting_acceptance' && got.data;
+    }, 60_000, 200);
+    expect(waiting.progress).toMatchObject({ step: 'awaiting_acceptance' });
+    expect(waiting.rejections.length).toBe(waiting.summary.rejections);
+    // Accepting a report other than the one shown is refused.
+    expect((await trpc(finance, 'imports.accept', { importId: id, reportSha256: '0'.repeat(64) }, true)).code).toBe('import_not_awaiting_acceptance');
+    expect((await trpc(finance, 'imports.accept', { importId: id, reportSha256: waiting.summary.reportSha256 }, true)).status).toBe(200);
+    const done = await waitFor(async () => {
+      const got = await trpc(finance, 'imports.get', { importId: id });
+      return got.data?.status === 'completed' && got.data;
+    }, 60_000, 200);
+    expect(done.reconciled).toBe(true);
+    const report = await fetch(`${h.baseUrl}${done.reportUrl}`, { headers: { authorization: `Bearer ${finance}` } });
+    expect(report.status).toBe(200);
+    expect((await report.text()).startsWith('file,line,reason,detail\n')).toBe(true);
+    const recon = await fetch(`${h.baseUrl}${done.reconciliationUrl}`, { headers: { authorization: `Bearer ${finance}` } });
+    expect(((await recon.json()) as { ok: boolean }).ok).toBe(true);
     expect(await h.deps.ledger.violations()).toEqual([]);
   });
 });

@@ -12,6 +12,7 @@ import { CardPage, TransactionsPage } from './TransactionsPage.tsx';
 import { SupportPage } from './SupportPage.tsx';
 import { DashboardPage } from './DashboardPage.tsx';
 import { AdminPage } from './AdminPage.tsx';
+import { ImportsPage } from './ImportsPage.tsx';
 import { initialLanguage, LANGUAGES, rememberLanguage, translate, type Language, type TextKey } from './i18n.ts';
 
 type Session = NonNullable<RouterOutputs['auth']['me']>;
@@ -31,12 +32,13 @@ export function usePortal(): Portal {
   return portal;
 }
 
-type Page = 'dashboard' | 'transactions' | 'support' | 'clearing' | 'users' | 'admin' | 'card';
+type Page = 'dashboard' | 'transactions' | 'support' | 'clearing' | 'imports' | 'users' | 'admin' | 'card';
 const PAGES: { page: Page; label: TextKey; roles: string[] }[] = [
   { page: 'dashboard', label: 'nav.dashboard', roles: ['admin', 'finance', 'support', 'store_staff'] },
   { page: 'transactions', label: 'nav.transactions', roles: ['admin', 'finance', 'support', 'store_staff'] },
   { page: 'support', label: 'nav.support', roles: ['admin', 'support'] },
   { page: 'clearing', label: 'nav.clearing', roles: ['admin', 'finance'] },
+  { page: 'imports', label: 'nav.imports', roles: ['admin', 'finance'] },
   { page: 'users', label: 'nav.users', roles: ['admin'] },
   { page: 'admin', label: 'nav.admin', roles: ['admin'] },
 ];
@@ -128,6 +130,7 @@ export function PortalApp() {
       {visible === 'card' && cardId && <CardPage key={cardId} cardId={cardId} />}
       {visible === 'support' && <SupportPage />}
       {visible === 'clearing' && <ClearingPage />}
+      {visible === 'imports' && <ImportsPage />}
       {visible === 'users' && <UsersPage />}
       {visible === 'admin' && <AdminPage />}
       {!visible && <p className="alert alert--warning">{t('common.forbidden')}</p>}
