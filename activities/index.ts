@@ -9,6 +9,7 @@ import { createCardBatchActivities } from './card-batches.ts';
 import { createReminderActivities } from './expiry-reminders.ts';
 import { createClearingActivities, type ClearingActivityDeps } from './clearing.ts';
 import { createWebhookActivities } from './webhooks.ts';
+import { createImportActivities } from './import.ts';
 import type pg from 'pg';
 
 export type ActivityDeps = PurchaseActivityDeps & ClearingActivityDeps & { pool: pg.Pool };
@@ -24,5 +25,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createCardBatchActivities({ ...deps, activationCodeDigits: deps.config.cardLifecycle.batchActivationCodeDigits }),
     ...createClearingActivities(deps),
     ...createWebhookActivities(deps),
+    ...createImportActivities(deps),
   };
 }

@@ -11,6 +11,7 @@ import { adminRouter } from './routers/admin.ts';
 import { cardsRouter } from './routers/cards.ts';
 import { cardBatchesRouter } from './routers/card-batches.ts';
 import { webhooksRouter } from './routers/webhooks.ts';
+import { importsRouter } from './routers/imports.ts';
 
 export const appRouter = router({
   pos: posRouter,
@@ -26,6 +27,7 @@ export const appRouter = router({
   cards: cardsRouter,
   cardBatches: cardBatchesRouter,
   webhooks: webhooksRouter,
+  imports: importsRouter,
 });
 
 export type AppRouter = typeof appRouter;

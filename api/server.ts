@@ -25,6 +25,7 @@ import { registerStatementRoutes } from './routes/statements.ts';
 import { registerExportRoutes } from './routes/exports.ts';
 import { registerCardBatchPrintRoutes } from './routes/card-batch-print.ts';
 import { registerReminderRoutes } from './routes/reminders.ts';
+import { registerImportRoutes } from './routes/imports.ts';
 import { registerObservability } from './observability.ts';
 import { createLogger } from '../infra/logger.ts';
 import { appRouter } from './router.ts';
@@ -128,6 +129,7 @@ export async function buildServer(deps: AppDeps, options: ServerOptions = {}): P
   await registerExportRoutes(app, deps);
   await registerCardBatchPrintRoutes(app, deps);
   await registerReminderRoutes(app, deps);
+  await registerImportRoutes(app, deps);
 
   // The portal's session: httpOnly (no script reads it), SameSite=Strict (no other site sends it),
   // Secure whenever the portal is served over HTTPS.

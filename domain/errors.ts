@@ -45,6 +45,8 @@ export const ERROR_STATUS = {
   nothing_to_retry: 409,
   not_cancellable: 409,
   shopper_erased: 409,
+  import_reconciliation_failed: 409,
+  import_not_awaiting_acceptance: 409,
   idempotency_key_reused: 422,
   card_blocked: 422,
   card_expired: 422,

@@ -50,6 +50,7 @@ export interface Config {
   fraud: FraudConfig;
   privacy: PrivacyConfig;
   webhooks: WebhooksConfig;
+  legacyImport: LegacyImportConfig;
 }
 
 /** Outbound webhooks (README, Outbound webhooks). */
@@ -84,6 +85,13 @@ export interface CardLifecycleConfig {
   batchApprovalHours: number;
   /** Days before expiry a Print@Home buyer is reminded (each once per card), e.g. [30, 7]. */
   expiryReminderDays: number[];
+}
+
+export interface LegacyImportConfig {
+  /** Where import files live (uploads land here; the command line's files are read where they are). */
+  dir: string;
+  /** Rows staged per chunk: the unit a resumed import continues from. */
+  chunkRows: number;
 }
 
 export interface PrivacyConfig {
@@ -362,6 +370,10 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
       timeoutMs: intFromEnv('SMTP_TIMEOUT_MS', DEFAULT_SMTP_TIMEOUT_MS),
     },
     clearingTimeZone: env.CLEARING_TIME_ZONE ?? 'Europe/Berlin',
+    legacyImport: {
+      dir: fromEnv('IMPORT_DIR') ?? '.data/imports',
+      chunkRows: intFromEnv('IMPORT_CHUNK_ROWS', 50_000),
+    },
     shop: {
       currency: 'EUR',
       ordersPerMinutePerClient: intFromEnv('SHOP_ORDERS_PER_MINUTE', 10),

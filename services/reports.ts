@@ -66,8 +66,15 @@ export async function periodReport(pool: pg.Pool, timeZone: string, period: stri
     const later = open ? [] : await positionsBetween(db, to, 'infinity');
     const outstanding = await db.query<{ currency: string; total: string }>(
       'SELECT currency, sum(available + held)::bigint AS total FROM cards GROUP BY currency');
+    // Balances a legacy import brought over are liability without a movement clearing sees: they
+    // count from the instant they were imported (their opening entries, migration -> card).
+    const imported = await db.query<{ currency: string; within: string; since: string }>(
+      `SELECT p.currency, coalesce(-sum(p.amount) FILTER (WHERE e.booked_at < $2), 0)::bigint AS within,
+              coalesce(-sum(p.amount) FILTER (WHERE e.booked_at >= $2), 0)::bigint AS since
+         FROM journal_entries e JOIN postings p ON p.entry_id = e.id AND p.account_kind = 'migration'
+        WHERE e.kind = 'import_opening' AND e.booked_at >= $1 GROUP BY p.currency`, [bounds!.starts, to]);
     await db.query('COMMIT');
-    return { period, from: bounds!.starts, to, open, totals: totalsOf(positions, later, outstanding.rows), positions };
+    return { period, from: bounds!.starts, to, open, totals: totalsOf(positions, later, outstanding.rows, imported.rows), positions };
   } catch (err) {
     await db.query('ROLLBACK').catch(() => {});
     throw err;
@@ -76,7 +83,11 @@ export async function periodReport(pool: pg.Pool, timeZone: string, period: stri
   }
 }
 
-function totalsOf(positions: Position[], later: Position[], outstanding: { currency: string; total: string }[]): ReportTotals[] {
+function totalsOf(
+  positions: Position[], later: Position[], outstanding: { currency: string; total: string }[],
+  imported: { currency: string; within: string; since: string }[],
+): ReportTotals[] {
+  const importedIn = (currency: string, which: 'within' | 'since') => BigInt(imported.find((r) => r.currency === currency)?.[which] ?? 0);
   // Liability at the end = liability now - what it grew by since; at the start = end - growth in it.
   const outstandingNow = new Map(outstanding.map((r) => [r.currency, BigInt(r.total)]));
   const grewSince = new Map(later.filter((p) => p.partyKey === SCHEME_PARTY).map((p) => [p.currency, p.liabilityChange]));
@@ -85,13 +96,15 @@ function totalsOf(positions: Position[], later: Position[], outstanding: { curre
     const lines = positions.filter((p) => p.currency === currency);
     const scheme = lines.find((p) => p.partyKey === SCHEME_PARTY);
     const sum = (f: (p: Position) => bigint) => lines.reduce((n, p) => n + f(p), 0n);
-    const atEnd = (outstandingNow.get(currency) ?? 0n) - (grewSince.get(currency) ?? 0n);
+    const atEnd = (outstandingNow.get(currency) ?? 0n) - (grewSince.get(currency) ?? 0n) - importedIn(currency, 'since');
     const change = scheme?.liabilityChange ?? 0n;
     return {
       currency, sales: sum((p) => p.salesAmount), onlineSales: scheme?.salesAmount ?? 0n,
       redemptions: sum((p) => p.redemptionsAmount), refunds: sum((p) => p.refundsAmount),
       breakage: scheme?.breakageAmount ?? 0n, liabilityChange: change,
-      outstandingAtStart: atEnd - change, outstandingAtEnd: atEnd,
+      outstandingAtStart: atEnd - change - importedIn(currency, 'within'), outstandingAtEnd: atEnd,
     };
-  });
+  })
+    // A currency only imported cards hold, imported after the period, has nothing to report in it.
+    .filter((t) => positions.some((p) => p.currency === t.currency) || t.outstandingAtStart !== 0n || t.outstandingAtEnd !== 0n);
 }

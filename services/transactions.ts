@@ -11,6 +11,8 @@ export const TRANSACTION_TYPES = {
   hold_expiry: 'expire_hold', refund: 'refund', card_expiry: 'expire_card', sale_cancellation: 'cancel_sale',
   activation: 'activate', deactivation: 'deactivate', deactivation_refund: 'deactivate_refund', balance_clear: 'clear_balance',
   adjustment: 'adjust', transfer: 'transfer', expiry_extension: 'extend_expiry',
+  // Legacy import: the balance a voucher came over with, and the old system's history (memo entries).
+  opening_balance: 'import_opening', legacy: 'legacy_history',
 } as const;
 export type TransactionType = keyof typeof TRANSACTION_TYPES;
 const TYPE_OF_KIND = Object.fromEntries(Object.entries(TRANSACTION_TYPES).map(([type, kind]) => [kind, type])) as Record<string, TransactionType>;

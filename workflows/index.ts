@@ -11,3 +11,4 @@ export { cardAdjustmentWorkflow } from './card-adjustment.ts';
 export { cardBatchWorkflow } from './card-batch.ts';
 export { cardExpiryRemindersWorkflow } from './card-expiry-reminders.ts';
 export { webhookDeliveryWorkflow } from './webhook-delivery.ts';
+export { importWorkflow } from './import.ts';

@@ -12,6 +12,10 @@ export const VoucherCurrency = defineSearchAttributeKey('VoucherCurrency', Searc
 /** A clearing period, YYYY-MM. */
 export const VoucherPeriod = defineSearchAttributeKey('VoucherPeriod', SearchAttributeType.KEYWORD);
 
+/** How far a long-running job (a legacy import) has come, in percent. */
+export const VoucherProgress = defineSearchAttributeKey('VoucherProgress', SearchAttributeType.INT);
+
 export const ALL_SEARCH_ATTRIBUTES = [
   VoucherStatus, VoucherStoreId, VoucherBillingPartyId, VoucherTerminalId, VoucherAmount, VoucherCurrency, VoucherPeriod,
+  VoucherProgress,
 ];

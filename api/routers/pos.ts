@@ -1,7 +1,8 @@
 // Point-of-sale operations: balance lookup, selling and loading cards, two-phase redemption
 // (authorize -> capture | void) and refunds. Served over REST (/v1) and tRPC (pos.*).
 
-import { cardCodeLast4, deriveCardCode, formatCardCode, hashCardCode, normalizeCardCode } from '../../domain/card-code.ts';
+import { cardCodeLast4, deriveCardCode, formatCardCode, hashCardCode } from '../../domain/card-code.ts';
+import { resolveCodeHash } from '../../services/legacy-codes.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { cacheCard, cardView, fromCached } from '../../services/card-view.ts';
 import { codeGuessSubjects, fraudMetrics } from '../../services/fraud-limits.ts';
@@ -26,10 +27,11 @@ const ERRORS_WRITE = {
   429: 'Too many unknown or invalid card codes from this terminal or address (too_many_attempts; see Retry-After)',
 };
 
-function codeHashOf(ctx: RequestContext, code: string): string {
-  const normalized = normalizeCardCode(code);
-  if (!normalized) throw new DomainError('invalid_card_code', 'this is not a valid card code (check for typos)');
-  return hashCardCode(normalized, ctx.deps.secrets.hashKey);
+/** Our codes by their check character; imported legacy codes by their format's rules (services/legacy-codes.ts). */
+async function codeHashOf(ctx: RequestContext, code: string): Promise<string> {
+  const hash = await resolveCodeHash(ctx.deps.db.pool, code, ctx.deps.secrets.hashKey);
+  if (!hash) throw new DomainError('invalid_card_code', 'this is not a valid card code (check for typos)');
+  return hash;
 }
 
 function scope(ctx: TerminalContext): string {
@@ -92,7 +94,7 @@ export const posRouter = router({
     .input(lookupInput)
     .output(cardResult)
     .mutation(async ({ ctx, input }) => codeGuarded(ctx, async () => {
-      const codeHash = codeHashOf(ctx, input.code);
+      const codeHash = await codeHashOf(ctx, input.code);
       const cached = await ctx.deps.cache.get(codeHash);
       if (cached) return { card: cardView(fromCached(codeHash, cached)), replayed: false };
       const card = await ctx.deps.ledger.findCardByCodeHash(codeHash);
@@ -145,8 +147,8 @@ export const posRouter = router({
     .mutation(async ({ ctx, input }) => {
       const key = requireIdempotencyKey(ctx);
       const { deps, terminal } = ctx;
-      const result = await codeGuarded(ctx, () => deps.ledger.loadCard({ scope: scope(ctx), key }, {
-        codeHash: codeHashOf(ctx, input.code), currency: input.currency, amount: BigInt(input.amount),
+      const result = await codeGuarded(ctx, async () => deps.ledger.loadCard({ scope: scope(ctx), key }, {
+        codeHash: await codeHashOf(ctx, input.code), currency: input.currency, amount: BigInt(input.amount),
         maxBalance: deps.config.maxCardBalance, storeId: terminal.storeId, terminalId: terminal.terminalId,
       }));
       await cacheCard(deps.cache, result);
@@ -163,8 +165,8 @@ export const posRouter = router({
     .mutation(async ({ ctx, input }) => {
       const key = requireIdempotencyKey(ctx);
       const { deps, terminal } = ctx;
-      const result = await codeGuarded(ctx, () => deps.ledger.activateCard({ scope: scope(ctx), key }, {
-        codeHash: codeHashOf(ctx, input.code), currency: input.currency,
+      const result = await codeGuarded(ctx, async () => deps.ledger.activateCard({ scope: scope(ctx), key }, {
+        codeHash: await codeHashOf(ctx, input.code), currency: input.currency,
         amount: input.amount === undefined ? null : BigInt(input.amount),
         maxBalance: deps.config.maxCardBalance, storeId: terminal.storeId, terminalId: terminal.terminalId,
       }));
@@ -184,10 +186,10 @@ export const posRouter = router({
     .mutation(async ({ ctx, input }) => {
       const { deps, terminal } = ctx;
       try {
-        const result = await afterChange(ctx, await codeGuarded(ctx, () => deps.ledger.authorize(
+        const result = await afterChange(ctx, await codeGuarded(ctx, async () => deps.ledger.authorize(
           { scope: scope(ctx), key: ctx.idempotencyKey },
           {
-            codeHash: codeHashOf(ctx, input.code), currency: input.currency, amount: BigInt(input.amount),
+            codeHash: await codeHashOf(ctx, input.code), currency: input.currency, amount: BigInt(input.amount),
             allowPartial: input.allowPartial, storeId: terminal.storeId, terminalId: terminal.terminalId,
             posReference: input.posReference, holdTtlSeconds: terminal.holdTtlSeconds,
           })));

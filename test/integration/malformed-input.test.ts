@@ -116,6 +116,11 @@ const SAMPLE: Record<string, () => Json> = {
   'webhooks.rotateSecret': () => ({ endpointId: uuid(), overlapHours: 24 }),
   'webhooks.deliveries': () => ({ endpointId: uuid(), status: 'failed', before: '1000', limit: 20 }),
   'webhooks.redeliver': () => ({ endpointId: uuid(), eventId: `evt_${'a'.repeat(32)}` }),
+  'imports.list': () => ({ limit: 10 }),
+  'imports.get': () => ({ importId: uuid() }),
+  'imports.start': () => ({ vouchers: `${uuid()}.csv`, history: `${uuid()}.csv`, stores: `${uuid()}.csv`, encoding: 'latin1', codeFormat: 'digits', dryRun: true }),
+  'imports.accept': () => ({ importId: uuid(), reportSha256: 'a'.repeat(64) }),
+  'imports.cancel': () => ({ importId: uuid() }),
 };
 
 // ---- values no field accepts -------------------------------------------------------------------

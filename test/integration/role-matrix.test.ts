@@ -75,6 +75,11 @@ const EXPECTED: Record<string, Role[]> = {
   'webhooks.rotateSecret': ['admin'],
   'webhooks.deliveries': ['admin'],
   'webhooks.redeliver': ['admin'],
+  'imports.list': ['admin', 'finance'],
+  'imports.get': ['admin', 'finance'],
+  'imports.start': ['admin', 'finance'],
+  'imports.accept': ['admin', 'finance'],
+  'imports.cancel': ['admin', 'finance'],
 };
 /** Open to anyone (the shop, sign-in) or to tills (their own API key). */
 const PUBLIC = /^(shop|auth)\./;
@@ -93,6 +98,10 @@ const SAMPLE: Record<string, () => unknown> = {
   'users.resetSecondFactor': () => ({ userId: randomUUID() }),
   'admin.setStoreLimits': () => ({ storeId: randomUUID(), cardRedemptionsPerHour: null, cardAmountPerHour: null, cardRedemptionsPerDay: null, cardAmountPerDay: null, terminalSoldPerDay: null, storeSoldPerDay: null, storeRedeemedPerDay: null }),
   'admin.liftCodeGuessLock': () => ({ subject: 'address:192.0.2.1' }),
+  'imports.get': () => ({ importId: randomUUID() }),
+  'imports.start': () => ({ vouchers: `${randomUUID()}.csv`, history: `${randomUUID()}.csv`, stores: `${randomUUID()}.csv` }),
+  'imports.accept': () => ({ importId: randomUUID(), reportSha256: 'a'.repeat(64) }),
+  'imports.cancel': () => ({ importId: randomUUID() }),
   'transactions.get': () => ({ entryId: '999999999' }),
   'transactions.card': () => ({ cardId: randomUUID() }),
   'transactions.capture': () => ({ holdId: randomUUID() }),

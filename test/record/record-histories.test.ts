@@ -11,11 +11,13 @@
 
 import { execSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { loadConfig } from '../../infra/config.ts';
-import { createApiClient, createStore, createTerminal } from '../../services/directory.ts';
+import { createApiClient, createBillingParty, createStore, createTerminal } from '../../services/directory.ts';
 import { cancelPurchaseUpdate } from '../../workflows/purchase.ts';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { startWorkerFor } from '../../api/app.ts';
@@ -25,6 +27,8 @@ import { holdExpirySweepWorkflow } from '../../workflows/hold-expiry-sweep.ts';
 import { scheduledClearingWorkflow } from '../../workflows/clearing.ts';
 import { voucherResendWorkflow } from '../../workflows/voucher-resend.ts';
 import { cardExpiryRemindersWorkflow } from '../../workflows/card-expiry-reminders.ts';
+import { createImport } from '../../services/legacy-import/store.ts';
+import { acceptImport, importProgress, startImportWorkflow, waitForImport } from '../../services/legacy-import/temporal.ts';
 import { buildDataset, moveIntoPeriod } from '../helpers/clearing-dataset.ts';
 import { historyToJson } from '../helpers/history-json.ts';
 import { call, posRef, startHarness, startWorker, waitFor, type Harness } from '../helpers/harness.ts';
@@ -236,6 +240,35 @@ describe('record workflow histories', () => {
       await worker.stop();
       h.worker = await startWorker(h.deps, h.client);
     }
+  }, 180_000);
+
+  it('legacy import: a clean one, and one whose rejections an operator accepts', async () => {
+    const party = await createBillingParty(h.deps.db.prisma, h.deps.pii, { name: 'Legacy', contactEmail: 'legacy@example.test' });
+    const dir = mkdtempSync(path.join(tmpdir(), 'record-import-'));
+    const fixtures = fileURLToPath(new URL('../fixtures/legacy-import/', import.meta.url));
+    const north = await createStore(h.deps.db.prisma, { billingPartyId: party.id, name: `Record North ${randomUUID().slice(0, 6)}` });
+    const south = await createStore(h.deps.db.prisma, { billingPartyId: party.id, name: `Record South ${randomUUID().slice(0, 6)}` });
+    writeFileSync(path.join(dir, 'stores.csv'), `legacy_store,store\nN1,${north.id}\nS1,${south.id}\n`);
+    const run = async (set: string, waitForAcceptance: boolean) => {
+      const { record: imp } = await createImport(h.deps.db.pool, {
+        vouchersPath: path.join(fixtures, set, 'vouchers.csv'), historyPath: path.join(fixtures, set, 'history.csv'),
+        storesPath: path.join(dir, 'stores.csv'), encoding: 'utf8', codeFormat: 'plain', dryRun: false, acceptedPath: null,
+        waitForAcceptance, requestedBy: 'record',
+      });
+      await startImportWorkflow(h.client, h.config.taskQueue, imp);
+      return imp.id;
+    };
+    const clean = await run('clean', false);
+    expect((await waitForImport(h.client, clean)).step).toBe('completed');
+    await record('import-clean', `import-${clean}`);
+    const bad = await run('bad', true);
+    const waiting = await waitFor(async () => {
+      const p = await importProgress(h.client, bad);
+      return p?.step === 'awaiting_acceptance' && p;
+    }, 60_000, 200);
+    await acceptImport(h.client, bad, waiting.summary!.reportSha256, 'record');
+    expect((await waitForImport(h.client, bad)).step).toBe('completed');
+    await record('import-accepted', `import-${bad}`);
   }, 180_000);
 
   it('card expiry and housekeeping', async () => {

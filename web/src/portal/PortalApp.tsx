@@ -14,6 +14,7 @@ import { CardBatchesPage } from './CardBatchesPage.tsx';
 import { DashboardPage } from './DashboardPage.tsx';
 import { AdminPage } from './AdminPage.tsx';
 import { WebhooksPage } from './WebhooksPage.tsx';
+import { ImportsPage } from './ImportsPage.tsx';
 import { initialLanguage, LANGUAGES, rememberLanguage, translate, type Language, type TextKey } from './i18n.ts';
 
 type Session = NonNullable<RouterOutputs['auth']['me']>;
@@ -33,13 +34,14 @@ export function usePortal(): Portal {
   return portal;
 }
 
-type Page = 'dashboard' | 'transactions' | 'support' | 'clearing' | 'batches' | 'users' | 'admin' | 'webhooks' | 'card';
+type Page = 'dashboard' | 'transactions' | 'support' | 'clearing' | 'batches' | 'imports' | 'users' | 'admin' | 'webhooks' | 'card';
 const PAGES: { page: Page; label: TextKey; roles: string[] }[] = [
   { page: 'dashboard', label: 'nav.dashboard', roles: ['admin', 'finance', 'support', 'store_staff'] },
   { page: 'transactions', label: 'nav.transactions', roles: ['admin', 'finance', 'support', 'store_staff'] },
   { page: 'support', label: 'nav.support', roles: ['admin', 'support'] },
   { page: 'clearing', label: 'nav.clearing', roles: ['admin', 'finance'] },
   { page: 'batches', label: 'nav.batches', roles: ['admin', 'finance', 'support'] },
+  { page: 'imports', label: 'nav.imports', roles: ['admin', 'finance'] },
   { page: 'users', label: 'nav.users', roles: ['admin'] },
   { page: 'admin', label: 'nav.admin', roles: ['admin'] },
   { page: 'webhooks', label: 'nav.webhooks', roles: ['admin'] },
@@ -133,6 +135,7 @@ export function PortalApp() {
       {visible === 'support' && <SupportPage />}
       {visible === 'clearing' && <ClearingPage />}
       {visible === 'batches' && <CardBatchesPage />}
+      {visible === 'imports' && <ImportsPage />}
       {visible === 'users' && <UsersPage />}
       {visible === 'admin' && <AdminPage />}
       {visible === 'webhooks' && <WebhooksPage />}

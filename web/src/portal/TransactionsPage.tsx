@@ -16,7 +16,8 @@ type Filter = Omit<RouterInputs['transactions']['list'], 'limit' | 'cursor'>;
 type Row = RouterOutputs['transactions']['list']['transactions'][number];
 type CardView = RouterOutputs['transactions']['card'];
 const TYPES = ['sale', 'load', 'authorization', 'redemption', 'void', 'hold_expiry', 'refund', 'card_expiry', 'sale_cancellation',
-  'activation', 'deactivation', 'deactivation_refund', 'balance_clear', 'adjustment', 'transfer', 'expiry_extension'] as const;
+  'activation', 'deactivation', 'deactivation_refund', 'balance_clear', 'adjustment', 'transfer', 'expiry_extension',
+  'opening_balance', 'legacy'] as const;
 const HOLD_STATUSES = ['authorized', 'captured', 'voided', 'expired'] as const;
 type Sort = NonNullable<Filter['sort']>;
 

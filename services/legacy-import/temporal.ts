@@ -1,0 +1,46 @@
+// The legacy import's Temporal names and client calls: `import-<id>`, its progress query and its
+// accept / cancel updates.
+
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { acceptImportUpdate, cancelImportUpdate, importProgressQuery, importWorkflow, type ImportProgress } from '../../workflows/import.ts';
+import { VoucherProgress, VoucherStatus } from '../../workflows/search-attributes.ts';
+import type { ImportRecord } from './store.ts';
+
+export function importWorkflowId(importId: string): string {
+  return `import-${importId}`;
+}
+
+/** Starts the import's workflow; a second start of the same import joins the first. */
+export async function startImportWorkflow(client: Client, taskQueue: string, imp: ImportRecord): Promise<void> {
+  try {
+    await client.workflow.start(importWorkflow, {
+      workflowId: importWorkflowId(imp.id), taskQueue,
+      args: [{ importId: imp.id, dryRun: imp.dryRun, waitForAcceptance: imp.waitForAcceptance }],
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      typedSearchAttributes: [{ key: VoucherStatus, value: 'staging' }, { key: VoucherProgress, value: 0 }],
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+}
+
+/** The running (or finished) import's progress; null when Temporal has no such workflow. */
+export async function importProgress(client: Client, importId: string): Promise<ImportProgress | null> {
+  try {
+    return await client.workflow.getHandle(importWorkflowId(importId)).query(importProgressQuery);
+  } catch {
+    return null;
+  }
+}
+
+export function waitForImport(client: Client, importId: string): Promise<ImportProgress> {
+  return client.workflow.getHandle(importWorkflowId(importId)).result() as Promise<ImportProgress>;
+}
+
+export function acceptImport(client: Client, importId: string, reportSha256: string, acceptedBy: string): Promise<ImportProgress> {
+  return client.workflow.getHandle(importWorkflowId(importId)).executeUpdate(acceptImportUpdate, { args: [{ reportSha256, acceptedBy }] });
+}
+
+export function cancelImport(client: Client, importId: string, cancelledBy: string): Promise<ImportProgress> {
+  return client.workflow.getHandle(importWorkflowId(importId)).executeUpdate(cancelImportUpdate, { args: [{ cancelledBy }] });
+}
