@@ -58,6 +58,12 @@ export function normalizeCardCode(input: string): string | null {
   return checkCharacter(payload) === normalized.at(-1) ? normalized : null;
 }
 
+/** Whether the input is shaped like one of our codes (alphabet and length), check character aside. */
+export function hasCardCodeShape(input: string): boolean {
+  const compact = input.toUpperCase().replace(/[\s-]/g, '');
+  return compact.length === CODE_LENGTH && [...compact].every((ch) => ALPHABET.includes(ALIASES[ch] ?? ch));
+}
+
 export function isValidCardCode(input: string): boolean {
   return normalizeCardCode(input) !== null;
 }

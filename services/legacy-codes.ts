@@ -3,7 +3,7 @@
 // stays one round trip for our codes; only a code that could be read two ways is looked up first.
 
 import type pg from 'pg';
-import { hashCardCode, normalizeCardCode } from '../domain/card-code.ts';
+import { hasCardCodeShape, hashCardCode, normalizeCardCode } from '../domain/card-code.ts';
 import { isLegacyCodeFormat, normalizeLegacyCode, type LegacyCodeFormat } from '../domain/legacy-code.ts';
 
 /** How long a process trusts its copy of the registered formats (a miss refreshes it sooner). */
@@ -42,7 +42,12 @@ export async function resolveCodeHash(pool: pg.Pool, input: string, hashKey: Buf
   let hashes = candidateCodeHashes(input, await registeredFormats(pool), hashKey);
   // An import may have registered a format since this process last looked: look once more.
   if (hashes.length === 0) hashes = candidateCodeHashes(input, await registeredFormats(pool, MISS_REFRESH_MS), hashKey);
-  if (hashes.length <= 1) return hashes[0] ?? null;
+  // Shaped like our code but failing its check character: a till's typo, answered as an invalid
+  // code (the code-guessing limits count it), unless a legacy card really has that code.
+  const mistypedOurs = normalizeCardCode(input) === null && hasCardCodeShape(input);
+  if (hashes.length <= 1 && !mistypedOurs) return hashes[0] ?? null;
+  if (hashes.length === 0) return null;
   const { rows } = await pool.query<{ code_hash: string }>('SELECT code_hash FROM cards WHERE code_hash = ANY($1)', [hashes]);
-  return hashes.find((h) => rows.some((r) => r.code_hash === h)) ?? hashes[0]!;
+  const existing = hashes.find((h) => rows.some((r) => r.code_hash === h));
+  return mistypedOurs ? existing ?? null : existing ?? hashes[0]!;
 }
