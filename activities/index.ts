@@ -5,6 +5,7 @@ import { createRedemptionActivities } from './redemption.ts';
 import { createHousekeepingActivities } from './housekeeping.ts';
 import { createCardActivities } from './cards.ts';
 import { createClearingActivities, type ClearingActivityDeps } from './clearing.ts';
+import { createSettlementActivities } from './settlement.ts';
 import type pg from 'pg';
 
 export type ActivityDeps = PurchaseActivityDeps & ClearingActivityDeps & { pool: pg.Pool };
@@ -16,5 +17,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createHousekeepingActivities(deps),
     ...createCardActivities(deps),
     ...createClearingActivities(deps),
+    ...createSettlementActivities(deps),
   };
 }

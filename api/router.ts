@@ -8,6 +8,7 @@ import { transactionsRouter } from './routers/transactions.ts';
 import { supportRouter } from './routers/support.ts';
 import { dashboardRouter } from './routers/dashboard.ts';
 import { adminRouter } from './routers/admin.ts';
+import { settlementRouter } from './routers/settlement.ts';
 
 export const appRouter = router({
   pos: posRouter,
@@ -20,6 +21,7 @@ export const appRouter = router({
   support: supportRouter,
   dashboard: dashboardRouter,
   admin: adminRouter,
+  settlement: settlementRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -22,6 +22,7 @@ import { scopeRequestIds } from './request-scope.ts';
 import { registerPurchaseRoutes } from './routes/purchases.ts';
 import { registerStatementRoutes } from './routes/statements.ts';
 import { registerExportRoutes } from './routes/exports.ts';
+import { registerSettlementRoutes } from './routes/settlement.ts';
 import { registerObservability } from './observability.ts';
 import { createLogger } from '../infra/logger.ts';
 import { appRouter } from './router.ts';
@@ -122,6 +123,7 @@ export async function buildServer(deps: AppDeps, options: ServerOptions = {}): P
   await registerPurchaseRoutes(app, deps);
   await registerStatementRoutes(app, deps);
   await registerExportRoutes(app, deps);
+  await registerSettlementRoutes(app, deps);
 
   // The portal's session: httpOnly (no script reads it), SameSite=Strict (no other site sends it),
   // Secure whenever the portal is served over HTTPS.

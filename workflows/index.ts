@@ -6,3 +6,4 @@ export { cardExpiryWorkflow } from './card-expiry.ts';
 export { housekeepingWorkflow } from './housekeeping.ts';
 export { clearingWorkflow, clearingStatementWorkflow, scheduledClearingWorkflow } from './clearing.ts';
 export { voucherResendWorkflow } from './voucher-resend.ts';
+export { settlementWorkflow, bankDetailsNoticeWorkflow } from './settlement.ts';
