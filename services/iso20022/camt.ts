@@ -71,7 +71,8 @@ export async function parseBankStatement(schemaDir: string, xml: string): Promis
   } catch (err) {
     refuse(`the file is not well-formed XML: ${err instanceof Error ? err.message.split('\n')[0] : 'unreadable'}`);
   }
-  const namespace = text(doc.Document?.['@xmlns']);
+  // The parser drops namespace declarations: read the root's from the text.
+  const namespace = doc.Document ? /<(?:[\w.-]+:)?Document\b[^>]*?\sxmlns(?::[\w.-]+)?="([^"]+)"/.exec(xml)?.[1] : undefined;
   const schema = namespace ? NAMESPACES[namespace] : undefined;
   if (!schema) refuse('the file is not a camt.053 bank statement (version 001.02 or 001.08)');
   const check = await validateAgainstSchema(schemaDir, schema, xml);
