@@ -53,6 +53,11 @@ const EXPECTED: Record<string, Role[]> = {
   'admin.setStoreLimits': ['admin'],
   'admin.codeGuessLocks': ['admin'],
   'admin.liftCodeGuessLock': ['admin'],
+  'settlement.bankDetails': ['admin', 'finance'],
+  'settlement.proposeBankDetails': ['admin', 'finance'],
+  'settlement.decideBankDetails': ['admin', 'finance'],
+  'settlement.start': ['admin', 'finance'],
+  'settlement.get': ['admin', 'finance', 'billing_party'],
 };
 /** Open to anyone (the shop, sign-in) or to tills (their own API key). */
 const PUBLIC = /^(shop|auth)\./;
@@ -92,6 +97,12 @@ const SAMPLE: Record<string, () => unknown> = {
   'admin.setApiClientExpiry': () => ({ clientId: randomUUID(), validDays: 1 }),
   'admin.revokeApiClient': () => ({ clientId: randomUUID() }),
   'admin.auditLog': () => ({ text: 'sign_in' }),
+  'settlement.bankDetails': () => ({}),
+  // A party that does not exist: refused (404) after the role check, changing nothing.
+  'settlement.proposeBankDetails': () => ({ billingPartyId: randomUUID(), iban: 'DE02120300000000202051', bic: 'BYLADEM1001', accountHolder: 'Matrix', mandate: null }),
+  'settlement.decideBankDetails': () => ({ billingPartyId: randomUUID(), approve: false }),
+  'settlement.start': () => ({ period: '2024-02' }),
+  'settlement.get': () => ({ period: '2024-02' }),
 };
 
 const procedures = Object.entries((appRouter as any)._def.procedures as Record<string, { _def: { type: 'query' | 'mutation'; meta?: { roles?: string[] } } }>)
