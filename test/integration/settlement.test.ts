@@ -16,7 +16,9 @@ import { buildDataset, moveIntoPeriod, type Dataset } from '../helpers/clearing-
 import { call, startHarness, waitFor, type Harness } from '../helpers/harness.ts';
 import { startMailbox, type Mailbox } from '../helpers/smtp.ts';
 
-const PERIOD = '2023-04';
+// After the months the clearing tests report on: a month with outstanding vouchers before theirs
+// would change their opening liability.
+const PERIOD = '2025-11';
 const CENTRE_IBAN = 'DE89370400440532013000';
 const P1_IBAN = 'DE02500105170137075030';
 const P2_IBAN = 'DE12500105170648489890';
@@ -479,20 +481,20 @@ describe('settlement', () => {
     const header = lines[0]!.split(';');
     expect(header.slice(0, 6)).toEqual(['"EXTF"', '700', '21', '"Buchungsstapel"', '13', expect.stringMatching(/^\d{17}$/)]);
     // Consultant, client, fiscal year start, account length, period from and to.
-    expect(header.slice(10, 16)).toEqual(['1001', '1', '20230101', '4', '20230401', '20230430']);
+    expect(header.slice(10, 16)).toEqual(['1001', '1', '20250101', '4', '20251101', '20251130']);
     expect(header).toHaveLength(31);
     expect(lines[1]!.split(';').map((c) => c.replace(/^"|"$/g, ''))).toEqual([...DATEV_COLUMNS]);
     const rows = lines.slice(2, -1).map((l) => l.split(';'));
     // P1: sold 120.00 at its tills (debit), accepted 105.00 (credit), no refunds: net -15.00.
     expect(rows.map((r) => [r[0], r[1], r[2], r[6], r[7], r[9], r[10], r[13]])).toEqual([
-      ['120,00', '"S"', '"EUR"', '1600', '1590', '3004', '"VE202304"', `"Gutscheinverkäufe ${PERIOD}"`],
-      ['105,00', '"H"', '"EUR"', '1600', '1590', '3004', '"VE202304"', `"Gutscheineinlösungen ${PERIOD}"`],
+      ['120,00', '"S"', '"EUR"', '1600', '1590', '3011', '"VE202511"', `"Gutscheinverkäufe ${PERIOD}"`],
+      ['105,00', '"H"', '"EUR"', '1600', '1590', '3011', '"VE202511"', `"Gutscheineinlösungen ${PERIOD}"`],
     ]);
     const cents = (r: string[]) => Number(r[0]!.replace(',', '')) * (r[1] === '"H"' ? 1 : -1);
     expect(rows.reduce((n, r) => n + cents(r), 0)).toBe(d.expected.parties[0]!.net);
     // A party's own key gets its own export only.
     expect((await download(`/v1/settlement/periods/${PERIOD}/datev/${d.parties[0]!.id}.csv`, partyKey)).status).toBe(200);
     expect((await download(`/v1/settlement/periods/${PERIOD}/datev/${d.parties[1]!.id}.csv`, partyKey)).status).toBe(404);
-    expect((await download(`/v1/settlement/periods/2023-03/datev/${d.parties[0]!.id}.csv`, financeA)).status).toBe(404);
+    expect((await download(`/v1/settlement/periods/2025-10/datev/${d.parties[0]!.id}.csv`, financeA)).status).toBe(404);
   }, 30_000);
 });
