@@ -10,6 +10,7 @@ import { createReminderActivities } from './expiry-reminders.ts';
 import { createClearingActivities, type ClearingActivityDeps } from './clearing.ts';
 import { createWebhookActivities } from './webhooks.ts';
 import { createImportActivities } from './import.ts';
+import { createSettlementActivities } from './settlement.ts';
 import type pg from 'pg';
 
 export type ActivityDeps = PurchaseActivityDeps & ClearingActivityDeps & { pool: pg.Pool };
@@ -26,5 +27,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createClearingActivities(deps),
     ...createWebhookActivities(deps),
     ...createImportActivities(deps),
+    ...createSettlementActivities(deps),
   };
 }

@@ -100,10 +100,53 @@ export function openApiDocument(baseUrl: string): OpenAPIObject {
       },
     },
   };
+  documentSettlementRoutes(doc.paths as Record<string, unknown>);
   documentResponses(doc);
   // The generator's own per-status error schemas are now unreferenced.
   const schemas = (doc.components?.schemas ?? {}) as Record<string, unknown>;
   for (const name of Object.keys(schemas)) if (name.startsWith('error.')) delete schemas[name];
   cached = doc;
   return { ...doc, servers: [{ url: baseUrl }] };
+}
+
+/** The settlement routes outside the procedures (XML and CSV bodies): api/routes/settlement.ts. */
+function documentSettlementRoutes(paths: Record<string, unknown>): void {
+  const error = (description: string) => ({ description, content: { 'application/json': { schema: errorRef } } });
+  const period = { name: 'period', in: 'path', required: true, schema: { type: 'string', pattern: '^\\d{4}-(0[1-9]|1[0-2])$' } };
+  paths['/v1/settlement/periods/{period}/files/{fileId}.xml'] = {
+    get: {
+      tags: ['Settlement'], summary: 'A SEPA file (pain.001 credit transfers or pain.008 direct debits) as offered, validated against its ISO 20022 schema',
+      description: 'Finance and admins; every download is audited. Upload it to the bank as it is.',
+      security: [{ apiKey: [] }],
+      parameters: [period, { name: 'fileId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
+      responses: { 200: { description: 'The file', content: { 'application/xml': {} } }, 403: error('Not finance or admin'), 404: error('No such file') },
+    },
+  };
+  paths['/v1/settlement/periods/{period}/datev/{billingPartyId}.csv'] = {
+    get: {
+      tags: ['Settlement'], summary: "A party's statement as a DATEV booking batch (EXTF Buchungsstapel, Windows-1252)",
+      description: 'Finance and admins for any party, a billing party for its own; the period must be closed.',
+      security: [{ apiKey: [] }],
+      parameters: [period, { name: 'billingPartyId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
+      responses: {
+        200: { description: 'The booking batch', content: { 'text/csv': {} } }, 403: error('Not allowed for this key'),
+        404: error('No such statement (or not yours)'), 409: error('The period is not closed'),
+      },
+    },
+  };
+  paths['/v1/settlement/periods/{period}/bank-statements'] = {
+    post: {
+      tags: ['Settlement'], summary: "Reconcile the period's payments with the bank's account statement (camt.053.001.02 or .08)",
+      description: 'The body is the statement file (up to 10 MiB). Each payment in a file becomes paid, returned (with the reason code), '
+        + 'wrong_amount or missing; differences are listed and alerted. The same file again changes nothing.',
+      security: [{ apiKey: [] }],
+      parameters: [period],
+      requestBody: { required: true, content: { 'application/xml': { schema: { type: 'string' } } } },
+      responses: {
+        200: { description: 'Payments and differences after reconciling', content: { 'application/json': { schema: { type: 'object' } } } },
+        400: error('Not a valid camt.053 (invalid_bank_statement)'), 403: error('Not finance or admin'), 404: error('The period was not settled'),
+        413: error('The body is larger than 10 MiB'), 415: error('The body is not XML'), 422: error('A statement of another account (bank_statement_wrong_account)'),
+      },
+    },
+  };
 }

@@ -12,6 +12,7 @@ import { cardsRouter } from './routers/cards.ts';
 import { cardBatchesRouter } from './routers/card-batches.ts';
 import { webhooksRouter } from './routers/webhooks.ts';
 import { importsRouter } from './routers/imports.ts';
+import { settlementRouter } from './routers/settlement.ts';
 
 export const appRouter = router({
   pos: posRouter,
@@ -28,6 +29,7 @@ export const appRouter = router({
   cardBatches: cardBatchesRouter,
   webhooks: webhooksRouter,
   imports: importsRouter,
+  settlement: settlementRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -26,6 +26,7 @@ import { registerExportRoutes } from './routes/exports.ts';
 import { registerCardBatchPrintRoutes } from './routes/card-batch-print.ts';
 import { registerReminderRoutes } from './routes/reminders.ts';
 import { registerImportRoutes } from './routes/imports.ts';
+import { registerSettlementRoutes } from './routes/settlement.ts';
 import { registerObservability } from './observability.ts';
 import { createLogger } from '../infra/logger.ts';
 import { appRouter } from './router.ts';
@@ -130,6 +131,7 @@ export async function buildServer(deps: AppDeps, options: ServerOptions = {}): P
   await registerCardBatchPrintRoutes(app, deps);
   await registerReminderRoutes(app, deps);
   await registerImportRoutes(app, deps);
+  await registerSettlementRoutes(app, deps);
 
   // The portal's session: httpOnly (no script reads it), SameSite=Strict (no other site sends it),
   // Secure whenever the portal is served over HTTPS.

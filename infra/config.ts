@@ -13,7 +13,10 @@ export type AppMode = 'development' | 'test' | 'production';
  */
 export type TrustProxy = false | number | string[];
 
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parsePiiKeys } from '../domain/pii-crypto.ts';
+import { normaliseBic, normaliseCreditorId, normaliseIban } from '../domain/sepa.ts';
 
 export interface Config {
   mode: AppMode;
@@ -51,6 +54,7 @@ export interface Config {
   privacy: PrivacyConfig;
   webhooks: WebhooksConfig;
   legacyImport: LegacyImportConfig;
+  settlement: SettlementConfig;
 }
 
 /** Outbound webhooks (README, Outbound webhooks). */
@@ -92,6 +96,36 @@ export interface LegacyImportConfig {
   dir: string;
   /** Rows staged per chunk: the unit a resumed import continues from. */
   chunkRows: number;
+}
+
+export interface SettlementConfig {
+  /** ISO20022_SCHEMA_DIR: the official XSDs the SEPA files and bank statements are checked against. */
+  iso20022SchemaDir: string;
+  /**
+   * The centre's own account (debited by credit transfers, credited by direct debits) and its SEPA
+   * creditor identifier; null in production until SEPA_CENTRE_* are set (settling is refused then).
+   */
+  centre: { name: string; iban: string; bic: string; creditorId: string } | null;
+  /** SEPA direct-debit scheme of the mandates: CORE, or B2B for business mandates. */
+  directDebitScheme: 'CORE' | 'B2B';
+  /** Business days after the file is made at which transfers execute and debits are collected. */
+  leadDays: number;
+  /** DATEV chart of accounts: the accounts the party statements are booked on. */
+  datev: DatevAccounts;
+}
+
+export interface DatevAccounts {
+  /** Clearing account of the voucher scheme (vouchers sold are a liability until redeemed). */
+  voucherClearing: string;
+  /** Contra account per billing party: its debtor/creditor account, else this default. */
+  partyDefault: string;
+  /** Per party id: its own DATEV personal account. */
+  parties: Record<string, string>;
+  /** DATEV consultant and client numbers of the centre's bookkeeping. */
+  consultant: string;
+  client: string;
+  /** First month of the fiscal year (1-12). */
+  fiscalYearStartMonth: number;
 }
 
 export interface PrivacyConfig {
@@ -235,6 +269,51 @@ const DEV_CARD_CODE_KEY = 'dev-only-card-code-key-change-me';
 const DEV_WEBHOOK_SECRET = 'whsec_dev_only';
 const DEV_STRIPE_KEY = 'sk_test_123';
 const DEV_DATABASE_URL = 'postgresql://postgres@127.0.0.1:5432/voucher';
+
+const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** Public test account data (a well-known example IBAN and creditor id), for development and tests only. */
+const DEV_CENTRE = { name: 'Centre Gift Vouchers GmbH', iban: 'DE89370400440532013000', bic: 'COBADEFFXXX', creditorId: 'DE98ZZZ09999999999' };
+
+/** DATEV_ACCOUNTS: `voucherClearing=1590,partyDefault=1600,party:<uuid>=70001,…` (all optional). */
+export function parseDatevAccounts(raw: string | undefined): DatevAccounts {
+  const accounts: DatevAccounts = { voucherClearing: '1590', partyDefault: '1600', parties: {}, consultant: '1001', client: '1', fiscalYearStartMonth: 1 };
+  for (const part of (raw ?? '').split(',').map((x) => x.trim()).filter(Boolean)) {
+    const m = /^(voucherClearing|partyDefault|consultant|client|fiscalYearStartMonth|party:[0-9a-f-]{36})=(\d{1,9})$/.exec(part);
+    if (!m) throw new Error(`DATEV_ACCOUNTS: ${JSON.stringify(part)} is not name=digits (voucherClearing, partyDefault, consultant, client, fiscalYearStartMonth, party:<uuid>)`);
+    const [, key, value] = m;
+    if (key!.startsWith('party:')) accounts.parties[key!.slice('party:'.length)] = value!;
+    else if (key === 'fiscalYearStartMonth') accounts.fiscalYearStartMonth = Number(value);
+    else (accounts as unknown as Record<string, string>)[key!] = value!;
+  }
+  if (accounts.fiscalYearStartMonth < 1 || accounts.fiscalYearStartMonth > 12) throw new Error('DATEV_ACCOUNTS: fiscalYearStartMonth is 1-12');
+  return accounts;
+}
+
+/** The centre's account as configured; refuses to start with a bad IBAN, BIC or creditor id. */
+function centreFromEnv(iban: string): NonNullable<SettlementConfig['centre']> {
+  try {
+    return {
+      name: fromEnv('SEPA_CENTRE_NAME') ?? 'Shopping centre', iban: normaliseIban(iban),
+      bic: normaliseBic(fromEnv('SEPA_CENTRE_BIC') ?? ''), creditorId: normaliseCreditorId(fromEnv('SEPA_CREDITOR_ID') ?? ''),
+    };
+  } catch (err) {
+    throw new Error(`SEPA_CENTRE_IBAN, SEPA_CENTRE_BIC, SEPA_CREDITOR_ID: ${(err as Error).message}`);
+  }
+}
+
+function settlementFromEnv(mode: AppMode): SettlementConfig {
+  const iban = fromEnv('SEPA_CENTRE_IBAN');
+  const centre = iban
+    ? centreFromEnv(iban)
+    : mode === 'production' ? null : DEV_CENTRE;
+  const scheme = fromEnv('SEPA_DIRECT_DEBIT_SCHEME') ?? 'CORE';
+  if (scheme !== 'CORE' && scheme !== 'B2B') throw new Error('SEPA_DIRECT_DEBIT_SCHEME must be CORE or B2B');
+  return {
+    iso20022SchemaDir: path.resolve(REPO_ROOT, fromEnv('ISO20022_SCHEMA_DIR') ?? '../shared/iso20022'),
+    centre, directDebitScheme: scheme, leadDays: intFromEnv('SEPA_LEAD_DAYS', 2),
+    datev: parseDatevAccounts(fromEnv('DATEV_ACCOUNTS')),
+  };
+}
 
 const MODES: readonly AppMode[] = ['development', 'test', 'production'];
 
@@ -429,6 +508,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
       retryWindowSeconds: intFromEnv('WEBHOOK_RETRY_WINDOW_SECONDS', 3 * 86_400),
       secretOverlapHours: intFromEnv('WEBHOOK_SECRET_OVERLAP_HOURS', 24),
     },
+    settlement: settlementFromEnv(mode),
     ...overrides,
   };
   parsePiiKeys(config.privacy.piiKeys);

@@ -153,6 +153,21 @@ export function registerBacklogGauges(pool: pg.Pool, register = registry, cleari
     },
   });
   new client.Gauge({
+    name: 'voucher_settlement_differences',
+    help: 'Differences the latest bank statement of each settled period showed (wrong amount, unknown payment, return, missing), by kind',
+    labelNames: ['kind'] as const,
+    registers: [register],
+    async collect() {
+      const { rows } = await pool.query<{ kind: string; n: string }>(
+        `SELECT k.kind, count(d.id) AS n
+           FROM unnest(ARRAY['wrong_amount', 'unknown_payment', 'returned', 'missing']) AS k(kind)
+           LEFT JOIN settlement_differences d ON d.kind = k.kind AND d.superseded_at IS NULL
+          GROUP BY k.kind`);
+      this.reset();
+      for (const r of rows) this.set({ kind: r.kind }, Number(r.n));
+    },
+  });
+  new client.Gauge({
     name: 'voucher_holds_overdue_seconds',
     help: 'How long the oldest hold whose release is not booked yet is past its expiry (0 when none); the hold-expiry sweep keeps it under a minute or so',
     registers: [register],

@@ -8,6 +8,8 @@ import type { TestProject } from 'vitest/node';
 import { startStack, type Stack } from '../scripts/stack/index.ts';
 import { migrate, resetDatabase } from '../infra/migrate.ts';
 import { bundleWorkflows } from '../infra/worker.ts';
+import { loadConfig } from '../infra/config.ts';
+import { ensureSchemaFiles } from '../services/iso20022/schemas.ts';
 
 let stack: Stack | undefined;
 
@@ -20,6 +22,8 @@ declare module 'vitest' {
     workflowBundlePath: string;
     stripeMockUrl: string;
     dataDir: string;
+    /** The official ISO 20022 XSDs (ISO20022_SCHEMA_DIR, or fetched into the cache). */
+    iso20022SchemaDir: string;
   }
 }
 
@@ -29,6 +33,9 @@ export default async function setup(project: TestProject) {
   stack = await startStack({ purpose: 'test', dataDir, log, stripeMock: true });
   await resetDatabase(stack.databaseUrl);
   await migrate(stack.databaseUrl);
+  // The SEPA files are checked against the real schemas: from ../shared/iso20022 or
+  // ISO20022_SCHEMA_DIR, else downloaded once into ~/.cache/voucher-engine/iso20022.
+  const iso20022SchemaDir = await ensureSchemaFiles(loadConfig({ mode: 'test' }).settlement.iso20022SchemaDir, log);
   const bundle = await bundleWorkflows();
   const workflowBundlePath = path.join(dataDir, 'workflow-bundle.js');
   writeFileSync(workflowBundlePath, bundle.code);
@@ -39,6 +46,7 @@ export default async function setup(project: TestProject) {
   project.provide('temporalNamespace', stack.temporalNamespace);
   project.provide('workflowBundlePath', workflowBundlePath);
   project.provide('dataDir', dataDir);
+  project.provide('iso20022SchemaDir', iso20022SchemaDir);
   project.provide('stripeMockUrl', stack.stripeMockUrl!);
 
   return async () => {

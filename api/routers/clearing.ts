@@ -21,6 +21,7 @@ import { maySeeParty, type BackofficePrincipal } from '../backoffice-auth.ts';
 import { idempotencyHeaders } from '../schemas.ts';
 import { backofficeProcedure, requireIdempotencyKey, requireTemporal, router, type RequestContext } from '../trpc.ts';
 import { TEMPORAL_DEADLINE_MS } from './shop.ts';
+import { startSettlement } from './settlement-start.ts';
 
 type BackofficeContext = RequestContext & { principal: BackofficePrincipal };
 
@@ -252,6 +253,11 @@ export const clearingRouter = router({
         args: [{ approvedBy: `${ctx.principal.name} (${ctx.principal.clientId})` }], updateId: `approve-${key}`,
       }));
       await audit(ctx.deps.db.pool, { actor: ctx.principal.name, action: 'clearing_approved', subject: `clearing:${input.period}`, requestId: ctx.requestId });
+      // A closed period is settled (SEPA files, issue 17). The period is closed whatever happens
+      // here; if the start fails, finance starts the settlement on the clearing page.
+      if (ctx.deps.config.settlement.centre) {
+        await startSettlement(ctx, input.period).catch((err) => console.warn(`settlement of ${input.period} not started: ${(err as Error).message}`));
+      }
       return periodView(ctx, await ctx.deps.clearing.get(input.period));
     }),
 });

@@ -66,6 +66,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     codeGuessing: { ...config.fraud.codeGuessing, slowAfter: 100_000, lockAfter: 100_000 },
     velocity: Object.fromEntries(Object.keys(config.fraud.velocity).map((k) => [k, null])) as Config['fraud']['velocity'],
   };
+  config.settlement = { ...config.settlement, iso20022SchemaDir: inject('iso20022SchemaDir') };
   Object.assign(config, options.config ?? {});
   const client = await connectClient(config.temporalAddress, config.temporalNamespace);
   await ensureSearchAttributes(client, config.temporalNamespace);

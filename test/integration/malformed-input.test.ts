@@ -121,6 +121,11 @@ const SAMPLE: Record<string, () => Json> = {
   'imports.start': () => ({ vouchers: `${uuid()}.csv`, history: `${uuid()}.csv`, stores: `${uuid()}.csv`, encoding: 'latin1', codeFormat: 'digits', dryRun: true }),
   'imports.accept': () => ({ importId: uuid(), reportSha256: 'a'.repeat(64) }),
   'imports.cancel': () => ({ importId: uuid() }),
+  'settlement.bankDetails': () => ({ billingPartyId: uuid() }),
+  'settlement.proposeBankDetails': () => ({ billingPartyId: uuid(), iban: 'DE02 1203 0000 0000 2020 51', bic: 'BYLADEM1001', accountHolder: 'Party GmbH', mandate: { reference: 'MANDATE-1', signedOn: '2024-01-15' } }),
+  'settlement.decideBankDetails': () => ({ billingPartyId: uuid(), approve: true }),
+  'settlement.start': () => ({ period: '2024-02' }),
+  'settlement.get': () => ({ period: '2024-02' }),
 };
 
 // ---- values no field accepts -------------------------------------------------------------------
@@ -178,6 +183,8 @@ const SEMANTIC: Record<string, fc.Arbitrary<unknown>> = {
   'dashboard.counter.to': impossibleDays,
   'clearing.get.period': fc.constantFrom('2024-13', '1999-12', '2024-00', '2024-2', '202402', '0000-01', '2024-02-01'),
   'reports.period.period': fc.constantFrom('2024-13', '1999-12', '2024-00', '2024-2', '202402', '0000-01'),
+  'settlement.proposeBankDetails.iban': fc.constantFrom('DE02120300000000202052', 'XX02120300000000202051', 'US12500105170648489890', 'DE0212030000', '1234'),
+  'settlement.proposeBankDetails.bic': fc.constantFrom('BYLA', 'BYLADEM10', '12345678', 'BYLA-DEM1'),
 };
 
 /** JSON nested far deeper than any input. */
@@ -590,7 +597,12 @@ describe('every REST route', () => {
     const documented = Object.entries(doc.paths as Record<string, Json>)
       .flatMap(([path, item]) => Object.keys(item).map((method) => `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`));
     const procedureRoutes = routes.map((r) => `${r.method} ${r.url}`);
-    expect(documented.filter((op) => !procedureRoutes.includes(op)).sort()).toEqual(['GET /v1/clearing/periods/:period/statements/:billingPartyId.:format']);
+    expect(documented.filter((op) => !procedureRoutes.includes(op)).sort()).toEqual([
+      'GET /v1/clearing/periods/:period/statements/:billingPartyId.:format',
+      'GET /v1/settlement/periods/:period/datev/:billingPartyId.csv',
+      'GET /v1/settlement/periods/:period/files/:fileId.xml',
+      'POST /v1/settlement/periods/:period/bank-statements',
+    ]);
     expect(procedureRoutes.filter((op) => !documented.includes(op))).toEqual([]);
   });
 
@@ -620,6 +632,25 @@ describe('every REST route', () => {
       expect(await checksum()).toEqual(before);
     });
   }
+
+  it('settlement files, DATEV exports and bank-statement uploads: bad periods, ids and bodies are refused with the error shape', async () => {
+    const before = await checksum();
+    await fc.assert(fc.asyncProperty(
+      fc.oneof(fc.constantFrom('2024-02', '2024-13', '1999-01'), fc.string({ maxLength: 12 })),
+      fc.oneof(fc.uuid().map((id) => `${id}.xml`), fc.uuid().map((id) => `${id}.csv`), fc.string({ maxLength: 60 })),
+      fc.oneof(fc.string({ maxLength: 200 }), fc.constantFrom('<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"/>', '<?xml version="1.0"?><a/>', '<!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;&a;</x>')),
+      fc.constantFrom('application/xml', 'text/xml', 'application/json', 'text/plain'),
+      fc.constantFrom<Record<string, string>>({}, auth.admin, auth.staff, { authorization: 'Bearer vb_nonsense' }),
+      async (period, file, body, type, headers) => {
+        const base = `/v1/settlement/periods/${segment(period)}`;
+        for (const res of [
+          await callRest('GET', `${base}/files/${segment(file)}`, { headers }),
+          await callRest('GET', `${base}/datev/${segment(file)}`, { headers }),
+          await callRest('POST', `${base}/bank-statements`, { headers: { ...headers, 'content-type': type }, body }),
+        ]) expectRestRefusal(res, describeCall('settlement route', { period, file, body, type }, res));
+      }), RUNS);
+    expect(await checksum()).toEqual(before);
+  });
 
   it('POST /v1/webhooks/stripe: unsigned or mis-signed bodies are refused with the error shape', async () => {
     const before = await checksum();

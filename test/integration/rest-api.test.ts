@@ -169,7 +169,7 @@ describe('malformed input on every endpoint', () => {
   // Back-office routes are called with a finance key, the others with a till's.
   let financeKey: string;
   let adminKey: string;
-  const keyFor = (url: string) => (/^\/v1\/(clearing|reports)\//.test(url) ? financeKey
+  const keyFor = (url: string) => (/^\/v1\/(clearing|reports|settlement)\//.test(url) ? financeKey
     : /^\/v1\/(admin\/|cards\/:cardId\/|card-batches|card-adjustments|card-serials)/.test(url) ? adminKey : undefined);
   beforeAll(async () => {
     financeKey = (await createApiClient(h.deps.db.prisma, { name: 'Finance (rest test)', role: 'finance' })).apiKey;
@@ -193,7 +193,10 @@ describe('malformed input on every endpoint', () => {
       'POST /v1/redemptions', 'POST /v1/redemptions/:holdId/capture', 'POST /v1/redemptions/:holdId/refunds',
       'POST /v1/redemptions/:holdId/void',
       'PUT /v1/admin/stores/:storeId/limits',
-    ]);
+      'GET /v1/settlement/bank-details', 'GET /v1/settlement/periods/:period',
+      'POST /v1/settlement/bank-details/:billingPartyId', 'POST /v1/settlement/bank-details/:billingPartyId/decision',
+      'POST /v1/settlement/periods/:period/start',
+    ].sort());
   });
 
   const badBodies: { name: string; rawBody?: string; body?: unknown; contentType?: string }[] = [

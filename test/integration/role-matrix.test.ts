@@ -80,6 +80,11 @@ const EXPECTED: Record<string, Role[]> = {
   'imports.start': ['admin', 'finance'],
   'imports.accept': ['admin', 'finance'],
   'imports.cancel': ['admin', 'finance'],
+  'settlement.bankDetails': ['admin', 'finance'],
+  'settlement.proposeBankDetails': ['admin', 'finance'],
+  'settlement.decideBankDetails': ['admin', 'finance'],
+  'settlement.start': ['admin', 'finance'],
+  'settlement.get': ['admin', 'finance', 'billing_party'],
 };
 /** Open to anyone (the shop, sign-in) or to tills (their own API key). */
 const PUBLIC = /^(shop|auth)\./;
@@ -143,6 +148,12 @@ const SAMPLE: Record<string, () => unknown> = {
   'webhooks.rotateSecret': () => ({ endpointId: randomUUID() }),
   'webhooks.deliveries': () => ({ endpointId: randomUUID() }),
   'webhooks.redeliver': () => ({ endpointId: randomUUID(), eventId: `evt_${'b'.repeat(32)}` }),
+  'settlement.bankDetails': () => ({}),
+  // A party that does not exist: refused (404) after the role check, changing nothing.
+  'settlement.proposeBankDetails': () => ({ billingPartyId: randomUUID(), iban: 'DE02120300000000202051', bic: 'BYLADEM1001', accountHolder: 'Matrix', mandate: null }),
+  'settlement.decideBankDetails': () => ({ billingPartyId: randomUUID(), approve: false }),
+  'settlement.start': () => ({ period: '2024-02' }),
+  'settlement.get': () => ({ period: '2024-02' }),
 };
 
 const procedures = Object.entries((appRouter as any)._def.procedures as Record<string, { _def: { type: 'query' | 'mutation'; meta?: { roles?: string[] } } }>)

@@ -211,6 +211,25 @@ describe('record workflow histories', () => {
     if (started.started) await h.client.workflow.getHandle(`clearing-${started.period}`).terminate('recording only');
   }, 180_000);
 
+  it('settlement: bank details approved (the notice), a closed period settled into SEPA files', async () => {
+    const first = (await createApiClient(h.deps.db.prisma, { name: 'Recorder A', role: 'finance' })).apiKey;
+    const second = (await createApiClient(h.deps.db.prisma, { name: 'Recorder B', role: 'finance' })).apiKey;
+    const period = `${2000 + Math.floor(Math.random() * 24)}-${String(1 + Math.floor(Math.random() * 12)).padStart(2, '0')}`;
+    const d = await buildDataset(h, 'set');
+    await moveIntoPeriod(inject('databaseUrl'), d.cardIds, period);
+    const party = d.parties[2]!.id;
+    expect((await call(h, 'POST', `/v1/settlement/bank-details/${party}`, { key: first, body: { iban: 'DE02120300000000202051', bic: 'BYLADEM1001', accountHolder: 'Party 3', mandate: null } })).status).toBe(200);
+    const approved = await call(h, 'POST', `/v1/settlement/bank-details/${party}/decision`, { key: second, body: { approve: true } });
+    expect(approved.status).toBe(200);
+    await result(`bank-details-notice-${approved.body.id}`);
+    await record('bank-details-notice', `bank-details-notice-${approved.body.id}`);
+    expect((await call(h, 'POST', `/v1/clearing/periods/${period}/start`, { key: first })).status).toBe(200);
+    await waitFor(async () => (await call(h, 'GET', `/v1/clearing/periods/${period}`, { key: first })).body.progress?.step === 'awaiting_approval', 60_000, 200);
+    expect((await call(h, 'POST', `/v1/clearing/periods/${period}/approve`, { key: first, idempotencyKey: randomUUID() })).status).toBe(200);
+    await waitFor(async () => h.client.workflow.getHandle(`settlement-${period}`).result().catch(() => null), 60_000, 200);
+    await record('settlement', `settlement-${period}`);
+  }, 180_000);
+
   it('clearing as it ran before reopenForRerun: computed, rerun, approved (legacy code)', async () => {
     const legacy = await bundleWorkflowCode({
       workflowsPath: path.resolve('test/fixtures/legacy-workflows/clearing-before-ec21734.ts'),

@@ -9,6 +9,7 @@ import type { RouterOutputs } from '../trpc.ts';
 import { usePortal } from './PortalApp.tsx';
 import { formatTime } from './i18n.ts';
 import { useIntendedAction } from './useIntendedAction.ts';
+import { SettlementPanel } from './SettlementPanel.tsx';
 
 type Period = RouterOutputs['clearing']['list']['periods'][number];
 type Detail = RouterOutputs['clearing']['get'];
@@ -185,6 +186,7 @@ export function ClearingPage() {
                   );
                 })}
               </ul>
+              {detail.status === 'closed' && <SettlementPanel period={detail.period} />}
               {detail.status === 'awaiting_approval' && detail.progress?.step === 'awaiting_approval' && (
                 <div className="actions">
                   <button type="button" className="btn btn--primary" disabled={busy} onClick={approve}>{t('clearing.approve')}</button>

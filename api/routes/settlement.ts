@@ -1,0 +1,127 @@
+// Settlement files and bank statements over plain HTTP (XML and CSV, not JSON):
+//   GET  /v1/settlement/periods/:period/files/:fileId.xml      a pain.001/pain.008 file as offered (finance, admin)
+//   GET  /v1/settlement/periods/:period/datev/:partyId.csv     a party's statement as a DATEV booking batch
+//   POST /v1/settlement/periods/:period/bank-statements        upload the bank's camt.053 (XML body, up to 10 MiB)
+// Authorized like the other back-office routes: a back-office API key, or the portal's session
+// cookie (with its CSRF token for the upload). Downloads and uploads are audited.
+
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { DomainError } from '../../domain/errors.ts';
+import { isPeriod } from '../../domain/period.ts';
+import { audit } from '../../services/audit.ts';
+import { datevBookingBatch } from '../../services/datev.ts';
+import { parseBankStatement } from '../../services/iso20022/camt.ts';
+import { maySeeParty, type BackofficePrincipal } from '../backoffice-auth.ts';
+import { createRequestContext, SESSION_COOKIE } from '../context.ts';
+import type { AppDeps } from '../deps.ts';
+import { describeError } from '../errors.ts';
+import { settlementStore } from '../routers/settlement.ts';
+import { backofficePrincipal, type RequestContext } from '../trpc.ts';
+
+export const BANK_STATEMENT_LIMIT = 10 * 1024 * 1024;
+const FINANCE = ['admin', 'finance'];
+
+async function principalOf(deps: AppDeps, req: FastifyRequest, type: 'query' | 'mutation'): Promise<{ ctx: RequestContext; principal: BackofficePrincipal }> {
+  const ctx = createRequestContext(deps, req.id, req.headers, req.ip, { token: req.cookies[SESSION_COOKIE] ?? null, cookie: null });
+  return { ctx, principal: await backofficePrincipal(ctx, type) };
+}
+
+function requireFinance(principal: BackofficePrincipal): void {
+  if (!FINANCE.includes(principal.role)) throw new DomainError('forbidden', `this is for admin or finance; you are ${principal.role}`);
+}
+
+function periodParam(period: string): string {
+  if (!isPeriod(period)) throw new DomainError('invalid_period', 'a period is a month written YYYY-MM');
+  return period;
+}
+
+function lastDayOf(period: string): string {
+  const [y, m] = period.split('-').map(Number);
+  return `${period}-${String(new Date(Date.UTC(y!, m!, 0)).getUTCDate()).padStart(2, '0')}`;
+}
+
+async function answer(req: FastifyRequest, reply: FastifyReply, work: () => Promise<unknown>): Promise<unknown> {
+  try {
+    return await work();
+  } catch (err) {
+    const { status, body } = describeError(err, req.id);
+    if (status >= 500) req.log.error({ err }, 'settlement route failed');
+    return reply.code(status).send(body);
+  }
+}
+
+export async function registerSettlementRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+  app.get('/v1/settlement/periods/:period/files/:file', (req, reply) => answer(req, reply, async () => {
+    const { period, file } = req.params as { period: string; file: string };
+    periodParam(period);
+    const { ctx, principal } = await principalOf(deps, req, 'query');
+    requireFinance(principal);
+    const id = /^(.+)\.xml$/.exec(file)?.[1];
+    if (!id || !z.uuid().safeParse(id).success) throw new DomainError('settlement_file_not_found', 'no such settlement file');
+    const found = await settlementStore(ctx).fileXml(period, id);
+    if (!found) throw new DomainError('settlement_file_not_found', 'no such settlement file');
+    await audit(deps.db.pool, { actor: principal.name, action: 'settlement_file_downloaded', subject: `settlement:${period}`,
+      details: { fileId: id, msgId: found.file.msgId, kind: found.file.kind, sha256: found.file.sha256 } });
+    return reply.type('application/xml; charset=utf-8')
+      .header('content-disposition', `attachment; filename="${found.file.msgId}.xml"`)
+      .header('cache-control', 'private, no-store').header('x-content-sha256', found.file.sha256)
+      .send(found.xml);
+  }));
+
+  app.get('/v1/settlement/periods/:period/datev/:file', (req, reply) => answer(req, reply, async () => {
+    const { period, file } = req.params as { period: string; file: string };
+    periodParam(period);
+    const { principal } = await principalOf(deps, req, 'query');
+    const partyId = /^(.+)\.csv$/.exec(file)?.[1];
+    if (!partyId || !z.uuid().safeParse(partyId).success || !(FINANCE.includes(principal.role) || principal.role === 'billing_party')
+      || !maySeeParty(principal, partyId)) {
+      if (principal.role !== 'billing_party' && !FINANCE.includes(principal.role)) throw new DomainError('forbidden', 'this is for finance or the party itself');
+      throw new DomainError('statement_not_found', 'no such statement');
+    }
+    const found = await deps.clearing.get(period);
+    if (found.status !== 'closed') throw new DomainError('period_not_closed', `${period} is not closed yet`);
+    const [party, positions] = await Promise.all([deps.clearing.party(partyId), deps.clearing.positions(period, partyId)]);
+    if (!party || positions.length === 0) throw new DomainError('statement_not_found', 'no such statement');
+    const batch = datevBookingBatch({
+      period, firstDay: `${period}-01`, lastDay: lastDayOf(period), party: { id: partyId, name: party.name }, positions,
+      accounts: deps.config.settlement.datev, createdAt: found.closedAt ?? new Date(),
+    });
+    await audit(deps.db.pool, { actor: principal.name, action: 'datev_exported', subject: `statement:${period}:${partyId}` });
+    return reply.type('text/csv; charset=windows-1252')
+      .header('content-disposition', `attachment; filename="EXTF_Buchungsstapel_${period}_${partyId.slice(0, 8)}.csv"`)
+      .header('cache-control', 'private, no-store').send(batch);
+  }));
+
+  await app.register(async (scope) => {
+    // Only here are XML bodies taken, and larger ones: a month's statement runs to megabytes.
+    scope.addContentTypeParser(['application/xml', 'text/xml'], { parseAs: 'string', bodyLimit: BANK_STATEMENT_LIMIT },
+      (_req, body, done) => done(null, body));
+    scope.post('/v1/settlement/periods/:period/bank-statements', { bodyLimit: BANK_STATEMENT_LIMIT }, (req, reply) => answer(req, reply, async () => {
+      const { period } = req.params as { period: string };
+      periodParam(period);
+      const { ctx, principal } = await principalOf(deps, req, 'mutation');
+      requireFinance(principal);
+      if (typeof req.body !== 'string' || req.body.trim() === '') {
+        throw new DomainError('invalid_bank_statement', 'send the camt.053 file as the body (Content-Type: application/xml)');
+      }
+      const store = settlementStore(ctx);
+      if (!(await store.run(period))) throw new DomainError('period_not_found', `${period} has not been settled; nothing to reconcile`);
+      const statement = await parseBankStatement(deps.config.settlement.iso20022SchemaDir, req.body);
+      const sha256 = createHash('sha256').update(req.body).digest('hex');
+      const { importId, replayed } = await store.reconcile(period, statement, sha256, principal.name);
+      const [payments, differences] = await Promise.all([store.payments(period), store.differences(period)]);
+      return reply.send({
+        importId, replayed, schema: statement.schema, entries: statement.entries.length,
+        payments: payments.filter((p) => p.fileId).map((p) => ({
+          billingPartyId: p.billingPartyId, partyName: p.partyName, endToEndId: p.endToEndId, direction: p.direction,
+          amount: Number(p.amount), currency: p.currency, status: p.status, returnReason: p.returnReason,
+        })),
+        differences: differences.map((d) => ({
+          ...d, expectedAmount: d.expectedAmount === null ? null : Number(d.expectedAmount), actualAmount: d.actualAmount === null ? null : Number(d.actualAmount),
+        })),
+      });
+    }));
+  });
+}
