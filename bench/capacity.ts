@@ -395,7 +395,11 @@ async function waitForEmptyOutbox(db: pg.Pool, timeoutMs: number): Promise<boole
 
 type Counters = Map<string, { commits: number; rows: number }>;
 
-/** PostgreSQL flushes these counters about once a second: over a 30 s step that is close enough. */
+/**
+ * PostgreSQL flushes these counters about once a second: over a 30 s step that is close enough.
+ * xact_commit counts read-only transactions too (every autocommitted SELECT), so "commits" is
+ * closer to round trips than to writes; rows written are the writes.
+ */
 async function databaseCounters(db: pg.Pool): Promise<Counters> {
   const { rows } = await db.query<{ datname: string; commits: string; rows: string }>(
     `SELECT datname, xact_commit::text AS commits, (tup_inserted + tup_updated + tup_deleted)::text AS rows
