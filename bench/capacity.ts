@@ -64,6 +64,7 @@ export async function run(argv: string[]): Promise<number> {
       'settle-seconds': { type: 'string', default: '20' },
       'max-in-flight': { type: 'string', default: '2000' },
       'baseline-seconds': { type: 'string', default: '15' },
+      'idle-seconds': { type: 'string', default: '5' },
       'baseline-concurrency': { type: 'string', default: '32' },
       database: { type: 'string', default: 'voucher_capacity' },
     },
@@ -86,6 +87,7 @@ export async function run(argv: string[]): Promise<number> {
     settleSeconds: int('settle-seconds'),
     maxInFlight: int('max-in-flight'),
     baselineSeconds: int('baseline-seconds'),
+    idleSeconds: int('idle-seconds'),
     baselineConcurrency: int('baseline-concurrency'),
     database: values.database,
   };
@@ -123,6 +125,7 @@ export async function run(argv: string[]): Promise<number> {
   const db = new pg.Pool({ connectionString: databaseUrl, max: 4 });
   const temporal = await connectClient(cluster.temporalAddress, cluster.temporalNamespace);
   const tills: Till[] = [];
+  const engineDb = o.database;
   try {
     const socketsPerTill = Math.ceil(o.maxInFlight / o.terminals);
     tills.push(...await createTills({
@@ -192,6 +195,23 @@ export async function run(argv: string[]): Promise<number> {
       await waitForEmptyOutbox(db, o.settleSeconds * 1000);
     }
 
+    // What the cluster does with no load (Temporal's shard and queue bookkeeping, the relays' empty
+    // polls, health checks), to read the per-redemption figures against.
+    log(`idle: ${o.idleSeconds} s without load`);
+    const idleDbBefore = await databaseCounters(db);
+    const idleCpuBefore = cpuSnapshot();
+    const idleStarted = performance.now();
+    await new Promise((r) => setTimeout(r, o.idleSeconds * 1000));
+    const idleSeconds = (performance.now() - idleStarted) / 1000;
+    const idleCpu = cpuByGroup(idleCpuBefore, cpuSnapshot(), idleSeconds, groupProcesses(cluster, databaseUrl, await backendDatabases(db)));
+    const idleDb = perSecond(idleDbBefore, await databaseCounters(db), idleSeconds, engineDb);
+    const idle = {
+      cpu_pct: Object.fromEntries([...idleCpu].filter(([, v]) => v >= 0.5).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, round(v, 0)])),
+      db_per_s: idleDb,
+    };
+    log(`idle: CPU ${Object.entries(idle.cpu_pct).map(([k, v]) => `${k} ${v}%`).join(', ')}; `
+      + `commits/s ${Object.entries(idleDb).map(([k, v]) => `${k} ${v.commits}`).join(', ')}`);
+
     const steps: StepReport[] = [];
     let failures = 0;
     let histories: HistoryStats | null = null;
@@ -214,7 +234,11 @@ export async function run(argv: string[]): Promise<number> {
       if (lag.lastError) log(`${rate}/s: a visibility query failed (last error: ${lag.lastError})`);
       const cpu = cpuByGroup(before, after, loadSeconds, groupProcesses(cluster, databaseUrl, pgDatabases));
       const step = stepReport(rate, o.stepSeconds, load, lagSamples, outboxSeries, cpu);
-      step.db_per_redemption = perRedemption(dbBefore, dbAfter, load.completed, new URL(databaseUrl).pathname.slice(1));
+      // Not net of the idle figures: an idle relay's empty polls and Temporal's idle bookkeeping give
+      // way to real work under load, so subtracting them would undercount. The idle rates are beside.
+      step.db_per_redemption = perRedemption(dbBefore, dbAfter, load.completed, engineDb);
+      step.cpu_ms_per_redemption = Object.fromEntries(Object.entries(step.cpu_pct)
+        .map(([g, pct]) => [g, round(pct * 10 * loadSeconds / Math.max(load.completed, 1), 2)]));
       steps.push(step);
       printStep(step);
       // The workflows of the highest sustained step (else the first step) show what one redemption costs Temporal.
@@ -257,6 +281,7 @@ export async function run(argv: string[]): Promise<number> {
       baseline_ops_per_s: round(baseline.opsPerSecond, 1),
       baseline_p99_ms: round(baseline.p99Ms, 2),
       ratio: round(capacity / baseline.opsPerSecond, 3),
+      idle,
       workflow_history: histories,
       outbox_drain_s: outboxDrainSeconds,
       ledger_ok: ledger.ok,
@@ -304,6 +329,7 @@ async function runBaseline(databaseUrl: string, concurrency: number, cardsPerTer
     const r = await runLoad({ name: 'baseline', concurrency, warmupSeconds: 2, seconds, op: baselineOp(pool, pickers, AMOUNT), log });
     const p99Ms = percentile(r.latencies.op!, 99);
     log(`baseline: ${r.opsPerSecond.toFixed(1)} ops/s, p99 ${p99Ms.toFixed(1)} ms, errors ${r.errors}`);
+    if (r.errors) log(`baseline errors, first ones:\n${r.errorSamples.map((e) => `  ${e.slice(0, 300)}`).join('\n')}`);
     return { opsPerSecond: r.opsPerSecond, p99Ms, errors: r.errors };
   } finally {
     await pool.end();
@@ -369,7 +395,11 @@ async function waitForEmptyOutbox(db: pg.Pool, timeoutMs: number): Promise<boole
 
 type Counters = Map<string, { commits: number; rows: number }>;
 
-/** PostgreSQL flushes these counters about once a second: over a 30 s step that is close enough. */
+/**
+ * PostgreSQL flushes these counters about once a second: over a 30 s step that is close enough.
+ * xact_commit counts read-only transactions too (every autocommitted SELECT), so "commits" is
+ * closer to round trips than to writes; rows written are the writes.
+ */
 async function databaseCounters(db: pg.Pool): Promise<Counters> {
   const { rows } = await db.query<{ datname: string; commits: string; rows: string }>(
     `SELECT datname, xact_commit::text AS commits, (tup_inserted + tup_updated + tup_deleted)::text AS rows
@@ -377,14 +407,31 @@ async function databaseCounters(db: pg.Pool): Promise<Counters> {
   return new Map(rows.map((r) => [r.datname, { commits: Number(r.commits), rows: Number(r.rows) }]));
 }
 
-function perRedemption(before: Counters, after: Counters, redemptions: number, engineDb: string) {
-  const out: Record<string, { commits: number; rows_written: number }> = {};
+function dbLabel(name: string, engineDb: string): string | null {
+  if (name === engineDb) return 'engine';
+  if (name.startsWith('temporal_')) return name.endsWith('_visibility') ? 'temporal_visibility' : 'temporal';
+  return null;
+}
+
+type PerDb = Record<string, { commits: number; rows_written: number }>;
+
+function perSecond(before: Counters, after: Counters, seconds: number, engineDb: string): PerDb {
+  const out: PerDb = {};
   for (const [name, a] of after) {
-    const label = name === engineDb ? 'engine' : name.startsWith('temporal_') ? (name.endsWith('_visibility') ? 'temporal_visibility' : 'temporal') : null;
-    if (!label) continue;
-    const b = before.get(name) ?? { commits: 0, rows: 0 };
-    const n = Math.max(redemptions, 1);
-    out[label] = { commits: round((a.commits - b.commits) / n, 1), rows_written: round((a.rows - b.rows) / n, 1) };
+    const label = dbLabel(name, engineDb);
+    const b = before.get(name);
+    if (!label || !b) continue;
+    out[label] = { commits: round((a.commits - b.commits) / seconds, 1), rows_written: round((a.rows - b.rows) / seconds, 1) };
+  }
+  return out;
+}
+
+/** Per answered redemption, everything written during the step (the idle rates are reported apart). */
+function perRedemption(before: Counters, after: Counters, redemptions: number, engineDb: string): PerDb {
+  const out: PerDb = {};
+  const n = Math.max(redemptions, 1);
+  for (const [label, v] of Object.entries(perSecond(before, after, 1, engineDb))) {
+    out[label] = { commits: round(v.commits / n, 1), rows_written: round(v.rows_written / n, 1) };
   }
   return out;
 }
@@ -480,8 +527,10 @@ interface StepReport {
   outbox_slope: number;
   load_generator_late_p99_ms: number;
   cpu_pct: Record<string, number>;
-  /** Transactions and rows written per answered redemption, by database (includes what the step's backlog left to drain). */
+  /** Transactions and rows written per answered redemption, by database, idle background included. */
   db_per_redemption?: Record<string, { commits: number; rows_written: number }>;
+  /** CPU time per answered redemption by process group (ms), idle background included. */
+  cpu_ms_per_redemption?: Record<string, number>;
   sustained: boolean;
   failed: string[];
 }
@@ -561,6 +610,11 @@ function printStep(s: StepReport): void {
     + `(${s.lag_samples} samples), outbox oldest max ${s.outbox_oldest_max_s} s, errors ${s.errors}`
     + (s.failed.length ? `\n[bench]   failed: ${s.failed.join('; ')}` : ''));
   log(`${s.rate_per_s}/s CPU (% of one core, ${availableParallelism()} cores): ${cpu}`);
+  if (s.cpu_ms_per_redemption) {
+    log(`${s.rate_per_s}/s per redemption (idle background included): CPU ms ${Object.entries(s.cpu_ms_per_redemption).filter(([g]) => !g.startsWith('other'))
+      .map(([g, v]) => `${g} ${v}`).join(', ')}; database commits (rows written) ${Object.entries(s.db_per_redemption ?? {})
+      .map(([g, v]) => `${g} ${v.commits} (${v.rows_written})`).join(', ')}`);
+  }
 }
 
 function printSummary(steps: StepReport[], capacity: number, baselineOps: number): void {

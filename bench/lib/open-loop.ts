@@ -73,7 +73,8 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
     if (pending.size >= o.maxInFlight) {
       dropped++;
       errors++;
-      if (errorSamples.length < 5) errorSamples.push(`dropped: ${o.maxInFlight} arrivals already unanswered`);
+      // One sample of this kind: the count is in `dropped`, and the samples should show why answers lag.
+      if (dropped === 1) errorSamples.push(`dropped: ${o.maxInFlight} arrivals already unanswered`);
       return;
     }
     const p = o.op(k++, scheduledAt).then(
