@@ -15,6 +15,7 @@ import type { Mailer } from '../services/mailer.ts';
 import { findOrder, orderCardCode, renderOrderVoucher, shopperEmail, type OrderRecord } from '../services/orders.ts';
 import type { PaymentProvider } from '../services/payments/index.ts';
 import type { PiiCipher } from '../domain/pii-crypto.ts';
+import type { PaymentInfo } from '../workflows/names/purchase.ts';
 
 export interface PurchaseActivityDeps {
   config: Config;
@@ -27,12 +28,7 @@ export interface PurchaseActivityDeps {
   pii: PiiCipher;
 }
 
-export interface PaymentInfo {
-  orderId: string;
-  provider: string;
-  paymentId: string;
-  clientSecret: string | null;
-}
+export type { PaymentInfo };
 
 /** What the provider says of an order's payment, checked against the order. */
 export interface PaymentCheck {

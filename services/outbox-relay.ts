@@ -8,11 +8,8 @@
 
 import type pg from 'pg';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { holdSettledSignal, redemptionWorkflow, type RedemptionInput } from '../workflows/redemption.ts';
-import {
-  VoucherAmount, VoucherBillingPartyId, VoucherCurrency, VoucherStatus, VoucherStoreId, VoucherTerminalId,
-} from '../workflows/search-attributes.ts';
-import { TypedSearchAttributes } from '@temporalio/common';
+import type { RedemptionInput } from '../workflows/names/redemption.ts';
+import { startRedemption } from '../workflows/clients/redemption.ts';
 
 interface OutboxRow {
   id: string;
@@ -166,35 +163,9 @@ export class OutboxRelay {
       currency: first.payload.currency,
       expiresAt: first.payload.expiresAt,
     };
-    const options = {
-      workflowId: first.workflow_id,
-      taskQueue: this.opts.taskQueue,
-      args: [input] as [RedemptionInput],
-      // A finished redemption is final: never start a second run under its id.
-      workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
-      typedSearchAttributes: new TypedSearchAttributes([
-        { key: VoucherStatus, value: 'authorized' },
-        { key: VoucherStoreId, value: input.storeId },
-        { key: VoucherTerminalId, value: input.terminalId },
-        { key: VoucherAmount, value: input.amount },
-        { key: VoucherCurrency, value: input.currency },
-        ...(input.billingPartyId ? [{ key: VoucherBillingPartyId, value: input.billingPartyId }] : []),
-      ]),
-    };
-    const client = this.opts.client;
     try {
-      // Bounded, so a Temporal outage fails the batch (rows stay queued) instead of hanging it.
-      await client.withDeadline(Date.now() + 10_000, async () => {
-        if (settled) {
-          await client.workflow.signalWithStart(redemptionWorkflow, {
-            ...options,
-            signal: holdSettledSignal,
-            signalArgs: [{ status: settled.payload.status!, capturedAmount: Number(settled.payload.capturedAmount ?? 0) }],
-          });
-        } else {
-          await client.workflow.start(redemptionWorkflow, options);
-        }
-      });
+      await startRedemption(this.opts.client, this.opts.taskQueue, first.workflow_id, input, settled && {
+        status: settled.payload.status!, capturedAmount: Number(settled.payload.capturedAmount ?? 0) });
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) return;
       throw err;
