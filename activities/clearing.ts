@@ -4,8 +4,8 @@
 
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { ApplicationFailure } from '@temporalio/common';
 import { DomainError } from '../domain/errors.ts';
+import { refusalsFinal } from './failures.ts';
 import { formatMoney, type Currency } from '../domain/money.ts';
 import { signLink } from '../domain/signed-link.ts';
 import { STATEMENT_DOWNLOAD, STATEMENT_LINK_TTL_SECONDS, statementLinkSubject, statementPath } from '../domain/statement-links.ts';
@@ -46,16 +46,6 @@ export interface ClearingActivities {
 }
 
 export { STATEMENT_DOWNLOAD, STATEMENT_LINK_TTL_SECONDS, statementLinkSubject, statementPath } from '../domain/statement-links.ts';
-
-/** A business refusal never gets better by retrying: fail the activity for good. */
-async function refusalsFinal<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (err) {
-    if (err instanceof DomainError) throw ApplicationFailure.nonRetryable(err.message, err.code);
-    throw err;
-  }
-}
 
 export function createClearingActivities(deps: ClearingActivityDeps): ClearingActivities {
   const store = new ClearingStore(deps.pool, deps.config.clearingTimeZone);

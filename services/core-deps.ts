@@ -28,7 +28,7 @@ export function createCoreDeps(config: Config, log: (msg: string) => void): Core
     config,
     db,
     cache,
-    ledger: new Ledger(db.pool),
+    ledger: new Ledger(db.pool, cache),
     secrets: cardSecrets(config.cardCodeKey),
     payments: createPaymentProvider(config.payments, db.prisma),
     pii: new PiiCipher(config.privacy.piiKeys),

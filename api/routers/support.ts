@@ -13,7 +13,6 @@ import { requestPurchaseCancel, TEMPORAL_DEADLINE_MS } from '../../workflows/cli
 import { DomainError } from '../../domain/errors.ts';
 import { isDependencyUnavailable } from '../unavailable.ts';
 import { audit } from '../../services/audit.ts';
-import { cacheCard } from '../../services/card-view.ts';
 import { nameText, plainText } from '../schemas.ts';
 import { backofficeProcedure, requireTemporal, router, type RequestContext } from '../trpc.ts';
 
@@ -84,7 +83,6 @@ async function cancelRedemption(ctx: SupportContext, workflowId: string): Promis
   if (!hold) throw new DomainError('not_cancellable', 'only purchases and open redemptions can be cancelled here; retry other workflows instead');
   if (hold.status !== 'authorized') throw new DomainError('hold_not_authorized', `the redemption is already ${hold.status}`);
   const result = await ctx.deps.ledger.void({ scope: `support:${ctx.principal.clientId}`, key: `cancel:${hold.id}` }, { holdId: hold.id, storeId: hold.store_id });
-  if (result.card) await cacheCard(ctx.deps.cache, result.card);
   return { compensation: 'hold_voided', cardAvailable: result.card ? Number(result.card.available) : null, details: { holdId: hold.id } };
 }
 

@@ -8,7 +8,6 @@ import { z } from 'zod';
 import { resendVoucher } from '../../workflows/clients/purchase.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { audit } from '../../services/audit.ts';
-import { cacheCard } from '../../services/card-view.ts';
 import type { CardSnapshot } from '../../services/ledger.ts';
 import {
   decodeCursor, encodeCursor, findCard, findTransaction, listTransactions, type Transaction,
@@ -70,7 +69,6 @@ async function onHold<R extends { holdId: string; status: string; card?: CardSna
   const hold = await actionableHold(ctx, holdId);
   // The ledger writes the audit entry in the same statement as the change.
   const result = await call({ scope: scopeOf(ctx), key, actor: ctx.principal.name }, hold.storeId);
-  if (result.card) await cacheCard(ctx.deps.cache, result.card);
   const replayed = result.replayed === true;
   return { holdId: result.holdId, status: result.status, cardAvailable: Number(result.card?.available ?? 0), replayed };
 }
@@ -156,8 +154,7 @@ export const transactionsRouter = router({
     .output(z.object({ cardId: z.string(), status: z.string(), changed: z.boolean() }))
     .mutation(async ({ ctx, input }) => {
       const card = await ctx.deps.ledger.setCardBlocked(input.cardId, input.blocked, ctx.principal.name);
-      // The new version replaces what the balance cache held, so tills see the block at once.
-      await cacheCard(ctx.deps.cache, card);
+      // The ledger writes the new version to the balance cache, so tills see the block at once.
       return { cardId: card.cardId, status: card.status, changed: card.changed };
     }),
 });
