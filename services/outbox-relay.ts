@@ -8,8 +8,10 @@
 
 import type pg from 'pg';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import type { RedemptionInput } from '../workflows/names/redemption.ts';
-import { startRedemption } from '../workflows/clients/redemption.ts';
+import {
+  holdSettledSignal, REDEMPTION_WORKFLOW, redemptionSearchAttributes, type HoldSettled, type RedemptionInput, type RedemptionWorkflow,
+} from '../workflows/names/redemption.ts';
+import { TypedSearchAttributes } from '@temporalio/common';
 
 interface OutboxRow {
   id: string;
@@ -163,9 +165,28 @@ export class OutboxRelay {
       currency: first.payload.currency,
       expiresAt: first.payload.expiresAt,
     };
+    const options = {
+      workflowId: first.workflow_id,
+      taskQueue: this.opts.taskQueue,
+      args: [input] as [RedemptionInput],
+      // A finished redemption is final: never start a second run under its id.
+      workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
+      typedSearchAttributes: new TypedSearchAttributes(redemptionSearchAttributes(input)),
+    };
+    const client = this.opts.client;
     try {
-      await startRedemption(this.opts.client, this.opts.taskQueue, first.workflow_id, input, settled && {
-        status: settled.payload.status!, capturedAmount: Number(settled.payload.capturedAmount ?? 0) });
+      // Bounded, so a Temporal outage fails the batch (rows stay queued) instead of hanging it.
+      await client.withDeadline(Date.now() + 10_000, async () => {
+        if (settled) {
+          await client.workflow.signalWithStart<RedemptionWorkflow, [HoldSettled]>(REDEMPTION_WORKFLOW, {
+            ...options,
+            signal: holdSettledSignal,
+            signalArgs: [{ status: settled.payload.status!, capturedAmount: Number(settled.payload.capturedAmount ?? 0) }],
+          });
+        } else {
+          await client.workflow.start<RedemptionWorkflow>(REDEMPTION_WORKFLOW, options);
+        }
+      });
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) return;
       throw err;

@@ -36,6 +36,9 @@ export interface RedemptionState {
   expiresAt: string;
 }
 
+/** The workflow's signature, for typed client calls without importing workflow code. */
+export type RedemptionWorkflow = (input: RedemptionInput) => Promise<RedemptionState>;
+
 export const holdSettledSignal = defineSignal<[HoldSettled]>('holdSettled');
 export const redemptionStateQuery = defineQuery<RedemptionState>('state');
 
