@@ -9,6 +9,7 @@ import { MockActivityEnvironment, TestWorkflowEnvironment } from '@temporalio/te
 import { Worker } from '@temporalio/worker';
 import { ApplicationFailure } from '@temporalio/common';
 import { temporalBinary } from '../../scripts/stack/go-binaries.ts';
+import { ensureSearchAttributes } from '../../infra/temporal.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { createRedemptionActivities, type ExpireOutcome } from '../../activities/redemption.ts';
 import type { Ledger } from '../../services/ledger.ts';
@@ -19,6 +20,8 @@ let env: TestWorkflowEnvironment;
 beforeAll(async () => {
   const path = await temporalBinary(() => {});
   env = await TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path } } });
+  // The workflow upserts the engine's search attributes: the fresh server needs them registered.
+  await ensureSearchAttributes(env.client, env.namespace ?? 'default');
 }, 120_000);
 afterAll(async () => {
   await env?.teardown();
