@@ -2,8 +2,6 @@
 
 import { DomainError } from '../domain/errors.ts';
 import type pg from 'pg';
-import type { BalanceCache } from '../services/balance-cache.ts';
-import { cacheCard } from '../services/card-view.ts';
 import type { Ledger } from '../services/ledger.ts';
 
 export interface CardActivities {
@@ -11,7 +9,7 @@ export interface CardActivities {
   expireDueCards(batchSize: number): Promise<{ expired: number; breakage: number; waiting: number }>;
 }
 
-export function createCardActivities(deps: { pool: pg.Pool; ledger: Ledger; cache: BalanceCache }): CardActivities {
+export function createCardActivities(deps: { pool: pg.Pool; ledger: Ledger }): CardActivities {
   return {
     async expireDueCards(batchSize) {
       const { rows } = await deps.pool.query<{ id: string }>(
@@ -31,7 +29,6 @@ export function createCardActivities(deps: { pool: pg.Pool; ledger: Ledger; cach
             expired++;
             breakage += Number(card.breakage);
           }
-          await cacheCard(deps.cache, card);
         } catch (err) {
           // A hold placed since the query: the card's turn comes on a later run.
           if (err instanceof DomainError && err.code === 'card_has_open_holds') waiting++;

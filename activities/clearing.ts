@@ -4,10 +4,11 @@
 
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { ApplicationFailure } from '@temporalio/common';
 import { DomainError } from '../domain/errors.ts';
+import { refusalsFinal } from './failures.ts';
 import { formatMoney, type Currency } from '../domain/money.ts';
 import { signLink } from '../domain/signed-link.ts';
+import { STATEMENT_DOWNLOAD, STATEMENT_LINK_TTL_SECONDS, statementLinkSubject, statementPath } from '../domain/statement-links.ts';
 import type { Config } from '../infra/config.ts';
 import { ClearingStore, SCHEME_PARTY } from '../services/clearing.ts';
 import type { Mailer } from '../services/mailer.ts';
@@ -44,27 +45,7 @@ export interface ClearingActivities {
   closePeriod(period: string, approvedBy: string): Promise<{ closedAt: string }>;
 }
 
-/** How long the CSV link in a statement e-mail works. */
-export const STATEMENT_LINK_TTL_SECONDS = 90 * 24 * 3600;
-export const STATEMENT_DOWNLOAD = 'statement-download';
-
-export function statementPath(period: string, billingPartyId: string, format: 'pdf' | 'csv'): string {
-  return `/v1/clearing/periods/${period}/statements/${billingPartyId}.${format}`;
-}
-
-export function statementLinkSubject(period: string, billingPartyId: string, format: 'pdf' | 'csv'): string {
-  return `${period}/${billingPartyId}.${format}`;
-}
-
-/** A business refusal never gets better by retrying: fail the activity for good. */
-async function refusalsFinal<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (err) {
-    if (err instanceof DomainError) throw ApplicationFailure.nonRetryable(err.message, err.code);
-    throw err;
-  }
-}
+export { STATEMENT_DOWNLOAD, STATEMENT_LINK_TTL_SECONDS, statementLinkSubject, statementPath } from '../domain/statement-links.ts';
 
 export function createClearingActivities(deps: ClearingActivityDeps): ClearingActivities {
   const store = new ClearingStore(deps.pool, deps.config.clearingTimeZone);

@@ -5,16 +5,17 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import { cardCodeLast4, hashCardCode } from '../domain/card-code.ts';
-import { DomainError } from '../domain/errors.ts';
+import { refusalsFinal } from './failures.ts';
 import { formatMoney, type Currency } from '../domain/money.ts';
 import type { Config } from '../infra/config.ts';
 import type { BalanceCache } from '../services/balance-cache.ts';
-import { cacheCard } from '../services/card-view.ts';
 import type { Ledger } from '../services/ledger.ts';
 import type { Mailer } from '../services/mailer.ts';
 import { findOrder, orderCardCode, renderOrderVoucher, shopperEmail, type OrderRecord } from '../services/orders.ts';
 import type { PaymentProvider } from '../services/payments/index.ts';
 import type { PiiCipher } from '../domain/pii-crypto.ts';
+import type { PaymentInfo } from '../workflows/names/purchase.ts';
+import { UNPAID_ORDER_STATUSES, type OrderStatus } from '../domain/order-status.ts';
 
 export interface PurchaseActivityDeps {
   config: Config;
@@ -27,12 +28,7 @@ export interface PurchaseActivityDeps {
   pii: PiiCipher;
 }
 
-export interface PaymentInfo {
-  orderId: string;
-  provider: string;
-  paymentId: string;
-  clientSecret: string | null;
-}
+export type { PaymentInfo };
 
 /** What the provider says of an order's payment, checked against the order. */
 export interface PaymentCheck {
@@ -59,19 +55,12 @@ export interface PurchaseActivities {
   notifyRefund(orderId: string): Promise<void>;
 }
 
-/** A business refusal never gets better by retrying: fail the activity for good. */
-function nonRetryable(err: unknown): never {
-  if (err instanceof DomainError) throw ApplicationFailure.nonRetryable(err.message, err.code);
-  throw err;
-}
-
-type OrderStatus = OrderRecord['status'];
 
 // Order status changes are transitions, each allowed only from the states that lead to it, decided
 // in SQL: an activity that finishes late (cancelled, or retried after the workflow moved on)
 // cannot move an order back, e.g. a refunded order to fulfilled.
-const UNPAID: OrderStatus[] = ['awaiting_payment', 'payment_failed'];
-const TRANSITIONS_TO: Record<'payment_failed' | 'expired' | 'paid' | 'issued' | 'fulfilled' | 'refunded', OrderStatus[]> = {
+const UNPAID = UNPAID_ORDER_STATUSES;
+const TRANSITIONS_TO: Record<'payment_failed' | 'expired' | 'paid' | 'issued' | 'fulfilled' | 'refunded', readonly OrderStatus[]> = {
   payment_failed: UNPAID,
   expired: UNPAID,
   paid: UNPAID,
@@ -87,7 +76,7 @@ export function createPurchaseActivities(deps: PurchaseActivityDeps): PurchaseAc
   /** Moves the order to `to` if it is in a state that leads there; false if it is not. */
   async function transition(orderId: string, to: keyof typeof TRANSITIONS_TO, data: Record<string, unknown> = {}): Promise<boolean> {
     const { count } = await prisma.order.updateMany({
-      where: { id: orderId, status: { in: TRANSITIONS_TO[to] } },
+      where: { id: orderId, status: { in: [...TRANSITIONS_TO[to]] } },
       data: { ...data, status: to, updatedAt: new Date() },
     });
     return count === 1;
@@ -184,34 +173,24 @@ export function createPurchaseActivities(deps: PurchaseActivityDeps): PurchaseAc
       return { outcome: 'succeeded', reason: null };
     },
 
-    async issueCard(orderId) {
-      try {
-        const o = await order(orderId);
-        const card = await issue(o);
-        // The workflow calls this only once the payment succeeded. An attempt that finishes after
-        // support cancelled the purchase, or after the voucher went out, leaves the order as it is.
-        await transition(orderId, 'issued', { cardId: card.cardId, paidAt: o.paidAt ?? new Date(), failureReason: null });
-        await cacheCard(deps.cache, card);
-        return { cardId: card.cardId, last4: card.last4 };
-      } catch (err) {
-        nonRetryable(err);
-      }
-    },
+    issueCard: (orderId) => refusalsFinal(async () => {
+      const o = await order(orderId);
+      const card = await issue(o);
+      // The workflow calls this only once the payment succeeded. An attempt that finishes after
+      // support cancelled the purchase, or after the voucher went out, leaves the order as it is.
+      await transition(orderId, 'issued', { cardId: card.cardId, paidAt: o.paidAt ?? new Date(), failureReason: null });
+      return { cardId: card.cardId, last4: card.last4 };
+    }),
 
-    async cancelSale(orderId) {
-      try {
-        const o = await order(orderId);
-        // Issued first if it was not: the same card an issuing attempt still in flight would get,
-        // so nothing it does later can leave a live card behind.
-        const { cardId } = o.cardId ? { cardId: o.cardId } : await issue(o);
-        const card = await deps.ledger.cancelSale({ scope: 'order-cancel', key: orderId }, cardId);
-        await prisma.order.update({ where: { id: orderId }, data: { cardId, updatedAt: new Date() } });
-        await cacheCard(deps.cache, card);
-        return { cardId, amount: Number(card.amount) };
-      } catch (err) {
-        nonRetryable(err);
-      }
-    },
+    cancelSale: (orderId) => refusalsFinal(async () => {
+      const o = await order(orderId);
+      // Issued first if it was not: the same card an issuing attempt still in flight would get,
+      // so nothing it does later can leave a live card behind.
+      const { cardId } = o.cardId ? { cardId: o.cardId } : await issue(o);
+      const card = await deps.ledger.cancelSale({ scope: 'order-cancel', key: orderId }, cardId);
+      await prisma.order.update({ where: { id: orderId }, data: { cardId, updatedAt: new Date() } });
+      return { cardId, amount: Number(card.amount) };
+    }),
 
     async deliverVoucher(orderId) {
       const o = await order(orderId);

@@ -1,6 +1,5 @@
 // What request handlers need, created once per process and passed down explicitly.
 
-import { createHmac } from 'node:crypto';
 import type { Config } from '../infra/config.ts';
 import type { Database } from '../infra/db.ts';
 import type { BalanceCache } from '../services/balance-cache.ts';
@@ -15,6 +14,7 @@ import type { PaymentProvider } from '../services/payments/index.ts';
 import type { RateLimiter } from '../services/rate-limit.ts';
 import type { CodeGuard } from '../services/fraud-limits.ts';
 import type { PiiCipher } from '../domain/pii-crypto.ts';
+import type { CardSecrets } from '../domain/card-secrets.ts';
 
 export interface AppDeps {
   config: Config;
@@ -38,24 +38,4 @@ export interface AppDeps {
   pii: PiiCipher;
 }
 
-/** One key per purpose, all derived from the one configured secret. */
-export interface CardSecrets {
-  /** Card codes are stored only as an HMAC under this key. */
-  hashKey: Buffer;
-  /** Card codes of sales and orders are derived under this key. */
-  deriveKey: Buffer;
-  /** An order's access token (given only to its creator) is an HMAC under this key. */
-  orderKey: Buffer;
-  /** Voucher download links are signed with this key. */
-  downloadKey: Buffer;
-  /** Users' TOTP secrets are sealed with this key. */
-  totpKey: Buffer;
-}
-
-export function cardSecrets(master: string): CardSecrets {
-  const sub = (label: string) => createHmac('sha256', master).update(label).digest();
-  return {
-    hashKey: sub('card-code-hash/v1'), deriveKey: sub('card-code-derive/v1'),
-    orderKey: sub('order-access/v1'), downloadKey: sub('voucher-download/v1'), totpKey: sub('totp-seal/v1'),
-  };
-}
+export { cardSecrets, type CardSecrets } from '../domain/card-secrets.ts';

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { errorSchema } from './schemas.ts';
 import { appRouter } from './router.ts';
 import { restProcedures } from './rest.ts';
+import { PERIOD_PATTERN } from '../domain/period.ts';
 
 let cached: OpenAPIObject | null = null;
 const errorRef = { $ref: '#/components/schemas/Error' };
@@ -85,7 +86,7 @@ export function openApiDocument(baseUrl: string): OpenAPIObject {
         + 'sale, load, redemption and refund, amounts signed from the party\'s side; the same period gives the same bytes.',
       security: [{ apiKey: [] }, {}],
       parameters: [
-        { name: 'period', in: 'path', required: true, schema: { type: 'string', pattern: '^\\d{4}-(0[1-9]|1[0-2])$' } },
+        { name: 'period', in: 'path', required: true, schema: { type: 'string', pattern: PERIOD_PATTERN } },
         { name: 'billingPartyId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
         { name: 'format', in: 'path', required: true, schema: { type: 'string', enum: ['pdf', 'csv'] } },
         { name: 'expires', in: 'query', required: false, schema: { type: 'integer' } },

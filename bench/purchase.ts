@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import Stripe from 'stripe';
 import { startStripeProxy, type StripeProxy } from '../test/helpers/stripe-proxy.ts';
-import { purchaseWorkflowId } from '../api/routers/shop.ts';
+import { purchaseWorkflowId } from '../workflows/names/purchase.ts';
 import { deriveCardCode, formatCardCode } from '../domain/card-code.ts';
 import { formatMoney } from '../domain/money.ts';
 import { loadConfig } from '../infra/config.ts';

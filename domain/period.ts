@@ -1,8 +1,13 @@
 // Clearing periods are calendar months, written YYYY-MM. Their exact bounds (midnight in the
 // centre's time zone) are computed by the database, which owns the time zone rules.
 
-/** From 2000 on: the scheme has no earlier history, and PostgreSQL has no year 0. */
-const PERIOD = /^(2\d{3})-(0[1-9]|1[0-2])$/;
+/**
+ * From 2000 on: the scheme has no earlier history, and PostgreSQL has no year 0. The database's
+ * CHECK on clearing_periods and clearing_open_period() test the same pattern
+ * (test/integration/period-format.test.ts), and the OpenAPI document publishes it.
+ */
+export const PERIOD_PATTERN = '^2[0-9]{3}-(0[1-9]|1[0-2])$';
+const PERIOD = new RegExp(PERIOD_PATTERN);
 
 export function isPeriod(value: string): boolean {
   return PERIOD.test(value);

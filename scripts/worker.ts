@@ -2,7 +2,6 @@
 // /metrics and /health on its operations port, and on SIGTERM stops polling, gives activities in
 // flight the grace period to finish (then hands them back to Temporal for another worker), and exits.
 
-import { createDeps, startWorkerFor } from '../api/app.ts';
 import { loadConfig } from '../infra/config.ts';
 import { createLogger } from '../infra/logger.ts';
 import { registerBacklogGauges } from '../infra/metrics.ts';
@@ -10,6 +9,7 @@ import { startOpsServer } from '../infra/ops-server.ts';
 import { connectClient, ensureSearchAttributes } from '../infra/temporal.ts';
 import { engineSchedules, ensureSchedules } from '../infra/schedules.ts';
 import { installTemporalRuntime } from '../infra/worker.ts';
+import { createWorkerDeps, startWorkerFor } from '../infra/worker-app.ts';
 import { startTracing } from '../infra/tracing.ts';
 
 const config = loadConfig();
@@ -21,10 +21,10 @@ installTemporalRuntime({
   prometheusBindAddress: config.ops.temporalMetricsBind,
 });
 log(`${config.mode} mode`);
+const deps = createWorkerDeps(config, log);
 // Before the client and the worker exist: they pick their interceptors and sinks up when created.
 const tracing = startTracing('voucher-worker', config.ops.tracing);
 if (config.ops.tracing) log(`traces to ${config.ops.tracing.tracesUrl} (${config.ops.tracing.protocol})`);
-const deps = createDeps(config, log);
 const client = await connectClient(config.temporalAddress, config.temporalNamespace);
 await ensureSearchAttributes(client, config.temporalNamespace);
 await ensureSchedules(client, engineSchedules(config.taskQueue, config.idempotencyRetentionHours, config.clearingTimeZone));

@@ -1,7 +1,7 @@
 // What a client may see of a card, and keeping the balance cache in step with the ledger.
 
 import type { BalanceCache, CachedBalance } from './balance-cache.ts';
-import type { CardSnapshot } from './ledger.ts';
+import type { CardSnapshot, Ledger } from './ledger.ts';
 
 export type CardStatus = 'pending' | 'active' | 'blocked' | 'deactivated' | 'expired';
 
@@ -48,4 +48,13 @@ export function fromCached(codeHash: string, cached: CachedBalance): CardSnapsho
 
 export function cacheCard(cache: BalanceCache, card: CardSnapshot): Promise<void> {
   return cache.put(card.codeHash, toCached(card));
+}
+
+/** A card by its code's hash: the balance cache first, else the database (and the cache filled). */
+export async function lookupCard(cache: BalanceCache, ledger: Pick<Ledger, 'findCardByCodeHash'>, codeHash: string): Promise<CardSnapshot | null> {
+  const cached = await cache.get(codeHash);
+  if (cached) return fromCached(codeHash, cached);
+  const card = await ledger.findCardByCodeHash(codeHash);
+  if (card) await cacheCard(cache, card);
+  return card;
 }

@@ -4,7 +4,12 @@
 
 import { createHmac } from 'node:crypto';
 import { deriveCardCode, formatCardCode, hashCardCode, cardCodeLast4 } from '../domain/card-code.ts';
-import type { AppDeps } from '../api/deps.ts';
+import type { CardSecrets } from '../domain/card-secrets.ts';
+import type { PiiCipher } from '../domain/pii-crypto.ts';
+import type { Config } from '../infra/config.ts';
+import type { Database } from '../infra/db.ts';
+import type { Ledger } from './ledger.ts';
+import type { UserDirectory } from './users.ts';
 import { createApiClient, createTerminal } from './directory.ts';
 
 export interface DemoScheme {
@@ -23,7 +28,17 @@ function demoUuid(secret: Buffer, label: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-export async function seedDemo(deps: AppDeps): Promise<DemoScheme> {
+/** What seeding needs of the process's dependencies (the API's include them). */
+export interface DemoSeedDeps {
+  config: Config;
+  db: Database;
+  secrets: CardSecrets;
+  pii: PiiCipher;
+  users: UserDirectory;
+  ledger: Ledger;
+}
+
+export async function seedDemo(deps: DemoSeedDeps): Promise<DemoScheme> {
   // Its admin password, keys and card codes are derived from the configured secret and printed:
   // fine on a development machine, a gift to anyone reading the logs anywhere else.
   if (deps.config.mode !== 'development') throw new Error(`the demo scheme is for development mode only (this is ${deps.config.mode})`);

@@ -1,6 +1,7 @@
-// The ledger's operations as the rest of the code sees them. Each call is one SQL function
-// (prisma/migrations/*_ledger) executed as a named prepared statement: one round trip,
-// one transaction. Refusals come back as DomainError with the API's stable codes.
+// The ledger's operations as the rest of the code sees them, and the only way to move money. Each
+// call is one SQL function (prisma/migrations/*_ledger) executed as a named prepared statement: one
+// round trip, one transaction. Refusals come back as DomainError with the API's stable codes, and
+// every change writes the card's new balance to the balance cache, so no caller does either.
 
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
@@ -8,6 +9,8 @@ import { ledgerCalls } from '../infra/metrics.ts';
 import { currentTraceCarrier, SpanKind, withSpan } from '../infra/tracing.ts';
 import { DomainError, isErrorCode } from '../domain/errors.ts';
 import { requestIds } from './audit.ts';
+import type { BalanceCache } from './balance-cache.ts';
+import { cacheCard } from './card-view.ts';
 
 export interface CardSnapshot {
   cardId: string;
@@ -126,8 +129,22 @@ function auditAs(idem: IdempotencyContext, action: string): { actor: string; act
   return { actor: idem.actor ?? idem.scope, action };
 }
 
+/** The card a ledger answer carries: the answer itself (issue, load, expiry, block) or its `card`. */
+type CardOf<T> = (result: T) => CardSnapshot | undefined;
+const itself = <T extends CardSnapshot>(result: T) => result;
+const itsCard = <T extends { card?: CardSnapshot }>(result: T) => result.card;
+
 export class Ledger {
-  constructor(private readonly pool: pg.Pool) {}
+  /** `cache`: where each change's new balance goes (none: lookups read PostgreSQL). */
+  constructor(private readonly pool: pg.Pool, private readonly cache: BalanceCache | null = null) {}
+
+  /** Runs a ledger function and refreshes the balance cache with the card it changed. */
+  private async change<T>(name: string, values: unknown[], audit: { actor: string; action: string }, cardOf: CardOf<T>): Promise<T> {
+    const result = await this.call<T>(name, values, audit);
+    const card = cardOf(result);
+    if (card && this.cache) await cacheCard(this.cache, card);
+    return result;
+  }
 
   /**
    * Runs ledger function `name` with `values` and writes its audit entry in the same statement
@@ -178,9 +195,9 @@ export class Ledger {
       channel: 'pos' | 'online'; storeId: string | null; terminalId: string | null; sourceRef?: string },
   ): Promise<IssueResult> {
     const hash = requestHash('issue', { currency: p.currency, amount: p.amount, channel: p.channel, store: p.storeId });
-    return this.call('ledger_issue_card',
+    return this.change('ledger_issue_card',
       [idem.scope, idem.key, hash, p.codeHash, p.last4, p.currency, p.amount, p.expiresAt, p.channel,
-        p.storeId, p.terminalId, p.sourceRef ?? null], auditAs(idem, 'card_issued'));
+        p.storeId, p.terminalId, p.sourceRef ?? null], auditAs(idem, 'card_issued'), itself);
   }
 
   loadCard(
@@ -188,8 +205,8 @@ export class Ledger {
     p: { codeHash: string; currency: string; amount: bigint; maxBalance: bigint; storeId: string; terminalId: string },
   ): Promise<IssueResult> {
     const hash = requestHash('load', { card: p.codeHash, currency: p.currency, amount: p.amount });
-    return this.call('ledger_load_card',
-      [idem.scope, idem.key, hash, p.codeHash, p.currency, p.amount, p.maxBalance, p.storeId, p.terminalId], auditAs(idem, 'card_loaded'));
+    return this.change('ledger_load_card',
+      [idem.scope, idem.key, hash, p.codeHash, p.currency, p.amount, p.maxBalance, p.storeId, p.terminalId], auditAs(idem, 'card_loaded'), itself);
   }
 
   authorize(
@@ -199,9 +216,9 @@ export class Ledger {
   ): Promise<AuthorizeResult> {
     const hash = requestHash('authorize', {
       card: p.codeHash, currency: p.currency, amount: p.amount, partial: p.allowPartial, ref: p.posReference });
-    return this.call('ledger_authorize',
+    return this.change('ledger_authorize',
       [idem.scope, idem.key, hash, p.codeHash, p.currency, p.amount, p.allowPartial, p.storeId, p.terminalId,
-        p.posReference, p.holdTtlSeconds ?? null], auditAs(idem, 'redemption_authorized'));
+        p.posReference, p.holdTtlSeconds ?? null], auditAs(idem, 'redemption_authorized'), itsCard);
   }
 
   capture(idem: IdempotencyContext, p: { holdId: string; storeId: string; amount: bigint | null }): Promise<SettleResult> {
@@ -227,8 +244,8 @@ export class Ledger {
     idem: IdempotencyContext | null, hash: string | null, holdId: string, storeId: string | null,
     capture: boolean, amount: bigint | null, reason: string, audit: { actor: string; action: string },
   ): Promise<SettleResult> {
-    return this.call('ledger_settle_hold',
-      [idem?.scope ?? null, idem?.key ?? null, hash, holdId, storeId, capture, amount, reason], audit);
+    return this.change('ledger_settle_hold',
+      [idem?.scope ?? null, idem?.key ?? null, hash, holdId, storeId, capture, amount, reason], audit, itsCard);
   }
 
   refund(
@@ -236,13 +253,13 @@ export class Ledger {
     p: { holdId: string; storeId: string; terminalId: string | null; amount: bigint | null },
   ): Promise<RefundResult> {
     const hash = requestHash('refund', { hold: p.holdId, amount: p.amount });
-    return this.call('ledger_refund',
-      [idem.scope, idem.key, hash, p.holdId, p.storeId, p.terminalId, p.amount], auditAs(idem, 'redemption_refunded'));
+    return this.change('ledger_refund',
+      [idem.scope, idem.key, hash, p.holdId, p.storeId, p.terminalId, p.amount], auditAs(idem, 'redemption_refunded'), itsCard);
   }
 
   /** Moves an expired card's balance to breakage; refuses before expiry or with open holds. */
   expireCard(cardId: string): Promise<CardSnapshot & { changed: boolean; breakage: number }> {
-    return this.call('ledger_expire_card', [cardId], { actor: SYSTEM, action: 'card_expired' });
+    return this.change('ledger_expire_card', [cardId], { actor: SYSTEM, action: 'card_expired' }, itself);
   }
 
   /**
@@ -251,12 +268,12 @@ export class Ledger {
    */
   cancelSale(idem: IdempotencyContext, cardId: string): Promise<CardSnapshot & { entryId: string; amount: number }> {
     const hash = requestHash('cancel_sale', { card: cardId });
-    return this.call('ledger_cancel_sale', [idem.scope, idem.key, hash, cardId], auditAs(idem, 'sale_cancelled'));
+    return this.change('ledger_cancel_sale', [idem.scope, idem.key, hash, cardId], auditAs(idem, 'sale_cancelled'), itself);
   }
 
   /** Blocks or unblocks a card; an expired card stays as it is. */
   setCardBlocked(cardId: string, blocked: boolean, actor = SYSTEM): Promise<CardSnapshot & { changed: boolean }> {
-    return this.call('card_set_blocked', [cardId, blocked], { actor, action: blocked ? 'card_blocked' : 'card_unblocked' });
+    return this.change('card_set_blocked', [cardId, blocked], { actor, action: blocked ? 'card_blocked' : 'card_unblocked' }, itself);
   }
 
   /**
@@ -288,8 +305,8 @@ export class Ledger {
     p: { codeHash: string; currency: string; amount: bigint | null; maxBalance: bigint; storeId: string; terminalId: string },
   ): Promise<LifecycleResult> {
     const hash = requestHash('activate', { card: p.codeHash, currency: p.currency, amount: p.amount });
-    return this.call('ledger_activate_card', [idem.scope, idem.key, hash, p.codeHash, p.currency, p.amount, p.maxBalance,
-      p.storeId, p.terminalId, actorOf(idem)], auditAs(idem, 'card_activated'));
+    return this.change('ledger_activate_card', [idem.scope, idem.key, hash, p.codeHash, p.currency, p.amount, p.maxBalance,
+      p.storeId, p.terminalId, actorOf(idem)], auditAs(idem, 'card_activated'), itself);
   }
 
   /** Closes a card for good; its value goes to breakage, or back to its sale's source when `refund`. */

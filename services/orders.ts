@@ -12,8 +12,9 @@ import { renderVoucherPdf } from './voucher-pdf.ts';
 import type { PiiCipher } from '../domain/pii-crypto.ts';
 import { withAudit } from './audit.ts';
 import type pg from 'pg';
+import type { OrderStatus } from '../domain/order-status.ts';
 
-export type OrderStatus = 'awaiting_payment' | 'payment_failed' | 'paid' | 'issued' | 'fulfilled' | 'expired' | 'refunded' | 'failed';
+export type { OrderStatus };
 
 export interface OrderRecord {
   id: string;

@@ -8,10 +8,9 @@
 
 import type pg from 'pg';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { holdSettledSignal, redemptionWorkflow, type RedemptionInput } from '../workflows/redemption.ts';
 import {
-  VoucherAmount, VoucherBillingPartyId, VoucherCurrency, VoucherStatus, VoucherStoreId, VoucherTerminalId,
-} from '../workflows/search-attributes.ts';
+  holdSettledSignal, REDEMPTION_WORKFLOW, redemptionSearchAttributes, type HoldSettled, type RedemptionInput, type RedemptionWorkflow,
+} from '../workflows/names/redemption.ts';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { contextFromCarrier, linksFromCarriers, SpanKind, tracingActive, withSpan, type TraceCarrier } from '../infra/tracing.ts';
 
@@ -192,27 +191,20 @@ export class OutboxRelay {
       args: [input] as [RedemptionInput],
       // A finished redemption is final: never start a second run under its id.
       workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
-      typedSearchAttributes: new TypedSearchAttributes([
-        { key: VoucherStatus, value: 'authorized' },
-        { key: VoucherStoreId, value: input.storeId },
-        { key: VoucherTerminalId, value: input.terminalId },
-        { key: VoucherAmount, value: input.amount },
-        { key: VoucherCurrency, value: input.currency },
-        ...(input.billingPartyId ? [{ key: VoucherBillingPartyId, value: input.billingPartyId }] : []),
-      ]),
+      typedSearchAttributes: new TypedSearchAttributes(redemptionSearchAttributes(input)),
     };
     const client = this.opts.client;
     try {
       // Bounded, so a Temporal outage fails the batch (rows stay queued) instead of hanging it.
       await client.withDeadline(Date.now() + 10_000, async () => {
         if (settled) {
-          await client.workflow.signalWithStart(redemptionWorkflow, {
+          await client.workflow.signalWithStart<RedemptionWorkflow, [HoldSettled]>(REDEMPTION_WORKFLOW, {
             ...options,
             signal: holdSettledSignal,
             signalArgs: [{ status: settled.payload.status!, capturedAmount: Number(settled.payload.capturedAmount ?? 0) }],
           });
         } else {
-          await client.workflow.start(redemptionWorkflow, options);
+          await client.workflow.start<RedemptionWorkflow>(REDEMPTION_WORKFLOW, options);
         }
       });
     } catch (err) {

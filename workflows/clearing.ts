@@ -7,35 +7,23 @@
 // gives the same numbers and the same documents.
 
 import {
-  ApplicationFailure, condition, defineQuery, defineUpdate, executeChild, ParentClosePolicy, patched, proxyActivities,
+  ApplicationFailure, condition, executeChild, ParentClosePolicy, patched, proxyActivities,
   setHandler, startChild, upsertSearchAttributes, WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { ClearingActivities, StatementTarget } from '../activities/clearing.ts';
-import { clearingWorkflowId, previousPeriodIn, statementWorkflowId } from '../domain/period.ts';
+import { previousPeriodIn } from '../domain/period.ts';
+import {
+  approveClearingUpdate, clearingProgressQuery, clearingWorkflowId, NOT_AWAITING_APPROVAL, rerunClearingUpdate, statementWorkflowId,
+  type ClearingProgress, type ClearingStep,
+} from './names/clearing.ts';
 import {
   VoucherAmount, VoucherBillingPartyId, VoucherCurrency, VoucherPeriod, VoucherStatus,
 } from './search-attributes.ts';
 
-export type ClearingStep = 'freezing' | 'computing' | 'statements' | 'awaiting_approval' | 'closing' | 'closed';
-
-export interface ClearingProgress {
-  period: string;
-  step: ClearingStep;
-  /** Completed computations of this period; a rerun adds one. */
-  runs: number;
-  parties: number;
-  statementsDone: number;
-  approvedBy: string | null;
-}
-
-export const clearingProgressQuery = defineQuery<ClearingProgress>('progress');
-/** Finance approves: the period closes and the update returns once it has. */
-export const approveClearingUpdate = defineUpdate<ClearingProgress, [{ approvedBy: string }]>('approve');
-/** Finance asks for the positions and statements to be computed again before approving. */
-export const rerunClearingUpdate = defineUpdate<ClearingProgress, [{ requestedBy: string }]>('rerun');
-
-export const NOT_AWAITING_APPROVAL = 'clearing_not_awaiting_approval';
+export {
+  approveClearingUpdate, clearingProgressQuery, NOT_AWAITING_APPROVAL, rerunClearingUpdate, type ClearingProgress, type ClearingStep,
+} from './names/clearing.ts';
 
 // Database or SMTP outages only delay a clearing: these retry until they succeed or are refused
 // for a business reason (non-retryable). Computing a large month takes a while.

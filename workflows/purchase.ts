@@ -18,44 +18,22 @@
 // cannot be taken back: the cancellation is refused and the purchase goes on.
 
 import {
-  ActivityFailure, ApplicationFailure, CancellationScope, condition, defineQuery, defineSignal, defineUpdate,
-  isCancellation, patched, proxyActivities, setHandler, upsertSearchAttributes,
+  ActivityFailure, ApplicationFailure, CancellationScope, condition, isCancellation, patched, proxyActivities, setHandler,
+  upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { PaymentInfo, PurchaseActivities } from '../activities/purchase.ts';
 import type { PaymentEvent } from '../services/payments/provider.ts';
 import { VoucherStatus } from './search-attributes.ts';
+import { FINAL_PURCHASE_STATUSES } from '../domain/order-status.ts';
+import {
+  CANCELLED_BY_SUPPORT, cancelPurchaseUpdate, paymentEventSignal, paymentReadyUpdate, purchaseStateQuery,
+  type CancelRequest, type PurchaseInput, type PurchaseState, type PurchaseStatus,
+} from './names/purchase.ts';
 
-export interface PurchaseInput {
-  orderId: string;
-  amount: number;
-  currency: string;
-  confirmationTimeoutSeconds: number;
-}
-
-export type PurchaseStatus = 'awaiting_payment' | 'payment_failed' | 'paid' | 'issued' | 'fulfilled' | 'expired' | 'refunded';
-
-export interface PurchaseState {
-  orderId: string;
-  status: PurchaseStatus;
-  paymentId: string | null;
-  cardId: string | null;
-  failureReason: string | null;
-  eventsSeen: number;
-}
-
-export interface CancelRequest {
-  reason: string;
-  requestedBy: string;
-}
-
-/** How a cancelled order's failure reason begins: the API recognises a cancellation asked again by it. */
-export const CANCELLED_BY_SUPPORT = 'cancelled by support';
-
-export const paymentReadyUpdate = defineUpdate<PaymentInfo>('paymentReady');
-/** Answers once the purchase is compensated (status expired or refunded), or refuses. */
-export const cancelPurchaseUpdate = defineUpdate<PurchaseState, [CancelRequest]>('cancelPurchase');
-export const paymentEventSignal = defineSignal<[PaymentEvent]>('paymentEvent');
-export const purchaseStateQuery = defineQuery<PurchaseState>('state');
+export {
+  CANCELLED_BY_SUPPORT, cancelPurchaseUpdate, paymentEventSignal, paymentReadyUpdate, purchaseStateQuery,
+  type CancelRequest, type PurchaseInput, type PurchaseState, type PurchaseStatus,
+} from './names/purchase.ts';
 
 // Outages of Stripe or the database only delay a purchase: these retry until they succeed or
 // fail with a business refusal (non-retryable), which is the only thing that leads to a refund.
@@ -80,7 +58,7 @@ const mail = proxyActivities<PurchaseActivities>({
  */
 export const CONFIRMED_PAYMENTS_PATCH = 'purchase-confirms-payment';
 
-const TERMINAL: PurchaseStatus[] = ['fulfilled', 'expired', 'refunded'];
+const TERMINAL = FINAL_PURCHASE_STATUSES;
 const CANCELLED = Symbol('cancelled');
 
 function nonRetryableCause(err: unknown): ApplicationFailure | undefined {

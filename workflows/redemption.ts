@@ -6,39 +6,16 @@
 // the hold's time runs out it voids it. The ledger's guarded state change decides any race
 // between a late capture and expiry, so the money moves exactly once either way.
 
-import {
-  condition, defineQuery, defineSignal, proxyActivities, setHandler, upsertSearchAttributes,
-} from '@temporalio/workflow';
+import { condition, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { RedemptionActivities } from '../activities/redemption.ts';
 import { VoucherStatus } from './search-attributes.ts';
+import {
+  holdSettledSignal, redemptionStateQuery, type HoldSettled, type RedemptionInput, type RedemptionState,
+} from './names/redemption.ts';
 
-export interface RedemptionInput {
-  holdId: string;
-  terminalId: string;
-  storeId: string;
-  billingPartyId?: string;
-  posReference: string;
-  amount: number;
-  currency: string;
-  expiresAt: string;
-}
-
-export interface HoldSettled {
-  status: 'captured' | 'voided';
-  capturedAmount: number;
-}
-
-export type RedemptionStatus = 'authorized' | 'captured' | 'voided' | 'expired';
-
-export interface RedemptionState {
-  holdId: string;
-  status: RedemptionStatus;
-  capturedAmount: number;
-  expiresAt: string;
-}
-
-export const holdSettledSignal = defineSignal<[HoldSettled]>('holdSettled');
-export const redemptionStateQuery = defineQuery<RedemptionState>('state');
+export {
+  holdSettledSignal, redemptionStateQuery, type HoldSettled, type RedemptionInput, type RedemptionState, type RedemptionStatus,
+} from './names/redemption.ts';
 
 const { expireHold } = proxyActivities<RedemptionActivities>({
   startToCloseTimeout: '10 seconds',

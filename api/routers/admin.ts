@@ -84,7 +84,9 @@ export const adminRouter = router({
     .input(z.object({ billingPartyId: z.uuid(), name, holdTtlSeconds: z.number().int().min(60).max(7 * 86_400).optional() }).strict())
     .output(z.object({ id: z.string() }))
     .mutation(async ({ ctx, input }) => {
-      const store = await withAudit(ctx.deps.db.prisma, (tx) => createStore(tx, input),
+      // A store created without its own hold lifetime gets the configured one (HOLD_TTL_SECONDS).
+      const store = await withAudit(ctx.deps.db.prisma,
+        (tx) => createStore(tx, { ...input, holdTtlSeconds: input.holdTtlSeconds ?? ctx.deps.config.defaultHoldTtlSeconds }),
         (s) => ({ actor: ctx.principal.name, action: 'store_created', subject: `store:${s.id}`, details: input }))
         .catch((err) => notFoundOnForeignKey(err, 'billing party'));
       return { id: store.id };

@@ -11,7 +11,7 @@ import { VoucherAmount, VoucherCurrency, VoucherStatus } from '../../workflows/s
 import type { BackofficePrincipal } from '../backoffice-auth.ts';
 import { amountSchema, currencySchema, idempotencyHeaders, nameText, plainText } from '../schemas.ts';
 import { backofficeProcedure, requireIdempotencyKey, requireTemporal, router, type RequestContext } from '../trpc.ts';
-import { TEMPORAL_DEADLINE_MS } from './shop.ts';
+import { TEMPORAL_DEADLINE_MS } from '../../workflows/clients/deadline.ts';
 
 const TAG = ['Card batches'];
 const READERS = ['admin', 'finance', 'support'] as const;

@@ -13,7 +13,7 @@ import { VoucherAmount, VoucherCurrency, VoucherStatus } from '../../workflows/s
 import type { BackofficePrincipal } from '../backoffice-auth.ts';
 import { amountSchema, bigintIdSchema, cardSchema, idempotencyHeaders, instantSchema, nameText } from '../schemas.ts';
 import { backofficeProcedure, requireIdempotencyKey, requireTemporal, router, type RequestContext } from '../trpc.ts';
-import { TEMPORAL_DEADLINE_MS } from './shop.ts';
+import { TEMPORAL_DEADLINE_MS } from '../../workflows/clients/deadline.ts';
 
 const TAG = ['Cards'];
 const VIEWERS = ['admin', 'finance', 'support', 'store_staff'] as const;

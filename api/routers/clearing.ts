@@ -8,19 +8,18 @@ import { z } from 'zod';
 import { DomainError } from '../../domain/errors.ts';
 import { clearingWorkflowId, isPeriod } from '../../domain/period.ts';
 import { signLink } from '../../domain/signed-link.ts';
-import { statementLinkSubject, statementPath, STATEMENT_DOWNLOAD } from '../../activities/clearing.ts';
+import { statementLinkSubject, statementPath, STATEMENT_DOWNLOAD } from '../../domain/statement-links.ts';
 import { SCHEME_PARTY, type ClearingPeriod, type Counterparty, type Position } from '../../services/clearing.ts';
 import { periodReport } from '../../services/reports.ts';
 import { audit } from '../../services/audit.ts';
 import {
-  approveClearingUpdate, clearingProgressQuery, clearingWorkflow, NOT_AWAITING_APPROVAL, rerunClearingUpdate,
-  type ClearingProgress,
-} from '../../workflows/clearing.ts';
-import { VoucherPeriod } from '../../workflows/search-attributes.ts';
+  approveClearingUpdate, NOT_AWAITING_APPROVAL, rerunClearingUpdate, type ClearingProgress,
+} from '../../workflows/names/clearing.ts';
+import { clearingProgress, startClearingWorkflow, withClearingHandle } from '../../workflows/clients/clearing.ts';
+import { TEMPORAL_DEADLINE_MS } from '../../workflows/clients/deadline.ts';
 import { maySeeParty, type BackofficePrincipal } from '../backoffice-auth.ts';
 import { idempotencyHeaders } from '../schemas.ts';
 import { backofficeProcedure, requireIdempotencyKey, requireTemporal, router, type RequestContext } from '../trpc.ts';
-import { TEMPORAL_DEADLINE_MS } from './shop.ts';
 import { startSettlement } from './settlement-start.ts';
 
 type BackofficeContext = RequestContext & { principal: BackofficePrincipal };
@@ -125,14 +124,7 @@ export function signedStatementUrl(ctx: RequestContext, period: string, billingP
 }
 
 async function liveProgress(ctx: RequestContext, period: string): Promise<ClearingProgress | null> {
-  const client = requireTemporal(ctx);
-  try {
-    return await client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
-      client.workflow.getHandle(clearingWorkflowId(period)).query(clearingProgressQuery));
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return null;
-    throw err;
-  }
+  return clearingProgress(requireTemporal(ctx), period);
 }
 
 async function detail(ctx: BackofficeContext, period: string): Promise<z.infer<typeof clearingDetailSchema>> {
@@ -159,15 +151,7 @@ async function detail(ctx: BackofficeContext, period: string): Promise<z.infer<t
 }
 
 async function startClearing(ctx: RequestContext, period: string): Promise<void> {
-  const client = requireTemporal(ctx);
-  await client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
-    client.workflow.start(clearingWorkflow, {
-      workflowId: clearingWorkflowId(period), taskQueue: ctx.deps.config.taskQueue, args: [{ period }],
-      // Starting a running period again joins it. Whether a finished one may run again is the
-      // database's call (a closed period is refused before this), not Temporal's history's.
-      workflowIdConflictPolicy: 'USE_EXISTING', workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-      typedSearchAttributes: [{ key: VoucherPeriod, value: period }],
-    }));
+  await startClearingWorkflow(requireTemporal(ctx), ctx.deps.config.taskQueue, period);
 }
 
 /** Why an update was refused, in the API's terms, judged by the period's recorded state. */
@@ -188,7 +172,7 @@ async function updateClearing(
 ): Promise<void> {
   const client = requireTemporal(ctx);
   try {
-    await client.withDeadline(Date.now() + deadlineMs, () => send(client.workflow.getHandle(clearingWorkflowId(period))));
+    await withClearingHandle(client, period, deadlineMs, send);
   } catch (err) {
     await updateRefusal(ctx, period, err);
   }

@@ -4,7 +4,7 @@
 import { cardCodeLast4, deriveCardCode, formatCardCode, hashCardCode } from '../../domain/card-code.ts';
 import { resolveCodeHash } from '../../services/legacy-codes.ts';
 import { DomainError } from '../../domain/errors.ts';
-import { cacheCard, cardView, fromCached } from '../../services/card-view.ts';
+import { cardView, lookupCard } from '../../services/card-view.ts';
 import { codeGuessSubjects, fraudMetrics } from '../../services/fraud-limits.ts';
 import { authorizations } from '../../infra/metrics.ts';
 import type { CardSnapshot, HoldSnapshot } from '../../services/ledger.ts';
@@ -81,11 +81,6 @@ async function velocityCounted<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
-async function afterChange<T extends { card?: CardSnapshot }>(ctx: RequestContext, result: T): Promise<T> {
-  if (result.card) await cacheCard(ctx.deps.cache, result.card);
-  return result;
-}
-
 export const posRouter = router({
   lookupCard: terminalProcedure
     .meta({ openapi: { method: 'POST', path: '/v1/cards/lookup', tags: TAG, protect: true,
@@ -94,12 +89,8 @@ export const posRouter = router({
     .input(lookupInput)
     .output(cardResult)
     .mutation(async ({ ctx, input }) => codeGuarded(ctx, async () => {
-      const codeHash = await codeHashOf(ctx, input.code);
-      const cached = await ctx.deps.cache.get(codeHash);
-      if (cached) return { card: cardView(fromCached(codeHash, cached)), replayed: false };
-      const card = await ctx.deps.ledger.findCardByCodeHash(codeHash);
+      const card = await lookupCard(ctx.deps.cache, ctx.deps.ledger, await codeHashOf(ctx, input.code));
       if (!card) throw new DomainError('card_not_found', 'no card has this code');
-      await cacheCard(ctx.deps.cache, card);
       return { card: cardView(card), replayed: false };
     })),
 
@@ -134,7 +125,6 @@ export const posRouter = router({
         }
         throw err;
       });
-      await cacheCard(deps.cache, issued);
       return { code: formatCardCode(code), card: cardView(issued), replayed: issued.replayed === true };
     }),
 
@@ -151,7 +141,6 @@ export const posRouter = router({
         codeHash: await codeHashOf(ctx, input.code), currency: input.currency, amount: BigInt(input.amount),
         maxBalance: deps.config.maxCardBalance, storeId: terminal.storeId, terminalId: terminal.terminalId,
       }));
-      await cacheCard(deps.cache, result);
       return { card: cardView(result), replayed: result.replayed === true };
     }),
 
@@ -170,7 +159,6 @@ export const posRouter = router({
         amount: input.amount === undefined ? null : BigInt(input.amount),
         maxBalance: deps.config.maxCardBalance, storeId: terminal.storeId, terminalId: terminal.terminalId,
       }));
-      await cacheCard(deps.cache, result);
       return { card: cardView(result), replayed: result.replayed === true };
     }),
 
@@ -186,13 +174,13 @@ export const posRouter = router({
     .mutation(async ({ ctx, input }) => {
       const { deps, terminal } = ctx;
       try {
-        const result = await afterChange(ctx, await codeGuarded(ctx, async () => deps.ledger.authorize(
+        const result = await codeGuarded(ctx, async () => deps.ledger.authorize(
           { scope: scope(ctx), key: ctx.idempotencyKey },
           {
             codeHash: await codeHashOf(ctx, input.code), currency: input.currency, amount: BigInt(input.amount),
             allowPartial: input.allowPartial, storeId: terminal.storeId, terminalId: terminal.terminalId,
             posReference: input.posReference, holdTtlSeconds: terminal.holdTtlSeconds,
-          })));
+          }));
         authorizations.inc({ outcome: 'approved' });
         return redemption(result);
       } catch (err) {
@@ -221,10 +209,10 @@ export const posRouter = router({
     .input(captureInput)
     .output(redemptionSchema)
     .mutation(async ({ ctx, input }) => {
-      const result = await afterChange(ctx, await ctx.deps.ledger.capture(
+      const result = await ctx.deps.ledger.capture(
         { scope: scope(ctx), key: ctx.idempotencyKey },
         { holdId: input.holdId, storeId: ctx.terminal.storeId,
-          amount: input.amount === undefined ? null : BigInt(input.amount) }));
+          amount: input.amount === undefined ? null : BigInt(input.amount) });
       return redemption(result);
     }),
 
@@ -236,9 +224,9 @@ export const posRouter = router({
     .input(holdRef)
     .output(redemptionSchema)
     .mutation(async ({ ctx, input }) => {
-      const result = await afterChange(ctx, await ctx.deps.ledger.void(
+      const result = await ctx.deps.ledger.void(
         { scope: scope(ctx), key: ctx.idempotencyKey },
-        { holdId: input.holdId, storeId: ctx.terminal.storeId }));
+        { holdId: input.holdId, storeId: ctx.terminal.storeId });
       return redemption(result);
     }),
 
@@ -251,10 +239,10 @@ export const posRouter = router({
     .output(redemptionSchema.extend({ refundAmount: redemptionSchema.shape.capturedAmount }).meta({ id: 'RefundResult' }))
     .mutation(async ({ ctx, input }) => {
       const key = requireIdempotencyKey(ctx);
-      const result = await afterChange(ctx, await ctx.deps.ledger.refund({ scope: scope(ctx), key }, {
+      const result = await ctx.deps.ledger.refund({ scope: scope(ctx), key }, {
         holdId: input.holdId, storeId: ctx.terminal.storeId, terminalId: ctx.terminal.terminalId,
         amount: input.amount === undefined ? null : BigInt(input.amount),
-      }));
+      });
       return { ...redemption(result), refundAmount: Number(result.refundAmount) };
     }),
 });

@@ -4,7 +4,7 @@ import { settlementWorkflowId } from '../../domain/sepa.ts';
 import { VoucherPeriod } from '../../workflows/search-attributes.ts';
 import { settlementWorkflow } from '../../workflows/settlement.ts';
 import { requireTemporal, type RequestContext } from '../trpc.ts';
-import { TEMPORAL_DEADLINE_MS } from './shop.ts';
+import { TEMPORAL_DEADLINE_MS } from '../../workflows/clients/deadline.ts';
 
 /** Starts (or joins) the period's settlement run; a finished run is started again. */
 export async function startSettlement(ctx: RequestContext, period: string): Promise<void> {

@@ -16,7 +16,7 @@ import { maySeeParty } from '../backoffice-auth.ts';
 import { daySchema, plainText } from '../schemas.ts';
 import { backofficeProcedure, requireTemporal, router, type RequestContext } from '../trpc.ts';
 import { periodSchema } from './clearing.ts';
-import { TEMPORAL_DEADLINE_MS } from './shop.ts';
+import { TEMPORAL_DEADLINE_MS } from '../../workflows/clients/deadline.ts';
 
 const TAG = ['Settlement'];
 const FINANCE = ['admin', 'finance'] as const;

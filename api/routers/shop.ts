@@ -1,19 +1,16 @@
 // Print@Home: the shop page's procedures. Public (no API key): shoppers are anonymous, and an
 // order is reachable only through its unguessable id.
 
-import {
-  WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError,
-} from '@temporalio/client';
-import { TypedSearchAttributes } from '@temporalio/common';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { z } from 'zod';
+import { ORDER_STATUSES } from '../../domain/order-status.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { shopTaskQueue } from '../../infra/config.ts';
 import {
   createOrder, findOrder, hasOrderAccess, maskEmail, orderAccessToken, shopperEmail, signedDownloadPath, type OrderRecord,
 } from '../../services/orders.ts';
 import { DevPaymentProvider } from '../../services/payments/dev.ts';
-import { paymentEventSignal, paymentReadyUpdate, purchaseWorkflow } from '../../workflows/purchase.ts';
-import { VoucherAmount, VoucherCurrency, VoucherStatus } from '../../workflows/search-attributes.ts';
+import { signalPaymentEvent, startPurchase } from '../../workflows/clients/purchase.ts';
 import { idempotencyHeaders } from '../schemas.ts';
 import { publicProcedure, requireTemporal, router, type RequestContext } from '../trpc.ts';
 
@@ -22,7 +19,7 @@ const orderIdSchema = z.uuid().describe('Order id');
 
 const orderSchema = z.object({
   orderId: z.string(),
-  status: z.enum(['awaiting_payment', 'payment_failed', 'paid', 'issued', 'fulfilled', 'expired', 'refunded', 'failed']),
+  status: z.enum(ORDER_STATUSES),
   amount: z.number().int(),
   currency: z.string(),
   emailMasked: z.string(),
@@ -51,18 +48,6 @@ async function accessibleOrder(ctx: RequestContext, orderId: string): Promise<Or
     ? await findOrder(ctx.deps.db.prisma, orderId) : null;
   if (!order) throw new DomainError('not_found', 'no order with this id and access token');
   return order;
-}
-
-/** A shopper's request waits at most this long for Temporal, then gets 503 and retries. */
-export const TEMPORAL_DEADLINE_MS = 8_000;
-
-export function purchaseWorkflowId(orderId: string): string {
-  return `purchase-${orderId}`;
-}
-
-/** The order behind a purchase workflow's id; null for any other workflow. */
-export function orderIdOfPurchase(workflowId: string): string | null {
-  return /^purchase-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(workflowId)?.[1] ?? null;
 }
 
 
@@ -134,25 +119,10 @@ export const shopRouter = router({
       if (!['awaiting_payment', 'payment_failed'].includes(order.status)) {
         return { orderId: order.id, status: order.status, provider: order.provider, clientSecret: null, accessToken };
       }
-      // Starting the workflow and asking for its payment in one call: the shop gets the client
-      // secret as soon as the payment exists, and a retry joins the running workflow.
-      const start = new WithStartWorkflowOperation(purchaseWorkflow, {
-        workflowId: purchaseWorkflowId(order.id),
-        taskQueue: shopTaskQueue(ctx.deps.config),
-        args: [{ orderId: order.id, amount: input.amount, currency: input.currency,
-          confirmationTimeoutSeconds: payments.confirmationTimeoutSeconds }],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        // One run per order, ever: a finished purchase must not create a second payment.
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        typedSearchAttributes: new TypedSearchAttributes([
-          { key: VoucherStatus, value: 'awaiting_payment' },
-          { key: VoucherAmount, value: input.amount },
-          { key: VoucherCurrency, value: input.currency },
-        ]),
-      });
+      // Starting the workflow and asking for its payment in one call (a retry joins the run).
       try {
-        const payment = await client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
-          client.workflow.executeUpdateWithStart(paymentReadyUpdate, { startWorkflowOperation: start }));
+        const payment = await startPurchase(client, shopTaskQueue(ctx.deps.config), { orderId: order.id, amount: input.amount,
+          currency: input.currency, confirmationTimeoutSeconds: payments.confirmationTimeoutSeconds });
         return { orderId: order.id, status: order.status, provider: payment.provider, clientSecret: payment.clientSecret, accessToken };
       } catch (err) {
         // The order finished already (e.g. a retry long after): answer with its state.
@@ -202,9 +172,7 @@ export const shopRouter = router({
         await ctx.deps.payments.confirm({ orderId: order.id, paymentId: order.paymentId, amount: Number(order.amount), currency: order.currency });
       }
       try {
-        await client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
-          client.workflow.getHandle(purchaseWorkflowId(order.id)).signal(paymentEventSignal, {
-            type: 'succeeded', eventId: `dev-${order.id}`, paymentId: order.paymentId! }));
+        await signalPaymentEvent(client, order.id, { type: 'succeeded', eventId: `dev-${order.id}`, paymentId: order.paymentId! });
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) throw new DomainError('order_not_payable', `the order is ${order.status}`);
         throw err;

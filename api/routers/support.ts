@@ -4,18 +4,18 @@
 // value goes back to the card and its workflow ends); a purchase is cancelled through its workflow,
 // which cancels the payment or, once paid, cancels the card's sale and refunds the shopper.
 
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateStage } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import { CANCELLED_BY_SUPPORT, cancelPurchaseUpdate, type PurchaseState } from '../../workflows/purchase.ts';
+import { CANCELLED_BY_SUPPORT, orderIdOfPurchase, type PurchaseState } from '../../workflows/names/purchase.ts';
+import { parseRedemptionWorkflowId } from '../../workflows/names/redemption.ts';
+import { requestPurchaseCancel, TEMPORAL_DEADLINE_MS } from '../../workflows/clients/purchase.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { shopTaskQueue } from '../../infra/config.ts';
 import { isDependencyUnavailable } from '../unavailable.ts';
 import { audit } from '../../services/audit.ts';
-import { cacheCard } from '../../services/card-view.ts';
 import { nameText, plainText } from '../schemas.ts';
 import { backofficeProcedure, requireTemporal, router, type RequestContext } from '../trpc.ts';
-import { orderIdOfPurchase, TEMPORAL_DEADLINE_MS } from './shop.ts';
 
 const SUPPORT = ['admin', 'support'] as const;
 const WORKFLOW_TYPES = ['purchaseWorkflow', 'redemptionWorkflow', 'clearingWorkflow', 'clearingStatementWorkflow', 'latePaymentWorkflow'];
@@ -53,8 +53,7 @@ async function cancelPurchase(ctx: SupportContext, workflowId: string, orderId: 
   const client = requireTemporal(ctx);
   const answered = (compensation: Compensation): Cancelled => ({ compensation, cardAvailable: null, details: { orderId } });
   try {
-    const update = await client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () => client.workflow.getHandle(workflowId).startUpdate(
-      cancelPurchaseUpdate, { args: [{ reason, requestedBy: ctx.principal.name }], updateId: `support-cancel-${workflowId}`, waitForStage: WorkflowUpdateStage.ACCEPTED }));
+    const update = await requestPurchaseCancel(client, workflowId, { reason, requestedBy: ctx.principal.name });
     let timer: NodeJS.Timeout | undefined;
     const settled = await Promise.race([update.result(), new Promise<null>((resolve) => (timer = setTimeout(resolve, COMPENSATION_WAIT_MS, null)))])
       .finally(() => clearTimeout(timer));
@@ -78,13 +77,13 @@ async function cancelPurchase(ctx: SupportContext, workflowId: string, orderId: 
  * workflow, signalled through the outbox, ends. Clearing has no undo: it is rerun instead.
  */
 async function cancelRedemption(ctx: SupportContext, workflowId: string): Promise<Cancelled> {
-  const { rows } = await ctx.deps.db.pool.query<{ id: string; store_id: string; status: string }>(
-    `SELECT id, store_id, status FROM holds WHERE 'redemption-' || terminal_id || '-' || pos_reference = $1`, [workflowId]);
+  const ref = parseRedemptionWorkflowId(workflowId);
+  const { rows } = ref ? await ctx.deps.db.pool.query<{ id: string; store_id: string; status: string }>(
+    'SELECT id, store_id, status FROM holds WHERE terminal_id = $1 AND pos_reference = $2', [ref.terminalId, ref.posReference]) : { rows: [] };
   const hold = rows[0];
   if (!hold) throw new DomainError('not_cancellable', 'only purchases and open redemptions can be cancelled here; retry other workflows instead');
   if (hold.status !== 'authorized') throw new DomainError('hold_not_authorized', `the redemption is already ${hold.status}`);
   const result = await ctx.deps.ledger.void({ scope: `support:${ctx.principal.clientId}`, key: `cancel:${hold.id}` }, { holdId: hold.id, storeId: hold.store_id });
-  if (result.card) await cacheCard(ctx.deps.cache, result.card);
   return { compensation: 'hold_voided', cardAvailable: result.card ? Number(result.card.available) : null, details: { holdId: hold.id } };
 }
 

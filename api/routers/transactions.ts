@@ -4,47 +4,24 @@
 // is allowed by role, and is written to the audit log. Store staff see and act on their store only.
 
 import { createHash } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { z } from 'zod';
-import { voucherResendWorkflow } from '../../workflows/voucher-resend.ts';
+import { resendVoucher } from '../../workflows/clients/purchase.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { audit } from '../../services/audit.ts';
-import { cacheCard } from '../../services/card-view.ts';
 import type { CardSnapshot } from '../../services/ledger.ts';
 import {
-  decodeCursor, encodeCursor, findCard, findTransaction, listTransactions, TRANSACTION_TYPES,
-  type Transaction, type TransactionFilter, type TransactionOrder,
+  decodeCursor, encodeCursor, findCard, findTransaction, listTransactions, type Transaction,
 } from '../../services/transactions.ts';
 import type { BackofficePrincipal } from '../backoffice-auth.ts';
-import { amountSchema, bigintIdSchema, instantSchema } from '../schemas.ts';
+import { orderOf, scopedFilter, transactionFilterSchema, transactionTypeSchema } from '../transaction-filter.ts';
+import { amountSchema, bigintIdSchema } from '../schemas.ts';
 import { backofficeProcedure, requireIdempotencyKey, requireTemporal, router, type RequestContext } from '../trpc.ts';
 
 const VIEWERS = ['admin', 'finance', 'support', 'store_staff'] as const;
 const HOLD_ACTORS = ['admin', 'support', 'store_staff'] as const;
 const SUPPORT = ['admin', 'support'] as const;
 
-const typeSchema = z.enum(Object.keys(TRANSACTION_TYPES) as [keyof typeof TRANSACTION_TYPES, ...(keyof typeof TRANSACTION_TYPES)[]]);
-
-export const transactionFilterSchema = z.object({
-  from: instantSchema.optional(),
-  to: instantSchema.optional(),
-  storeId: z.uuid().optional(),
-  billingPartyId: z.uuid().optional(),
-  types: z.array(typeSchema).max(Object.keys(TRANSACTION_TYPES).length).optional(),
-  holdStatus: z.enum(['authorized', 'captured', 'voided', 'expired']).optional(),
-  minAmount: z.number().int().min(0).optional(),
-  maxAmount: z.number().int().min(0).optional(),
-  cardLast4: z.string().regex(/^[0-9A-Za-z]{4}$/).optional(),
-  /** Newest (or largest) first unless ascending. */
-  sort: z.enum(['booked_at', 'amount']).optional(),
-  ascending: z.boolean().optional(),
-}).strict();
-
-type FilterInput = z.infer<typeof transactionFilterSchema>;
-
-export function orderOf(input: FilterInput): TransactionOrder {
-  return { sort: input.sort ?? 'booked_at', ascending: input.ascending ?? false };
-}
+const typeSchema = transactionTypeSchema;
 
 const transactionSchema = z.object({
   entryId: z.string(), bookedAt: z.string(), type: typeSchema, currency: z.string(), amount: z.number().int(),
@@ -57,22 +34,6 @@ type Ctx = RequestContext & { principal: BackofficePrincipal };
 
 export function transactionView(t: Transaction): z.infer<typeof transactionSchema> {
   return { ...t, bookedAt: t.bookedAt.toISOString(), amount: Number(t.amount) };
-}
-
-/** The filter as the caller may apply it: store staff are held to their store. */
-export function scopedFilter(principal: BackofficePrincipal, { sort: _sort, ascending: _ascending, ...input }: FilterInput): TransactionFilter {
-  if (input.minAmount !== undefined && input.maxAmount !== undefined && input.minAmount > input.maxAmount) {
-    throw new DomainError('validation_error', 'minAmount is above maxAmount');
-  }
-  const storeId = principal.role === 'store_staff' ? principal.storeId! : input.storeId;
-  if (principal.role === 'store_staff' && input.storeId && input.storeId !== storeId) {
-    throw new DomainError('forbidden', 'store staff see their own store only');
-  }
-  return {
-    ...input, storeId, from: input.from ? new Date(input.from) : undefined, to: input.to ? new Date(input.to) : undefined,
-    minAmount: input.minAmount === undefined ? undefined : BigInt(input.minAmount),
-    maxAmount: input.maxAmount === undefined ? undefined : BigInt(input.maxAmount),
-  };
 }
 
 function visibleTo(principal: BackofficePrincipal, storeId: string | null): boolean {
@@ -108,7 +69,6 @@ async function onHold<R extends { holdId: string; status: string; card?: CardSna
   const hold = await actionableHold(ctx, holdId);
   // The ledger writes the audit entry in the same statement as the change.
   const result = await call({ scope: scopeOf(ctx), key, actor: ctx.principal.name }, hold.storeId);
-  if (result.card) await cacheCard(ctx.deps.cache, result.card);
   const replayed = result.replayed === true;
   return { holdId: result.holdId, status: result.status, cardAvailable: Number(result.card?.available ?? 0), replayed };
 }
@@ -184,13 +144,7 @@ export const transactionsRouter = router({
       // Through a workflow, so a relay outage delays the mail instead of losing it; the key makes a
       // repeated click the same resend.
       const resendId = createHash('sha256').update(key).digest('hex').slice(0, 16);
-      const result = await client.withDeadline(Date.now() + 30_000, () => client.workflow.execute(voucherResendWorkflow, {
-        workflowId: `voucher-resend-${order.id}-${resendId}`, taskQueue: ctx.deps.config.taskQueue,
-        args: [{ orderId: order.id, resendId }], workflowIdConflictPolicy: 'USE_EXISTING', workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      })).catch(async (err) => {
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-        return client.workflow.getHandle(`voucher-resend-${order.id}-${resendId}`).result() as Promise<{ sent: boolean }>;
-      });
+      const result = await resendVoucher(client, ctx.deps.config.taskQueue, order.id, resendId);
       await logged(ctx, 'voucher_resent', `order:${order.id}`, { cardId: input.cardId });
       return { orderId: order.id, sent: result.sent };
     }),
@@ -200,8 +154,7 @@ export const transactionsRouter = router({
     .output(z.object({ cardId: z.string(), status: z.string(), changed: z.boolean() }))
     .mutation(async ({ ctx, input }) => {
       const card = await ctx.deps.ledger.setCardBlocked(input.cardId, input.blocked, ctx.principal.name);
-      // The new version replaces what the balance cache held, so tills see the block at once.
-      await cacheCard(ctx.deps.cache, card);
+      // The ledger writes the new version to the balance cache, so tills see the block at once.
       return { cardId: card.cardId, status: card.status, changed: card.changed };
     }),
 });

@@ -12,7 +12,7 @@ import { csvField, csvText } from '../../services/statement-csv.ts';
 import { createRequestContext, SESSION_COOKIE } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
 import { describeError } from '../errors.ts';
-import { orderOf, scopedFilter, transactionFilterSchema } from '../routers/transactions.ts';
+import { orderOf, scopedFilter, transactionFilterSchema } from '../transaction-filter.ts';
 import { backofficePrincipal } from '../trpc.ts';
 
 const VIEWERS = ['admin', 'finance', 'support', 'store_staff'];

@@ -2,30 +2,15 @@
 // webhook (the signature covers the raw body) and the voucher PDF download.
 
 import type { FastifyInstance } from 'fastify';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
 import { DomainError } from '../../domain/errors.ts';
 import { audit } from '../../services/audit.ts';
 import { findOrder, renderOrderVoucher, verifyDownload, type OrderRecord } from '../../services/orders.ts';
 import { parseStripeWebhook } from '../../services/payments/stripe.ts';
-import { paymentEventSignal } from '../../workflows/purchase.ts';
-import { latePaymentWorkflow } from '../../workflows/late-payment.ts';
+import { signalPaymentEvent, startLatePaymentRefund } from '../../workflows/clients/purchase.ts';
 import type { AppDeps } from '../deps.ts';
 import { describeError } from '../errors.ts';
-import { purchaseWorkflowId, TEMPORAL_DEADLINE_MS } from '../routers/shop.ts';
-
-async function startLatePaymentRefund(deps: AppDeps, orderId: string): Promise<void> {
-  const client = deps.temporal!;
-  try {
-    await client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
-      client.workflow.start(latePaymentWorkflow, {
-        workflowId: `late-payment-${orderId}`, taskQueue: deps.config.taskQueue, args: [{ orderId }],
-        workflowIdConflictPolicy: 'USE_EXISTING', workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      }));
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-  }
-}
 
 /** Whether the provider holds the order's payment as succeeded: a webhook alone is never proof. */
 async function paidAtProvider(deps: AppDeps, order: OrderRecord): Promise<boolean> {
@@ -63,16 +48,14 @@ export async function registerPurchaseRoutes(app: FastifyInstance, deps: AppDeps
         await audit(deps.db.pool, { actor: 'stripe', action: `webhook_payment_${parsed.event.type}`, subject: `order:${order.id}`, details: { eventId: parsed.event.eventId } });
         if (!deps.temporal) throw new DomainError('service_unavailable', 'workflow service not connected');
         try {
-          const client = deps.temporal;
-          await client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
-            client.workflow.getHandle(purchaseWorkflowId(order.id)).signal(paymentEventSignal, parsed.event));
+          await signalPaymentEvent(deps.temporal, order.id, parsed.event);
         } catch (err) {
           if (!(err instanceof WorkflowNotFoundError)) throw err;
           // The purchase is over. A success for an order that expired means the shopper paid
           // after we cancelled (or our endpoint missed the deadline): refund it, once.
           if (parsed.event.type === 'succeeded' && order.status === 'expired' && !order.refundId
             && parsed.event.paymentId === order.paymentId && await paidAtProvider(deps, order)) {
-            await startLatePaymentRefund(deps, order.id);
+            await startLatePaymentRefund(deps.temporal, deps.config.taskQueue, order.id);
             return { received: true, handled: true };
           }
           // Otherwise a late duplicate: it changes nothing.

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { DomainError } from '../../domain/errors.ts';
 import { isPeriod } from '../../domain/period.ts';
 import { verifyLink } from '../../domain/signed-link.ts';
-import { statementLinkSubject, STATEMENT_DOWNLOAD } from '../../activities/clearing.ts';
+import { statementLinkSubject, STATEMENT_DOWNLOAD } from '../../domain/statement-links.ts';
 import { audit } from '../../services/audit.ts';
 import { statementCsv } from '../../services/statement-csv.ts';
 import { maySeeParty } from '../backoffice-auth.ts';

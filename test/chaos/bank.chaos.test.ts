@@ -23,8 +23,7 @@ const TILLS = Number(process.env.CHAOS_TILLS ?? 32);
 const RUN_MS = Number(process.env.CHAOS_RUN_SECONDS ?? 75) * 1000;
 const DRAIN_MS = 150_000;
 const SHORT_HOLD_TTL_SECONDS = 20;
-const CURRENCIES = ['EUR', 'GBP'] as const;
-type Currency = (typeof CURRENCIES)[number];
+type Currency = 'EUR' | 'GBP';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pick = <T>(xs: T[]): T => xs[Math.floor(Math.random() * xs.length)]!;

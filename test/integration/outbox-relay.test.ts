@@ -6,6 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { OutboxRelay } from '../../services/outbox-relay.ts';
 import { call, issueCard, posRef, startHarness, waitFor, type Harness } from '../helpers/harness.ts';
 import { unusedPort } from '../helpers/net.ts';
+import { redemptionWorkflowId } from '../../workflows/names/redemption.ts';
 
 let h: Harness;
 beforeAll(async () => {
@@ -27,7 +28,7 @@ describe('workflow outbox', () => {
     const ref = posRef();
     const auth = await call(h, 'POST', '/v1/redemptions', { body: { code: card.code, amount: 500, currency: 'EUR', posReference: ref } });
     await call(h, 'POST', `/v1/redemptions/${auth.body.id}/capture`, { body: {} });
-    const workflowId = `redemption-${h.terminalA.id}-${ref}`;
+    const workflowId = redemptionWorkflowId(h.terminalA.id, ref);
     expect((await outboxRows(workflowId)).map((r) => r.kind)).toEqual(['redemption_started', 'redemption_settled']);
 
     const connection = Connection.lazy({ address: `127.0.0.1:${await unusedPort()}`, connectTimeout: '1s' });
@@ -73,7 +74,7 @@ describe('workflow outbox', () => {
     const card = await issueCard(h, 1_000);
     const ref = posRef();
     await call(h, 'POST', '/v1/redemptions', { body: { code: card.code, amount: 100, currency: 'EUR', posReference: ref } });
-    const workflowId = `redemption-${h.terminalA.id}-${ref}`;
+    const workflowId = redemptionWorkflowId(h.terminalA.id, ref);
 
     const relay = new OutboxRelay({ pool: h.deps.db.pool, client: h.client, taskQueue: h.config.taskQueue });
     for (let i = 0; i < 3; i++) await relay.relayBatch();
@@ -104,7 +105,7 @@ describe('workflow outbox', () => {
       const card = await issueCard(h, 1_000);
       const ref = posRef();
       await call(h, 'POST', '/v1/redemptions', { body: { code: card.code, amount: 100, currency: 'EUR', posReference: ref } });
-      const workflowId = `redemption-${h.terminalA.id}-${ref}`;
+      const workflowId = redemptionWorkflowId(h.terminalA.id, ref);
 
       const relay = new OutboxRelay({ pool: h.deps.db.pool, client: h.client, taskQueue: h.config.taskQueue });
       const outcome = await relay.relayBatch();

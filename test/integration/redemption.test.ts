@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { call, issueCard, posRef, startHarness, waitFor, type Harness } from '../helpers/harness.ts';
+import { redemptionWorkflowId } from '../../workflows/names/redemption.ts';
 
 let h: Harness;
 
@@ -14,7 +15,7 @@ afterAll(async () => {
 });
 
 function workflowId(terminalId: string, ref: string): string {
-  return `redemption-${terminalId}-${ref}`;
+  return redemptionWorkflowId(terminalId, ref);
 }
 
 async function workflowResult(terminalId: string, ref: string): Promise<any> {

@@ -28,7 +28,7 @@ async function cardRow(cardId: string) {
   return rows[0];
 }
 
-const expireDue = () => createCardActivities({ pool: h.deps.db.pool, ledger: h.deps.ledger, cache: h.deps.cache }).expireDueCards(500);
+const expireDue = () => createCardActivities({ pool: h.deps.db.pool, ledger: h.deps.ledger }).expireDueCards(500);
 
 function checkLedger(): { status: number | null; output: string } {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/check-ledger.ts'], {

@@ -10,6 +10,7 @@ import { orderCardCode } from '../../services/orders.ts';
 import { call, devShopConfig, issueCard, posRef, startHarness, waitFor, type Harness } from '../helpers/harness.ts';
 import { signIn, trpc, type PortalAuth } from '../helpers/portal.ts';
 import { startMailbox, type Mailbox } from '../helpers/smtp.ts';
+import { redemptionWorkflowId } from '../../workflows/names/redemption.ts';
 
 let h: Harness;
 let mailbox: Mailbox;
@@ -78,7 +79,7 @@ describe('support console', () => {
     const card = await issueCard(h, 2_000);
     const ref = posRef();
     const hold = await call(h, 'POST', '/v1/redemptions', { body: { code: card.code, amount: 800, currency: 'EUR', posReference: ref } });
-    const workflowId = `redemption-${h.terminalA.id}-${ref}`;
+    const workflowId = redemptionWorkflowId(h.terminalA.id, ref);
     await waitFor(async () => (await h.client.workflow.getHandle(workflowId).describe().catch(() => null))?.status.name === 'RUNNING');
     const cancelled = await trpc(h, 'mutation', 'support.cancel', { workflowId }, support);
     expect(cancelled.data).toEqual({ workflowId, compensation: 'hold_voided', cardAvailable: 2_000 });

@@ -15,6 +15,7 @@ import { createApiClient } from '../../services/directory.ts';
 import { call, posRef, processEnv, startHarness, startWorker, waitFor, type Harness } from '../helpers/harness.ts';
 import { unusedPort } from '../helpers/net.ts';
 import { trpc } from '../helpers/portal.ts';
+import { redemptionWorkflowId } from '../../workflows/names/redemption.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -88,7 +89,7 @@ describe('dependencies unavailable', () => {
     expect(captured.body).toMatchObject({ status: 'captured', capturedAmount: 1_000, card: { available: 4_000, held: 0 } });
 
     // The redemption's workflow start and its capture wait in the outbox for Temporal.
-    const workflowId = `redemption-${h.terminalA.id}-${ref}`;
+    const workflowId = redemptionWorkflowId(h.terminalA.id, ref);
     const queued = await h.deps.db.pool.query<{ kind: string }>('SELECT kind FROM workflow_outbox WHERE workflow_id = $1 ORDER BY id', [workflowId]);
     expect(queued.rows.length).toBeGreaterThanOrEqual(1);
 

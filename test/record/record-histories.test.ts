@@ -20,7 +20,7 @@ import { loadConfig } from '../../infra/config.ts';
 import { createApiClient, createBillingParty, createStore, createTerminal } from '../../services/directory.ts';
 import { cancelPurchaseUpdate } from '../../workflows/purchase.ts';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { startWorkerFor } from '../../api/app.ts';
+import { startWorkerFor } from '../../infra/worker-app.ts';
 import { cardExpiryWorkflow } from '../../workflows/card-expiry.ts';
 import { housekeepingWorkflow } from '../../workflows/housekeeping.ts';
 import { holdExpirySweepWorkflow } from '../../workflows/hold-expiry-sweep.ts';

@@ -1,0 +1,45 @@
+// The lint rule that keeps imports one way (eslint.config.js) refuses what the README's
+// architecture section forbids, and lets through what it allows.
+
+import { ESLint } from 'eslint';
+import { describe, expect, it } from 'vitest';
+
+const eslint = new ESLint();
+
+async function problems(file: string, code: string): Promise<string[]> {
+  const [result] = await eslint.lintText(code, { filePath: file });
+  return result!.messages.map((m) => m.ruleId ?? m.message);
+}
+
+describe('import boundaries', () => {
+  it('refuses backward imports', async () => {
+    expect(await problems('domain/x.ts', "import { Ledger } from '../services/ledger.ts';\nexport const x = Ledger;\n"))
+      .toContain('import-x/no-restricted-paths');
+    expect(await problems('services/x.ts', "import type { AppDeps } from '../api/deps.ts';\nexport type X = AppDeps;\n"))
+      .toContain('import-x/no-restricted-paths');
+    expect(await problems('api/routers/x.ts', "import { posRouter } from './pos.ts';\nexport const x = posRouter;\n"))
+      .toContain('import-x/no-restricted-paths');
+    expect(await problems('api/x.ts', "import { createActivities } from '../activities/index.ts';\nexport const x = createActivities;\n"))
+      .toContain('import-x/no-restricted-paths');
+    expect(await problems('api/x.ts', "import { purchaseWorkflow } from '../workflows/purchase.ts';\nexport const x = purchaseWorkflow;\n"))
+      .toContain('import-x/no-restricted-paths');
+    expect(await problems('infra/config-x.ts', "import { Ledger } from '../services/ledger.ts';\nexport const x = Ledger;\n"))
+      .toContain('import-x/no-restricted-paths');
+  });
+
+  it('keeps workflow code free of activity implementations and I/O', async () => {
+    expect(await problems('workflows/x.ts', "import { createActivities } from '../activities/index.ts';\nexport const x = createActivities;\n"))
+      .toContain('@typescript-eslint/no-restricted-imports');
+    expect(await problems('workflows/x.ts', "import { Client } from '@temporalio/client';\nexport const x = Client;\n"))
+      .toContain('@typescript-eslint/no-restricted-imports');
+    expect(await problems('workflows/x.ts', "import type { PurchaseActivities } from '../activities/purchase.ts';\nexport type X = PurchaseActivities;\n"))
+      .toEqual([]);
+  });
+
+  it('allows the forward direction', async () => {
+    expect(await problems('api/x.ts', "import { startPurchase } from '../workflows/clients/purchase.ts';\nexport const x = startPurchase;\n"))
+      .toEqual([]);
+    expect(await problems('services/x.ts', "import { DomainError } from '../domain/errors.ts';\nexport const x = DomainError;\n"))
+      .toEqual([]);
+  });
+});
