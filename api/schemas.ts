@@ -3,6 +3,7 @@
 
 import { z } from 'zod';
 import { MAX_OPERATION_AMOUNT, SUPPORTED_CURRENCIES } from '../domain/money.ts';
+import { isPeriod } from '../domain/period.ts';
 
 export const amountSchema = z.number().int().positive().max(Number(MAX_OPERATION_AMOUNT))
   .describe('Amount in minor units (cents)');
@@ -119,3 +120,5 @@ export const idempotencyHeaders = z.object({
   'idempotency-key': z.string().regex(/^[\x21-\x7e]{1,255}$/, '1-255 printable ASCII characters').optional()
     .describe('Makes the call safe to retry: a repeat returns the first answer'),
 });
+
+export const periodSchema = z.string().max(7).refine(isPeriod, 'a month written YYYY-MM, from 2000 on').describe('Clearing period (month), YYYY-MM');

@@ -19,7 +19,7 @@ import pg from 'pg';
 import { connectClient } from '../infra/temporal.ts';
 import { startCluster, type Cluster } from '../scripts/cluster/index.ts';
 import { baselineOp, cardPicker, seedBaseline } from './lib/baseline.ts';
-import { cpuByGroup, cpuSnapshot, type CpuSnapshot } from './lib/cpu.ts';
+import { cpuByGroup, cpuSnapshot } from './lib/cpu.ts';
 import { ROOT } from './lib/engine.ts';
 import { JsonClient } from './lib/http.ts';
 import { checkLedger } from './lib/ledger.ts';

@@ -11,7 +11,7 @@
 import type pg from 'pg';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { WebhooksConfig } from '../infra/config.ts';
-import { webhookDeliveryWorkflow, webhookDeliveryWorkflowId } from '../workflows/webhook-delivery.ts';
+import { WEBHOOK_DELIVERY_WORKFLOW, webhookDeliveryWorkflowId } from '../workflows/names/webhook-delivery.ts';
 
 export interface WebhookRelayOptions {
   pool: pg.Pool;
@@ -105,7 +105,7 @@ export class WebhookRelay {
       const retry = { attemptTimeoutMs: config.timeoutMs, baseMs: config.retryBaseMs, maxDelayMs: config.maxRetryDelayMs, windowSeconds: config.retryWindowSeconds };
       const outcomes = await Promise.allSettled(rows.map(async ({ id, uid }) => {
         try {
-          await client.withDeadline(Date.now() + 10_000, () => client.workflow.start(webhookDeliveryWorkflow, {
+          await client.withDeadline(Date.now() + 10_000, () => client.workflow.start(WEBHOOK_DELIVERY_WORKFLOW, {
             workflowId: webhookDeliveryWorkflowId(uid), taskQueue, args: [{ deliveryId: id, retry }],
             workflowIdReusePolicy: 'REJECT_DUPLICATE',
           }));

@@ -3,15 +3,13 @@
 // booked once approved; refused, or left undecided past its deadline, it is never booked.
 // The row is the source of truth: a decision whose signal was lost is found when the wait ends.
 
-import { condition, defineSignal, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { condition, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { CardAdjustmentActivities } from '../activities/card-adjustments.ts';
 import { VoucherStatus } from './search-attributes.ts';
+import { adjustmentDecidedSignal, cardAdjustmentWorkflowId } from './names/card-adjustment.ts';
 
-export const adjustmentDecidedSignal = defineSignal('adjustmentDecided');
+export { adjustmentDecidedSignal, cardAdjustmentWorkflowId };
 
-export function cardAdjustmentWorkflowId(adjustmentId: string): string {
-  return `card-adjustment-${adjustmentId}`;
-}
 
 const { settleAdjustment } = proxyActivities<CardAdjustmentActivities>({
   startToCloseTimeout: '1 minute',

@@ -3,15 +3,13 @@
 // shows awaiting_approval in the Temporal UI). Approved, its cards can be printed and activated at
 // tills; refused, or left undecided past the deadline, it is cancelled and its cards closed.
 
-import { condition, defineSignal, proxyActivities, upsertSearchAttributes, setHandler } from '@temporalio/workflow';
+import { condition, proxyActivities, upsertSearchAttributes, setHandler } from '@temporalio/workflow';
 import type { CardBatchActivities } from '../activities/card-batches.ts';
 import { VoucherStatus } from './search-attributes.ts';
+import { batchDecidedSignal, cardBatchWorkflowId } from './names/card-batch.ts';
 
-export const batchDecidedSignal = defineSignal('batchDecided');
+export { batchDecidedSignal, cardBatchWorkflowId };
 
-export function cardBatchWorkflowId(batchId: string): string {
-  return `card-batch-${batchId}`;
-}
 
 const { generateBatchCards } = proxyActivities<CardBatchActivities>({
   startToCloseTimeout: '15 minutes',

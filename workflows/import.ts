@@ -4,34 +4,16 @@
 // rows never enter the workflow's history: activities stream them from disk into PostgreSQL, and
 // the workflow sees counts.
 
-import { ApplicationFailure, condition, defineQuery, defineUpdate, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure, condition, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { ImportActivities } from '../activities/import.ts';
-import type { ImportSummary, Reconciliation } from '../services/legacy-import/store.ts';
-import type { StageProgress } from '../services/legacy-import/stage.ts';
+import type { Reconciliation } from '../services/legacy-import/store.ts';
 import { VoucherProgress, VoucherStatus } from './search-attributes.ts';
+import {
+  acceptImportUpdate, cancelImportUpdate, IMPORT_NOT_AWAITING_ACCEPTANCE, importProgressQuery, type ImportProgress, type ImportStep,
+} from './names/import.ts';
 
-export type ImportStep = 'staging' | 'checking' | 'awaiting_acceptance' | 'loading' | 'completed' | 'rejected'
-  | 'dry_run_completed' | 'failed';
+export { acceptImportUpdate, cancelImportUpdate, IMPORT_NOT_AWAITING_ACCEPTANCE, importProgressQuery, type ImportProgress, type ImportStep };
 
-export interface ImportProgress {
-  importId: string;
-  step: ImportStep;
-  /** 0-100: staging is most of the time an import takes before loading. */
-  percent: number;
-  vouchers: StageProgress | null;
-  history: StageProgress | null;
-  summary: ImportSummary | null;
-  reconciled: boolean | null;
-  error: string | null;
-}
-
-export const importProgressQuery = defineQuery<ImportProgress>('progress');
-/** An operator accepts the rejections of the report they saw (its SHA-256), and the import loads. */
-export const acceptImportUpdate = defineUpdate<ImportProgress, [{ reportSha256: string; acceptedBy: string }]>('accept');
-/** An operator gives up an import awaiting acceptance. */
-export const cancelImportUpdate = defineUpdate<ImportProgress, [{ cancelledBy: string }]>('cancel');
-
-export const IMPORT_NOT_AWAITING_ACCEPTANCE = 'import_not_awaiting_acceptance';
 
 const { stageImportFile, setImportStatus } = proxyActivities<ImportActivities>({
   startToCloseTimeout: '10 minutes',

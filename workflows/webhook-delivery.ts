@@ -7,8 +7,10 @@
 
 import { proxyActivities, sleep } from '@temporalio/workflow';
 import type { WebhookActivities } from '../activities/webhooks.ts';
+import { webhookDeliveryWorkflowId } from './names/webhook-delivery.ts';
 
-export const webhookDeliveryWorkflowId = (deliveryUid: string) => `webhook-delivery-${deliveryUid}`;
+export { webhookDeliveryWorkflowId };
+
 
 export interface WebhookRetryPolicy {
   /** WEBHOOK_TIMEOUT_MS: one attempt's HTTP call; the activity gets this plus room for the database. */

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { DomainError } from '../../domain/errors.ts';
 import { CardBatches, type CardBatch } from '../../services/card-batches.ts';
-import { batchDecidedSignal, cardBatchWorkflow, cardBatchWorkflowId } from '../../workflows/card-batch.ts';
+import { batchDecidedSignal, CARD_BATCH_WORKFLOW, cardBatchWorkflowId } from '../../workflows/names/card-batch.ts';
 import { VoucherAmount, VoucherCurrency, VoucherStatus } from '../../workflows/search-attributes.ts';
 import type { BackofficePrincipal } from '../backoffice-auth.ts';
 import { amountSchema, currencySchema, idempotencyHeaders, nameText, plainText } from '../schemas.ts';
@@ -75,7 +75,7 @@ export const cardBatchesRouter = router({
         ...input, serialPrefix: cardLifecycle.batchSerialPrefix, by: person(ctx),
         scope: `backoffice:${ctx.principal.kind}:${ctx.principal.clientId}`, key,
       });
-      await client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () => client.workflow.start(cardBatchWorkflow, {
+      await client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () => client.workflow.start(CARD_BATCH_WORKFLOW, {
         workflowId: cardBatchWorkflowId(batch.id), taskQueue, workflowIdConflictPolicy: 'USE_EXISTING',
         args: [{ batchId: batch.id, approvalWaitMs: Math.max(1, cardLifecycle.batchApprovalHours * 3_600_000) }],
         typedSearchAttributes: [

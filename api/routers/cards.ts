@@ -8,7 +8,7 @@ import { DomainError } from '../../domain/errors.ts';
 import { CardAdjustments } from '../../services/card-adjustments.ts';
 import { cacheCard, cardView } from '../../services/card-view.ts';
 import type { CardSnapshot } from '../../services/ledger.ts';
-import { adjustmentDecidedSignal, cardAdjustmentWorkflow, cardAdjustmentWorkflowId } from '../../workflows/card-adjustment.ts';
+import { adjustmentDecidedSignal, CARD_ADJUSTMENT_WORKFLOW, cardAdjustmentWorkflowId } from '../../workflows/names/card-adjustment.ts';
 import { VoucherAmount, VoucherCurrency, VoucherStatus } from '../../workflows/search-attributes.ts';
 import type { BackofficePrincipal } from '../backoffice-auth.ts';
 import { amountSchema, bigintIdSchema, cardSchema, idempotencyHeaders, instantSchema, nameText } from '../schemas.ts';
@@ -149,7 +149,7 @@ export const cardsRouter = router({
         by: { identity: `${ctx.principal.kind}:${ctx.principal.clientId}`, name: ctx.principal.name },
       });
       // Started on every call (a retry after a lost start starts it; USE_EXISTING makes repeats one).
-      await client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () => client.workflow.start(cardAdjustmentWorkflow, {
+      await client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () => client.workflow.start(CARD_ADJUSTMENT_WORKFLOW, {
         workflowId: cardAdjustmentWorkflowId(request.id), taskQueue: config.taskQueue,
         args: [{ adjustmentId: request.id, waitMs: Math.max(1, Date.parse(request.expiresAt) - Date.now()) }],
         workflowIdConflictPolicy: 'USE_EXISTING',

@@ -6,7 +6,7 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle }
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { DomainError } from '../../domain/errors.ts';
-import { clearingWorkflowId, isPeriod } from '../../domain/period.ts';
+import { clearingWorkflowId } from '../../domain/period.ts';
 import { signLink } from '../../domain/signed-link.ts';
 import { statementLinkSubject, statementPath, STATEMENT_DOWNLOAD } from '../../domain/statement-links.ts';
 import { SCHEME_PARTY, type ClearingPeriod, type Counterparty, type Position } from '../../services/clearing.ts';
@@ -18,9 +18,9 @@ import {
 import { clearingProgress, startClearingWorkflow, withClearingHandle } from '../../workflows/clients/clearing.ts';
 import { TEMPORAL_DEADLINE_MS } from '../../workflows/clients/deadline.ts';
 import { maySeeParty, type BackofficePrincipal } from '../backoffice-auth.ts';
-import { idempotencyHeaders } from '../schemas.ts';
+import { idempotencyHeaders, periodSchema } from '../schemas.ts';
 import { backofficeProcedure, requireIdempotencyKey, requireTemporal, router, type RequestContext } from '../trpc.ts';
-import { startSettlement } from './settlement-start.ts';
+import { startSettlement } from '../settlement-shared.ts';
 
 type BackofficeContext = RequestContext & { principal: BackofficePrincipal };
 
@@ -30,7 +30,6 @@ const FINANCE = ['admin', 'finance'] as const;
 const ERRORS = { 400: 'Invalid input', 401: 'Missing or invalid API key', 403: 'Not allowed for this key', 404: 'Not found' };
 const ERRORS_WRITE = { ...ERRORS, 409: 'Conflicts with the period\'s state (closed, not awaiting approval)', 422: 'The period has not ended yet' };
 
-export const periodSchema = z.string().max(7).refine(isPeriod, 'a month written YYYY-MM, from 2000 on').describe('Clearing period (month), YYYY-MM');
 
 const positionSchema = z.object({
   currency: z.string(),

@@ -8,14 +8,13 @@ import { DomainError } from '../../domain/errors.ts';
 import { dayIn, settlementWorkflowId } from '../../domain/sepa.ts';
 import { audit } from '../../services/audit.ts';
 import { BankDetailsStore, type BankDetailsView } from '../../services/bank-details.ts';
-import { SettlementStore, type SettlementPayment } from '../../services/settlement.ts';
-import { bankDetailsNoticeWorkflow } from '../../workflows/settlement.ts';
+import type { SettlementPayment } from '../../services/settlement.ts';
+import { BANK_DETAILS_NOTICE_WORKFLOW } from '../../workflows/names/settlement.ts';
 import { VoucherBillingPartyId } from '../../workflows/search-attributes.ts';
-import { startSettlement } from './settlement-start.ts';
+import { settlementStore, startSettlement } from '../settlement-shared.ts';
 import { maySeeParty } from '../backoffice-auth.ts';
-import { daySchema, plainText } from '../schemas.ts';
+import { daySchema, periodSchema, plainText } from '../schemas.ts';
 import { backofficeProcedure, requireTemporal, router, type RequestContext } from '../trpc.ts';
-import { periodSchema } from './clearing.ts';
 import { TEMPORAL_DEADLINE_MS } from '../../workflows/clients/deadline.ts';
 
 const TAG = ['Settlement'];
@@ -24,9 +23,7 @@ const ALL_ROLES = ['admin', 'finance', 'billing_party'] as const;
 const ERRORS = { 400: 'Invalid input', 401: 'Missing or invalid API key', 403: 'Not allowed for this key', 404: 'Not found' };
 const ERRORS_WRITE = { ...ERRORS, 409: 'Conflicts with the state (period not closed, a change pending, the same user approving)' };
 
-export function settlementStore(ctx: RequestContext): SettlementStore {
-  return new SettlementStore(ctx.deps.db.pool, ctx.deps.pii, ctx.deps.config.settlement, ctx.deps.config.clearingTimeZone);
-}
+export { settlementStore };
 
 function bankDetailsStore(ctx: RequestContext): BankDetailsStore {
   return new BankDetailsStore(ctx.deps.db.pool, ctx.deps.pii);
@@ -115,7 +112,7 @@ export const settlementRouter = router({
       const client = input.approve ? requireTemporal(ctx) : null;
       const { details } = await bankDetailsStore(ctx).decide(input.billingPartyId, input.approve, { id: ctx.principal.clientId, name: ctx.principal.name });
       if (client) {
-        await client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () => client.workflow.start(bankDetailsNoticeWorkflow, {
+        await client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () => client.workflow.start(BANK_DETAILS_NOTICE_WORKFLOW, {
           workflowId: `bank-details-notice-${details.id}`, taskQueue: ctx.deps.config.taskQueue, args: [{ bankDetailsId: details.id }],
           workflowIdConflictPolicy: 'USE_EXISTING',
           typedSearchAttributes: [{ key: VoucherBillingPartyId, value: input.billingPartyId }],

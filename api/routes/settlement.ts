@@ -17,7 +17,7 @@ import { maySeeParty, type BackofficePrincipal } from '../backoffice-auth.ts';
 import { createRequestContext, SESSION_COOKIE } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
 import { describeError } from '../errors.ts';
-import { settlementStore } from '../routers/settlement.ts';
+import { settlementStore } from '../settlement-shared.ts';
 import { backofficePrincipal, type RequestContext } from '../trpc.ts';
 
 export const BANK_STATEMENT_LIMIT = 10 * 1024 * 1024;

@@ -2,7 +2,7 @@
 // accept / cancel updates.
 
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { acceptImportUpdate, cancelImportUpdate, importProgressQuery, importWorkflow, type ImportProgress } from '../../workflows/import.ts';
+import { acceptImportUpdate, cancelImportUpdate, IMPORT_WORKFLOW, importProgressQuery, type ImportProgress } from '../../workflows/names/import.ts';
 import { VoucherProgress, VoucherStatus } from '../../workflows/search-attributes.ts';
 import type { ImportRecord } from './store.ts';
 
@@ -13,7 +13,7 @@ export function importWorkflowId(importId: string): string {
 /** Starts the import's workflow; a second start of the same import joins the first. */
 export async function startImportWorkflow(client: Client, taskQueue: string, imp: ImportRecord): Promise<void> {
   try {
-    await client.workflow.start(importWorkflow, {
+    await client.workflow.start(IMPORT_WORKFLOW, {
       workflowId: importWorkflowId(imp.id), taskQueue,
       args: [{ importId: imp.id, dryRun: imp.dryRun, waitForAcceptance: imp.waitForAcceptance }],
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
