@@ -81,8 +81,9 @@ export async function dailyFigures(pool: pg.Pool, timeZone: string, f: StatsFilt
       `SELECT to_char((e.booked_at AT TIME ZONE $1)::date, 'YYYY-MM-DD') AS day, p.currency, -sum(p.amount) AS change
          FROM journal_entries e JOIN postings p ON p.entry_id = e.id
         WHERE e.booked_at >= ($2::date)::timestamp AT TIME ZONE $1
-          -- migration: balances a legacy import brought over count from the day they were imported.
-          AND p.account_kind IN ('store_sales', 'store_redemptions', 'provider_clearing', 'breakage', 'migration')
+          -- migration: balances a legacy import brought over count from the day they were imported;
+          -- adjustments: value support added or took away (as clearing's liability counts it).
+          AND p.account_kind IN ('store_sales', 'store_redemptions', 'provider_clearing', 'breakage', 'migration', 'adjustments')
         GROUP BY 1, 2`, [timeZone, f.from]);
     const { rows: outstanding } = await db.query<{ currency: string; total: string }>(
       'SELECT currency, sum(available + held) AS total FROM cards GROUP BY currency');

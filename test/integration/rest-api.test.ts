@@ -170,7 +170,7 @@ describe('malformed input on every endpoint', () => {
   let financeKey: string;
   let adminKey: string;
   const keyFor = (url: string) => (/^\/v1\/(clearing|reports|settlement)\//.test(url) ? financeKey
-    : /^\/v1\/(admin\/|cards\/:cardId\/|card-batches|card-adjustments|card-serials)/.test(url) ? adminKey : undefined);
+    : /^\/v1\/(admin\/|webhook-|cards\/:cardId\/|card-batches|card-adjustments|card-serials)/.test(url) ? adminKey : undefined);
   beforeAll(async () => {
     financeKey = (await createApiClient(h.deps.db.prisma, { name: 'Finance (rest test)', role: 'finance' })).apiKey;
     adminKey = (await createApiClient(h.deps.db.prisma, { name: 'Admin (rest test)', role: 'admin' })).apiKey;
@@ -196,6 +196,9 @@ describe('malformed input on every endpoint', () => {
       'GET /v1/settlement/bank-details', 'GET /v1/settlement/periods/:period',
       'POST /v1/settlement/bank-details/:billingPartyId', 'POST /v1/settlement/bank-details/:billingPartyId/decision',
       'POST /v1/settlement/periods/:period/start',
+      'GET /v1/webhook-event-types', 'GET /v1/webhook-endpoints', 'POST /v1/webhook-endpoints',
+      'PATCH /v1/webhook-endpoints/:endpointId', 'POST /v1/webhook-endpoints/:endpointId/rotate-secret',
+      'GET /v1/webhook-endpoints/:endpointId/deliveries', 'POST /v1/webhook-endpoints/:endpointId/redeliver',
     ].sort());
   });
 
