@@ -167,7 +167,7 @@ describe('malformed input on every endpoint', () => {
   // Back-office routes are called with a finance key, the others with a till's.
   let financeKey: string;
   let adminKey: string;
-  const keyFor = (url: string) => (/^\/v1\/(clearing|reports)\//.test(url) ? financeKey : /^\/v1\/admin\//.test(url) ? adminKey : undefined);
+  const keyFor = (url: string) => (/^\/v1\/(clearing|reports)\//.test(url) ? financeKey : /^\/v1\/(admin\/|webhook-)/.test(url) ? adminKey : undefined);
   beforeAll(async () => {
     financeKey = (await createApiClient(h.deps.db.prisma, { name: 'Finance (rest test)', role: 'finance' })).apiKey;
     adminKey = (await createApiClient(h.deps.db.prisma, { name: 'Admin (rest test)', role: 'admin' })).apiKey;
@@ -184,7 +184,10 @@ describe('malformed input on every endpoint', () => {
       'POST /v1/redemptions', 'POST /v1/redemptions/:holdId/capture', 'POST /v1/redemptions/:holdId/refunds',
       'POST /v1/redemptions/:holdId/void',
       'PUT /v1/admin/stores/:storeId/limits',
-    ]);
+      'GET /v1/webhook-event-types', 'GET /v1/webhook-endpoints', 'POST /v1/webhook-endpoints',
+      'PATCH /v1/webhook-endpoints/:endpointId', 'POST /v1/webhook-endpoints/:endpointId/rotate-secret',
+      'GET /v1/webhook-endpoints/:endpointId/deliveries', 'POST /v1/webhook-endpoints/:endpointId/redeliver',
+    ].sort());
   });
 
   const badBodies: { name: string; rawBody?: string; body?: unknown; contentType?: string }[] = [
