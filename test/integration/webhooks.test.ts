@@ -111,7 +111,7 @@ describe('delivery', () => {
     // Another endpoint's subscription is its own: none of this went to an endpoint for other types.
     // The receiver has answered; the attempt is recorded right after.
     const mine = await waitFor(async () => {
-      const deliveries = await call(h, 'GET', `/v1/webhook-endpoints/${endpoint.id}/deliveries?limit=10`, { key: adminKey });
+      const deliveries = await call(h, 'GET', `/v1/webhook-endpoints/${endpoint.id}/deliveries`, { key: adminKey });
       const list = deliveries.body.deliveries.filter((d: { eventId: string; status: string }) => got.some((r) => r.event.id === d.eventId) && d.status !== 'pending');
       return list.length === 2 ? list : undefined;
     });
