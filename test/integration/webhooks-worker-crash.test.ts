@@ -5,7 +5,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { migrate, resetDatabase } from '../../infra/migrate.ts';
 import { createApiClient } from '../../services/directory.ts';
 import { call, issueCard, processEnv, startHarness, startWorker, waitFor, type Harness } from '../helpers/harness.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.ts';
@@ -16,10 +18,31 @@ let h: Harness;
 let receiver: WebhookReceiver;
 let child: ChildProcess | null = null;
 
+/**
+ * A database of this test's own: every worker's webhook relay serves every recorded event, so in
+ * the shared test database another file's worker could make (and count) this test's attempts.
+ */
+async function ownDatabase(): Promise<string> {
+  const url = new URL(inject('databaseUrl'));
+  const name = `${url.pathname.slice(1)}_webhook_crash`;
+  const admin = new pg.Client({ connectionString: url.toString() });
+  await admin.connect();
+  try {
+    const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (!rowCount) await admin.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await admin.end();
+  }
+  url.pathname = `/${name}`;
+  await resetDatabase(url.toString());
+  await migrate(url.toString());
+  return url.toString();
+}
+
 beforeAll(async () => {
   receiver = await startWebhookReceiver();
-  h = await startHarness({ worker: false });
-});
+  h = await startHarness({ worker: false, config: { databaseUrl: await ownDatabase() } });
+}, 120_000);
 afterAll(async () => {
   if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await h?.deps.db.pool.query(`UPDATE webhook_endpoints SET enabled = false WHERE url LIKE $1`, [`${receiver.url}%`]);
