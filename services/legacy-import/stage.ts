@@ -11,6 +11,7 @@ import { parse } from 'csv-parse';
 import copyStreams from 'pg-copy-streams';
 import type pg from 'pg';
 import { cardCodeLast4, hashCardCode } from '../../domain/card-code.ts';
+import { inTransaction } from '../../infra/db.ts';
 import {
   checkHistory, checkVoucher, headerProblem, HISTORY_COLUMNS, VOUCHER_COLUMNS, type Rejection, type RowContext,
 } from '../../domain/legacy-import.ts';
@@ -48,15 +49,12 @@ interface Chunk {
 async function commitChunk(
   pool: pg.Pool, imp: ImportRecord, file: StagedFile, chunkNo: number, chunk: Chunk, endByte: number, endLine: number,
 ): Promise<boolean> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     // The key: a chunk another attempt committed meanwhile is not staged again.
     const claimed = await client.query(
       `INSERT INTO import_chunks (import_id, file, chunk, end_byte, end_line, rows, rejected) VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT DO NOTHING`, [imp.id, file, chunkNo, endByte, endLine, chunk.rows, chunk.rejections.length]);
     if (claimed.rowCount === 0) {
-      await client.query('ROLLBACK');
       return false;
     }
     if (chunk.lines.length > 0) {
@@ -69,14 +67,8 @@ async function commitChunk(
         [imp.id, chunk.rejections.map((r) => r.file), chunk.rejections.map((r) => r.line),
           chunk.rejections.map((r) => r.reason), chunk.rejections.map((r) => r.detail)]);
     }
-    await client.query('COMMIT');
     return true;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /**

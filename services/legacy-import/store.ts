@@ -11,6 +11,7 @@ import type pg from 'pg';
 import { DomainError } from '../../domain/errors.ts';
 import { headerProblem, STORE_COLUMNS, type Rejection } from '../../domain/legacy-import.ts';
 import type { LegacyCodeFormat } from '../../domain/legacy-code.ts';
+import { inTransaction } from '../../infra/db.ts';
 
 export type ImportStatus = 'staging' | 'checking' | 'awaiting_acceptance' | 'rejected' | 'loading' | 'completed'
   | 'dry_run_completed' | 'failed';
@@ -208,13 +209,10 @@ export async function readStoreMapping(pool: pg.Pool, imp: ImportRecord): Promis
  * that does not add up to its voucher's balance. Refused vouchers take their history with them.
  */
 export async function checkStaged(pool: pg.Pool, imp: ImportRecord, storeRejections: Rejection[]): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     await client.query('SET LOCAL statement_timeout = 0');
     const { rows: [row] } = await client.query<{ status: ImportStatus }>('SELECT status FROM imports WHERE id = $1 FOR UPDATE', [imp.id]);
     if (row?.status !== 'staging') {
-      await client.query('ROLLBACK');
       return;
     }
     const id = imp.id;
@@ -271,13 +269,7 @@ export async function checkStaged(pool: pg.Pool, imp: ImportRecord, storeRejecti
       ON CONFLICT DO NOTHING`, [id]);
     const summary = await summarize(client, id);
     await client.query(`UPDATE imports SET status = 'checking', summary = $2, updated_at = now() WHERE id = $1`, [id, JSON.stringify(summary)]);
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 const FILE_ORDER = `CASE file WHEN 'stores' THEN 0 WHEN 'vouchers' THEN 1 ELSE 2 END`;
