@@ -4,6 +4,7 @@
 
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import type { TestProject } from 'vitest/node';
 import { startStack, type Stack } from '../scripts/stack/index.ts';
 import { migrate, resetDatabase } from '../infra/migrate.ts';
@@ -32,6 +33,13 @@ export default async function setup(project: TestProject) {
   const log = (line: string) => console.log(`[stack] ${line}`);
   stack = await startStack({ purpose: 'test', dataDir, log, stripeMock: true });
   await resetDatabase(stack.databaseUrl);
+  // The balance cache is keyed by code hash, and test codes repeat between runs: a fresh database
+  // needs a fresh cache, or a lookup answers with a card of an earlier run.
+  if (stack.redisUrl) {
+    const redis = new Redis(stack.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    await redis.connect().then(() => redis.flushdb()).catch((err: Error) => log(`could not clear the test Redis: ${err.message}`));
+    redis.disconnect();
+  }
   await migrate(stack.databaseUrl);
   // The SEPA files are checked against the real schemas: from ../shared/iso20022 or
   // ISO20022_SCHEMA_DIR, else downloaded once into ~/.cache/voucher-engine/iso20022.
