@@ -83,6 +83,13 @@ export default tseslint.config(
     },
   },
   {
+    // The configuration is read in small steps (one per section): a long loader hid unvalidated variables.
+    files: ['infra/config*.ts'],
+    rules: {
+      'max-lines-per-function': ['error', { max: 70, skipBlankLines: true, skipComments: true }],
+    },
+  },
+  {
     files: ['test/**', 'bench/**', 'scripts/**'],
     rules: {
       '@typescript-eslint/no-unused-expressions': 'off',

@@ -113,8 +113,8 @@ export async function run(argv: string[]): Promise<number> {
     temporal: o.temporal, apis: o.apis, workers: o.workers, databaseUrl, dataDir, namespace: 'voucher-capacity',
     temporalPort: 17533, log: (line) => log(`cluster: ${line}`),
     env: {
-      VELOCITY_CARD_REDEMPTIONS_PER_HOUR: high, VELOCITY_CARD_AMOUNT_PER_HOUR: high, VELOCITY_CARD_REDEMPTIONS_PER_DAY: high,
-      VELOCITY_CARD_AMOUNT_PER_DAY: high, VELOCITY_TERMINAL_SOLD_PER_DAY: high,
+      VELOCITY_CARD_REDEMPTIONS_PER_HOUR: high, VELOCITY_CARD_AMOUNT_PER_HOUR_MINOR: high, VELOCITY_CARD_REDEMPTIONS_PER_DAY: high,
+      VELOCITY_CARD_AMOUNT_PER_DAY_MINOR: high, VELOCITY_TERMINAL_SOLD_PER_DAY_MINOR: high,
     },
   });
   const target = `production build on the cluster launcher: ${o.apis} APIs ${o.via === 'lb' ? 'behind the load balancer' : '(tills spread over them directly)'}, `

@@ -60,8 +60,8 @@ export async function run(argv: string[]): Promise<number> {
   const engine = await startEngine({
     dataDir: path.join(ROOT, '.data/bench'), log,
     env: () => ({
-      VELOCITY_CARD_REDEMPTIONS_PER_HOUR: high, VELOCITY_CARD_AMOUNT_PER_HOUR: high, VELOCITY_CARD_REDEMPTIONS_PER_DAY: high,
-      VELOCITY_CARD_AMOUNT_PER_DAY: high, VELOCITY_TERMINAL_SOLD_PER_DAY: high,
+      VELOCITY_CARD_REDEMPTIONS_PER_HOUR: high, VELOCITY_CARD_AMOUNT_PER_HOUR_MINOR: high, VELOCITY_CARD_REDEMPTIONS_PER_DAY: high,
+      VELOCITY_CARD_AMOUNT_PER_DAY_MINOR: high, VELOCITY_TERMINAL_SOLD_PER_DAY_MINOR: high,
     }),
   });
   const clients: JsonClient[] = [];

@@ -6,17 +6,14 @@
 /** development: `npm start` and local tools; test: the test suite; production: everything else. */
 export type AppMode = 'development' | 'test' | 'production';
 
-/**
- * Whom to believe about the client's address: nobody (false), the nearest N proxies (a hop
- * count), or proxies at these addresses/CIDRs. Never "anyone": that lets a client choose its own
- * address with X-Forwarded-For and walk around per-address limits.
- */
-export type TrustProxy = false | number | string[];
-
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parsePiiKeys } from '../domain/pii-crypto.ts';
-import { normaliseBic, normaliseCreditorId, normaliseIban } from '../domain/sepa.ts';
+import { readEnv } from './config-env.ts';
+import type { DatevAccounts, TrustProxy } from './config-parsers.ts';
+import { ENV_DEFAULTS, type Env } from './config-schema.ts';
+
+export { parseDatevAccounts, parseTrustProxy, type DatevAccounts, type TrustProxy } from './config-parsers.ts';
+export { ConfigError, readEnv } from './config-env.ts';
 
 export interface Config {
   mode: AppMode;
@@ -114,20 +111,6 @@ export interface SettlementConfig {
   datev: DatevAccounts;
 }
 
-export interface DatevAccounts {
-  /** Clearing account of the voucher scheme (vouchers sold are a liability until redeemed). */
-  voucherClearing: string;
-  /** Contra account per billing party: its debtor/creditor account, else this default. */
-  partyDefault: string;
-  /** Per party id: its own DATEV personal account. */
-  parties: Record<string, string>;
-  /** DATEV consultant and client numbers of the centre's bookkeeping. */
-  consultant: string;
-  client: string;
-  /** First month of the fiscal year (1-12). */
-  fiscalYearStartMonth: number;
-}
-
 export interface PrivacyConfig {
   /** PII_KEYS: versioned keys that seal personal data at rest; the last one seals new values. */
   piiKeys: string;
@@ -184,18 +167,16 @@ export interface TracingConfig {
  * other OTEL_* variables (headers, timeout, sampler, batch sizes, service name, resource
  * attributes) are read by the SDK itself. gRPC is not built in: refused rather than ignored.
  */
-export function tracingFromEnv(): TracingConfig | null {
-  if (fromEnv('OTEL_SDK_DISABLED')?.toLowerCase() === 'true' || fromEnv('OTEL_TRACES_EXPORTER')?.toLowerCase() === 'none') return null;
-  const base = fromEnv('OTEL_EXPORTER_OTLP_ENDPOINT');
-  const tracesUrl = fromEnv('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? (base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined);
+export function tracingFromEnv(env: Env = readEnv(process.env, { only: TRACING_VARS })): TracingConfig | null {
+  if (env.OTEL_SDK_DISABLED?.toLowerCase() === 'true' || env.OTEL_TRACES_EXPORTER?.toLowerCase() === 'none') return null;
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const tracesUrl = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined);
   if (!tracesUrl) return null;
-  if (!/^https?:\/\//.test(tracesUrl)) throw new Error('OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL');
-  const protocol = fromEnv('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL') ?? fromEnv('OTEL_EXPORTER_OTLP_PROTOCOL') ?? 'http/protobuf';
-  if (protocol !== 'http/protobuf' && protocol !== 'http/json') {
-    throw new Error(`OTEL_EXPORTER_OTLP_PROTOCOL=${protocol} is not supported: use http/protobuf or http/json`);
-  }
-  return { tracesUrl, protocol };
+  return { tracesUrl, protocol: env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL };
 }
+
+const TRACING_VARS = ['OTEL_SDK_DISABLED', 'OTEL_TRACES_EXPORTER', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_PROTOCOL', 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL'] as const satisfies readonly (keyof Env)[];
 
 /** Every outbound or inbound wait has an end; values in milliseconds, 0 = none. */
 export interface TimeoutsConfig {
@@ -246,23 +227,14 @@ export interface ShopConfig {
   acceptedAt: string;
 }
 
-export const DEFAULT_TIMEOUTS: TimeoutsConfig = {
-  dbConnectMs: 5_000,
-  // Clearing a month of a million redemptions takes seconds, not a minute.
-  dbStatementMs: 60_000,
-  dbIdleInTransactionMs: 60_000,
-  httpRequestMs: 30_000,
-  // Longer than the longest answer that sends nothing meanwhile (a support cancel waits ~30 s).
-  httpConnectionMs: 120_000,
-  // Above the usual 60 s idle timeout of load balancers, so they, not we, close idle connections.
-  httpKeepAliveMs: 65_000,
-};
+/** The timeouts' defaults (config-schema.ts), for connections made without a loaded configuration. */
+export const DEFAULT_TIMEOUTS: TimeoutsConfig = timeoutsFrom(ENV_DEFAULTS);
 
 /** Public, so refused in production: with it anyone could open the dump's personal data. */
 export const DEV_PII_KEYS = 'dev:ZGV2LW9ubHktcGlpLWtleS1jaGFuZ2UtbWUtMzItYnl0ZXMhIQ==';
 
 /** Each SMTP wait ends well inside the mail activities' one-minute start-to-close timeout. */
-export const DEFAULT_SMTP_TIMEOUT_MS = 15_000;
+export const DEFAULT_SMTP_TIMEOUT_MS = ENV_DEFAULTS.SMTP_TIMEOUT_MS;
 
 // Development defaults. They are public (they are in this file), so production refuses them.
 const DEV_CARD_CODE_KEY = 'dev-only-card-code-key-change-me';
@@ -274,108 +246,28 @@ const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Public test account data (a well-known example IBAN and creditor id), for development and tests only. */
 const DEV_CENTRE = { name: 'Centre Gift Vouchers GmbH', iban: 'DE89370400440532013000', bic: 'COBADEFFXXX', creditorId: 'DE98ZZZ09999999999' };
 
-/** DATEV_ACCOUNTS: `voucherClearing=1590,partyDefault=1600,party:<uuid>=70001,…` (all optional). */
-export function parseDatevAccounts(raw: string | undefined): DatevAccounts {
-  const accounts: DatevAccounts = { voucherClearing: '1590', partyDefault: '1600', parties: {}, consultant: '1001', client: '1', fiscalYearStartMonth: 1 };
-  for (const part of (raw ?? '').split(',').map((x) => x.trim()).filter(Boolean)) {
-    const m = /^(voucherClearing|partyDefault|consultant|client|fiscalYearStartMonth|party:[0-9a-f-]{36})=(\d{1,9})$/.exec(part);
-    if (!m) throw new Error(`DATEV_ACCOUNTS: ${JSON.stringify(part)} is not name=digits (voucherClearing, partyDefault, consultant, client, fiscalYearStartMonth, party:<uuid>)`);
-    const [, key, value] = m;
-    if (key!.startsWith('party:')) accounts.parties[key!.slice('party:'.length)] = value!;
-    else if (key === 'fiscalYearStartMonth') accounts.fiscalYearStartMonth = Number(value);
-    else (accounts as unknown as Record<string, string>)[key!] = value!;
-  }
-  if (accounts.fiscalYearStartMonth < 1 || accounts.fiscalYearStartMonth > 12) throw new Error('DATEV_ACCOUNTS: fiscalYearStartMonth is 1-12');
-  return accounts;
-}
-
-/** The centre's account as configured; refuses to start with a bad IBAN, BIC or creditor id. */
-function centreFromEnv(iban: string): NonNullable<SettlementConfig['centre']> {
-  try {
-    return {
-      name: fromEnv('SEPA_CENTRE_NAME') ?? 'Shopping centre', iban: normaliseIban(iban),
-      bic: normaliseBic(fromEnv('SEPA_CENTRE_BIC') ?? ''), creditorId: normaliseCreditorId(fromEnv('SEPA_CREDITOR_ID') ?? ''),
-    };
-  } catch (err) {
-    throw new Error(`SEPA_CENTRE_IBAN, SEPA_CENTRE_BIC, SEPA_CREDITOR_ID: ${(err as Error).message}`);
-  }
-}
-
-function settlementFromEnv(mode: AppMode): SettlementConfig {
-  const iban = fromEnv('SEPA_CENTRE_IBAN');
-  const centre = iban
-    ? centreFromEnv(iban)
+function settlementFrom(env: Env, mode: AppMode): SettlementConfig {
+  const centre = env.SEPA_CENTRE_IBAN
+    ? { name: env.SEPA_CENTRE_NAME, iban: env.SEPA_CENTRE_IBAN, bic: env.SEPA_CENTRE_BIC!, creditorId: env.SEPA_CREDITOR_ID! }
     : mode === 'production' ? null : DEV_CENTRE;
-  const scheme = fromEnv('SEPA_DIRECT_DEBIT_SCHEME') ?? 'CORE';
-  if (scheme !== 'CORE' && scheme !== 'B2B') throw new Error('SEPA_DIRECT_DEBIT_SCHEME must be CORE or B2B');
   return {
-    iso20022SchemaDir: path.resolve(REPO_ROOT, fromEnv('ISO20022_SCHEMA_DIR') ?? '../shared/iso20022'),
-    centre, directDebitScheme: scheme, leadDays: intFromEnv('SEPA_LEAD_DAYS', 2),
-    datev: parseDatevAccounts(fromEnv('DATEV_ACCOUNTS')),
+    iso20022SchemaDir: path.resolve(REPO_ROOT, env.ISO20022_SCHEMA_DIR),
+    centre, directDebitScheme: env.SEPA_DIRECT_DEBIT_SCHEME, leadDays: env.SEPA_LEAD_DAYS,
+    datev: env.DATEV_ACCOUNTS,
   };
-}
-
-const MODES: readonly AppMode[] = ['development', 'test', 'production'];
-
-/** An unset or empty variable is "not configured" (compose passes `${VAR:-}` as ''). */
-function fromEnv(name: string): string | undefined {
-  const raw = process.env[name];
-  return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
-}
-
-function intFromEnv(name: string, fallback: number, { allowZero = false } = {}): number {
-  const raw = fromEnv(name);
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < 0 || (value === 0 && !allowZero)) {
-    throw new Error(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer`);
-  }
-  return value;
 }
 
 /** APP_MODE; unset means production, so forgetting it can never switch on development defaults. */
 export function appModeFromEnv(): AppMode {
-  const raw = fromEnv('APP_MODE') ?? 'production';
-  if (!MODES.includes(raw as AppMode)) throw new Error(`APP_MODE must be one of ${MODES.join(', ')}, not ${JSON.stringify(raw)}`);
-  return raw as AppMode;
+  return readEnv(process.env, { only: ['APP_MODE'] }).APP_MODE;
 }
 
 /** The database alone, for tools that need nothing else (migrations, the ledger check). */
 export function databaseUrlFromEnv(): string {
-  const url = fromEnv('DATABASE_URL');
+  const url = readEnv(process.env, { only: ['DATABASE_URL'] }).DATABASE_URL;
   if (url) return url;
   if (appModeFromEnv() === 'production') throw new Error('DATABASE_URL must be set in production mode');
   return DEV_DATABASE_URL;
-}
-
-/**
- * TRUST_PROXY: unset/0/false = off; a number = that many proxies in front of the API (the client
- * is the address the outermost of them saw); otherwise a comma-separated list of proxy addresses
- * or CIDRs. `true` (trust every sender) is refused.
- */
-export function parseTrustProxy(raw: string | undefined): TrustProxy {
-  if (raw === undefined || raw === '0' || raw.toLowerCase() === 'false' || raw.toLowerCase() === 'off') return false;
-  if (/^\d+$/.test(raw)) return Number(raw);
-  if (raw.toLowerCase() === 'true') {
-    throw new Error('TRUST_PROXY=true would believe any X-Forwarded-For; give the number of proxies in front of the API, or their addresses/CIDRs');
-  }
-  const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
-  const address = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-f:]*:[0-9a-f:.]*)(\/\d{1,3})?$/i;
-  const bad = list.find((entry) => !address.test(entry));
-  if (bad !== undefined || list.length === 0) {
-    throw new Error(`TRUST_PROXY must be a number of proxies or a comma-separated list of addresses/CIDRs; ${JSON.stringify(bad ?? raw)} is neither`);
-  }
-  return list;
-}
-
-/** A limit from the environment: a non-negative integer, or `off` for none. */
-function limitFromEnv(name: string, fallback: number | null): number | null {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (raw === 'off') return null;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer or "off"`);
-  return value;
 }
 
 /**
@@ -387,136 +279,130 @@ export function shopTaskQueue(config: Pick<Config, 'taskQueue'>): string {
   return `${config.taskQueue}-shop`;
 }
 
-function reminderDaysFromEnv(raw: string | undefined): number[] {
-  if (raw === undefined) return [30, 7];
-  if (raw === 'off' || raw === '') return [];
-  const days = raw.split(',').map((d) => Number(d.trim()));
-  if (days.some((d) => !Number.isInteger(d) || d < 1 || d > 365)) throw new Error('EXPIRY_REMINDER_DAYS must be a comma-separated list of days (1-365), or "off"');
-  return [...new Set(days)].sort((a, b) => b - a);
+function cardLifecycleFrom(env: Env): CardLifecycleConfig {
+  return {
+    adjustmentApprovalThreshold: BigInt(env.ADJUSTMENT_APPROVAL_THRESHOLD_MINOR),
+    adjustmentApprovalHours: env.ADJUSTMENT_APPROVAL_HOURS,
+    deactivationPolicy: env.CARD_DEACTIVATION_POLICY,
+    batchSerialPrefix: env.CARD_SERIAL_PREFIX,
+    batchActivationCodeDigits: env.CARD_ACTIVATION_CODE_DIGITS,
+    batchApprovalHours: env.CARD_BATCH_APPROVAL_HOURS,
+    expiryReminderDays: env.EXPIRY_REMINDER_DAYS,
+  };
 }
 
-function serialPrefixFromEnv(raw: string | undefined): string {
-  if (raw === undefined) return 'SC';
-  if (!/^[A-Z0-9]{0,8}$/.test(raw)) throw new Error('CARD_SERIAL_PREFIX must be up to 8 capital letters or digits');
-  return raw;
+function paymentsFrom(env: Env): PaymentsConfig {
+  return {
+    provider: env.PAYMENT_PROVIDER ?? (env.STRIPE_SECRET_KEY ? 'stripe' : 'dev'),
+    stripeSecretKey: env.STRIPE_SECRET_KEY ?? DEV_STRIPE_KEY,
+    stripeWebhookSecret: env.STRIPE_WEBHOOK_SECRET ?? DEV_WEBHOOK_SECRET,
+    stripeApiBase: env.STRIPE_API_BASE ?? null,
+    confirmationTimeoutSeconds: env.PAYMENT_TIMEOUT_SECONDS,
+  };
 }
 
-function deactivationPolicyFromEnv(raw: string | undefined): 'breakage' | 'refund' {
-  if (raw === undefined || raw === 'breakage' || raw === 'refund') return raw ?? 'breakage';
-  throw new Error('CARD_DEACTIVATION_POLICY must be "breakage" or "refund"');
+function shopFrom(env: Env): ShopConfig {
+  return {
+    currency: 'EUR',
+    ordersPerMinutePerClient: env.SHOP_ORDERS_PER_MINUTE,
+    presets: [1_000, 2_500, 5_000, 10_000],
+    minAmount: env.SHOP_MIN_AMOUNT_MINOR,
+    maxAmount: env.SHOP_MAX_AMOUNT_MINOR,
+    schemeName: env.SCHEME_NAME,
+    acceptedAt: env.SCHEME_ACCEPTED_AT,
+  };
 }
 
-export function loadConfig(overrides: Partial<Config> = {}): Config {
-  const env = process.env;
-  const mode = overrides.mode ?? appModeFromEnv();
-  const stripeSecretKey = fromEnv('STRIPE_SECRET_KEY');
-  const config: Config = {
+function timeoutsFrom(env: Env): TimeoutsConfig {
+  return {
+    dbConnectMs: env.DB_CONNECT_TIMEOUT_MS,
+    dbStatementMs: env.DB_STATEMENT_TIMEOUT_MS,
+    dbIdleInTransactionMs: env.DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    httpRequestMs: env.HTTP_REQUEST_TIMEOUT_MS,
+    httpConnectionMs: env.HTTP_CONNECTION_TIMEOUT_MS,
+    httpKeepAliveMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+  };
+}
+
+function fraudFrom(env: Env): FraudConfig {
+  return {
+    codeGuessing: {
+      windowSeconds: env.CODE_GUESS_WINDOW_SECONDS,
+      slowAfter: env.CODE_GUESS_SLOW_AFTER,
+      slowStepMs: env.CODE_GUESS_SLOW_STEP_MS,
+      lockAfter: env.CODE_GUESS_LOCK_AFTER,
+      lockSeconds: env.CODE_GUESS_LOCK_SECONDS,
+    },
+    velocity: {
+      cardRedemptionsPerHour: env.VELOCITY_CARD_REDEMPTIONS_PER_HOUR,
+      cardAmountPerHour: env.VELOCITY_CARD_AMOUNT_PER_HOUR_MINOR,
+      cardRedemptionsPerDay: env.VELOCITY_CARD_REDEMPTIONS_PER_DAY,
+      cardAmountPerDay: env.VELOCITY_CARD_AMOUNT_PER_DAY_MINOR,
+      terminalSoldPerDay: env.VELOCITY_TERMINAL_SOLD_PER_DAY_MINOR,
+      storeSoldPerDay: env.VELOCITY_STORE_SOLD_PER_DAY_MINOR,
+      storeRedeemedPerDay: env.VELOCITY_STORE_REDEEMED_PER_DAY_MINOR,
+    },
+  };
+}
+
+function webhooksFrom(env: Env, mode: AppMode): WebhooksConfig {
+  return {
+    allowPrivateAddresses: mode !== 'production',
+    requireHttps: mode === 'production',
+    timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+    retryBaseMs: env.WEBHOOK_RETRY_BASE_MS,
+    maxRetryDelayMs: env.WEBHOOK_MAX_RETRY_DELAY_MS,
+    retryWindowSeconds: env.WEBHOOK_RETRY_WINDOW_SECONDS,
+    secretOverlapHours: env.WEBHOOK_SECRET_OVERLAP_HOURS,
+  };
+}
+
+/** Services, listening and the shape of the scheme: everything that is not a section of its own. */
+function baseFrom(env: Env, mode: AppMode) {
+  return {
     mode,
-    databaseUrl: fromEnv('DATABASE_URL') ?? DEV_DATABASE_URL,
-    redisUrl: env.REDIS_URL === 'off' ? null : (env.REDIS_URL ?? 'redis://127.0.0.1:6379/0'),
-    temporalAddress: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
-    temporalNamespace: env.TEMPORAL_NAMESPACE ?? 'default',
-    taskQueue: env.TEMPORAL_TASK_QUEUE ?? 'voucher-engine',
-    cardCodeKey: fromEnv('CARD_CODE_KEY') ?? DEV_CARD_CODE_KEY,
-    port: intFromEnv('PORT', 3000),
-    host: env.HOST ?? '127.0.0.1',
-    trustProxy: parseTrustProxy(fromEnv('TRUST_PROXY')),
-    maxCardBalance: BigInt(intFromEnv('MAX_CARD_BALANCE', 250_000_00)),
-    cardValidityDays: intFromEnv('CARD_VALIDITY_DAYS', 3 * 365),
-    cardLifecycle: {
-      adjustmentApprovalThreshold: BigInt(intFromEnv('ADJUSTMENT_APPROVAL_THRESHOLD', 100_00)),
-      adjustmentApprovalHours: intFromEnv('ADJUSTMENT_APPROVAL_HOURS', 24),
-      deactivationPolicy: deactivationPolicyFromEnv(fromEnv('CARD_DEACTIVATION_POLICY')),
-      batchSerialPrefix: serialPrefixFromEnv(fromEnv('CARD_SERIAL_PREFIX')),
-      batchActivationCodeDigits: Math.min(20, Math.max(6, intFromEnv('CARD_ACTIVATION_CODE_DIGITS', 10))),
-      batchApprovalHours: intFromEnv('CARD_BATCH_APPROVAL_HOURS', 72),
-      expiryReminderDays: reminderDaysFromEnv(fromEnv('EXPIRY_REMINDER_DAYS')),
-    },
-    defaultHoldTtlSeconds: intFromEnv('HOLD_TTL_SECONDS', 900),
+    databaseUrl: env.DATABASE_URL ?? DEV_DATABASE_URL,
+    redisUrl: env.REDIS_URL === 'off' ? null : env.REDIS_URL,
+    temporalAddress: env.TEMPORAL_ADDRESS,
+    temporalNamespace: env.TEMPORAL_NAMESPACE,
+    taskQueue: env.TEMPORAL_TASK_QUEUE,
+    cardCodeKey: env.CARD_CODE_KEY ?? DEV_CARD_CODE_KEY,
+    port: env.PORT,
+    host: env.HOST,
+    trustProxy: env.TRUST_PROXY,
+    maxCardBalance: BigInt(env.MAX_CARD_BALANCE_MINOR),
+    cardValidityDays: env.CARD_VALIDITY_DAYS,
+    defaultHoldTtlSeconds: env.HOLD_TTL_SECONDS,
     temporalUiUrl: env.TEMPORAL_UI_URL ?? null,
-    idempotencyRetentionHours: intFromEnv('IDEMPOTENCY_RETENTION_HOURS', 72),
-    publicUrl: (fromEnv('PUBLIC_URL') ?? `http://${env.HOST ?? '127.0.0.1'}:${env.PORT ?? 3000}`).replace(/\/$/, ''),
-    payments: {
-      provider: (fromEnv('PAYMENT_PROVIDER') as 'stripe' | 'dev' | undefined) ?? (stripeSecretKey ? 'stripe' : 'dev'),
-      stripeSecretKey: stripeSecretKey ?? DEV_STRIPE_KEY,
-      stripeWebhookSecret: fromEnv('STRIPE_WEBHOOK_SECRET') ?? DEV_WEBHOOK_SECRET,
-      stripeApiBase: fromEnv('STRIPE_API_BASE') ?? null,
-      confirmationTimeoutSeconds: intFromEnv('PAYMENT_TIMEOUT_SECONDS', 30 * 60),
-    },
-    mail: {
-      smtpUrl: fromEnv('SMTP_URL') ?? null,
-      from: fromEnv('MAIL_FROM') ?? 'Centre Vouchers <vouchers@centre.example>',
-      timeoutMs: intFromEnv('SMTP_TIMEOUT_MS', DEFAULT_SMTP_TIMEOUT_MS),
-    },
-    clearingTimeZone: env.CLEARING_TIME_ZONE ?? 'Europe/Berlin',
-    legacyImport: {
-      dir: fromEnv('IMPORT_DIR') ?? '.data/imports',
-      chunkRows: intFromEnv('IMPORT_CHUNK_ROWS', 50_000),
-    },
-    shop: {
-      currency: 'EUR',
-      ordersPerMinutePerClient: intFromEnv('SHOP_ORDERS_PER_MINUTE', 10),
-      presets: [1_000, 2_500, 5_000, 10_000],
-      minAmount: intFromEnv('SHOP_MIN_AMOUNT', 500),
-      maxAmount: intFromEnv('SHOP_MAX_AMOUNT', 50_000),
-      schemeName: env.SCHEME_NAME ?? 'Centre Gift Voucher',
-      acceptedAt: env.SCHEME_ACCEPTED_AT ?? 'all stores of the shopping centre',
-    },
-    timeouts: {
-      dbConnectMs: intFromEnv('DB_CONNECT_TIMEOUT_MS', DEFAULT_TIMEOUTS.dbConnectMs),
-      dbStatementMs: intFromEnv('DB_STATEMENT_TIMEOUT_MS', DEFAULT_TIMEOUTS.dbStatementMs, { allowZero: true }),
-      dbIdleInTransactionMs: intFromEnv('DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', DEFAULT_TIMEOUTS.dbIdleInTransactionMs, { allowZero: true }),
-      httpRequestMs: intFromEnv('HTTP_REQUEST_TIMEOUT_MS', DEFAULT_TIMEOUTS.httpRequestMs),
-      httpConnectionMs: intFromEnv('HTTP_CONNECTION_TIMEOUT_MS', DEFAULT_TIMEOUTS.httpConnectionMs),
-      httpKeepAliveMs: intFromEnv('HTTP_KEEP_ALIVE_TIMEOUT_MS', DEFAULT_TIMEOUTS.httpKeepAliveMs),
-    },
-    ops: {
-      workerPort: intFromEnv('WORKER_OPS_PORT', 9091, { allowZero: true }),
-      temporalMetricsBind: fromEnv('TEMPORAL_METRICS_BIND') ?? null,
-      shutdownGraceMs: intFromEnv('SHUTDOWN_GRACE_MS', 25_000),
-      tracing: tracingFromEnv(),
-    },
-    fraud: {
-      codeGuessing: {
-        windowSeconds: intFromEnv('CODE_GUESS_WINDOW_SECONDS', 900),
-        slowAfter: intFromEnv('CODE_GUESS_SLOW_AFTER', 5),
-        slowStepMs: intFromEnv('CODE_GUESS_SLOW_STEP_MS', 500),
-        lockAfter: intFromEnv('CODE_GUESS_LOCK_AFTER', 20),
-        lockSeconds: intFromEnv('CODE_GUESS_LOCK_SECONDS', 900),
-      },
-      velocity: {
-        cardRedemptionsPerHour: limitFromEnv('VELOCITY_CARD_REDEMPTIONS_PER_HOUR', 10),
-        cardAmountPerHour: limitFromEnv('VELOCITY_CARD_AMOUNT_PER_HOUR', 2_500_00),
-        cardRedemptionsPerDay: limitFromEnv('VELOCITY_CARD_REDEMPTIONS_PER_DAY', 30),
-        cardAmountPerDay: limitFromEnv('VELOCITY_CARD_AMOUNT_PER_DAY', 10_000_00),
-        terminalSoldPerDay: limitFromEnv('VELOCITY_TERMINAL_SOLD_PER_DAY', 50_000_00),
-        storeSoldPerDay: limitFromEnv('VELOCITY_STORE_SOLD_PER_DAY', null),
-        storeRedeemedPerDay: limitFromEnv('VELOCITY_STORE_REDEEMED_PER_DAY', null),
-      },
-    },
-    privacy: {
-      piiKeys: fromEnv('PII_KEYS') ?? DEV_PII_KEYS,
-      orderPiiRetentionDays: intFromEnv('ORDER_PII_RETENTION_DAYS', 365),
-      expiredOrderRetentionDays: intFromEnv('EXPIRED_ORDER_RETENTION_DAYS', 30),
-    },
-    webhooks: {
-      allowPrivateAddresses: mode !== 'production',
-      requireHttps: mode === 'production',
-      timeoutMs: intFromEnv('WEBHOOK_TIMEOUT_MS', 10_000),
-      retryBaseMs: intFromEnv('WEBHOOK_RETRY_BASE_MS', 30_000),
-      maxRetryDelayMs: intFromEnv('WEBHOOK_MAX_RETRY_DELAY_MS', 6 * 3_600_000),
-      retryWindowSeconds: intFromEnv('WEBHOOK_RETRY_WINDOW_SECONDS', 3 * 86_400),
-      secretOverlapHours: intFromEnv('WEBHOOK_SECRET_OVERLAP_HOURS', 24),
-    },
-    settlement: settlementFromEnv(mode),
+    idempotencyRetentionHours: env.IDEMPOTENCY_RETENTION_HOURS,
+    publicUrl: (env.PUBLIC_URL ?? `http://${env.HOST}:${env.PORT}`).replace(/\/$/, ''),
+    clearingTimeZone: env.CLEARING_TIME_ZONE,
+  };
+}
+
+/**
+ * The configuration from the environment, validated as a whole first (config-env.ts: every
+ * malformed or unknown variable is named in one error), then `overrides` (tests) on top.
+ */
+export function loadConfig(overrides: Partial<Config> = {}): Config {
+  const env = readEnv(process.env);
+  const mode = overrides.mode ?? env.APP_MODE;
+  const config: Config = {
+    ...baseFrom(env, mode),
+    cardLifecycle: cardLifecycleFrom(env),
+    payments: paymentsFrom(env),
+    mail: { smtpUrl: env.SMTP_URL ?? null, from: env.MAIL_FROM, timeoutMs: env.SMTP_TIMEOUT_MS },
+    legacyImport: { dir: env.IMPORT_DIR, chunkRows: env.IMPORT_CHUNK_ROWS },
+    shop: shopFrom(env),
+    timeouts: timeoutsFrom(env),
+    ops: { workerPort: env.WORKER_OPS_PORT, temporalMetricsBind: env.TEMPORAL_METRICS_BIND ?? null, shutdownGraceMs: env.SHUTDOWN_GRACE_MS, tracing: tracingFromEnv(env) },
+    fraud: fraudFrom(env),
+    privacy: { piiKeys: env.PII_KEYS ?? DEV_PII_KEYS, orderPiiRetentionDays: env.ORDER_PII_RETENTION_DAYS, expiredOrderRetentionDays: env.EXPIRED_ORDER_RETENTION_DAYS },
+    webhooks: webhooksFrom(env, mode),
+    settlement: settlementFrom(env, mode),
     ...overrides,
   };
-  parsePiiKeys(config.privacy.piiKeys);
-  if (config.payments.provider !== 'stripe' && config.payments.provider !== 'dev') {
-    throw new Error(`PAYMENT_PROVIDER must be "stripe" or "dev", not ${JSON.stringify(config.payments.provider)}`);
-  }
-  if (config.cardCodeKey.length < 16) throw new Error('CARD_CODE_KEY must be at least 16 characters');
-  assertNoPublicSecrets(config, { publicUrlSet: Boolean(fromEnv('PUBLIC_URL') || overrides.publicUrl) });
+  assertNoPublicSecrets(config, { publicUrlSet: Boolean(env.PUBLIC_URL || overrides.publicUrl) });
   return config;
 }
 

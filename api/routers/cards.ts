@@ -131,7 +131,7 @@ export const cardsRouter = router({
 
   adjust: backofficeProcedure(ADJUSTERS)
     .meta({ openapi: { method: 'POST', path: '/v1/cards/{cardId}/adjustments', tags: TAG, protect: true, requestHeaders: idempotencyHeaders,
-      summary: 'Adjust a card\'s balance up or down', description: 'Up to ADJUSTMENT_APPROVAL_THRESHOLD it is booked at once; above, it waits for a second back-office user\'s approval (status pending) and expires after ADJUSTMENT_APPROVAL_HOURS. Requires an Idempotency-Key.',
+      summary: 'Adjust a card\'s balance up or down', description: 'Up to ADJUSTMENT_APPROVAL_THRESHOLD_MINOR it is booked at once; above, it waits for a second back-office user\'s approval (status pending) and expires after ADJUSTMENT_APPROVAL_HOURS. Requires an Idempotency-Key.',
       errorResponses: ERRORS_WRITE } })
     .input(z.object({ cardId, direction: z.enum(['up', 'down']), amount: amountSchema, reason: reasonText }).strict())
     .output(z.object({ status: z.enum(['booked', 'pending']), result: lifecycleResult.nullable(), adjustment: adjustmentSchema.nullable() }))

@@ -61,9 +61,9 @@ beforeAll(async () => {
     env: {
       // Fraud limits and the shop's per-address limit have their own tests; here every till and
       // the shopper come through one load balancer address.
-      VELOCITY_CARD_REDEMPTIONS_PER_HOUR: 'off', VELOCITY_CARD_AMOUNT_PER_HOUR: 'off',
-      VELOCITY_CARD_REDEMPTIONS_PER_DAY: 'off', VELOCITY_CARD_AMOUNT_PER_DAY: 'off',
-      VELOCITY_TERMINAL_SOLD_PER_DAY: 'off', SHOP_ORDERS_PER_MINUTE: '100000',
+      VELOCITY_CARD_REDEMPTIONS_PER_HOUR: 'off', VELOCITY_CARD_AMOUNT_PER_HOUR_MINOR: 'off',
+      VELOCITY_CARD_REDEMPTIONS_PER_DAY: 'off', VELOCITY_CARD_AMOUNT_PER_DAY_MINOR: 'off',
+      VELOCITY_TERMINAL_SOLD_PER_DAY_MINOR: 'off', SHOP_ORDERS_PER_MINUTE: '100000',
       SMTP_TIMEOUT_MS: '5000',
     },
   });
