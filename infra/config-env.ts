@@ -93,7 +93,7 @@ function unknownVariables(env: NodeJS.ProcessEnv): string[] {
 const warned = new Set<string>();
 
 /** A deprecated name stands in for its new one: same value or only one set, else it is refused. */
-function applyFormerNames(env: NodeJS.ProcessEnv, problems: string[]): Record<string, string | undefined> {
+function applyFormerNames(env: NodeJS.ProcessEnv, problems: string[], readAs: Map<EnvName, string>): Record<string, string | undefined> {
   const input: Record<string, string | undefined> = {};
   for (const name of NAMES) input[name] = env[name];
   for (const [formerly, name] of FORMER_NAMES) {
@@ -105,6 +105,7 @@ function applyFormerNames(env: NodeJS.ProcessEnv, problems: string[]): Record<st
       continue;
     }
     input[name] = old;
+    readAs.set(name, formerly);
     if (!warned.has(formerly)) {
       warned.add(formerly);
       createLogger('config').warn(`${formerly} is deprecated: it is read as ${name} (the unit is in the name now); rename it`);
@@ -128,8 +129,10 @@ function crossChecks(env: Env): string[] {
 export function readEnv(env: NodeJS.ProcessEnv = process.env, { only }: { only?: readonly EnvName[] } = {}): Env {
   const problems: string[] = [];
   const names = only ?? NAMES;
-  const input = only ? Object.fromEntries(only.map((n) => [n, env[n]])) : applyFormerNames(env, problems);
-  const shape = Object.fromEntries(names.map((n) => [n, ENV_VARS[n].schema(n)]));
+  // A value given under a former name is reported under that name: it is the one the operator set.
+  const readAs = new Map<EnvName, string>();
+  const input = only ? Object.fromEntries(only.map((n) => [n, env[n]])) : applyFormerNames(env, problems, readAs);
+  const shape = Object.fromEntries(names.map((n) => [n, ENV_VARS[n].schema(readAs.get(n) ?? n)]));
   const result = z.object(shape).safeParse(input);
   if (!result.success) problems.push(...result.error.issues.map((issue) => issue.message));
   if (!only) problems.push(...unknownVariables(env));

@@ -13,7 +13,7 @@ export interface EnvVar<T> {
   /** Its name before it carried its unit: still read, with a warning. */
   formerly?: string;
   /** The zod schema of this variable under `name` (its own or its former one). */
-  schema(name: string, opts?: { noFallback?: boolean }): z.ZodType<T>;
+  schema(name: string): z.ZodType<T>;
 }
 
 /** A parse result meaning "not what this variable expects": the message then says what it expects. */
@@ -32,9 +32,9 @@ interface VarOptions { secret?: boolean; formerly?: string }
 export function envVar<T>(expected: string, parse: (raw: string) => T | typeof INVALID, fallback: T, description: string, opts: VarOptions = {}): EnvVar<T> {
   return {
     description, fallback, ...opts,
-    schema(name, { noFallback = false } = {}) {
+    schema(name) {
       const read = z.string().optional().transform((raw, ctx): T => {
-        if (raw === undefined) return (noFallback ? undefined : fallback) as T;
+        if (raw === undefined) return fallback;
         const value = raw.trim();
         let parsed: T | typeof INVALID;
         try {

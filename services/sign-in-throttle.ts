@@ -9,6 +9,7 @@
 // lock every admin out for long; the account-wide budget is larger and only reached from many addresses.
 
 import type pg from 'pg';
+import { readEnv } from '../infra/config-env.ts';
 import { inTransaction } from '../infra/db.ts';
 import { signInLockouts, signInRefusals } from '../infra/metrics.ts';
 
@@ -24,19 +25,15 @@ export interface SignInPolicy {
   perClientPerMinute: number;
 }
 
-function intFromEnv(name: string, fallback: number): number {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer`);
-  return value;
-}
-
 export function signInPolicyFromEnv(): SignInPolicy {
+  const env = readEnv(process.env, { only: ['SIGN_IN_FREE_ATTEMPTS', 'SIGN_IN_FREE_ATTEMPTS_PER_ACCOUNT', 'SIGN_IN_FIRST_DELAY_SECONDS',
+    'SIGN_IN_MAX_DELAY_SECONDS', 'SIGN_IN_PER_ADDRESS_PER_MINUTE'] });
   return {
-    freeAttemptsPerClient: intFromEnv('SIGN_IN_FREE_ATTEMPTS', 5),
-    freeAttemptsPerAccount: intFromEnv('SIGN_IN_FREE_ATTEMPTS_PER_ACCOUNT', 20),
-    firstDelaySeconds: intFromEnv('SIGN_IN_FIRST_DELAY_SECONDS', 30),
-    maxDelaySeconds: intFromEnv('SIGN_IN_MAX_DELAY_SECONDS', 900),
-    perClientPerMinute: intFromEnv('SIGN_IN_PER_ADDRESS_PER_MINUTE', 30),
+    freeAttemptsPerClient: env.SIGN_IN_FREE_ATTEMPTS,
+    freeAttemptsPerAccount: env.SIGN_IN_FREE_ATTEMPTS_PER_ACCOUNT,
+    firstDelaySeconds: env.SIGN_IN_FIRST_DELAY_SECONDS,
+    maxDelaySeconds: env.SIGN_IN_MAX_DELAY_SECONDS,
+    perClientPerMinute: env.SIGN_IN_PER_ADDRESS_PER_MINUTE,
   };
 }
 
