@@ -3,6 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { ConfigError, loadConfig, readEnv } from '../../infra/config.ts';
 import { documentedNames } from '../../infra/config-env.ts';
 import { ENV_DEFAULTS, ENV_VARS } from '../../infra/config-schema.ts';
@@ -156,5 +157,16 @@ describe('configuration schema', () => {
   it('loadConfig refuses to start on a bad environment', () => {
     process.env = { APP_MODE: 'test', SHOP_MIN_AMOUNT_MINOR: 'five', CARD_SERAIL_PREFIX: 'X' };
     expect(() => loadConfig()).toThrow(/SHOP_MIN_AMOUNT_MINOR must be a positive integer[\s\S]*CARD_SERAIL_PREFIX is not a known variable \(did you mean CARD_SERIAL_PREFIX\?\)/);
+  });
+
+  it('knows every variable docker-compose.yml and the Kubernetes manifests give the API, worker and migration', () => {
+    const compose = parseYaml(readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8'), { merge: true });
+    const configMap = parseYaml(readFileSync(new URL('../../deploy/k8s/config.yaml', import.meta.url), 'utf8'));
+    const given = [
+      ...['migrate', 'api', 'worker'].flatMap((service) => Object.keys(compose.services[service].environment)),
+      ...Object.keys(configMap.data),
+    ];
+    expect(given.length).toBeGreaterThan(25);
+    expect(given.filter((name) => !documentedNames().includes(name))).toEqual([]);
   });
 });
