@@ -21,8 +21,11 @@ const FORMER_NAMES = new Map(NAMES.flatMap((name) => {
   return formerly ? [[formerly, name] as const] : [];
 }));
 
-/** The first words of our variables' names: an unknown name starting with one of them is a mistake. */
-const OUR_PREFIXES = ['APP_', 'DATABASE_', 'REDIS_', 'TEMPORAL_', 'CARD_', 'HOLD_', 'ADJUSTMENT_', 'EXPIRY_', 'IDEMPOTENCY_',
+/**
+ * The first words of our variables' names: an unknown name starting with one of them is a mistake.
+ * Not APP_: platforms set APP_NAME, APP_URL and the like (a typo of APP_MODE is still a near-miss).
+ */
+const OUR_PREFIXES = ['DATABASE_', 'REDIS_', 'TEMPORAL_', 'CARD_', 'HOLD_', 'ADJUSTMENT_', 'EXPIRY_', 'IDEMPOTENCY_',
   'PUBLIC_', 'PAYMENT_', 'STRIPE_', 'SHOP_', 'SCHEME_', 'TRUST_', 'SMTP_', 'MAIL_', 'CLEARING_', 'DB_', 'HTTP_', 'CODE_GUESS_',
   'VELOCITY_', 'SIGN_IN_', 'WORKER_', 'SHUTDOWN_', 'PII_', 'ORDER_', 'EXPIRED_', 'WEBHOOK_', 'IMPORT_', 'ISO20022_', 'SEPA_',
   'DATEV_', 'MAX_CARD_', 'VOUCHER_', 'PORTAL_'];

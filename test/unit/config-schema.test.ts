@@ -129,6 +129,7 @@ describe('configuration schema', () => {
     expect(refusal({ WEBHOOK_RETRIES: '5' })).toMatch(/WEBHOOK_RETRIES is not a known variable; see README/);
     // Not one of our prefixes, but a near-miss of a known name.
     expect(refusal({ PUBLC_URL: 'https://x.example' })).toMatch(/PUBLC_URL is not a known variable \(did you mean PUBLIC_URL\?\)/);
+    expect(refusal({ APP_MDOE: 'development' })).toMatch(/APP_MDOE is not a known variable \(did you mean APP_MODE\?\)/);
   });
 
   it("lets through what belongs to tools, the OpenTelemetry SDK, Temporal's CLI and Kubernetes", () => {
@@ -136,7 +137,7 @@ describe('configuration schema', () => {
       CI: 'true', NODE_ENV: 'production', HTTP_PROXY: 'http://proxy:3128', OTEL_BSP_MAX_QUEUE_SIZE: '4096', OTEL_SERVICE_NAME: 'x',
       TEMPORAL_TLS_CERT: '/certs/client.pem', TEMPORAL_API_KEY: 'k', TEMPORAL_PROFILE: 'prod', TEMPORAL_CORS_ORIGINS: 'http://localhost:3000',
       REDIS_PORT: 'tcp://10.0.0.7:6379', REDIS_SERVICE_HOST: '10.0.0.7', REDIS_PORT_6379_TCP_ADDR: '10.0.0.7',
-      HOME: '/root', HOSTNAME: 'api-1', MAIL: '/var/mail/root', npm_config_cache: '/tmp',
+      HOME: '/root', HOSTNAME: 'api-1', MAIL: '/var/mail/root', npm_config_cache: '/tmp', APP_NAME: 'vouchers',
     })).not.toThrow();
   });
 
