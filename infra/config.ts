@@ -37,6 +37,11 @@ export interface Config {
   cardLifecycle: CardLifecycleConfig;
   /** Hold lifetime when a store sets none; stores normally carry their own. */
   defaultHoldTtlSeconds: number;
+  /**
+   * How long the outbox relay holds back a redemption's start (ms), so a capture or void that
+   * follows within it is delivered with the start as one signal-with-start. 0: start at once.
+   */
+  outboxStartGraceMs: number;
   temporalUiUrl: string | null;
   /** How long a repeated Idempotency-Key still returns the first answer. */
   idempotencyRetentionHours: number;
@@ -433,6 +438,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
       expiryReminderDays: reminderDaysFromEnv(fromEnv('EXPIRY_REMINDER_DAYS')),
     },
     defaultHoldTtlSeconds: intFromEnv('HOLD_TTL_SECONDS', 900),
+    outboxStartGraceMs: intFromEnv('OUTBOX_START_GRACE_MS', 1000, { allowZero: true }),
     temporalUiUrl: env.TEMPORAL_UI_URL ?? null,
     idempotencyRetentionHours: intFromEnv('IDEMPOTENCY_RETENTION_HOURS', 72),
     publicUrl: (fromEnv('PUBLIC_URL') ?? `http://${env.HOST ?? '127.0.0.1'}:${env.PORT ?? 3000}`).replace(/\/$/, ''),
