@@ -39,6 +39,7 @@ const cards = {
   MAX_CARD_BALANCE_MINOR: positiveInt(250_000_00, 'most a card may hold, minor units', { formerly: 'MAX_CARD_BALANCE' }),
   CARD_VALIDITY_DAYS: positiveInt(3 * 365, 'validity of a newly sold card'),
   HOLD_TTL_SECONDS: positiveInt(900, 'hold lifetime when a store sets none'),
+  OUTBOX_START_GRACE_MS: nonNegativeInt(1000, 'how long the outbox relay holds a redemption start back so a settle within it goes as one signal-with-start; 0 = at once'),
   ADJUSTMENT_APPROVAL_THRESHOLD_MINOR: positiveInt(100_00, "adjustments above this (minor units) wait for a second user's approval",
     { formerly: 'ADJUSTMENT_APPROVAL_THRESHOLD' }),
   ADJUSTMENT_APPROVAL_HOURS: positiveInt(24, 'how long such an adjustment waits before it expires'),

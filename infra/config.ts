@@ -34,6 +34,11 @@ export interface Config {
   cardLifecycle: CardLifecycleConfig;
   /** Hold lifetime when a store sets none; stores normally carry their own. */
   defaultHoldTtlSeconds: number;
+  /**
+   * How long the outbox relay holds back a redemption's start (ms), so a capture or void that
+   * follows within it is delivered with the start as one signal-with-start. 0: start at once.
+   */
+  outboxStartGraceMs: number;
   temporalUiUrl: string | null;
   /** How long a repeated Idempotency-Key still returns the first answer. */
   idempotencyRetentionHours: number;
@@ -373,6 +378,7 @@ function baseFrom(env: Env, mode: AppMode) {
     maxCardBalance: BigInt(env.MAX_CARD_BALANCE_MINOR),
     cardValidityDays: env.CARD_VALIDITY_DAYS,
     defaultHoldTtlSeconds: env.HOLD_TTL_SECONDS,
+    outboxStartGraceMs: env.OUTBOX_START_GRACE_MS,
     temporalUiUrl: env.TEMPORAL_UI_URL ?? null,
     idempotencyRetentionHours: env.IDEMPOTENCY_RETENTION_HOURS,
     publicUrl: (env.PUBLIC_URL ?? `http://${env.HOST}:${env.PORT}`).replace(/\/$/, ''),

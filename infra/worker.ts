@@ -111,7 +111,10 @@ export async function startEngineWorker(opts: EngineWorkerOptions): Promise<Engi
   });
   const worker = await create(opts.taskQueue);
   const shopWorker = opts.shopTaskQueue && opts.shopTaskQueue !== opts.taskQueue ? await create(opts.shopTaskQueue) : null;
-  const relay = new OutboxRelay({ pool: opts.pool, client: opts.client, taskQueue: opts.taskQueue, log: opts.log });
+  const relay = new OutboxRelay({
+    pool: opts.pool, client: opts.client, taskQueue: opts.taskQueue, log: opts.log,
+    startGraceMs: opts.activityDeps.config.outboxStartGraceMs,
+  });
   const webhookRelay = new WebhookRelay({
     pool: opts.pool, client: opts.client, taskQueue: opts.taskQueue, config: opts.activityDeps.config.webhooks, log: opts.log,
   });

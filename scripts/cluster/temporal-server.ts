@@ -60,12 +60,14 @@ async function setupSchema(sqlTool: string, target: PgTarget, database: string, 
   run(['update-schema', '-d', versionedDir]);
 }
 
-const DYNAMIC_CONFIG = `# Features the engine's workflows use (update-with-start, updates) and prompt search attributes.
+// Not system.forceSearchAttributesCacheRefreshOnRead ("should not be turned on in production"): it
+// reads the cluster metadata from the database, under one process-wide lock, on every start,
+// upsert and visibility write. With SQL visibility, registering a search attribute only updates
+// the namespace (its alias), so nothing waits on that cache.
+const DYNAMIC_CONFIG = `# Features the engine's workflows use (update-with-start, updates).
 frontend.enableExecuteMultiOperation:
   - value: true
 frontend.enableUpdateWorkflowExecution:
-  - value: true
-system.forceSearchAttributesCacheRefreshOnRead:
   - value: true
 system.enableActivityEagerExecution:
   - value: true
@@ -238,7 +240,6 @@ export async function startTemporalDev(opts: {
         '--db-filename', path.join(opts.dataDir, 'temporal-dev.sqlite'), '--namespace', opts.namespace,
         '--dynamic-config-value', 'frontend.enableExecuteMultiOperation=true',
         '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true',
-        '--dynamic-config-value', 'system.forceSearchAttributesCacheRefreshOnRead=true',
         '--dynamic-config-value', 'system.enableActivityEagerExecution=true',
       ],
       logFile: path.join(opts.logsDir, 'temporal-dev.log'),

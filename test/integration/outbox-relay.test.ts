@@ -62,6 +62,50 @@ describe('workflow outbox', () => {
     expect(await outboxRows(workflowId)).toEqual([]);
   }, 60_000);
 
+  it('holds a start back for its grace and sends it with the capture that follows as one signal-with-start', async () => {
+    const card = await issueCard(h, 3_000);
+    const authorize = async () => {
+      const ref = posRef();
+      const auth = await call(h, 'POST', '/v1/redemptions', { body: { code: card.code, amount: 100, currency: 'EUR', posReference: ref } });
+      expect(auth.status).toBe(200);
+      return { id: auth.body.id as string, workflowId: redemptionWorkflowId(h.terminalA.id, ref) };
+    };
+    const uncaptured = await authorize();
+    const captured = await authorize();
+    const drained = await authorize();
+    expect((await call(h, 'POST', `/v1/redemptions/${captured.id}/capture`, { body: {} })).status).toBe(200);
+
+    const patient = new OutboxRelay({ pool: h.deps.db.pool, client: h.client, taskQueue: h.config.taskQueue, startGraceMs: 600_000 });
+    await patient.relayBatch();
+    // The capture took its start along: one call, the settle in the workflow's first task.
+    expect(await outboxRows(captured.workflowId)).toEqual([]);
+    const history = await h.client.workflow.getHandle(captured.workflowId).fetchHistory();
+    expect(history.events!.slice(0, 2).map((e) => [!!e.workflowExecutionStartedEventAttributes, e.workflowExecutionSignaledEventAttributes?.signalName]))
+      .toEqual([[true, undefined], [false, 'holdSettled']]);
+    const [started] = history.events!;
+    expect(started!.workflowExecutionStartedEventAttributes!.input!.payloads).toHaveLength(1);
+    // Starts without a settle wait out their grace.
+    expect(await outboxRows(uncaptured.workflowId)).toMatchObject([{ kind: 'redemption_started', attempts: 0 }]);
+    expect(await outboxRows(drained.workflowId)).toMatchObject([{ kind: 'redemption_started', attempts: 0 }]);
+
+    // drain() (tests, shutdown) does not wait for the grace …
+    await patient.drain();
+    expect(await outboxRows(drained.workflowId)).toEqual([]);
+    expect(await outboxRows(uncaptured.workflowId)).toEqual([]);
+    // … and a relay delivers a start once its grace is over.
+    const again = await authorize();
+    const brief = new OutboxRelay({ pool: h.deps.db.pool, client: h.client, taskQueue: h.config.taskQueue, startGraceMs: 300 });
+    await waitFor(async () => {
+      await brief.relayBatch();
+      return (await outboxRows(again.workflowId)).length === 0;
+    }, 10_000, 100);
+    for (const { workflowId } of [uncaptured, captured, drained, again]) {
+      const handle = h.client.workflow.getHandle(workflowId);
+      expect((await handle.describe()).status.name).toBe('RUNNING');
+      await handle.terminate('test done');
+    }
+  }, 60_000);
+
   it('does not let rows it cannot deliver hold up the ones behind them', async () => {
     // 300 rows Temporal refuses (a workflow id over its length limit), more than a batch, ahead
     // of a real redemption's.
