@@ -7,10 +7,11 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type pg from 'pg';
 import { DomainError } from '../domain/errors.ts';
+import type { PiiCipher } from '../domain/pii-crypto.ts';
 import type { Config } from '../infra/config.ts';
-import { stageChunks, type StagedFile, type StageProgress } from '../services/legacy-import/stage.ts';
+import { stageChunks, type StageContext, type StagedFile, type StageProgress } from '../services/legacy-import/stage.ts';
 import {
-  checkStaged, dropStaging, getImport, publish, readStoreMapping, rejectionsAccepted, setStatus,
+  checkStaged, dropStaging, forgetLostStaging, getImport, publish, readStoreMapping, rejectionsAccepted, setStatus,
   type ImportRecord, type ImportStatus, type ImportSummary, type Reconciliation,
 } from '../services/legacy-import/store.ts';
 
@@ -18,6 +19,7 @@ export interface ImportActivityDeps {
   pool: pg.Pool;
   config: Config;
   secrets: { hashKey: Buffer };
+  pii: PiiCipher;
 }
 
 export interface CheckedImport {
@@ -65,20 +67,27 @@ async function finalRefusals<T>(work: () => Promise<T>): Promise<T> {
 
 export function createImportActivities(deps: ImportActivityDeps): ImportActivities {
   const { pool } = deps;
+  const stageContext = (imp: ImportRecord, stores: Map<string, string>): StageContext => ({
+    format: imp.codeFormat, stores, now: new Date(), maxBalance: deps.config.maxCardBalance,
+    hashKey: deps.secrets.hashKey, pii: deps.pii, chunkRows: deps.config.legacyImport.chunkRows,
+  });
   return {
     async stageImportFile(importId, file) {
       const imp = await recordOf(pool, importId);
       const { stores } = await readStoreMapping(pool, imp);
-      const ctx = {
-        format: imp.codeFormat, stores, now: new Date(), maxBalance: deps.config.maxCardBalance,
-        hashKey: deps.secrets.hashKey, chunkRows: deps.config.legacyImport.chunkRows,
-      };
-      return stageChunks(pool, imp, file, ctx, STAGE_BUDGET_MS, beat);
+      return stageChunks(pool, imp, file, stageContext(imp, stores), STAGE_BUDGET_MS, beat);
     },
 
     async checkImport(importId) {
       const imp = await recordOf(pool, importId);
-      const { rejections } = await readStoreMapping(pool, imp);
+      const { stores, rejections } = await readStoreMapping(pool, imp);
+      if (imp.status === 'staging') {
+        // The database restarted since staging and emptied the unlogged staging tables: stage again.
+        for (const file of ['vouchers', 'history'] as const) {
+          if (!(await forgetLostStaging(pool, importId, file))) continue;
+          while (!(await stageChunks(pool, imp, file, stageContext(imp, stores), Infinity, beat)).done) { /* until the file's end */ }
+        }
+      }
       await checkStaged(pool, imp, rejections);
       const checked = await recordOf(pool, importId);
       const summary = checked.summary!;

@@ -40,7 +40,7 @@ async function write(file: string, rows: number, line: (i: number) => string, wh
 }
 
 /** The files: each voucher's history (k rows) adds up to its balance. */
-async function generateFiles(dir: string, vouchers: number, history: number, stores: string[]): Promise<void> {
+export async function generateFiles(dir: string, vouchers: number, history: number, stores: string[]): Promise<void> {
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'stores.csv'), `legacy_store,store\n${stores.map((s, i) => `L${i + 1},${s}`).join('\n')}\n`);
   const perVoucher = Math.max(1, Math.floor(history / vouchers));
@@ -97,8 +97,8 @@ function resetPeakRss(pid: number): boolean {
   }
 }
 
-function peakRssMiB(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+function rssMiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
@@ -139,6 +139,8 @@ export async function run(argv: string[]): Promise<number> {
 
       const workerPid = engine.worker.pid!;
       const peakReset = resetPeakRss(workerPid);
+      // What the worker holds before the import begins (its code, Temporal's runtime, pools).
+      const rssBefore = rssMiB(workerPid, 'VmRSS');
       log(`project: npm run import (worker pid ${workerPid}${peakReset ? ', peak RSS reset' : ', peak RSS not resettable: includes start-up'})`);
       const t1 = performance.now();
       const code = await new Promise<number>((resolve) => {
@@ -157,7 +159,7 @@ export async function run(argv: string[]): Promise<number> {
         child.on('close', (c) => resolve(c ?? 1));
       });
       const projectS = (performance.now() - t1) / 1000;
-      const peak = peakRssMiB(workerPid);
+      const peak = rssMiB(workerPid, 'VmHWM');
       const { rows: [imp] } = await db.pool.query<{ status: string; ok: boolean | null }>(
         `SELECT status, (reconciliation->>'ok')::boolean AS ok FROM imports ORDER BY created_at DESC LIMIT 1`);
       const { rows: [counts] } = await db.pool.query<{ cards: string; history: string }>(
@@ -167,7 +169,7 @@ export async function run(argv: string[]): Promise<number> {
       const summary = {
         bench: 'import', vouchers, history_rows: history, stores: storeCount,
         project_s: round(projectS, 2), baseline_s: round(baselineS, 2), ratio: round(baselineS / projectS, 3),
-        peak_rss_mib: round(peak, 1), peak_rss_from_import_start: peakReset,
+        peak_rss_mib: round(peak, 1), peak_rss_from_import_start: peakReset, rss_at_import_start_mib: round(rssBefore, 1),
         reconciled: code === 0 && imp?.status === 'completed' && imp.ok === true,
       };
       console.log(JSON.stringify(summary));

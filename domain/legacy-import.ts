@@ -50,6 +50,8 @@ export interface StagedVoucher {
   expiresAt: Date;
   storeId: string;
   status: 'active' | 'blocked' | 'expired';
+  /** The buyer's address as the file gives it (trimmed), when it gives one. */
+  email: string | null;
 }
 
 export interface StagedHistory {
@@ -135,7 +137,7 @@ export function checkVoucher(record: string[], ctx: RowContext): Checked<StagedV
     return reject('expired_with_balance', `the voucher has expired and still holds ${balance}; book its breakage in the old system first`, code);
   }
   if (!PLAIN.test(email!) || email!.length > 320) return reject('malformed', 'email has control characters or is too long', code);
-  return { ok: true, row: { code, balance, currency, issuedAt, expiresAt, storeId, status } };
+  return { ok: true, row: { code, balance, currency, issuedAt, expiresAt, storeId, status, email: email!.trim() || null } };
 }
 
 export function checkHistory(record: string[], ctx: RowContext): Checked<StagedHistory> {
@@ -161,4 +163,13 @@ export function checkHistory(record: string[], ctx: RowContext): Checked<StagedH
   if (!PLAIN.test(term) || term.length > 64) return reject('malformed', 'terminal has control characters or is longer than 64 characters', code);
   const t = type as HistoryType;
   return { ok: true, row: { code, type: t, delta: BigInt(HISTORY_TYPES[t]) * BigInt(amountText!.trim()), at, storeId, terminal: term || null } };
+}
+
+/**
+ * Staging's share of an import's progress (0-80): bytes staged of both files' bytes. Never less
+ * than what was shown before, so a bar does not go back when a retried attempt reports again.
+ */
+export function stagingPercent(shown: number, bytesDone: number, bytesTotal: number): number {
+  const now = Math.min(80, Math.floor((80 * bytesDone) / Math.max(bytesTotal, 1)));
+  return Math.max(shown, now);
 }

@@ -136,18 +136,24 @@ export async function renderOrderVoucher(
 }
 
 /**
- * Erases one shopper's address from all their orders (the right to erasure). Orders, cards and the
- * ledger stay: what was sold and spent must still add up. One statement: the erasure and its audit
- * entry commit together. Returns the orders erased.
+ * Erases one shopper's address from all their orders and imported vouchers (the right to erasure).
+ * Orders, cards and the ledger stay: what was sold and spent must still add up. One statement: the
+ * erasure and its audit entry commit together. Returns the orders erased.
  */
 export async function eraseShopper(pool: pg.Pool, pii: PiiCipher, email: string, actor: string): Promise<string[]> {
   const { rows } = await pool.query<{ ids: string[] | null }>(
     `WITH erased AS (
        UPDATE orders SET email = NULL, email_hash = NULL, pii_erased_at = now(), updated_at = now()
         WHERE email_hash = ANY($1::text[]) RETURNING id
+     ), erased_cards AS (
+       UPDATE card_buyer_emails SET email = NULL, email_hash = NULL, pii_erased_at = now()
+        WHERE email_hash = ANY($1::text[]) RETURNING card_id
      ), logged AS (
        INSERT INTO audit_entries (actor, action, subject, details)
-       SELECT $2, 'shopper_erased', 'orders', jsonb_build_object('orders', jsonb_agg(id ORDER BY id)) FROM erased HAVING count(*) > 0
+       SELECT $2, 'shopper_erased', 'orders',
+              jsonb_build_object('orders', coalesce((SELECT jsonb_agg(id ORDER BY id) FROM erased), '[]'::jsonb))
+              || coalesce((SELECT jsonb_build_object('importedCards', jsonb_agg(card_id ORDER BY card_id)) FROM erased_cards HAVING count(*) > 0), '{}'::jsonb)
+        WHERE EXISTS (SELECT 1 FROM erased) OR EXISTS (SELECT 1 FROM erased_cards)
      )
      SELECT array_agg(id::text ORDER BY id) AS ids FROM erased`,
     [pii.lookupHashes(email), actor]);

@@ -18,6 +18,7 @@ const SEALED: SealedColumn[] = [
   { table: 'orders', key: 'id', column: 'email', hashColumn: 'email_hash' },
   { table: 'users', key: 'id', column: 'email', hashColumn: 'email_hash' },
   { table: 'billing_parties', key: 'id', column: 'contact_email' },
+  { table: 'card_buyer_emails', key: 'card_id', column: 'email', hashColumn: 'email_hash' },
 ];
 
 const BATCH = 500;

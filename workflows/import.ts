@@ -4,7 +4,8 @@
 // rows never enter the workflow's history: activities stream them from disk into PostgreSQL, and
 // the workflow sees counts.
 
-import { ApplicationFailure, condition, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure, condition, patched, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { stagingPercent } from '../domain/legacy-import.ts';
 import type { ImportActivities } from '../activities/import.ts';
 import type { Reconciliation } from '../services/legacy-import/store.ts';
 import { VoucherProgress, VoucherStatus } from './search-attributes.ts';
@@ -74,8 +75,14 @@ export async function importWorkflow(input: { importId: string; dryRun: boolean;
       const p = await stageImportFile(input.importId, file);
       progress[file] = p;
       const bytes = (progress.vouchers?.bytesDone ?? 0) + (progress.history?.bytesDone ?? 0);
-      const total = (progress.vouchers?.bytesTotal ?? 0) + (progress.history?.bytesTotal ?? p.bytesTotal);
-      step('staging', Math.min(80, Math.floor((80 * bytes) / Math.max(total, 1))));
+      if (patched('import-progress-monotonic') && p.importBytesTotal !== undefined) {
+        // Against both files' bytes from the start: the history file's size was unknown while the
+        // vouchers were staged, so the bar fell back when its staging began.
+        step('staging', stagingPercent(progress.percent, bytes, p.importBytesTotal));
+      } else {
+        const total = (progress.vouchers?.bytesTotal ?? 0) + (progress.history?.bytesTotal ?? p.bytesTotal);
+        step('staging', Math.min(80, Math.floor((80 * bytes) / Math.max(total, 1))));
+      }
       if (p.done) break;
     }
   }

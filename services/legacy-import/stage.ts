@@ -11,19 +11,31 @@ import { parse } from 'csv-parse';
 import copyStreams from 'pg-copy-streams';
 import type pg from 'pg';
 import { cardCodeLast4, hashCardCode } from '../../domain/card-code.ts';
+import type { PiiCipher } from '../../domain/pii-crypto.ts';
 import { inTransaction } from '../../infra/db.ts';
 import {
   checkHistory, checkVoucher, headerProblem, HISTORY_COLUMNS, VOUCHER_COLUMNS, type Rejection, type RowContext,
 } from '../../domain/legacy-import.ts';
-import type { ImportRecord } from './store.ts';
+import { forgetLostStaging, type ImportRecord } from './store.ts';
+import { asWindows1252 } from './windows-1252.ts';
 
 export type StagedFile = 'vouchers' | 'history';
+
+export interface StageContext extends RowContext {
+  /** CARD_CODE_KEY: codes are staged as the keyed hash the tills look up. */
+  hashKey: Buffer;
+  /** Buyer e-mail addresses are staged sealed, with their lookup hash. */
+  pii: PiiCipher;
+  chunkRows: number;
+}
 
 export interface StageProgress {
   file: StagedFile;
   done: boolean;
   bytesDone: number;
   bytesTotal: number;
+  /** Both files' bytes: what the import's staging progress is measured against. */
+  importBytesTotal: number;
   rows: number;
   rejected: number;
   chunks: number;
@@ -36,9 +48,29 @@ function copyText(value: string | null): string {
 }
 
 const COPY_SQL: Record<StagedFile, string> = {
-  vouchers: 'COPY import_staged_vouchers (import_id, line, code_hash, last4, balance, currency, issued_at, expires_at, store_id, status, rejected) FROM STDIN',
+  vouchers: 'COPY import_staged_vouchers (import_id, line, code_hash, last4, balance, currency, issued_at, expires_at, store_id, status, rejected, buyer_email, buyer_email_hash) FROM STDIN',
   history: 'COPY import_staged_history (import_id, line, code_hash, legacy_type, delta, booked_at, store_id, legacy_terminal) FROM STDIN',
 };
+
+/**
+ * The chunk's lines joined into pieces of about 256 KiB: written one by one, each line would be its
+ * own CopyData message and socket write, which cost more than parsing and checking the row.
+ */
+function* batched(lines: string[]): Generator<string> {
+  const PIECE = 256 * 1024;
+  let piece: string[] = [];
+  let size = 0;
+  for (const line of lines) {
+    piece.push(line);
+    size += line.length;
+    if (size >= PIECE) {
+      yield piece.join('');
+      piece = [];
+      size = 0;
+    }
+  }
+  if (piece.length > 0) yield piece.join('');
+}
 
 interface Chunk {
   lines: string[];
@@ -58,7 +90,7 @@ async function commitChunk(
       return false;
     }
     if (chunk.lines.length > 0) {
-      await pipeline(Readable.from(chunk.lines), client.query(copyStreams.from(COPY_SQL[file])));
+      await pipeline(Readable.from(batched(chunk.lines)), client.query(copyStreams.from(COPY_SQL[file])));
     }
     if (chunk.rejections.length > 0) {
       await client.query(
@@ -77,17 +109,18 @@ async function commitChunk(
  * after every chunk (the activity's heartbeat).
  */
 export async function stageChunks(
-  pool: pg.Pool, imp: ImportRecord, file: StagedFile, ctx: RowContext & { hashKey: Buffer; chunkRows: number },
+  pool: pg.Pool, imp: ImportRecord, file: StagedFile, ctx: StageContext,
   budgetMs: number, beat: (p: StageProgress) => void,
 ): Promise<StageProgress> {
   const path = file === 'vouchers' ? imp.vouchersPath : imp.historyPath;
   const bytesTotal = file === 'vouchers' ? imp.vouchersBytes : imp.historyBytes;
+  await forgetLostStaging(pool, imp.id, file);
   const { rows: [last] } = await pool.query<{ chunk: number; end_byte: string; end_line: number; rows: string; rejected: string; chunks: string }>(
     `SELECT max(chunk) AS chunk, (array_agg(end_byte ORDER BY chunk DESC))[1] AS end_byte,
             (array_agg(end_line ORDER BY chunk DESC))[1] AS end_line, sum(rows) AS rows, sum(rejected) AS rejected, count(*) AS chunks
        FROM import_chunks WHERE import_id = $1 AND file = $2`, [imp.id, file]);
   const progress: StageProgress = {
-    file, done: false, bytesDone: Number(last?.end_byte ?? 0), bytesTotal,
+    file, done: false, bytesDone: Number(last?.end_byte ?? 0), bytesTotal, importBytesTotal: imp.vouchersBytes + imp.historyBytes,
     rows: Number(last?.rows ?? 0), rejected: Number(last?.rejected ?? 0), chunks: Number(last?.chunks ?? 0),
   };
   if (progress.bytesDone >= bytesTotal && progress.chunks > 0) return { ...progress, done: true };
@@ -137,7 +170,7 @@ export async function stageChunks(
         }
         continue;
       }
-      stageRow(file, record, line, imp.id, ctx, chunk);
+      stageRow(file, imp.encoding === 'latin1' ? asWindows1252(record) : record, line, imp.id, ctx, chunk);
       if (chunk.rows + chunk.rejections.length >= ctx.chunkRows) {
         await flush(endByte, endLine);
         if (Date.now() - started > budgetMs) return progress;
@@ -158,13 +191,15 @@ export async function stageChunks(
   return { ...progress, done: true };
 }
 
-function stageRow(file: StagedFile, record: string[], line: number, importId: string, ctx: RowContext & { hashKey: Buffer }, chunk: Chunk): void {
+function stageRow(file: StagedFile, record: string[], line: number, importId: string, ctx: StageContext, chunk: Chunk): void {
   if (file === 'vouchers') {
     const checked = checkVoucher(record, ctx);
     if (checked.ok) {
       const v = checked.row;
+      // Sealed values and lookup hashes are base64url and colons: nothing to escape.
+      const email = v.email === null ? '\\N\t\\N' : `${ctx.pii.seal(v.email)}\t${ctx.pii.lookupHash(v.email)}`;
       chunk.lines.push(`${importId}\t${line}\t${hashCardCode(v.code, ctx.hashKey)}\t${copyText(cardCodeLast4(v.code))}\t${v.balance}\t${v.currency}\t`
-        + `${v.issuedAt.toISOString()}\t${v.expiresAt.toISOString()}\t${v.storeId}\t${v.status}\tf\n`);
+        + `${v.issuedAt.toISOString()}\t${v.expiresAt.toISOString()}\t${v.storeId}\t${v.status}\tf\t${email}\n`);
       chunk.rows++;
       return;
     }
@@ -172,7 +207,7 @@ function stageRow(file: StagedFile, record: string[], line: number, importId: st
     // A refused voucher whose code could be read is staged as refused, so its history is refused
     // as "voucher_rejected" rather than "unknown_voucher".
     if (checked.code) {
-      chunk.lines.push(`${importId}\t${line}\t${hashCardCode(checked.code, ctx.hashKey)}\t${copyText(cardCodeLast4(checked.code))}\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\tt\n`);
+      chunk.lines.push(`${importId}\t${line}\t${hashCardCode(checked.code, ctx.hashKey)}\t${copyText(cardCodeLast4(checked.code))}\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\tt\t\\N\t\\N\n`);
     }
     return;
   }

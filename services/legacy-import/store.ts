@@ -12,6 +12,7 @@ import { DomainError } from '../../domain/errors.ts';
 import { headerProblem, STORE_COLUMNS, type Rejection } from '../../domain/legacy-import.ts';
 import type { LegacyCodeFormat } from '../../domain/legacy-code.ts';
 import { inTransaction } from '../../infra/db.ts';
+import { asWindows1252 } from './windows-1252.ts';
 
 export type ImportStatus = 'staging' | 'checking' | 'awaiting_acceptance' | 'rejected' | 'loading' | 'completed'
   | 'dry_run_completed' | 'failed';
@@ -179,7 +180,7 @@ export async function readStoreMapping(pool: pg.Pool, imp: ImportRecord): Promis
         rejections.push({ file: 'stores', line: info.lines, reason: 'malformed', detail: `${record.length} columns, 2 expected` });
         continue;
       }
-      const [legacy, ours] = record.map((c) => c.trim()) as [string, string];
+      const [legacy, ours] = (imp.encoding === 'latin1' ? asWindows1252(record) : record).map((c) => c.trim()) as [string, string];
       const storeId = byId.get(ours.toLowerCase()) ?? byName.get(ours) ?? null;
       if (!legacy || !storeId) {
         rejections.push({ file: 'stores', line: info.lines, reason: 'unknown_store',
@@ -204,6 +205,25 @@ export async function readStoreMapping(pool: pg.Pool, imp: ImportRecord): Promis
 }
 
 /**
+ * Staging tables are unlogged, and a database crash empties them while the committed chunks stay.
+ * When a file's chunks staged rows of which none is left, they are forgotten (with the rejections
+ * found while staging that file), so that the file is staged again from its start. Returns whether
+ * that happened.
+ */
+export async function forgetLostStaging(pool: pg.Pool, importId: string, file: 'vouchers' | 'history'): Promise<boolean> {
+  const table = file === 'vouchers' ? 'import_staged_vouchers' : 'import_staged_history';
+  return inTransaction(pool, async (client) => {
+    const { rows: [lost] } = await client.query<{ lost: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM import_chunks WHERE import_id = $1 AND file = $2 AND rows > 0)
+              AND NOT EXISTS (SELECT 1 FROM ${table} WHERE import_id = $1) AS lost`, [importId, file]);
+    if (!lost?.lost) return false;
+    await client.query('DELETE FROM import_chunks WHERE import_id = $1 AND file = $2', [importId, file]);
+    await client.query('DELETE FROM import_rejections WHERE import_id = $1 AND file = $2', [importId, file]);
+    return true;
+  });
+}
+
+/**
  * Rules over many rows, in SQL over the staged rows, in one transaction (a retry finds them done):
  * duplicate codes (in the file or already a card), history rows without their voucher, and history
  * that does not add up to its voucher's balance. Refused vouchers take their history with them.
@@ -216,6 +236,8 @@ export async function checkStaged(pool: pg.Pool, imp: ImportRecord, storeRejecti
       return;
     }
     const id = imp.id;
+    // Fresh statistics for the staged rows (the tables grew from nothing): the checks group and join them.
+    await client.query('ANALYZE import_staged_vouchers, import_staged_history');
     if (storeRejections.length > 0) {
       await client.query(
         `INSERT INTO import_rejections (import_id, file, line, reason, detail)
@@ -376,6 +398,16 @@ export async function publish(pool: pg.Pool, imp: ImportRecord, beat: (what: str
     }
     if (row?.status !== 'loading') throw new DomainError('validation_error', `import ${imp.id} is ${row?.status}, not loading`);
     const id = imp.id;
+    // Staging tables are unlogged: a database crash since the check empties them, and publishing
+    // the empty rest would reconcile (nothing against nothing). The checked counts must be there.
+    const { rows: [staged] } = await client.query<{ vouchers: string; history: string }>(
+      `SELECT (SELECT count(*) FROM import_staged_vouchers WHERE import_id = $1 AND NOT rejected) AS vouchers,
+              (SELECT count(*) FROM import_staged_history WHERE import_id = $1) AS history`, [id]);
+    if (Number(staged!.vouchers) !== row.summary?.vouchers || Number(staged!.history) !== row.summary.history) {
+      throw new DomainError('import_reconciliation_failed',
+        `the staged rows (${staged!.vouchers} vouchers, ${staged!.history} history rows) are not the ${row.summary?.vouchers} and `
+        + `${row.summary?.history} that were checked (the database restarted?); nothing was imported: start the import again`);
+    }
     const { rows: [range] } = await client.query<{ lo: number | null; hi: number | null }>(
       'SELECT min(line) AS lo, max(line) AS hi FROM import_staged_vouchers WHERE import_id = $1', [id]);
     for (let from = (range?.lo ?? 1) - 1; range?.hi != null && from < range.hi; from += PUBLISH_LINES) {
@@ -387,7 +419,10 @@ export async function publish(pool: pg.Pool, imp: ImportRecord, beat: (what: str
                              issuing_store_id, channel, created_at, updated_at)
           SELECT gen_random_uuid(), code_hash, last4, currency, status, balance, 0, 1, expires_at, store_id, 'pos', issued_at, now()
             FROM v
-          RETURNING id, currency, available, issuing_store_id
+          RETURNING id, code_hash, currency, available, issuing_store_id
+        ), b AS (
+          INSERT INTO card_buyer_emails (card_id, import_id, email, email_hash)
+          SELECT c.id, $1, v.buyer_email, v.buyer_email_hash FROM c JOIN v ON v.code_hash = c.code_hash WHERE v.buyer_email IS NOT NULL
         ), e AS (
           INSERT INTO journal_entries (kind, currency, card_id, store_id, amount, import_id)
           SELECT 'import_opening', currency, id, issuing_store_id, available, $1 FROM c

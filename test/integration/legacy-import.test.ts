@@ -15,6 +15,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { hashCardCode } from '../../domain/card-code.ts';
+import { isSealed } from '../../domain/pii-crypto.ts';
+import { eraseShopper } from '../../services/orders.ts';
 import type { LegacyCodeFormat } from '../../domain/legacy-code.ts';
 import { createApiClient, createBillingParty, createStore } from '../../services/directory.ts';
 import { createImport, getImport, reportLines, type ImportRecord } from '../../services/legacy-import/store.ts';
@@ -199,6 +201,29 @@ describe('a clean import', () => {
     ]);
   });
 
+  it('keeps the buyer e-mail addresses sealed, and erases them with the shopper', async () => {
+    const emails = async () => (await h.deps.db.pool.query<{ code_hash: string; email: string | null; email_hash: string | null; pii_erased_at: Date | null }>(
+      `SELECT c.code_hash, b.email, b.email_hash, b.pii_erased_at FROM card_buyer_emails b JOIN cards c ON c.id = b.card_id
+        WHERE b.import_id = $1 ORDER BY c.code_last4`, [imp.id])).rows;
+    const stored = await emails();
+    // Two of the five vouchers name their buyer; the quoted one keeps its comma.
+    expect(stored.map((r) => [r.code_hash, r.email && h.deps.pii.open(r.email), r.email_hash])).toEqual([
+      [codeHash('LEG0001AAAA'), 'anna@example.test', h.deps.pii.lookupHash('anna@example.test')],
+      [codeHash('LEG0004DDDD'), 'Ben, Jr. <ben@example.test>', h.deps.pii.lookupHash('Ben, Jr. <ben@example.test>')],
+    ]);
+    for (const r of stored) {
+      expect(isSealed(r.email!)).toBe(true);
+      expect(r.email).not.toContain('example');
+    }
+    expect(await eraseShopper(h.deps.db.pool, h.deps.pii, ' Anna@Example.test', 'test')).toEqual([]);
+    const after = await emails();
+    expect(after[0]).toMatchObject({ email: null, email_hash: null, pii_erased_at: expect.any(Date) });
+    expect(after[1]!.email).toBe(stored[1]!.email);
+    const { rows: [log] } = await h.deps.db.pool.query(`SELECT details FROM audit_entries WHERE action = 'shopper_erased' ORDER BY seq DESC LIMIT 1`);
+    const { rows: [card] } = await h.deps.db.pool.query('SELECT id FROM cards WHERE code_hash = $1', [codeHash('LEG0001AAAA')]);
+    expect(log.details).toEqual({ orders: [], importedCards: [card.id] });
+  });
+
   it('the same files again change nothing', async () => {
     const before = await ledgerCounts();
     const again = await runImport(filesOf('clean'));
@@ -260,6 +285,14 @@ describe('encodings and formats', () => {
          LEFT JOIN journal_entries e ON e.card_id = c.id AND e.kind = 'legacy_history' AND e.legacy_type = 'redeem'
         WHERE c.code_hash = $1`, [codeHash('00012345')]);
     expect(rows).toEqual([{ available: '4200', legacy_terminal: 'Kasse Müller', name: 'Import Store Café Süd' }]);
+    // Bytes 0x80-0x9F are read as Windows-1252 (Windows exports declared Latin-1), not as control characters.
+    const { rows: [issue] } = await h.deps.db.pool.query(
+      `SELECT e.legacy_terminal FROM journal_entries e JOIN cards c ON c.id = e.card_id WHERE c.code_hash = $1 AND e.legacy_type = 'issue'`,
+      [codeHash('00012345')]);
+    expect(issue.legacy_terminal).toBe('Kasse Müller – Gutschein €');
+    const { rows: [buyer] } = await h.deps.db.pool.query(
+      `SELECT b.email FROM card_buyer_emails b JOIN cards c ON c.id = b.card_id WHERE c.code_hash = $1`, [codeHash('00012345')]);
+    expect(h.deps.pii.open(buyer.email)).toBe('zoë@example.test');
     const lookup = await call(h, 'POST', '/v1/cards/lookup', { body: { code: '0009 8765' } });
     expect(lookup.body.card).toMatchObject({ available: 1000 });
   });
@@ -285,6 +318,16 @@ describe('resilience', () => {
       ...filesOf('big', dir), encoding: 'utf8', codeFormat: 'plain', dryRun: false, acceptedPath: null, waitForAcceptance: false, requestedBy: 'test',
     });
     await startImportWorkflow(h.client, h.config.taskQueue, record);
+    // The progress shown, read all along (across the worker's stop): it never goes back.
+    const shown: number[] = [];
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        const p = await importProgress(h.client, record.id);
+        if (p && p.percent !== shown[shown.length - 1]) shown.push(p.percent);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
     await waitFor(async () => {
       const { rows: [c] } = await h.deps.db.pool.query<{ n: string }>('SELECT count(*) AS n FROM import_chunks WHERE import_id = $1', [record.id]);
       return Number(c!.n) >= 3;
@@ -298,6 +341,12 @@ describe('resilience', () => {
     h.worker = await startWorker(h.deps, h.client);
     const done = await waitForImport(h.client, record.id);
     expect(done.step).toBe('completed');
+    watching = false;
+    await watcher;
+    shown.push((await importProgress(h.client, record.id))!.percent);
+    expect(shown.length).toBeGreaterThanOrEqual(3);
+    expect(shown).toEqual([...shown].sort((a, b) => a - b));
+    expect(shown.at(-1)).toBe(100);
     const imp = (await getImport(h.deps.db.pool, record.id))!;
     expect(imp.summary).toMatchObject({ vouchers: n, history: 2 * n, rejections: 0 });
     expect(imp.reconciliation?.ok).toBe(true);
