@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { DomainError } from '../domain/errors.ts';
 import { refusalsFinal } from './failures.ts';
-import { formatMoney, type Currency } from '../domain/money.ts';
+import { asLocale, formatAmount, translator } from '../services/i18n/index.ts';
 import { signLink } from '../domain/signed-link.ts';
 import { STATEMENT_DOWNLOAD, STATEMENT_LINK_TTL_SECONDS, statementLinkSubject, statementPath } from '../domain/statement-links.ts';
 import type { Config } from '../infra/config.ts';
@@ -79,7 +79,7 @@ export function createClearingActivities(deps: ClearingActivityDeps): ClearingAc
       if (!party) throw new DomainError('not_found', `billing party ${billingPartyId} does not exist`);
       const pdf = await renderStatementPdf({
         schemeName: deps.config.shop.schemeName, period, startsAt: found.startsAt, endsAt: found.endsAt,
-        timeZone: deps.config.clearingTimeZone, party: { billingPartyId, name: party.name }, positions,
+        timeZone: deps.config.clearingTimeZone, locale: asLocale(party.locale), party: { billingPartyId, name: party.name }, positions,
         accepted: counterparties.filter((c) => c.partyKey === billingPartyId),
         redeemedElsewhere: counterparties.filter((c) => c.issuerKey === billingPartyId && c.partyKey !== billingPartyId),
       });
@@ -96,20 +96,17 @@ export function createClearingActivities(deps: ClearingActivityDeps): ClearingAc
       if (statement.emailedAt) return { sent: false };
       const csvLink = `${deps.config.publicUrl}${statementPath(period, billingPartyId, 'csv')}?` +
         signLink(deps.secrets.downloadKey, STATEMENT_DOWNLOAD, statementLinkSubject(period, billingPartyId, 'csv'), STATEMENT_LINK_TTL_SECONDS);
+      const locale = asLocale(party.locale);
+      const t = translator(locale);
       const lines = positions.map((p) => {
-        const amount = formatMoney({ amount: p.net < 0n ? -p.net : p.net, currency: p.currency as Currency });
-        return p.net >= 0n ? `The centre pays you ${amount}.` : `You pay the centre ${amount}.`;
+        const amount = formatAmount(locale, p.net < 0n ? -p.net : p.net, p.currency);
+        return t(p.net >= 0n ? 'statement.owedToParty' : 'statement.owedByParty', { amount });
       });
       try {
         await deps.mailer.send({
           to: deps.pii.open(party.contactEmail),
-          subject: `${deps.config.shop.schemeName}: clearing statement ${period} for ${party.name}`,
-          text: [
-            `Hello ${party.name},`, '',
-            `your clearing statement for ${period} is attached.`, '', ...lines, '',
-            'Every transaction behind it, as CSV (link valid for 90 days):', csvLink, '',
-            'The statement becomes final when the centre\'s finance team closes the period.',
-          ].join('\n'),
+          subject: t('statementMail.subject', { scheme: deps.config.shop.schemeName, period, party: party.name }),
+          text: t('statementMail.text', { party: party.name, period, positions: lines.join('\n'), csvLink }),
           // The same statement always has the same Message-ID, so a resend after a crash is recognisable.
           messageId: `<clearing-${period}-${billingPartyId}-${statement.pdfSha256.slice(0, 16)}@voucher-engine>`,
           attachments: [{

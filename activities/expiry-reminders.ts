@@ -12,7 +12,7 @@ export interface ReminderActivities {
 }
 
 export function createReminderActivities(deps: {
-  pool: pg.Pool; mailer: Mailer; pii: PiiCipher; secrets: { deriveKey: Buffer }; config: Pick<Config, 'cardLifecycle' | 'publicUrl'>;
+  pool: pg.Pool; mailer: Mailer; pii: PiiCipher; secrets: { deriveKey: Buffer }; config: Pick<Config, 'cardLifecycle' | 'publicUrl' | 'clearingTimeZone'>;
 }): ReminderActivities {
   const reminders = new ExpiryReminders(deps.pool);
   const thresholds = () => deps.config.cardLifecycle.expiryReminderDays;
@@ -20,6 +20,7 @@ export function createReminderActivities(deps: {
     dueExpiryReminders: (limit) => reminders.due(thresholds(), limit),
     sendExpiryReminder: (r) => reminders.send(r, thresholds(), {
       mailer: deps.mailer, pii: deps.pii, linkKey: reminderLinkKey(deps.secrets.deriveKey), publicUrl: deps.config.publicUrl,
+      timeZone: deps.config.clearingTimeZone,
     }),
   };
 }

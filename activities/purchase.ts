@@ -6,7 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import { cardCodeLast4, hashCardCode } from '../domain/card-code.ts';
 import { refusalsFinal } from './failures.ts';
-import { formatMoney, type Currency } from '../domain/money.ts';
+import { asLocale, formatAmount, formatDay, translate, translator } from '../services/i18n/index.ts';
 import type { Config } from '../infra/config.ts';
 import type { BalanceCache } from '../services/balance-cache.ts';
 import type { Ledger } from '../services/ledger.ts';
@@ -121,14 +121,17 @@ export function createPurchaseActivities(deps: PurchaseActivityDeps): PurchaseAc
       // A cancellation delivered meanwhile: the purchase is being compensated, send nothing.
       if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
     }
-    const amount = formatMoney({ amount: o.amount, currency: o.currency as Currency });
+    const locale = asLocale(o.locale);
+    const t = translator(locale);
+    const amount = formatAmount(locale, o.amount, o.currency);
     await deps.mailer.send({
       to: shopperAddress(o),
-      subject: `Your ${deps.config.shop.schemeName} (${amount})`,
+      subject: t('voucherMail.subject', { scheme: deps.config.shop.schemeName, amount }),
       messageId,
-      text: `Thank you for your purchase.\n\nYour voucher for ${amount} is attached as a PDF. Print it or show it on `
-        + `your phone at the till of any store in ${deps.config.shop.acceptedAt}.\nIt ends in ${card.codeLast4} and is valid `
-        + `until ${card.expiresAt.toISOString().slice(0, 10)}.\n\nOrder ${o.id}\n`,
+      text: t('voucherMail.text', {
+        amount, acceptedAt: deps.config.shop.acceptedAt, last4: card.codeLast4,
+        validUntil: formatDay(locale, card.expiresAt, deps.config.clearingTimeZone), orderId: o.id,
+      }),
       attachments: [{ filename: `voucher-${card.codeLast4}.pdf`, content: pdf, contentType: 'application/pdf' }],
     });
   }
@@ -228,13 +231,13 @@ export function createPurchaseActivities(deps: PurchaseActivityDeps): PurchaseAc
 
     async notifyRefund(orderId) {
       const o = await order(orderId);
-      const amount = formatMoney({ amount: o.amount, currency: o.currency as Currency });
+      const locale = asLocale(o.locale);
+      const amount = formatAmount(locale, o.amount, o.currency);
       await deps.mailer.send({
         to: shopperAddress(o),
-        subject: `Your voucher order could not be completed - ${amount} refunded`,
+        subject: translate(locale, 'refundMail.subject', { amount }),
         messageId: `<refund-${orderId}@voucher-engine>`,
-        text: `We are sorry: we could not issue your voucher. Your payment of ${amount} has been refunded to your card; `
-          + `depending on your bank it shows within a few days.\n\nOrder ${orderId}\n`,
+        text: translate(locale, 'refundMail.text', { amount, orderId }),
       });
     },
   };

@@ -42,7 +42,7 @@ export function createRequestContext(
     ? 'Idempotency-Key must be 1-255 printable ASCII characters' : null;
   return {
     deps, requestId, clientIp, apiKey: bearer, idempotencyKey: invalidHeader ? null : idempotencyKey,
-    orderToken: header(headers, 'x-order-token'), invalidHeader,
+    orderToken: header(headers, 'x-order-token'), invalidHeader, acceptLanguage: header(headers, 'accept-language'),
     sessionToken: session.token, sessionCookie: session.cookie, csrfToken: header(headers, 'x-csrf-token'),
   };
 }

@@ -29,6 +29,8 @@ export interface RequestContext {
   sessionCookie: SessionCookie | null;
   /** X-CSRF-Token: must match the session's on every mutation made with the cookie. */
   csrfToken: string | null;
+  /** Accept-Language: the shop's language when an order names none. */
+  acceptLanguage?: string | null;
 }
 
 const TRPC_CODE: Record<number, TRPCError['code']> = {

@@ -268,7 +268,7 @@ function createBaselineOp(mail: MailSink, runId: string, timeoutMs: number): Op 
     const expiresAt = new Date(Date.now() + config.cardValidityDays * 86_400_000);
     const pdf = await renderVoucherPdf({
       schemeName: config.shop.schemeName, acceptedAt: config.shop.acceptedAt, code, amount: BigInt(AMOUNT), currency: CURRENCY,
-      expiresAt, orderId, issuedAt: new Date(),
+      expiresAt, orderId, issuedAt: new Date(), locale: 'en', timeZone: config.clearingTimeZone,
     });
     const tRender = performance.now() - t0;
     await mailer.send({

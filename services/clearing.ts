@@ -55,6 +55,8 @@ export interface StatementParty {
   billingPartyId: string;
   name: string;
   contactEmail: string;
+  /** The language of its statements: 'en' or 'de'. */
+  locale: string;
 }
 
 export const SCHEME_PARTY = 'scheme';
@@ -189,17 +191,17 @@ export class ClearingStore {
 
   /** Billing parties with a position in the period: each gets a statement. */
   async statementParties(period: string): Promise<StatementParty[]> {
-    const { rows } = await this.pool.query<{ id: string; name: string; contact_email: string }>(
-      `SELECT DISTINCT bp.id, bp.name, bp.contact_email
+    const { rows } = await this.pool.query<{ id: string; name: string; contact_email: string; locale: string }>(
+      `SELECT DISTINCT bp.id, bp.name, bp.contact_email, bp.locale
          FROM clearing_positions p JOIN billing_parties bp ON bp.id = p.billing_party_id
         WHERE p.period = $1 ORDER BY bp.id`, [period]);
-    return rows.map((r) => ({ billingPartyId: r.id, name: r.name, contactEmail: r.contact_email }));
+    return rows.map((r) => ({ billingPartyId: r.id, name: r.name, contactEmail: r.contact_email, locale: r.locale }));
   }
 
   async party(billingPartyId: string): Promise<StatementParty | null> {
-    const { rows } = await this.pool.query<{ id: string; name: string; contact_email: string }>(
-      'SELECT id, name, contact_email FROM billing_parties WHERE id = $1', [billingPartyId]);
-    return rows[0] ? { billingPartyId: rows[0].id, name: rows[0].name, contactEmail: rows[0].contact_email } : null;
+    const { rows } = await this.pool.query<{ id: string; name: string; contact_email: string; locale: string }>(
+      'SELECT id, name, contact_email, locale FROM billing_parties WHERE id = $1', [billingPartyId]);
+    return rows[0] ? { billingPartyId: rows[0].id, name: rows[0].name, contactEmail: rows[0].contact_email, locale: rows[0].locale } : null;
   }
 
   async saveStatement(period: string, billingPartyId: string, pdf: Buffer, sha256: string): Promise<void> {

@@ -8,7 +8,7 @@ import { apiKeyLast4, BACKOFFICE_KEY_PREFIX, generateApiKey, hashApiKey } from '
 type Db = PrismaClient | Prisma.TransactionClient;
 
 /** The contact address is stored sealed; readers open it with the same cipher. */
-export async function createBillingParty(prisma: Db, pii: PiiCipher, p: { name: string; contactEmail: string; id?: string }) {
+export async function createBillingParty(prisma: Db, pii: PiiCipher, p: { name: string; contactEmail: string; id?: string; locale?: string }) {
   return prisma.billingParty.create({ data: { ...p, contactEmail: pii.seal(p.contactEmail) } });
 }
 

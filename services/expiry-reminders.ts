@@ -7,9 +7,9 @@
 import { createHmac } from 'node:crypto';
 import type pg from 'pg';
 import { signLink, verifyLink } from '../domain/signed-link.ts';
-import { formatMoney, type Currency } from '../domain/money.ts';
 import type { PiiCipher } from '../domain/pii-crypto.ts';
 import type { Mailer } from './mailer.ts';
+import { asLocale, formatAmount, formatDay, translator } from './i18n/index.ts';
 
 const UNSUBSCRIBE = 'reminder-unsubscribe';
 /** An unsubscribe link works for a year: longer than any reminder is relevant. */
@@ -53,21 +53,23 @@ export class ExpiryReminders {
   }
 
   /** Sends one reminder (if still due) and records it with the thresholds it supersedes. */
-  async send(r: DueReminder, thresholds: number[], deps: { mailer: Mailer; pii: PiiCipher; linkKey: Buffer; publicUrl: string }): Promise<boolean> {
-    const { rows: [row] } = await this.pool.query<{ email: string | null; last4: string; available: string; currency: string; expires_at: Date; unsubscribed: boolean; done: boolean }>(
-      `SELECT o.email, c.code_last4 AS last4, c.available, c.currency, c.expires_at,
+  async send(r: DueReminder, thresholds: number[], deps: { mailer: Mailer; pii: PiiCipher; linkKey: Buffer; publicUrl: string; timeZone: string }): Promise<boolean> {
+    const { rows: [row] } = await this.pool.query<{ email: string | null; last4: string; available: string; currency: string; expires_at: Date; locale: string; unsubscribed: boolean; done: boolean }>(
+      `SELECT o.email, o.locale, c.code_last4 AS last4, c.available, c.currency, c.expires_at,
               EXISTS (SELECT 1 FROM reminder_unsubscribes u WHERE u.email_hash = o.email_hash) AS unsubscribed,
               EXISTS (SELECT 1 FROM card_expiry_reminders x WHERE x.card_id = c.id AND x.days_before = $3) AS done
          FROM cards c JOIN orders o ON o.card_id = c.id WHERE c.id = $1 AND o.id = $2`, [r.cardId, r.orderId, r.daysBefore]);
     if (!row || !row.email || row.unsubscribed || row.done || Number(row.available) <= 0) return false;
-    const amount = formatMoney({ amount: BigInt(row.available), currency: row.currency as Currency });
-    const day = row.expires_at.toISOString().slice(0, 10);
+    const locale = asLocale(row.locale);
+    const t = translator(locale);
+    const amount = formatAmount(locale, BigInt(row.available), row.currency);
+    const day = formatDay(locale, row.expires_at, deps.timeZone);
     await deps.mailer.send({
       to: deps.pii.open(row.email),
-      subject: `Your voucher …${row.last4} expires on ${day}`,
-      text: `Your gift voucher ending in ${row.last4} still holds ${amount} and expires on ${day} `
-        + `(in ${r.daysBefore} days or less). Spend it in any store of the centre before then.\n\n`
-        + `No more reminders: ${unsubscribeUrl(deps.publicUrl, deps.linkKey, r.orderId)}\n`,
+      subject: t('reminderMail.subject', { last4: row.last4, day }),
+      text: t('reminderMail.text', {
+        last4: row.last4, amount, day, days: r.daysBefore, unsubscribeUrl: unsubscribeUrl(deps.publicUrl, deps.linkKey, r.orderId),
+      }),
       messageId: `<expiry-${r.cardId}-${r.daysBefore}@vouchers>`,
     });
     // This threshold is sent; the farther ones it supersedes are passed over.

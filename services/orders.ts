@@ -7,6 +7,7 @@ import { deriveCardCode, formatCardCode } from '../domain/card-code.ts';
 import { DomainError } from '../domain/errors.ts';
 import { signLink, verifyLink } from '../domain/signed-link.ts';
 import type { Currency } from '../domain/money.ts';
+import { asLocale, type Locale } from '../domain/locale.ts';
 import type { Config } from '../infra/config.ts';
 import { renderVoucherPdf } from './voucher-pdf.ts';
 import type { PiiCipher } from '../domain/pii-crypto.ts';
@@ -31,6 +32,8 @@ export interface OrderRecord {
   paidAt: Date | null;
   emailSentAt: Date | null;
   fulfilledAt: Date | null;
+  /** The shopper's language for mails and the PDF: 'en' or 'de'. */
+  locale: string;
   createdAt: Date;
 }
 
@@ -50,7 +53,7 @@ export function shopperEmail(pii: PiiCipher, order: Pick<OrderRecord, 'email'>):
  */
 export async function createOrder(
   prisma: PrismaClient, pii: PiiCipher,
-  p: { idempotencyKey: string | null; email: string; amount: number; currency: Currency; provider: string },
+  p: { idempotencyKey: string | null; email: string; amount: number; currency: Currency; provider: string; locale?: Locale },
 ): Promise<{ order: OrderRecord; created: boolean }> {
   const data = { email: p.email, amount: BigInt(p.amount), currency: p.currency, provider: p.provider };
   const same = (existing: unknown) => sameRequestOrThrow(pii, existing as OrderRecord, data);
@@ -61,10 +64,11 @@ export async function createOrder(
   try {
     const order = await withAudit(prisma,
       (tx) => tx.order.create({
-        data: { ...data, email: pii.seal(p.email), emailHash: pii.lookupHash(p.email), idempotencyKey: p.idempotencyKey },
+        // The language is not part of the request's identity: a retry from a switched page is the same order.
+        data: { ...data, email: pii.seal(p.email), emailHash: pii.lookupHash(p.email), idempotencyKey: p.idempotencyKey, locale: p.locale ?? 'en' },
       }),
       (created) => ({ actor: 'shop', action: 'order_created', subject: `order:${created.id}`,
-        details: { amount: p.amount, currency: p.currency, provider: p.provider } }));
+        details: { amount: p.amount, currency: p.currency, provider: p.provider, locale: p.locale ?? 'en' } }));
     return { order: order as OrderRecord, created: true };
   } catch (err) {
     // A concurrent retry with the same key won the insert: answer with its order.
@@ -132,6 +136,8 @@ export async function renderOrderVoucher(
     expiresAt: card.expiresAt,
     orderId: order.id,
     issuedAt: order.paidAt ?? order.createdAt,
+    locale: asLocale(order.locale),
+    timeZone: config.clearingTimeZone,
   });
 }
 

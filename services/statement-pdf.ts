@@ -3,8 +3,8 @@
 // the period renders the same bytes.
 
 import PDFDocument from 'pdfkit';
-import { formatMoney, type Currency } from '../domain/money.ts';
 import type { Counterparty, Position } from './clearing.ts';
+import { formatAmount, formatDay, translator, type Locale } from './i18n/index.ts';
 
 export interface StatementContent {
   schemeName: string;
@@ -12,6 +12,8 @@ export interface StatementContent {
   startsAt: Date;
   endsAt: Date;
   timeZone: string;
+  /** The party's language. */
+  locale: Locale;
   party: { billingPartyId: string; name: string };
   /** The party's positions, one per currency. */
   positions: Position[];
@@ -24,14 +26,6 @@ export interface StatementContent {
 const MARGIN = 50;
 const WIDTH = 595.28 - 2 * MARGIN;
 const BLUE = '#1f4e79';
-
-function money(amount: bigint, currency: string): string {
-  return formatMoney({ amount, currency: currency as Currency });
-}
-
-function day(d: Date, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-GB', { timeZone, year: 'numeric', month: 'long', day: 'numeric' }).format(d);
-}
 
 type Doc = InstanceType<typeof PDFDocument>;
 
@@ -62,13 +56,16 @@ function heading(doc: Doc, text: string): void {
 }
 
 export async function renderStatementPdf(s: StatementContent): Promise<Buffer> {
+  const t = translator(s.locale);
+  const money = (amount: bigint, currency: string) => formatAmount(s.locale, amount, currency);
+  const day = (d: Date) => formatDay(s.locale, d, s.timeZone);
   const doc = new PDFDocument({
     // Uncompressed: deflating the page streams was 60% of the render time, for a few KiB of text.
     size: 'A4', margin: MARGIN, compress: false,
     // Fixed metadata: the statement is dated at the end of its period, not when it was rendered.
     info: {
-      Title: `Clearing statement ${s.period} - ${s.party.name}`, Author: s.schemeName,
-      Subject: `Clearing ${s.period}`, CreationDate: s.endsAt,
+      Title: t('statementPdf.metaTitle', { period: s.period, party: s.party.name }), Author: s.schemeName,
+      Subject: t('statementPdf.metaSubject', { period: s.period }), CreationDate: s.endsAt,
     },
   });
   const chunks: Buffer[] = [];
@@ -78,56 +75,57 @@ export async function renderStatementPdf(s: StatementContent): Promise<Buffer> {
     doc.on('error', reject);
   });
 
-  doc.font('Helvetica-Bold').fontSize(18).fillColor(BLUE).text(`${s.schemeName}: clearing statement`, { width: WIDTH });
+  doc.font('Helvetica-Bold').fontSize(18).fillColor(BLUE).text(t('statementPdf.title', { scheme: s.schemeName }), { width: WIDTH });
   doc.moveDown(0.3).font('Helvetica').fontSize(10.5).fillColor('black');
-  doc.text(`Billing party: ${s.party.name}`);
-  doc.text(`Party id: ${s.party.billingPartyId}`);
-  doc.text(`Period: ${s.period} (${day(s.startsAt, s.timeZone)} to ${day(new Date(s.endsAt.getTime() - 1), s.timeZone)}, ${s.timeZone})`);
+  doc.text(t('statementPdf.party', { party: s.party.name }));
+  doc.text(t('statementPdf.partyId', { id: s.party.billingPartyId }));
+  doc.text(t('statementPdf.period', {
+    period: s.period, from: day(s.startsAt), to: day(new Date(s.endsAt.getTime() - 1)), timeZone: s.timeZone,
+  }));
   doc.moveDown(0.8);
 
-  heading(doc, 'Summary');
+  heading(doc, t('statementPdf.summary'));
   for (const p of s.positions) {
     const owed = p.net >= 0n;
     doc.font('Helvetica-Bold').fontSize(11).text(
-      owed ? `The centre pays you ${money(p.net, p.currency)}.` : `You pay the centre ${money(-p.net, p.currency)}.`,
+      owed ? t('statement.owedToParty', { amount: money(p.net, p.currency) }) : t('statement.owedByParty', { amount: money(-p.net, p.currency) }),
       { width: WIDTH });
   }
-  if (s.positions.length === 0) doc.font('Helvetica').text('No transactions in this period.');
+  if (s.positions.length === 0) doc.font('Helvetica').text(t('statementPdf.noTransactions'));
   doc.moveDown(0.8);
 
-  heading(doc, 'Positions');
+  heading(doc, t('statementPdf.positions'));
   for (const p of s.positions) {
-    table(doc, [255, 90, 150], ['', 'Count', `Amount (${p.currency})`], [
-      ['Vouchers sold and loaded at your tills (cash you hold for the scheme)', String(p.salesCount), money(-p.salesAmount, p.currency)],
-      ['Vouchers redeemed at your stores', String(p.redemptionsCount), money(p.redemptionsAmount, p.currency)],
-      ['Refunds of redemptions back to vouchers', String(p.refundsCount), money(-p.refundsAmount, p.currency)],
-      ['Net position (positive: owed to you)', '', money(p.net, p.currency)],
+    table(doc, [255, 90, 150], ['', t('statementPdf.count'), t('statementPdf.amountIn', { currency: p.currency })], [
+      [t('statementPdf.sales'), String(p.salesCount), money(-p.salesAmount, p.currency)],
+      [t('statementPdf.redemptions'), String(p.redemptionsCount), money(p.redemptionsAmount, p.currency)],
+      [t('statementPdf.refunds'), String(p.refundsCount), money(-p.refundsAmount, p.currency)],
+      [t('statementPdf.net'), '', money(p.net, p.currency)],
     ], (i) => i === 3);
   }
 
-  heading(doc, 'Counterparties');
-  doc.font('Helvetica').fontSize(9.5).text('Redemptions at your stores, by who sold the voucher:', { width: WIDTH });
+  heading(doc, t('statementPdf.counterparties'));
+  const counterpartyHeader = (first: string) => [first, t('statementPdf.count'), t('statementPdf.redeemed'), t('statementPdf.refunded')];
+  doc.font('Helvetica').fontSize(9.5).text(t('statementPdf.acceptedIntro'), { width: WIDTH });
   doc.moveDown(0.3);
-  table(doc, [215, 70, 105, 105], ['Sold by', 'Count', 'Redeemed', 'Refunded'],
+  table(doc, [215, 70, 105, 105], counterpartyHeader(t('statementPdf.soldBy')),
     s.accepted.map((c) => [c.issuerName, String(c.redemptionsCount), money(c.redemptionsAmount, c.currency), money(c.refundsAmount, c.currency)]));
-  doc.font('Helvetica').fontSize(9.5).text('Your vouchers redeemed at other parties\' stores:', { width: WIDTH });
+  doc.font('Helvetica').fontSize(9.5).text(t('statementPdf.elsewhereIntro'), { width: WIDTH });
   doc.moveDown(0.3);
-  table(doc, [215, 70, 105, 105], ['Redeemed at', 'Count', 'Redeemed', 'Refunded'],
+  table(doc, [215, 70, 105, 105], counterpartyHeader(t('statementPdf.redeemedAt')),
     s.redeemedElsewhere.map((c) => [c.partyName, String(c.redemptionsCount),
       money(c.redemptionsAmount, c.currency), money(c.refundsAmount, c.currency)]));
 
   const rows = s.positions.reduce((n, p) => n + p.salesCount + p.redemptionsCount + p.refundsCount, 0n);
-  doc.font('Helvetica').fontSize(9).fillColor('#444').text(
-    `Every transaction behind these figures (${rows} rows) is in this statement's CSV. Vouchers expired in the ` +
-    'period are breakage of the scheme and do not change your position.', { width: WIDTH });
+  doc.font('Helvetica').fontSize(9).fillColor('#444').text(t('statementPdf.csvNote', { rows }), { width: WIDTH });
   doc.moveDown(1.5).fillColor('black');
 
-  heading(doc, 'Signatures');
+  heading(doc, t('statementPdf.signatures'));
   const y = doc.y + 30;
   doc.moveTo(MARGIN, y).lineTo(MARGIN + 220, y).lineWidth(0.7).strokeColor('black').stroke();
   doc.moveTo(MARGIN + 275, y).lineTo(MARGIN + WIDTH, y).stroke();
-  doc.font('Helvetica').fontSize(9).text(`For the centre (${s.schemeName}): name, date, signature`, MARGIN, y + 5, { width: 220 });
-  doc.text(`For ${s.party.name}: name, date, signature`, MARGIN + 275, y + 5, { width: WIDTH - 275 });
+  doc.font('Helvetica').fontSize(9).text(t('statementPdf.signCentre', { scheme: s.schemeName }), MARGIN, y + 5, { width: 220 });
+  doc.text(t('statementPdf.signParty', { party: s.party.name }), MARGIN + 275, y + 5, { width: WIDTH - 275 });
 
   doc.end();
   return done;

@@ -3,7 +3,8 @@
 
 import PDFDocument from 'pdfkit';
 import QRCode from 'qrcode';
-import { formatMoney, type Currency } from '../domain/money.ts';
+import type { Currency } from '../domain/money.ts';
+import { formatAmount, formatDay, translator, type Locale } from './i18n/index.ts';
 
 export interface VoucherContent {
   schemeName: string;
@@ -15,6 +16,10 @@ export interface VoucherContent {
   expiresAt: Date;
   orderId: string;
   issuedAt: Date;
+  /** The shopper's language. */
+  locale: Locale;
+  /** The centre's time zone: the days printed are its calendar days. */
+  timeZone: string;
 }
 
 const A4 = { width: 595.28, height: 841.89 };
@@ -34,34 +39,30 @@ export async function renderVoucherPdf(v: VoucherContent): Promise<Buffer> {
     doc.on('error', reject);
   });
 
+  const t = translator(v.locale);
+  const day = (at: Date) => formatDay(v.locale, at, v.timeZone);
   const left = 56;
   const width = A4.width - 112;
   doc.rect(left - 16, 40, width + 32, 470).lineWidth(1.5).strokeColor('#1f4e79').stroke();
   doc.fillColor('#1f4e79').font('Helvetica-Bold').fontSize(26).text(v.schemeName, left, 64, { width, align: 'center' });
-  doc.fillColor('#333').font('Helvetica').fontSize(12).text(`Valid in ${v.acceptedAt}`, { width, align: 'center' });
+  doc.fillColor('#333').font('Helvetica').fontSize(12).text(t('voucherPdf.validIn', { acceptedAt: v.acceptedAt }), { width, align: 'center' });
   doc.moveDown(1.2);
-  doc.fillColor('#000').font('Helvetica-Bold').fontSize(40).text(formatMoney({ amount: v.amount, currency: v.currency }), { width, align: 'center' });
+  doc.fillColor('#000').font('Helvetica-Bold').fontSize(40).text(formatAmount(v.locale, v.amount, v.currency), { width, align: 'center' });
   doc.image(qr, left + width / 2 - 90, 230, { width: 180, height: 180 });
   doc.font('Courier-Bold').fontSize(24).text(v.code, left, 425, { width, align: 'center', characterSpacing: 1 });
   doc.font('Helvetica').fontSize(11).fillColor('#333')
-    .text(`Valid until ${v.expiresAt.toISOString().slice(0, 10)}`, left, 462, { width, align: 'center' });
+    .text(t('voucherPdf.validUntil', { day: day(v.expiresAt) }), left, 462, { width, align: 'center' });
 
-  doc.fillColor('#000').font('Helvetica-Bold').fontSize(13).text('How to use it', left, 540);
-  doc.font('Helvetica').fontSize(11).text(
-    `It is accepted in ${v.acceptedAt}. Show this page, printed or on screen, at the till: staff scan the QR code `
-    + 'or type the code. You can pay with it in several purchases until the balance is used up.', { width });
+  doc.fillColor('#000').font('Helvetica-Bold').fontSize(13).text(t('voucherPdf.howTitle'), left, 540);
+  doc.font('Helvetica').fontSize(11).text(t('voucherPdf.howText', { acceptedAt: v.acceptedAt }), { width });
   doc.moveDown(0.8);
-  doc.font('Helvetica-Bold').fontSize(13).text('Keep it safe');
-  doc.font('Helvetica').fontSize(11).text(
-    'Whoever has the code can spend the voucher: treat it like cash. Staff will never ask you for the code by phone '
-    + 'or e-mail.', { width });
+  doc.font('Helvetica-Bold').fontSize(13).text(t('voucherPdf.safeTitle'));
+  doc.font('Helvetica').fontSize(11).text(t('voucherPdf.safeText'), { width });
   doc.moveDown(0.8);
-  doc.font('Helvetica-Bold').fontSize(13).text('Verify it');
-  doc.font('Helvetica').fontSize(11).text(
-    `A genuine voucher ends in ${v.code.slice(-4)} and its code passes the till's check. Any till in the centre `
-    + 'shows its balance.', { width });
+  doc.font('Helvetica-Bold').fontSize(13).text(t('voucherPdf.verifyTitle'));
+  doc.font('Helvetica').fontSize(11).text(t('voucherPdf.verifyText', { last4: v.code.slice(-4) }), { width });
   doc.moveDown(1.5);
-  doc.fontSize(9).fillColor('#666').text(`Order ${v.orderId} - issued ${v.issuedAt.toISOString().slice(0, 10)}`, { width });
+  doc.fontSize(9).fillColor('#666').text(t('voucherPdf.footer', { orderId: v.orderId, day: day(v.issuedAt) }), { width });
   doc.end();
   return done;
 }

@@ -3,6 +3,7 @@
 
 import { z } from 'zod';
 import { DomainError } from '../../domain/errors.ts';
+import { asLocale, LOCALES } from '../../domain/locale.ts';
 import { audit, withAudit } from '../../services/audit.ts';
 import { ApiClientAdmin } from '../../services/api-clients.ts';
 import { createBillingParty, createStore, createTerminal, revokeTerminal } from '../../services/directory.ts';
@@ -31,6 +32,11 @@ function notFoundOnForeignKey(err: unknown, what: string): never {
   throw err;
 }
 
+function notFoundOnMissing(err: unknown, what: string): never {
+  if ((err as { code?: string }).code === 'P2025') throw new DomainError('not_found', `no such ${what}`);
+  throw err;
+}
+
 // Fraud limits at the till: velocity limits per store, and code-guessing locks.
 const count = z.number().int().min(0).max(2_147_483_647).nullable();
 const amount = z.number().int().min(0).max(1e15).nullable();
@@ -48,11 +54,13 @@ const LIMIT_ERRORS = { 400: 'Invalid input', 401: 'Missing or invalid credential
 const codeGuessSubject = z.string().max(80)
   .regex(/^(terminal:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|address:[0-9A-Fa-f.:]{2,45})$/, 'terminal:<id> or address:<ip>');
 
+const statementLocale = z.enum(LOCALES).describe('Language of the statement PDF and mail');
+
 export const adminRouter = router({
   directory: backofficeProcedure(ADMIN)
     .input(z.object({}).strict().optional())
     .output(z.object({
-      parties: z.array(z.object({ id: z.string(), name: z.string(), contactEmail: z.string() })),
+      parties: z.array(z.object({ id: z.string(), name: z.string(), contactEmail: z.string(), locale: z.enum(LOCALES) })),
       stores: z.array(z.object({ id: z.string(), name: z.string(), billingPartyId: z.string(), holdTtlSeconds: z.number().int() })),
       terminals: z.array(z.object({ id: z.string(), name: z.string(), storeId: z.string(), apiKeyLast4: z.string(), revokedAt: z.string().nullable() })),
     }))
@@ -64,20 +72,32 @@ export const adminRouter = router({
         prisma.terminal.findMany({ orderBy: { createdAt: 'asc' }, take: 10_000 }),
       ]);
       return {
-        parties: parties.map((p) => ({ id: p.id, name: p.name, contactEmail: ctx.deps.pii.open(p.contactEmail) })),
+        parties: parties.map((p) => ({ id: p.id, name: p.name, contactEmail: ctx.deps.pii.open(p.contactEmail), locale: asLocale(p.locale) })),
         stores: stores.map((s) => ({ id: s.id, name: s.name, billingPartyId: s.billingPartyId, holdTtlSeconds: s.holdTtlSeconds })),
         terminals: terminals.map((t) => ({ id: t.id, name: t.name, storeId: t.storeId, apiKeyLast4: t.apiKeyLast4, revokedAt: t.revokedAt?.toISOString() ?? null })),
       };
     }),
 
   createParty: backofficeProcedure(ADMIN)
-    .input(z.object({ name, contactEmail: z.email().max(254) }).strict())
+    .input(z.object({ name, contactEmail: z.email().max(254), locale: statementLocale.optional() }).strict())
     .output(z.object({ id: z.string() }))
     .mutation(async ({ ctx, input }) => {
       // The contact address stays out of the log: the log keeps no personal data in clear.
       const party = await withAudit(ctx.deps.db.prisma, (tx) => createBillingParty(tx, ctx.deps.pii, input),
         (p) => ({ actor: ctx.principal.name, action: 'party_created', subject: `party:${p.id}`, details: { name: input.name } }));
       return { id: party.id };
+    }),
+
+  setPartyLocale: backofficeProcedure(ADMIN)
+    .input(z.object({ billingPartyId: z.uuid(), locale: statementLocale }).strict())
+    .output(z.object({ id: z.string(), locale: z.enum(LOCALES) }))
+    .mutation(async ({ ctx, input }) => {
+      // Setting the language it already has changes nothing and answers the same: safe to retry.
+      const party = await withAudit(ctx.deps.db.prisma,
+        (tx) => tx.billingParty.update({ where: { id: input.billingPartyId }, data: { locale: input.locale } }),
+        (p) => ({ actor: ctx.principal.name, action: 'party_locale_set', subject: `party:${p.id}`, details: { locale: input.locale } }))
+        .catch((err) => notFoundOnMissing(err, 'billing party'));
+      return { id: party.id, locale: asLocale(party.locale) };
     }),
 
   createStore: backofficeProcedure(ADMIN)

@@ -5,6 +5,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUp
 import { z } from 'zod';
 import { ORDER_STATUSES } from '../../domain/order-status.ts';
 import { DomainError } from '../../domain/errors.ts';
+import { LOCALES, localeFromAcceptLanguage } from '../../domain/locale.ts';
 import { shopTaskQueue } from '../../infra/config.ts';
 import {
   createOrder, findOrder, hasOrderAccess, maskEmail, orderAccessToken, shopperEmail, signedDownloadPath, type OrderRecord,
@@ -97,6 +98,7 @@ export const shopRouter = router({
       amount: z.number().int().positive().describe('Minor units'),
       currency: z.literal('EUR'),
       email: z.email().max(254),
+      locale: z.enum(LOCALES).optional().describe('Language of the voucher mail and PDF; from Accept-Language when absent'),
     }).strict())
     .output(createdOrderSchema)
     .mutation(async ({ ctx, input }) => {
@@ -113,6 +115,7 @@ export const shopRouter = router({
       const { order, created } = await createOrder(ctx.deps.db.prisma, ctx.deps.pii, {
         idempotencyKey: ctx.idempotencyKey ? `shop:${ctx.idempotencyKey}` : null,
         email: input.email, amount: input.amount, currency: input.currency, provider: payments.provider,
+        locale: input.locale ?? localeFromAcceptLanguage(ctx.acceptLanguage),
       });
       // A retry for an order that is past paying is answered from the order, not with a new run.
       const accessToken = orderAccessToken(ctx.deps.secrets.orderKey, order.id);

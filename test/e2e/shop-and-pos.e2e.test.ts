@@ -63,7 +63,7 @@ describe('web app: Print@Home shop and POS terminal', () => {
     // The order id goes into the URL, so a reload resumes the order.
     await page.waitForURL(/[?&]order=[0-9a-f-]{36}/);
     const orderId = new URL(page.url()).searchParams.get('order')!;
-    await expect.poll(() => page.getByTestId('order-amount').textContent()).toBe('25.00 EUR');
+    await expect.poll(() => page.getByTestId('order-amount').textContent()).toBe('€25.00');
 
     await page.getByText('Development payment provider — no real money').waitFor();
     await page.getByTestId('pay-test-card').click();

@@ -90,6 +90,8 @@ describe('monthly clearing', () => {
   it('clears a hand-computed month: exact positions that net to zero, statements e-mailed, then waits for approval', async () => {
     d = await buildDataset(h, 'jan');
     await moveIntoPeriod(inject('databaseUrl'), d.cardIds, period);
+    // The third party reads its statements in German.
+    await h.deps.db.pool.query(`UPDATE billing_parties SET locale = 'de' WHERE id = $1`, [d.parties[2]!.id]);
 
     const started = await call(h, 'POST', `/v1/clearing/periods/${period}/start`, { key: finance });
     expect(started.status).toBe(200);
@@ -118,9 +120,19 @@ describe('monthly clearing', () => {
     }
     const mail = mailsTo(d.parties[0]!.email)[0]!;
     expect(mail.subject).toContain(`clearing statement ${period}`);
-    expect(mail.text).toContain('You pay the centre 15.00 EUR.');
+    expect(mail.text).toContain('You pay the centre €15.00.');
     expect(mail.attachments[0]!.contentType).toBe('application/pdf');
     expect(body.statements).toHaveLength(3);
+
+    // The German-speaking party's mail and PDF are German, with German amounts and days.
+    const german = mailsTo(d.parties[2]!.email)[0]!;
+    expect(german.subject).toBe(`${h.config.shop.schemeName}: Abrechnung ${period} für ${d.parties[2]!.name}`);
+    expect(german.text).toMatch(/(Das Center zahlt Ihnen|Sie zahlen dem Center) \d{1,3}(\.\d{3})*,\d{2}\u00a0€\./);
+    const germanPdf = pdfText(german.attachments[0]!.content).replace(/\s+/g, ' ');
+    for (const expected of [`Zeitraum: ${period} (1. Januar 2025 bis 31. Januar 2025, Europe/Berlin)`, 'Zusammenfassung', 'Positionen',
+      'Gegenparteien', 'Unterschriften', `Für ${d.parties[2]!.name}: Name, Datum, Unterschrift`]) expect(germanPdf).toContain(expected);
+    expect(germanPdf).toMatch(/Saldo \(positiv: Ihnen geschuldet\) -?\d+,\d{2} €/);
+    expect(germanPdf).not.toContain('Signatures');
   }, 120_000);
 
   it('renders statement PDFs and CSVs with the right contents, for finance and for the party itself only', async () => {
@@ -130,10 +142,10 @@ describe('monthly clearing', () => {
     expect(pdf.type).toBe('application/pdf');
     const text = pdfText(pdf.bytes).replace(/\s+/g, ' ');
     for (const expected of [
-      p1!.name, `Period: ${period}`, 'You pay the centre 15.00 EUR.', 'Vouchers redeemed at your stores 3 105.00 EUR',
-      'Vouchers sold and loaded at your tills', '-120.00 EUR', 'Net position (positive: owed to you) -15.00 EUR',
-      `${d.parties[2]!.name} 1 30.00 EUR 0.00 EUR`, 'Centre (scheme) 1 50.00 EUR 0.00 EUR',
-      `${p2!.name} 2 45.00 EUR 15.00 EUR`, 'Signatures', `For ${p1!.name}: name, date, signature`,
+      p1!.name, `Period: ${period} (1 January 2025 to 31 January 2025, Europe/Berlin)`, 'You pay the centre €15.00.',
+      'Vouchers redeemed at your stores 3 €105.00', 'Vouchers sold and loaded at your tills', '-€120.00',
+      'Net position (positive: owed to you) -€15.00', `${d.parties[2]!.name} 1 €30.00 €0.00`, 'Centre (scheme) 1 €50.00 €0.00',
+      `${p2!.name} 2 €45.00 €15.00`, 'Signatures', `For ${p1!.name}: name, date, signature`,
     ]) expect(text).toContain(expected);
     // The e-mailed attachment is the stored statement.
     expect(mailsTo(p1!.email)[0]!.attachments[0]!.content.equals(pdf.bytes)).toBe(true);

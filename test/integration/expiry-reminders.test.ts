@@ -47,7 +47,7 @@ describe('expiry reminders', () => {
 
     expect((await runReminders()).sent).toBeGreaterThanOrEqual(1);
     expect(remindersTo(email)).toHaveLength(1);
-    expect(remindersTo(email)[0]!.text).toContain('20.00 EUR');
+    expect(remindersTo(email)[0]!.text).toContain('€20.00');
     expect(await runReminders()).toEqual({ sent: 0 });
     expect(remindersTo(email)).toHaveLength(1);
 

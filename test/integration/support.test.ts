@@ -132,7 +132,7 @@ describe('support console', () => {
     mailbox.refusing = false;
     await waitFor(async () => (await h.client.workflow.getHandle(workflowId).describe()).status.name === 'COMPLETED', 60_000, 250);
     const mails = mailbox.messages.filter((m) => JSON.stringify(m.to).includes(email));
-    expect(mails.map((m) => m.subject)).toEqual(['Your voucher order could not be completed - 30.00 EUR refunded']);
+    expect(mails.map((m) => m.subject)).toEqual(['Your voucher order could not be completed - €30.00 refunded']);
 
     // Asked again after the end: answered as it ended, and audited once per call.
     expect((await trpc(h, 'mutation', 'support.cancel', { workflowId }, support)).data.compensation).toBe('payment_refunded');

@@ -1,8 +1,9 @@
 // The portal's texts in English and German. Both dictionaries must have the same keys (a unit test
 // checks); a key missing at run time shows as ⟦key⟧, which the browser tests look for.
 
-export const LANGUAGES = ['en', 'de'] as const;
-export type Language = (typeof LANGUAGES)[number];
+import { fill, initialLanguage as initialFor, rememberLanguage as rememberFor, type Language, type Vars } from '../i18n/core.ts';
+
+export { formatTime, LANGUAGES, type Language } from '../i18n/core.ts';
 
 const en = {
   'app.title': 'Back office',
@@ -706,31 +707,16 @@ const de: Record<TextKey, string> = {
 
 export const DICTIONARIES: Record<Language, Record<TextKey, string>> = { en, de };
 
-export function translate(language: Language, key: string, vars: Record<string, string | number> = {}): string {
-  const text = (DICTIONARIES[language] as Record<string, string>)[key];
-  if (text === undefined) return `⟦${key}⟧`;
-  return text.replace(/\{(\w+)\}/g, (_, name: string) => String(vars[name] ?? `{${name}}`));
+export function translate(language: Language, key: string, vars: Vars = {}): string {
+  return fill(DICTIONARIES[language], key, vars);
 }
 
+const STORAGE_KEY = 'voucher-portal.language';
+
 export function initialLanguage(): Language {
-  try {
-    const stored = localStorage.getItem('voucher-portal.language');
-    if (stored === 'en' || stored === 'de') return stored;
-  } catch {
-    // no storage
-  }
-  return navigator.language.toLowerCase().startsWith('de') ? 'de' : 'en';
+  return initialFor(STORAGE_KEY);
 }
 
 export function rememberLanguage(language: Language): void {
-  try {
-    localStorage.setItem('voucher-portal.language', language);
-  } catch {
-    // no storage
-  }
-}
-
-/** A moment as people of this language write it. */
-export function formatTime(language: Language, iso: string): string {
-  return new Date(iso).toLocaleString(language === 'de' ? 'de-DE' : 'en-GB');
+  rememberFor(STORAGE_KEY, language);
 }

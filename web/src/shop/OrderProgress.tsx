@@ -4,25 +4,17 @@
 import { useEffect, useState } from 'react';
 import { ErrorBox } from '../ErrorBox.tsx';
 import { toApiError, type ApiError } from '../errors.ts';
-import { formatMoney } from '../money.ts';
+import { useShopText, type ShopKey } from '../i18n/shop.ts';
 import type { Client, RouterOutputs } from '../trpc.ts';
 
 type Order = RouterOutputs['shop']['getOrder'];
 type Status = Order['status'];
 
 const POLL_MS = 500;
+const STEP_NAMES = new Set(['payment confirmed', 'voucher issued', 'PDF and e-mail sent']);
 const FINAL: ReadonlySet<Status> = new Set<Status>(['fulfilled', 'expired', 'refunded', 'failed']);
 
-const HEADLINE: Record<Status, string> = {
-  awaiting_payment: 'Waiting for your payment',
-  payment_failed: 'The payment did not go through',
-  paid: 'Payment confirmed — issuing your voucher',
-  issued: 'Voucher issued — preparing your PDF and e-mail',
-  fulfilled: 'Your voucher is ready',
-  expired: 'This order has expired',
-  refunded: 'This order was refunded',
-  failed: 'Something went wrong with this order',
-};
+const HEADLINE = (status: Status): ShopKey => `status.${status}`;
 
 export function OrderProgress({ client, orderId, token, onNewOrder }: {
   client: Client;
@@ -30,6 +22,7 @@ export function OrderProgress({ client, orderId, token, onNewOrder }: {
   token: string;
   onNewOrder: () => void;
 }) {
+  const { t, money } = useShopText();
   const [order, setOrder] = useState<Order | null>(null);
   const [loadError, setLoadError] = useState<ApiError | null>(null);
   const [connectionTrouble, setConnectionTrouble] = useState(false);
@@ -69,13 +62,13 @@ export function OrderProgress({ client, orderId, token, onNewOrder }: {
   if (loadError) {
     return (
       <section className="card" aria-labelledby="order-error-title">
-        <h2 id="order-error-title">We could not open this order</h2>
+        <h2 id="order-error-title">{t('order.openFailed')}</h2>
         <ErrorBox error={loadError} />
-        <button type="button" className="btn btn--secondary" onClick={onNewOrder}>Buy a new voucher</button>
+        <button type="button" className="btn btn--secondary" onClick={onNewOrder}>{t('order.buyNew')}</button>
       </section>
     );
   }
-  if (!order) return <p className="card muted" aria-busy="true">Loading your order…</p>;
+  if (!order) return <p className="card muted" aria-busy="true">{t('order.loading')}</p>;
 
   const status = order.status;
   const final = FINAL.has(status);
@@ -86,32 +79,32 @@ export function OrderProgress({ client, orderId, token, onNewOrder }: {
     <section className="card order" aria-labelledby="order-title" data-testid="order" data-status={status}>
       <div className="order__head">
         <div>
-          <p className="eyebrow">Order <span className="mono">{order.orderId.slice(0, 8)}</span></p>
+          <p className="eyebrow">{t('order.label')} <span className="mono">{order.orderId.slice(0, 8)}</span></p>
           <h2 id="order-title" data-testid="order-headline" className={problem ? 'text-danger' : undefined}>
-            {HEADLINE[status]}
+            {t(HEADLINE(status))}
           </h2>
         </div>
-        <p className="order__amount" data-testid="order-amount">{formatMoney(order.amount, order.currency)}</p>
+        <p className="order__amount" data-testid="order-amount">{money(order.amount, order.currency)}</p>
       </div>
 
-      <p className="visually-hidden" role="status" aria-live="polite">{HEADLINE[status]}</p>
+      <p className="visually-hidden" role="status" aria-live="polite">{t(HEADLINE(status))}</p>
       {connectionTrouble && (
-        <p className="alert alert--warning" role="status">Connection problem — still trying to reach the server…</p>
+        <p className="alert alert--warning" role="status">{t('order.connection')}</p>
       )}
 
       {(status === 'awaiting_payment' || status === 'payment_failed') && (
         <PaymentStep client={client} orderId={order.orderId} token={token} provider={order.provider} status={status} failureReason={order.failureReason} />
       )}
 
-      <ol className="steps" data-testid="steps" aria-label="Progress">
+      <ol className="steps" data-testid="steps" aria-label={t('order.progress')}>
         {order.steps.map((step, i) => {
           const state = step.done ? 'done' : i === current ? 'active' : 'pending';
           return (
             <li key={step.name} className={`step step--${state}`} data-testid="step" data-done={step.done}>
               <span className="step__icon" aria-hidden="true">{step.done ? '✓' : i === current ? '' : i + 1}</span>
-              <span className="step__label">{step.name}</span>
+              <span className="step__label">{STEP_NAMES.has(step.name) ? t(`step.${step.name}` as ShopKey) : step.name}</span>
               <span className="visually-hidden">
-                {state === 'done' ? ' (done)' : state === 'active' ? ' (in progress)' : ' (to do)'}
+                {t(state === 'done' ? 'step.done' : state === 'active' ? 'step.active' : 'step.todo')}
               </span>
             </li>
           );
@@ -121,25 +114,25 @@ export function OrderProgress({ client, orderId, token, onNewOrder }: {
       {status === 'fulfilled' && <Fulfilled order={order} />}
       {status === 'expired' && (
         <div className="alert alert--error" data-testid="order-problem">
-          <p>The payment was not completed in time, so the order was cancelled. You have not been charged.</p>
+          <p>{t('order.expired')}</p>
         </div>
       )}
       {status === 'refunded' && (
         <div className="alert alert--error" data-testid="order-problem">
-          <p>The amount was refunded to your card and the voucher can no longer be used.</p>
-          {order.failureReason && <p>Reason: {order.failureReason}</p>}
+          <p>{t('order.refunded')}</p>
+          {order.failureReason && <p>{t('order.reason', { reason: order.failureReason })}</p>}
         </div>
       )}
       {status === 'failed' && (
         <div className="alert alert--error" data-testid="order-problem">
-          <p>{order.failureReason ?? 'The voucher could not be issued.'}</p>
-          <p>If your card was charged, the amount is refunded. Quote order <span className="mono">{order.orderId}</span> to our support.</p>
+          <p>{order.failureReason ?? t('order.failed')}</p>
+          <p>{t('order.failedSupport', { orderId: order.orderId })}</p>
         </div>
       )}
 
       {(final || status === 'payment_failed') && (
         <button type="button" className="btn btn--secondary" onClick={onNewOrder} data-testid="new-order">
-          Buy another voucher
+          {t('order.buyAnother')}
         </button>
       )}
     </section>
@@ -155,6 +148,7 @@ function PaymentStep({ client, orderId, token, provider, status, failureReason }
   status: 'awaiting_payment' | 'payment_failed';
   failureReason: string | null;
 }) {
+  const { t } = useShopText();
   const [sending, setSending] = useState(false);
   const [sent, setSent] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
@@ -179,26 +173,23 @@ function PaymentStep({ client, orderId, token, provider, status, failureReason }
     <div className="payment" data-testid="payment">
       {status === 'payment_failed' && (
         <div className="alert alert--error" role="alert" data-testid="payment-failed">
-          <p>{failureReason ?? 'Your card was declined.'} You have not been charged.</p>
+          <p>{failureReason ?? t('payment.declined')} {t('payment.notCharged')}</p>
         </div>
       )}
       {provider === 'dev' ? (
         <div className="dev-provider" data-testid="dev-payment">
-          <p className="dev-provider__badge">Development payment provider — no real money</p>
-          <p>This installation has no card payment provider configured. The test card below confirms the payment the
-            way a real provider's notification would.</p>
+          <p className="dev-provider__badge">{t('payment.devBadge')}</p>
+          <p>{t('payment.devText')}</p>
           <button type="button" className="btn btn--primary btn--large" data-testid="pay-test-card"
             onClick={payWithTestCard} disabled={sending || sent}>
-            {sending ? 'Paying…' : sent ? 'Payment sent — waiting for confirmation…' : status === 'payment_failed' ? 'Try again with test card' : 'Pay with test card'}
+            {t(sending ? 'payment.paying' : sent ? 'payment.sent' : status === 'payment_failed' ? 'payment.retryTestCard' : 'payment.testCard')}
           </button>
           {error && <ErrorBox error={error} />}
         </div>
       ) : (
         <div className="stripe-note" data-testid="stripe-payment">
-          <p><strong>Card payment by Stripe.</strong> Entering the card needs Stripe.js, which this page cannot load
-            here (no connection to Stripe). Once Stripe confirms the payment, its notification reaches us and this page
-            moves on by itself.</p>
-          <p className="muted" aria-busy="true">Waiting for Stripe's confirmation…</p>
+          <p><strong>{t('payment.stripeTitle')}</strong> {t('payment.stripeText')}</p>
+          <p className="muted" aria-busy="true">{t('payment.stripeWaiting')}</p>
         </div>
       )}
     </div>
@@ -206,21 +197,23 @@ function PaymentStep({ client, orderId, token, provider, status, failureReason }
 }
 
 function Fulfilled({ order }: { order: Order }) {
+  const { t } = useShopText();
+  const [emailBefore, emailAfter] = t('ready.emailed').split('{email}');
+  const [last4Before, last4After] = t('ready.last4').split('{last4}');
   return (
     <div className="ready" data-testid="voucher-ready">
       {order.downloadUrl ? (
         <a className="btn btn--primary btn--large" href={order.downloadUrl} download data-testid="download-voucher">
-          Download voucher (PDF)
+          {t('ready.download')}
         </a>
       ) : (
-        <p className="muted">The download link is being prepared…</p>
+        <p className="muted">{t('ready.preparing')}</p>
       )}
-      <p data-testid="email-sent">We also sent it to <strong>{order.emailMasked}</strong>.</p>
+      <p data-testid="email-sent">{emailBefore}<strong>{order.emailMasked}</strong>{emailAfter}</p>
       {order.last4 && (
-        <p data-testid="card-last4">Your voucher code ends in <strong className="mono">{order.last4}</strong> — a genuine voucher
-          from this order shows the same four characters.</p>
+        <p data-testid="card-last4">{last4Before}<strong className="mono">{order.last4}</strong>{last4After}</p>
       )}
-      <p className="hint">Print it or show it on your phone at the till. Treat the code like cash.</p>
+      <p className="hint">{t('ready.hint')}</p>
     </div>
   );
 }

@@ -3,11 +3,20 @@
 import { useId, useRef, useState, type FormEvent } from 'react';
 import { ErrorBox } from '../ErrorBox.tsx';
 import { toApiError, type ApiError } from '../errors.ts';
-import { formatMoney, formatPreset, parseAmount } from '../money.ts';
+import { formatPreset, parseAmount } from '../money.ts';
+import { useShopText, type ShopKey } from '../i18n/shop.ts';
 import { randomId, type Client } from '../trpc.ts';
 import type { ShopConfig } from './ShopPage.tsx';
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** parseAmount's messages (English) as catalogue keys. */
+const AMOUNT_ERRORS: Record<string, ShopKey> = {
+  'Enter an amount': 'amount.empty',
+  'Enter an amount like 25 or 25.50': 'amount.format',
+  'At most 2 decimals': 'amount.decimals',
+  'The amount must be more than 0': 'amount.positive',
+};
 
 type Choice = { kind: 'preset'; amount: number } | { kind: 'custom' };
 
@@ -22,6 +31,7 @@ export function PurchaseForm({ client, config, onCreated }: {
   onCreated: (orderId: string, accessToken: string) => void;
 }) {
   const ids = useId();
+  const { t, money, language } = useShopText();
   const defaultPreset = config.presets[1] ?? config.presets[0];
   const [choice, setChoice] = useState<Choice>(
     defaultPreset === undefined ? { kind: 'custom' } : { kind: 'preset', amount: defaultPreset });
@@ -34,7 +44,7 @@ export function PurchaseForm({ client, config, onCreated }: {
   const requestKey = useRef<{ fingerprint: string; key: string } | null>(null);
   const customRef = useRef<HTMLInputElement>(null);
 
-  const range = `${formatMoney(config.minAmount, config.currency)} to ${formatMoney(config.maxAmount, config.currency)}`;
+  const range = { min: money(config.minAmount, config.currency), max: money(config.maxAmount, config.currency) };
 
   function validate(): { amount: number; email: string } | null {
     const errors: FieldErrors = {};
@@ -43,13 +53,13 @@ export function PurchaseForm({ client, config, onCreated }: {
       amount = choice.amount;
     } else {
       const parsed = parseAmount(custom);
-      if (!parsed.ok) errors.amount = parsed.error;
-      else if (parsed.minor < config.minAmount || parsed.minor > config.maxAmount) errors.amount = `Choose an amount from ${range}`;
+      if (!parsed.ok) errors.amount = t(AMOUNT_ERRORS[parsed.error] ?? 'amount.format');
+      else if (parsed.minor < config.minAmount || parsed.minor > config.maxAmount) errors.amount = t('form.outOfRange', range);
       else amount = parsed.minor;
     }
     const address = email.trim();
-    if (!address) errors.email = 'Enter the e-mail address we send the voucher to';
-    else if (!EMAIL.test(address)) errors.email = 'This does not look like an e-mail address';
+    if (!address) errors.email = t('form.emailMissing');
+    else if (!EMAIL.test(address)) errors.email = t('form.emailInvalid');
     setFieldErrors(errors);
     if (amount === null || errors.email || errors.amount) return null;
     return { amount, email: address };
@@ -67,7 +77,8 @@ export function PurchaseForm({ client, config, onCreated }: {
     try {
       const order = await client.shop.createOrder.mutate(
         // The shop sells EUR vouchers only (the procedure's input is the literal 'EUR').
-        { amount: input.amount, currency: 'EUR', email: input.email },
+        // The mails and the PDF come in the language the shopper sees now.
+        { amount: input.amount, currency: 'EUR', email: input.email, locale: language },
         { context: { idempotencyKey: requestKey.current.key } },
       );
       onCreated(order.orderId, order.accessToken);
@@ -87,10 +98,10 @@ export function PurchaseForm({ client, config, onCreated }: {
 
   return (
     <form className="card purchase" onSubmit={submit} noValidate aria-labelledby={`${ids}-title`} data-testid="purchase-form">
-      <h2 id={`${ids}-title`}>Choose your voucher</h2>
+      <h2 id={`${ids}-title`}>{t('form.title')}</h2>
 
       <fieldset className="amounts" aria-describedby={fieldErrors.amount ? amountErrorId : undefined}>
-        <legend>Amount</legend>
+        <legend>{t('form.amount')}</legend>
         <div className="amounts__grid">
           {config.presets.map((amount) => (
             <label key={amount} className="amount-tile" data-testid={`preset-${amount}`}>
@@ -113,13 +124,13 @@ export function PurchaseForm({ client, config, onCreated }: {
               checked={choice.kind === 'custom'}
               onChange={() => { setChoice({ kind: 'custom' }); customRef.current?.focus(); }}
             />
-            <span className="amount-tile__value">Other</span>
-            <span className="amount-tile__currency">amount</span>
+            <span className="amount-tile__value">{t('form.other')}</span>
+            <span className="amount-tile__currency">{t('form.otherAmount')}</span>
           </label>
         </div>
         {choice.kind === 'custom' && (
           <div className="field">
-            <label htmlFor={`${ids}-custom`}>Your amount in {config.currency}</label>
+            <label htmlFor={`${ids}-custom`}>{t('form.yourAmount', { currency: config.currency })}</label>
             <div className="input-affix">
               <input
                 id={`${ids}-custom`}
@@ -127,7 +138,7 @@ export function PurchaseForm({ client, config, onCreated }: {
                 data-testid="custom-amount"
                 inputMode="decimal"
                 autoComplete="off"
-                placeholder="e.g. 35.00"
+                placeholder={t('form.amountExample')}
                 value={custom}
                 onChange={(e) => setCustom(e.target.value)}
                 aria-invalid={fieldErrors.amount ? true : undefined}
@@ -135,14 +146,14 @@ export function PurchaseForm({ client, config, onCreated }: {
               />
               <span className="input-affix__suffix" aria-hidden="true">{config.currency}</span>
             </div>
-            <p id={`${ids}-range`} className="hint">From {range}.</p>
+            <p id={`${ids}-range`} className="hint">{t('form.range', range)}</p>
           </div>
         )}
         {fieldErrors.amount && <p id={amountErrorId} className="field-error" data-testid="amount-error">{fieldErrors.amount}</p>}
       </fieldset>
 
       <div className="field">
-        <label htmlFor={`${ids}-email`}>E-mail address</label>
+        <label htmlFor={`${ids}-email`}>{t('form.email')}</label>
         <input
           id={`${ids}-email`}
           data-testid="email"
@@ -155,13 +166,13 @@ export function PurchaseForm({ client, config, onCreated }: {
         />
         {fieldErrors.email
           ? <p id={emailErrorId} className="field-error" data-testid="email-error">{fieldErrors.email}</p>
-          : <p id={`${ids}-email-hint`} className="hint">We send the voucher PDF here. Nothing else.</p>}
+          : <p id={`${ids}-email-hint`} className="hint">{t('form.emailHint')}</p>}
       </div>
 
       {error && <ErrorBox error={error} />}
 
       <button type="submit" className="btn btn--primary btn--large" data-testid="buy" disabled={busy}>
-        {busy ? 'Creating your order…' : 'Buy voucher'}
+        {busy ? t('form.creating') : t('form.buy')}
       </button>
     </form>
   );

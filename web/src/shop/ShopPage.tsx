@@ -5,6 +5,8 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { ErrorBox } from '../ErrorBox.tsx';
 import { toApiError, type ApiError } from '../errors.ts';
+import { LANGUAGES, type Language } from '../i18n/core.ts';
+import { ShopTextProvider, useShopText } from '../i18n/shop.ts';
 import { createClient, type RouterOutputs } from '../trpc.ts';
 import { OrderProgress } from './OrderProgress.tsx';
 import { PurchaseForm } from './PurchaseForm.tsx';
@@ -35,6 +37,24 @@ function setOrderInUrl(order: OrderRef | null): void {
 }
 
 export function ShopPage() {
+  return <ShopTextProvider><Shop /></ShopTextProvider>;
+}
+
+function LanguageSwitcher() {
+  const { language, setLanguage, t } = useShopText();
+  useEffect(() => { document.title = t('page.title'); }, [t]);
+  return (
+    <label className="shop-language">
+      <span className="visually-hidden">{t('language.label')}</span>
+      <select value={language} data-testid="shop-language" onChange={(e) => setLanguage(e.target.value as Language)}>
+        {LANGUAGES.map((l) => <option key={l} value={l}>{l === 'de' ? 'Deutsch' : 'English'}</option>)}
+      </select>
+    </label>
+  );
+}
+
+function Shop() {
+  const { t } = useShopText();
   const client = useMemo(() => createClient(), []);
   const [config, setConfig] = useState<ShopConfig | null>(null);
   const [configError, setConfigError] = useState<ApiError | null>(null);
@@ -69,12 +89,10 @@ export function ShopPage() {
 
   return (
     <div className="shop">
+      <LanguageSwitcher />
       <section className="hero" aria-labelledby="shop-title">
-        <h1 id="shop-title">Gift vouchers to print at home</h1>
-        <p className="hero__lead">
-          Pay online, receive your voucher as a PDF straight away, and spend it in every store of the centre —
-          in one go or over several visits.
-        </p>
+        <h1 id="shop-title">{t('hero.title')}</h1>
+        <p className="hero__lead">{t('hero.lead')}</p>
       </section>
 
       {order && <OrderProgress key={order.orderId} client={client} orderId={order.orderId} token={order.token} onNewOrder={newOrder} />}
@@ -83,11 +101,11 @@ export function ShopPage() {
         <div className="card">
           <ErrorBox error={configError} />
           <button type="button" className="btn btn--secondary" onClick={() => setAttempt((n) => n + 1)}>
-            Try again
+            {t('shop.retry')}
           </button>
         </div>
       )}
-      {!order && !config && !configError && <p className="card muted" aria-busy="true">Loading the shop…</p>}
+      {!order && !config && !configError && <p className="card muted" aria-busy="true">{t('shop.loading')}</p>}
       {!order && config && <PurchaseForm client={client} config={config} onCreated={openOrder} />}
     </div>
   );
