@@ -6,6 +6,7 @@ export default defineConfig({
   test: {
     include: ['test/unit/**/*.test.ts', 'web/src/**/*.test.ts'],
     env: { APP_MODE: 'test' },
+    globalSetup: ['test/unit-global-setup.ts'],
     testTimeout: 30_000,
     reporters: ['default'],
   },
