@@ -110,6 +110,8 @@ export interface SettlementConfig {
   directDebitScheme: 'CORE' | 'B2B';
   /** Business days after the file is made at which transfers execute and debits are collected. */
   leadDays: number;
+  /** SEPA_PAIN_VERSION: `09` (pain.001.001.09, pain.008.001.08) or `03` (pain.001.001.03, pain.008.001.02). */
+  painVersion: '09' | '03';
   /** DATEV chart of accounts: the accounts the party statements are booked on. */
   datev: DatevAccounts;
 }
@@ -308,9 +310,11 @@ function settlementFromEnv(mode: AppMode): SettlementConfig {
     : mode === 'production' ? null : DEV_CENTRE;
   const scheme = fromEnv('SEPA_DIRECT_DEBIT_SCHEME') ?? 'CORE';
   if (scheme !== 'CORE' && scheme !== 'B2B') throw new Error('SEPA_DIRECT_DEBIT_SCHEME must be CORE or B2B');
+  const painVersion = fromEnv('SEPA_PAIN_VERSION') ?? '09';
+  if (painVersion !== '09' && painVersion !== '03') throw new Error('SEPA_PAIN_VERSION must be 09 (pain.001.001.09, pain.008.001.08) or 03 (pain.001.001.03, pain.008.001.02)');
   return {
     iso20022SchemaDir: path.resolve(REPO_ROOT, fromEnv('ISO20022_SCHEMA_DIR') ?? '../shared/iso20022'),
-    centre, directDebitScheme: scheme, leadDays: intFromEnv('SEPA_LEAD_DAYS', 2),
+    centre, directDebitScheme: scheme, leadDays: intFromEnv('SEPA_LEAD_DAYS', 2), painVersion,
     datev: parseDatevAccounts(fromEnv('DATEV_ACCOUNTS')),
   };
 }
