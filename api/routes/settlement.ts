@@ -1,6 +1,7 @@
 // Settlement files and bank statements over plain HTTP (XML and CSV, not JSON):
 //   GET  /v1/settlement/periods/:period/files/:fileId.xml      a pain.001/pain.008 file as offered (finance, admin)
 //   GET  /v1/settlement/periods/:period/datev/:partyId.csv     a party's statement as a DATEV booking batch
+//   GET  /v1/settlement/periods/:period/datev-journal.csv      the centre's journal of the period, the same (finance, admin)
 //   POST /v1/settlement/periods/:period/bank-statements        upload the bank's camt.053 (XML body, up to 10 MiB)
 // Authorized like the other back-office routes: a back-office API key, or the portal's session
 // cookie (with its CSRF token for the upload). Downloads and uploads are audited.
@@ -11,7 +12,8 @@ import { z } from 'zod';
 import { DomainError } from '../../domain/errors.ts';
 import { isPeriod } from '../../domain/period.ts';
 import { audit } from '../../services/audit.ts';
-import { datevBookingBatch } from '../../services/datev.ts';
+import { periodJournal } from '../../services/centre-journal.ts';
+import { datevBookingBatch, datevJournalBatch } from '../../services/datev.ts';
 import { parseBankStatement } from '../../services/iso20022/camt.ts';
 import { maySeeParty, type BackofficePrincipal } from '../backoffice-auth.ts';
 import { createRequestContext, SESSION_COOKIE } from '../context.ts';
@@ -91,6 +93,23 @@ export async function registerSettlementRoutes(app: FastifyInstance, deps: AppDe
     await audit(deps.db.pool, { actor: principal.name, action: 'datev_exported', subject: `statement:${period}:${partyId}` });
     return reply.type('text/csv; charset=windows-1252')
       .header('content-disposition', `attachment; filename="EXTF_Buchungsstapel_${period}_${partyId.slice(0, 8)}.csv"`)
+      .header('cache-control', 'private, no-store').send(batch);
+  }));
+
+  app.get('/v1/settlement/periods/:period/datev-journal.csv', (req, reply) => answer(req, reply, async () => {
+    const { period } = req.params as { period: string };
+    periodParam(period);
+    const { principal } = await principalOf(deps, req, 'query');
+    requireFinance(principal);
+    const found = await deps.clearing.get(period);
+    if (found.status !== 'closed') throw new DomainError('period_not_closed', `${period} is not closed yet`);
+    const movements = await periodJournal(deps.db.pool, found, deps.config.clearingTimeZone);
+    const batch = datevJournalBatch({
+      period, firstDay: `${period}-01`, lastDay: lastDayOf(period), movements, accounts: deps.config.settlement.datev, createdAt: found.closedAt ?? new Date(),
+    });
+    await audit(deps.db.pool, { actor: principal.name, action: 'datev_exported', subject: `journal:${period}` });
+    return reply.type('text/csv; charset=windows-1252')
+      .header('content-disposition', `attachment; filename="EXTF_Buchungsstapel_${period}_Journal.csv"`)
       .header('cache-control', 'private, no-store').send(batch);
   }));
 
