@@ -184,6 +184,19 @@ describe('settlement', () => {
     expect(summary).toMatchObject({ runs: 1, payments: 3 });
     const described = await handle.describe();
     expect(described.searchAttributes).toMatchObject({ VoucherPeriod: [PERIOD], VoucherStatus: ['files_ready'], VoucherAmount: [4_500] });
+    // Each party's payment is a workflow of its own, found by period, party and status.
+    const listed = async (query: string) => {
+      const ids: string[] = [];
+      for await (const w of h.client.workflow.list({ query })) ids.push(w.workflowId);
+      return ids.sort();
+    };
+    const inFile = [0, 2].map((i) => `settlement-${PERIOD}-${d.parties[i]!.id}`).sort();
+    await waitFor(async () => (await listed(`VoucherPeriod = '${PERIOD}' AND VoucherStatus = 'in_file' AND WorkflowType = 'settlementPartyWorkflow'`)).length === 2, 30_000, 300);
+    expect(await listed(`VoucherPeriod = '${PERIOD}' AND VoucherStatus = 'in_file' AND WorkflowType = 'settlementPartyWorkflow'`)).toEqual(inFile);
+    expect(await listed(`VoucherBillingPartyId = '${d.parties[1]!.id}' AND VoucherStatus = 'to_invoice' AND WorkflowType = 'settlementPartyWorkflow'`))
+      .toEqual([`settlement-${PERIOD}-${d.parties[1]!.id}`]);
+    const p2 = await h.client.workflow.getHandle(`settlement-${PERIOD}-${d.parties[2]!.id}`).describe();
+    expect(p2.searchAttributes).toMatchObject({ VoucherPeriod: [PERIOD], VoucherBillingPartyId: [d.parties[2]!.id], VoucherStatus: ['in_file'], VoucherAmount: [3_000], VoucherCurrency: ['EUR'] });
 
     const s = await call(h, 'GET', `/v1/settlement/periods/${PERIOD}`, { key: financeA });
     expect(s.status).toBe(200);
