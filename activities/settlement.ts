@@ -22,6 +22,8 @@ export interface SettlementSummary {
   runs: number;
   payments: number;
   newFiles: { id: string; kind: string; payments: number; controlSum: number }[];
+  /** Every payment of the period after this run, for the per-party workflows the Temporal UI shows. Absent in runs recorded before. */
+  parties?: { billingPartyId: string; status: string; amount: number; currency: string }[];
 }
 
 export interface SettlementActivities {
@@ -36,9 +38,11 @@ export function createSettlementActivities(deps: SettlementActivityDeps): Settle
     async settlePeriod(period) {
       try {
         const result = await store.settle(period, new Date());
+        const payments = await store.payments(period);
         return {
           runs: result.runs, payments: result.payments,
           newFiles: result.newFiles.map((f) => ({ id: f.id, kind: f.kind, payments: f.payments, controlSum: Number(f.controlSum) })),
+          parties: payments.map((p) => ({ billingPartyId: p.billingPartyId, status: p.status, amount: Number(p.amount), currency: p.currency })),
         };
       } catch (err) {
         // An open period or missing configuration does not get better by retrying.

@@ -135,6 +135,38 @@ function documentSettlementRoutes(paths: Record<string, unknown>): void {
       },
     },
   };
+  paths['/v1/settlement/periods/{period}/datev-journal.csv'] = {
+    get: {
+      tags: ['Settlement'], summary: "The centre's journal of the period as a DATEV booking batch (EXTF Buchungsstapel, Windows-1252)",
+      description: 'Finance and admins; the period must be closed. Per day, entry kind and party, debit and credit account (DATEV_ACCOUNTS); audited.',
+      security: [{ apiKey: [] }],
+      parameters: [period],
+      responses: {
+        200: { description: 'The booking batch', content: { 'text/csv': {} } }, 403: error('Not finance or admin'),
+        404: error('The period was not cleared'), 409: error('The period is not closed'),
+      },
+    },
+  };
+  paths['/v1/settlement/stripe-payouts'] = {
+    post: {
+      tags: ['Settlement'], summary: "Match Stripe's payouts with the online orders: upload the payout reconciliation report (itemized, CSV)",
+      description: "Stripe's `payout_reconciliation.itemized.5` report (up to 20 MiB). Charges and refunds are matched to orders by payment intent id "
+        + 'and amount; a balance transaction is recorded once, so overlapping reports add only what is new. Audited.',
+      security: [{ apiKey: [] }],
+      requestBody: { required: true, content: { 'text/csv': { schema: { type: 'string' } } } },
+      responses: {
+        200: { description: 'The import and the report after it', content: { 'application/json': { schema: { type: 'object' } } } },
+        400: error('Not the itemized payout reconciliation report (invalid_payout_report)'), 403: error('Not finance or admin'),
+        413: error('The body is larger than 20 MiB'), 415: error('The body is not CSV'),
+      },
+    },
+    get: {
+      tags: ['Settlement'], summary: "What Stripe's uploaded payouts carried: matched, unknown, amount differences, paid orders in no payout, provider clearing",
+      security: [{ apiKey: [] }],
+      parameters: [{ name: 'notPaidOutAfterDays', in: 'query', required: false, schema: { type: 'integer', minimum: 0, maximum: 365, default: 7 } }],
+      responses: { 200: { description: 'The report', content: { 'application/json': { schema: { type: 'object' } } } }, 403: error('Not finance or admin') },
+    },
+  };
   paths['/v1/settlement/periods/{period}/bank-statements'] = {
     post: {
       tags: ['Settlement'], summary: "Reconcile the period's payments with the bank's account statement (camt.053.001.02 or .08)",

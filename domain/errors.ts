@@ -76,6 +76,7 @@ export const ERROR_STATUS = {
   invalid_creditor_id: 400,
   invalid_mandate: 400,
   invalid_bank_statement: 400,
+  invalid_payout_report: 400,
   link_expired: 410,
   payload_too_large: 413,
   unsupported_media_type: 415,

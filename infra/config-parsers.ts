@@ -145,6 +145,12 @@ export interface DatevAccounts {
   partyDefault: string;
   /** Per party id: its own DATEV personal account. */
   parties: Record<string, string>;
+  /** The centre's journal: what the payment provider collected for online sales and has not paid out yet. */
+  providerClearing: string;
+  /** The centre's journal: value of vouchers that expired unused (income). */
+  breakage: string;
+  /** The centre's journal: equity the legacy import booked opening balances against. */
+  migration: string;
   /** DATEV consultant and client numbers of the centre's bookkeeping. */
   consultant: string;
   client: string;
@@ -154,10 +160,13 @@ export interface DatevAccounts {
 
 /** DATEV_ACCOUNTS: `voucherClearing=1590,partyDefault=1600,party:<uuid>=70001,…` (all optional). */
 export function parseDatevAccounts(raw: string | undefined): DatevAccounts {
-  const accounts: DatevAccounts = { voucherClearing: '1590', partyDefault: '1600', parties: {}, consultant: '1001', client: '1', fiscalYearStartMonth: 1 };
+  const accounts: DatevAccounts = {
+    voucherClearing: '1590', partyDefault: '1600', parties: {}, providerClearing: '1360', breakage: '2700', migration: '9000',
+    consultant: '1001', client: '1', fiscalYearStartMonth: 1,
+  };
   for (const part of (raw ?? '').split(',').map((x) => x.trim()).filter(Boolean)) {
-    const m = /^(voucherClearing|partyDefault|consultant|client|fiscalYearStartMonth|party:[0-9a-f-]{36})=(\d{1,9})$/.exec(part);
-    if (!m) throw new Error(`DATEV_ACCOUNTS: ${JSON.stringify(part)} is not name=digits (voucherClearing, partyDefault, consultant, client, fiscalYearStartMonth, party:<uuid>)`);
+    const m = /^(voucherClearing|partyDefault|providerClearing|breakage|migration|consultant|client|fiscalYearStartMonth|party:[0-9a-f-]{36})=(\d{1,9})$/.exec(part);
+    if (!m) throw new Error(`DATEV_ACCOUNTS: ${JSON.stringify(part)} is not name=digits (voucherClearing, partyDefault, providerClearing, breakage, migration, consultant, client, fiscalYearStartMonth, party:<uuid>)`);
     const [, key, value] = m;
     if (key!.startsWith('party:')) accounts.parties[key!.slice('party:'.length)] = value!;
     else if (key === 'fiscalYearStartMonth') accounts.fiscalYearStartMonth = Number(value);

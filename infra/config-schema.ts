@@ -137,6 +137,7 @@ const settlement = {
   SEPA_CENTRE_BIC: envVar('a BIC', normaliseBic, undefined as string | undefined, "the centre's bank"),
   SEPA_CREDITOR_ID: envVar('a SEPA creditor identifier', normaliseCreditorId, undefined as string | undefined, "the centre's SEPA creditor identifier"),
   SEPA_DIRECT_DEBIT_SCHEME: oneOf(['CORE', 'B2B'], 'CORE', "direct-debit scheme of the parties' mandates"),
+  SEPA_PAIN_VERSION: oneOf(['09', '03'], '09', 'SEPA file versions: 09 = pain.001.001.09 and pain.008.001.08, 03 = pain.001.001.03 and pain.008.001.02'),
   SEPA_LEAD_DAYS: positiveInt(2, 'business days after the run at which transfers execute'),
   DATEV_ACCOUNTS: envVar('name=digits pairs', parseDatevAccounts, parseDatevAccounts(undefined), 'chart-of-accounts mapping of the DATEV export'),
 };

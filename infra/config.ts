@@ -112,6 +112,8 @@ export interface SettlementConfig {
   directDebitScheme: 'CORE' | 'B2B';
   /** Business days after the file is made at which transfers execute and debits are collected. */
   leadDays: number;
+  /** SEPA_PAIN_VERSION: `09` (pain.001.001.09, pain.008.001.08) or `03` (pain.001.001.03, pain.008.001.02). */
+  painVersion: '09' | '03';
   /** DATEV chart of accounts: the accounts the party statements are booked on. */
   datev: DatevAccounts;
 }
@@ -257,7 +259,7 @@ function settlementFrom(env: Env, mode: AppMode): SettlementConfig {
     : mode === 'production' ? null : DEV_CENTRE;
   return {
     iso20022SchemaDir: path.resolve(REPO_ROOT, env.ISO20022_SCHEMA_DIR),
-    centre, directDebitScheme: env.SEPA_DIRECT_DEBIT_SCHEME, leadDays: env.SEPA_LEAD_DAYS,
+    centre, directDebitScheme: env.SEPA_DIRECT_DEBIT_SCHEME, leadDays: env.SEPA_LEAD_DAYS, painVersion: env.SEPA_PAIN_VERSION,
     datev: env.DATEV_ACCOUNTS,
   };
 }

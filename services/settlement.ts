@@ -17,7 +17,7 @@ import { inTransaction } from '../infra/db.ts';
 import { audit } from './audit.ts';
 import { BankDetailsStore } from './bank-details.ts';
 import type { BankStatement } from './iso20022/camt.ts';
-import { CREDIT_TRANSFER_SCHEMA, creditTransferFile, DIRECT_DEBIT_SCHEMA, directDebitFile } from './iso20022/pain.ts';
+import { creditTransferFile, directDebitFile, PAIN_SCHEMAS } from './iso20022/pain.ts';
 import { validateAgainstSchema } from './iso20022/schemas.ts';
 
 export type PaymentMethod = 'credit_transfer' | 'direct_debit' | 'invoice' | 'manual';
@@ -191,7 +191,8 @@ export class SettlementStore {
     const seq = next!.seq;
     const msgId = `VE-${period}-${kind === 'credit_transfers' ? 'SCT' : 'SDD'}-${seq}`;
     const date = businessDaysAfter(dayIn(now, this.timeZone), this.config.leadDays);
-    const header = { msgId, createdAt: now, date, centre: { name: centre.name, iban: centre.iban, bic: centre.bic } };
+    const version = this.config.painVersion;
+    const header = { msgId, createdAt: now, date, centre: { name: centre.name, iban: centre.iban, bic: centre.bic }, version };
     const remittance = (p: SettlementPayment) => `Voucher clearing ${period} ${p.partyName}`;
     const xml = kind === 'credit_transfers'
       ? creditTransferFile(header, payments.map((p) => {
@@ -203,7 +204,7 @@ export class SettlementStore {
         return { endToEndId: p.endToEndId, amount: p.amount, debtor: { name: d.accountHolder, iban: d.iban, bic: d.bic },
           mandateId: d.mandateReference!, mandateSignedOn: d.mandateSignedOn!, remittance: remittance(p) };
       }));
-    const schema = kind === 'credit_transfers' ? CREDIT_TRANSFER_SCHEMA : DIRECT_DEBIT_SCHEMA;
+    const schema = PAIN_SCHEMAS[version][kind === 'credit_transfers' ? 'creditTransfers' : 'directDebits'];
     const check = await validateAgainstSchema(this.config.iso20022SchemaDir, schema, xml);
     // Never offered unless valid: a file the bank refuses is worse than none.
     if (!check.valid) throw new Error(`the ${schema} file for ${period} does not pass its schema: ${check.errors.slice(0, 3).join('; ')}`);

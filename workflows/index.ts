@@ -12,4 +12,4 @@ export { cardBatchWorkflow } from './card-batch.ts';
 export { cardExpiryRemindersWorkflow } from './card-expiry-reminders.ts';
 export { webhookDeliveryWorkflow } from './webhook-delivery.ts';
 export { importWorkflow } from './import.ts';
-export { settlementWorkflow, bankDetailsNoticeWorkflow } from './settlement.ts';
+export { settlementWorkflow, settlementPartyWorkflow, bankDetailsNoticeWorkflow } from './settlement.ts';

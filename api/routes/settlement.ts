@@ -1,7 +1,10 @@
 // Settlement files and bank statements over plain HTTP (XML and CSV, not JSON):
 //   GET  /v1/settlement/periods/:period/files/:fileId.xml      a pain.001/pain.008 file as offered (finance, admin)
 //   GET  /v1/settlement/periods/:period/datev/:partyId.csv     a party's statement as a DATEV booking batch
+//   GET  /v1/settlement/periods/:period/datev-journal.csv      the centre's journal of the period, the same (finance, admin)
 //   POST /v1/settlement/periods/:period/bank-statements        upload the bank's camt.053 (XML body, up to 10 MiB)
+//   POST /v1/settlement/stripe-payouts                          upload Stripe's itemized payout reconciliation report (CSV)
+//   GET  /v1/settlement/stripe-payouts?notPaidOutAfterDays=7    what the uploaded payouts carried against our orders
 // Authorized like the other back-office routes: a back-office API key, or the portal's session
 // cookie (with its CSRF token for the upload). Downloads and uploads are audited.
 
@@ -11,8 +14,10 @@ import { z } from 'zod';
 import { DomainError } from '../../domain/errors.ts';
 import { isPeriod } from '../../domain/period.ts';
 import { audit } from '../../services/audit.ts';
-import { datevBookingBatch } from '../../services/datev.ts';
+import { periodJournal } from '../../services/centre-journal.ts';
+import { datevBookingBatch, datevJournalBatch } from '../../services/datev.ts';
 import { parseBankStatement } from '../../services/iso20022/camt.ts';
+import { PAYOUT_REPORT_LIMIT, parsePayoutReport, StripePayoutStore, type PayoutReport } from '../../services/stripe-payouts.ts';
 import { maySeeParty, type BackofficePrincipal } from '../backoffice-auth.ts';
 import { createRequestContext, SESSION_COOKIE } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
@@ -94,6 +99,47 @@ export async function registerSettlementRoutes(app: FastifyInstance, deps: AppDe
       .header('cache-control', 'private, no-store').send(batch);
   }));
 
+  app.get('/v1/settlement/periods/:period/datev-journal.csv', (req, reply) => answer(req, reply, async () => {
+    const { period } = req.params as { period: string };
+    periodParam(period);
+    const { principal } = await principalOf(deps, req, 'query');
+    requireFinance(principal);
+    const found = await deps.clearing.get(period);
+    if (found.status !== 'closed') throw new DomainError('period_not_closed', `${period} is not closed yet`);
+    const movements = await periodJournal(deps.db.pool, found, deps.config.clearingTimeZone);
+    const batch = datevJournalBatch({
+      period, firstDay: `${period}-01`, lastDay: lastDayOf(period), movements, accounts: deps.config.settlement.datev, createdAt: found.closedAt ?? new Date(),
+    });
+    await audit(deps.db.pool, { actor: principal.name, action: 'datev_exported', subject: `journal:${period}` });
+    return reply.type('text/csv; charset=windows-1252')
+      .header('content-disposition', `attachment; filename="EXTF_Buchungsstapel_${period}_Journal.csv"`)
+      .header('cache-control', 'private, no-store').send(batch);
+  }));
+
+  const payoutStore = new StripePayoutStore(deps.db.pool);
+  app.get('/v1/settlement/stripe-payouts', (req, reply) => answer(req, reply, async () => {
+    const { principal } = await principalOf(deps, req, 'query');
+    requireFinance(principal);
+    const days = z.coerce.number().int().min(0).max(365).default(7).safeParse((req.query as Record<string, unknown>).notPaidOutAfterDays);
+    if (!days.success) throw new DomainError('validation_error', 'notPaidOutAfterDays is a whole number of days, 0 to 365');
+    return reply.header('cache-control', 'private, no-store').send(payoutJson(await payoutStore.report(new Date(), days.data)));
+  }));
+
+  await app.register(async (scope) => {
+    scope.addContentTypeParser(['text/csv'], { parseAs: 'string', bodyLimit: PAYOUT_REPORT_LIMIT }, (_req, body, done) => done(null, body));
+    scope.post('/v1/settlement/stripe-payouts', { bodyLimit: PAYOUT_REPORT_LIMIT }, (req, reply) => answer(req, reply, async () => {
+      const { principal } = await principalOf(deps, req, 'mutation');
+      requireFinance(principal);
+      if (typeof req.body !== 'string' || req.body.trim() === '') {
+        throw new DomainError('invalid_payout_report', "send Stripe's itemized payout reconciliation report as the body (Content-Type: text/csv)");
+      }
+      const lines = parsePayoutReport(req.body);
+      const sha256 = createHash('sha256').update(req.body).digest('hex');
+      const imported = await payoutStore.import(lines, sha256, principal.name);
+      return reply.send({ ...imported, lines: lines.length, report: payoutJson(await payoutStore.report(new Date(), 7)) });
+    }));
+  });
+
   await app.register(async (scope) => {
     // Only here are XML bodies taken, and larger ones: a month's statement runs to megabytes.
     scope.addContentTypeParser(['application/xml', 'text/xml'], { parseAs: 'string', bodyLimit: BANK_STATEMENT_LIMIT },
@@ -124,4 +170,17 @@ export async function registerSettlementRoutes(app: FastifyInstance, deps: AppDe
       });
     }));
   });
+}
+
+/** Amounts as numbers (minor units), like the rest of the API's JSON. */
+function payoutJson(r: PayoutReport) {
+  const n = (v: bigint | null) => (v === null ? null : Number(v));
+  return {
+    payouts: r.payouts.map((p) => ({ ...p, gross: n(p.gross), fee: n(p.fee), net: n(p.net) })),
+    matched: r.matched,
+    differences: r.differences.map((d) => ({ ...d, gross: n(d.gross), expectedAmount: n(d.expectedAmount) })),
+    other: r.other.map((o) => ({ ...o, net: n(o.net) })),
+    notPaidOut: r.notPaidOut.map((o) => ({ ...o, amount: n(o.amount) })),
+    providerClearing: r.providerClearing.map((c) => ({ currency: c.currency, collected: n(c.collected), paidOutGross: n(c.paidOutGross), fees: n(c.fees), outstanding: n(c.outstanding) })),
+  };
 }

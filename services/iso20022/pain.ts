@@ -1,13 +1,21 @@
 // SEPA payment initiation files: credit transfers (pain.001.001.09) and direct debits
-// (pain.008.001.08), written with xmlbuilder2 (element order as the schema defines it; values
+// (pain.008.001.08), or the 2009 versions many banks still take (pain.001.001.03 and
+// pain.008.001.02), written with xmlbuilder2 (element order as the schema defines it; values
 // escaped by the builder). One payment information block per file: one execution date, the
 // centre's account. The caller validates the result against the official schema before offering it.
 
 import { create } from 'xmlbuilder2';
 import { sepaText, xmlAmount } from '../../domain/sepa.ts';
+import type { SchemaName } from './schemas.ts';
 
-export const CREDIT_TRANSFER_SCHEMA = 'pain.001.001.09' as const;
-export const DIRECT_DEBIT_SCHEMA = 'pain.008.001.08' as const;
+/** SEPA_PAIN_VERSION: `09` (pain.001.001.09 / pain.008.001.08) or `03` (pain.001.001.03 / pain.008.001.02). */
+export type PainVersion = '09' | '03';
+
+export const PAIN_SCHEMAS = {
+  '09': { creditTransfers: 'pain.001.001.09', directDebits: 'pain.008.001.08' },
+  '03': { creditTransfers: 'pain.001.001.03', directDebits: 'pain.008.001.02' },
+} as const satisfies Record<PainVersion, { creditTransfers: SchemaName; directDebits: SchemaName }>;
+
 
 export interface Account {
   name: string;
@@ -39,6 +47,8 @@ interface FileHeader {
   date: string;
   /** The centre's account. */
   centre: Account;
+  /** Default 09. */
+  version?: PainVersion;
 }
 
 /** xs:dateTime to the second, in UTC. */
@@ -50,8 +60,9 @@ function sum(amounts: bigint[]): bigint {
   return amounts.reduce((a, b) => a + b, 0n);
 }
 
-function agent(bic: string) {
-  return { FinInstnId: { BICFI: bic } };
+// The 2009 schemas name the BIC element BIC, the 2019 ones BICFI.
+function agent(bic: string, version: PainVersion) {
+  return { FinInstnId: version === '03' ? { BIC: bic } : { BICFI: bic } };
 }
 
 function account(iban: string) {
@@ -65,20 +76,22 @@ function render(namespace: string, root: string, body: object): string {
 }
 
 export function creditTransferFile(h: FileHeader, transfers: CreditTransfer[]): string {
+  const version = h.version ?? '09';
   const count = String(transfers.length);
   const total = xmlAmount(sum(transfers.map((t) => t.amount)));
-  return render(CREDIT_TRANSFER_SCHEMA, 'CstmrCdtTrfInitn', {
+  return render(PAIN_SCHEMAS[version].creditTransfers, 'CstmrCdtTrfInitn', {
     GrpHdr: { MsgId: h.msgId, CreDtTm: isoSeconds(h.createdAt), NbOfTxs: count, CtrlSum: total, InitgPty: { Nm: sepaText(h.centre.name, 70) } },
     PmtInf: {
       PmtInfId: h.msgId, PmtMtd: 'TRF', BtchBookg: 'false', NbOfTxs: count, CtrlSum: total,
       PmtTpInf: { SvcLvl: { Cd: 'SEPA' } },
-      ReqdExctnDt: { Dt: h.date },
-      Dbtr: { Nm: sepaText(h.centre.name, 70) }, DbtrAcct: account(h.centre.iban), DbtrAgt: agent(h.centre.bic),
+      // A plain date in 2009; a choice of date or date-time since.
+      ReqdExctnDt: version === '03' ? h.date : { Dt: h.date },
+      Dbtr: { Nm: sepaText(h.centre.name, 70) }, DbtrAcct: account(h.centre.iban), DbtrAgt: agent(h.centre.bic, version),
       ChrgBr: 'SLEV',
       CdtTrfTxInf: transfers.map((t) => ({
         PmtId: { EndToEndId: t.endToEndId },
         Amt: { InstdAmt: { '@Ccy': 'EUR', '#': xmlAmount(t.amount) } },
-        CdtrAgt: agent(t.creditor.bic),
+        CdtrAgt: agent(t.creditor.bic, version),
         Cdtr: { Nm: sepaText(t.creditor.name, 70) },
         CdtrAcct: account(t.creditor.iban),
         RmtInf: { Ustrd: sepaText(t.remittance, 140) },
@@ -88,9 +101,10 @@ export function creditTransferFile(h: FileHeader, transfers: CreditTransfer[]): 
 }
 
 export function directDebitFile(h: FileHeader & { creditorId: string; scheme: 'CORE' | 'B2B' }, debits: DirectDebit[]): string {
+  const version = h.version ?? '09';
   const count = String(debits.length);
   const total = xmlAmount(sum(debits.map((d) => d.amount)));
-  return render(DIRECT_DEBIT_SCHEMA, 'CstmrDrctDbtInitn', {
+  return render(PAIN_SCHEMAS[version].directDebits, 'CstmrDrctDbtInitn', {
     GrpHdr: { MsgId: h.msgId, CreDtTm: isoSeconds(h.createdAt), NbOfTxs: count, CtrlSum: total, InitgPty: { Nm: sepaText(h.centre.name, 70) } },
     PmtInf: {
       PmtInfId: h.msgId, PmtMtd: 'DD', BtchBookg: 'false', NbOfTxs: count, CtrlSum: total,
@@ -98,14 +112,14 @@ export function directDebitFile(h: FileHeader & { creditorId: string; scheme: 'C
       // rulebook a first collection may be sent as RCUR too.
       PmtTpInf: { SvcLvl: { Cd: 'SEPA' }, LclInstrm: { Cd: h.scheme }, SeqTp: 'RCUR' },
       ReqdColltnDt: h.date,
-      Cdtr: { Nm: sepaText(h.centre.name, 70) }, CdtrAcct: account(h.centre.iban), CdtrAgt: agent(h.centre.bic),
+      Cdtr: { Nm: sepaText(h.centre.name, 70) }, CdtrAcct: account(h.centre.iban), CdtrAgt: agent(h.centre.bic, version),
       ChrgBr: 'SLEV',
       CdtrSchmeId: { Id: { PrvtId: { Othr: { Id: h.creditorId, SchmeNm: { Prtry: 'SEPA' } } } } },
       DrctDbtTxInf: debits.map((d) => ({
         PmtId: { EndToEndId: d.endToEndId },
         InstdAmt: { '@Ccy': 'EUR', '#': xmlAmount(d.amount) },
         DrctDbtTx: { MndtRltdInf: { MndtId: d.mandateId, DtOfSgntr: d.mandateSignedOn } },
-        DbtrAgt: agent(d.debtor.bic),
+        DbtrAgt: agent(d.debtor.bic, version),
         Dbtr: { Nm: sepaText(d.debtor.name, 70) },
         DbtrAcct: account(d.debtor.iban),
         RmtInf: { Ustrd: sepaText(d.remittance, 140) },

@@ -601,9 +601,12 @@ describe('every REST route', () => {
     const procedureRoutes = routes.map((r) => `${r.method} ${r.url}`);
     expect(documented.filter((op) => !procedureRoutes.includes(op)).sort()).toEqual([
       'GET /v1/clearing/periods/:period/statements/:billingPartyId.:format',
+      'GET /v1/settlement/periods/:period/datev-journal.csv',
       'GET /v1/settlement/periods/:period/datev/:billingPartyId.csv',
       'GET /v1/settlement/periods/:period/files/:fileId.xml',
+      'GET /v1/settlement/stripe-payouts',
       'POST /v1/settlement/periods/:period/bank-statements',
+      'POST /v1/settlement/stripe-payouts',
     ]);
     expect(procedureRoutes.filter((op) => !documented.includes(op))).toEqual([]);
   });

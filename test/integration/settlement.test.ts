@@ -184,6 +184,19 @@ describe('settlement', () => {
     expect(summary).toMatchObject({ runs: 1, payments: 3 });
     const described = await handle.describe();
     expect(described.searchAttributes).toMatchObject({ VoucherPeriod: [PERIOD], VoucherStatus: ['files_ready'], VoucherAmount: [4_500] });
+    // Each party's payment is a workflow of its own, found by period, party and status.
+    const listed = async (query: string) => {
+      const ids: string[] = [];
+      for await (const w of h.client.workflow.list({ query })) ids.push(w.workflowId);
+      return ids.sort();
+    };
+    const inFile = [0, 2].map((i) => `settlement-${PERIOD}-${d.parties[i]!.id}`).sort();
+    await waitFor(async () => (await listed(`VoucherPeriod = '${PERIOD}' AND VoucherStatus = 'in_file' AND WorkflowType = 'settlementPartyWorkflow'`)).length === 2, 30_000, 300);
+    expect(await listed(`VoucherPeriod = '${PERIOD}' AND VoucherStatus = 'in_file' AND WorkflowType = 'settlementPartyWorkflow'`)).toEqual(inFile);
+    expect(await listed(`VoucherBillingPartyId = '${d.parties[1]!.id}' AND VoucherStatus = 'to_invoice' AND WorkflowType = 'settlementPartyWorkflow'`))
+      .toEqual([`settlement-${PERIOD}-${d.parties[1]!.id}`]);
+    const p2 = await h.client.workflow.getHandle(`settlement-${PERIOD}-${d.parties[2]!.id}`).describe();
+    expect(p2.searchAttributes).toMatchObject({ VoucherPeriod: [PERIOD], VoucherBillingPartyId: [d.parties[2]!.id], VoucherStatus: ['in_file'], VoucherAmount: [3_000], VoucherCurrency: ['EUR'] });
 
     const s = await call(h, 'GET', `/v1/settlement/periods/${PERIOD}`, { key: financeA });
     expect(s.status).toBe(200);
@@ -496,5 +509,52 @@ describe('settlement', () => {
     expect((await download(`/v1/settlement/periods/${PERIOD}/datev/${d.parties[0]!.id}.csv`, partyKey)).status).toBe(200);
     expect((await download(`/v1/settlement/periods/${PERIOD}/datev/${d.parties[1]!.id}.csv`, partyKey)).status).toBe(404);
     expect((await download(`/v1/settlement/periods/2025-10/datev/${d.parties[0]!.id}.csv`, financeA)).status).toBe(404);
+  }, 30_000);
+
+  it('exports the centre\'s journal of the period as a DATEV booking batch that balances account by account', async () => {
+    const res = await download(`/v1/settlement/periods/${PERIOD}/datev-journal.csv`, financeA);
+    expect(res.status).toBe(200);
+    expect(res.type).toContain('text/csv');
+    const lines = res.bytes.toString('latin1').split('\r\n');
+    expect(lines.at(-1)).toBe('');
+    const header = lines[0]!.split(';');
+    expect(header.slice(0, 5)).toEqual(['"EXTF"', '700', '21', '"Buchungsstapel"', '13']);
+    expect(header.slice(10, 17)).toEqual(['1001', '1', '20250101', '4', '20251101', '20251130', `"Gutscheine Journal ${PERIOD}"`]);
+    expect(header).toHaveLength(31);
+    expect(lines[1]!.split(';').map((c) => c.replace(/^"|"$/g, ''))).toEqual([...DATEV_COLUMNS]);
+    const rows = lines.slice(2, -1).map((l) => l.split(';'));
+    expect(rows.length).toBeGreaterThan(0);
+    const cents = (r: string[]) => Number(r[0]!.replace(',', ''));
+    for (const r of rows) {
+      expect(r).toHaveLength(DATEV_COLUMNS.length);
+      expect([r[1], r[2], r[10]]).toEqual(['"S"', '"EUR"', '"VE202511"']);
+      expect(r[6]).not.toBe(r[7]);
+      expect(cents(r)).toBeGreaterThan(0);
+      expect(r[9]).toMatch(/^(0[1-9]|[12]\d|30)11$/);
+    }
+    // Credits minus debits per account: the parties' accounts (default 1600) hold minus what the
+    // parties owe together, the provider's clearing account the online sale, breakage its income,
+    // the voucher clearing account the month's change in liability; together zero.
+    const net = new Map<string, number>();
+    for (const r of rows) {
+      net.set(r[6]!, (net.get(r[6]!) ?? 0) - cents(r));
+      net.set(r[7]!, (net.get(r[7]!) ?? 0) + cents(r));
+    }
+    const partiesNet = d.expected.parties.reduce((n, p) => n + p.net, 0);
+    expect(Object.fromEntries(net)).toEqual({
+      1600: partiesNet, 1360: -d.expected.scheme.onlineSales, 2700: d.expected.scheme.breakage, 1590: d.expected.scheme.liabilityChange,
+    });
+    expect(partiesNet - d.expected.scheme.onlineSales + d.expected.scheme.breakage + d.expected.scheme.liabilityChange).toBe(0);
+    // Each party's sales and redemptions are named with it.
+    const texts = rows.map((r) => r[13]!);
+    for (const party of d.parties) expect(texts.some((t) => t.includes('Gutscheineinl') && t.includes(party.name))).toBe(true);
+    expect(texts.some((t) => t.startsWith('"Verfall'))).toBe(true);
+
+    const audited = await h.deps.db.pool.query(`SELECT actor FROM audit_entries WHERE action = 'datev_exported' AND subject = $1`, [`journal:${PERIOD}`]);
+    expect(audited.rows.map((r) => r.actor)).toEqual(['Finance A']);
+    expect((await download(`/v1/settlement/periods/${PERIOD}/datev-journal.csv`, partyKey)).status).toBe(403);
+    expect((await download(`/v1/settlement/periods/${PERIOD}/datev-journal.csv`, null)).status).toBe(401);
+    expect((await download('/v1/settlement/periods/2025-10/datev-journal.csv', financeA)).status).toBe(404);
+    expect((await download('/v1/settlement/periods/2025-13/datev-journal.csv', financeA)).status).toBe(400);
   }, 30_000);
 });

@@ -228,6 +228,7 @@ describe('record workflow histories', () => {
     expect((await call(h, 'POST', `/v1/clearing/periods/${period}/approve`, { key: first, idempotencyKey: randomUUID() })).status).toBe(200);
     await waitFor(async () => h.client.workflow.getHandle(`settlement-${period}`).result().catch(() => null), 60_000, 200);
     await record('settlement', `settlement-${period}`);
+    await record('settlement-party', `settlement-${period}-${party}`);
   }, 180_000);
 
   it('clearing as it ran before reopenForRerun: computed, rerun, approved (legacy code)', async () => {

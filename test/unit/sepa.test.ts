@@ -69,6 +69,11 @@ describe('settlement configuration', () => {
       expect(loadConfig({ mode: 'test' }).settlement.centre).toMatchObject({ iban: 'DE89370400440532013000', creditorId: 'DE98ZZZ09999999999' });
       delete process.env.SEPA_CENTRE_IBAN;
       expect(loadConfig({ mode: 'test' }).settlement.centre?.iban).toBe('DE89370400440532013000');
+      expect(loadConfig({ mode: 'test' }).settlement.painVersion).toBe('09');
+      process.env.SEPA_PAIN_VERSION = '03';
+      expect(loadConfig({ mode: 'test' }).settlement.painVersion).toBe('03');
+      process.env.SEPA_PAIN_VERSION = '02';
+      expect(() => loadConfig({ mode: 'test' })).toThrow(/SEPA_PAIN_VERSION must be one of 09, 03/);
     } finally {
       process.env = saved;
     }
