@@ -90,6 +90,33 @@ export default tseslint.config(
     },
   },
   {
+    // Stores own the tables (README, architecture): api/ and activities/ call stores and services,
+    // never SQL. Types of pg and Prisma stay allowed (a pool handed on to a store has a type).
+    files: ['api/**/*.ts', 'activities/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['pg', '@prisma/*', '**/generated/**'], allowTypeImports: true,
+            message: 'api/ and activities/ reach the database through stores and services, not pg or Prisma.' },
+          { group: ['**/infra/db', '**/infra/db.ts'], allowTypeImports: true,
+            message: 'api/ and activities/ reach the database through stores and services, not infra/db.' },
+        ],
+      }],
+      'no-restricted-syntax': ['error',
+        { selector: "CallExpression[callee.property.name=/^(query|connect)$/][callee.object.name=/^(pool|db)$/]",
+          message: 'SQL belongs in the store that owns the table (stores/, services/).' },
+        { selector: "CallExpression[callee.property.name=/^(query|connect)$/][callee.object.property.name=/^(pool|db)$/]",
+          message: 'SQL belongs in the store that owns the table (stores/, services/).' },
+        { selector: 'MemberExpression[object.name="prisma"]',
+          message: 'Prisma calls belong in the store that owns the table (stores/, services/).' },
+        { selector: 'MemberExpression[object.property.name="prisma"]',
+          message: 'Prisma calls belong in the store that owns the table (stores/, services/).' },
+        { selector: 'TaggedTemplateExpression[tag.name="sql"]', message: 'SQL belongs in the store that owns the table (stores/, services/).' },
+        { selector: 'CallExpression[callee.name="cacheCard"]', message: 'the ledger (services/ledger.ts) refreshes the balance cache after every money move.' },
+      ],
+    },
+  },
+  {
     files: ['test/**', 'bench/**', 'scripts/**'],
     rules: {
       '@typescript-eslint/no-unused-expressions': 'off',

@@ -6,6 +6,7 @@
 import type pg from 'pg';
 import type { Config } from '../infra/config.ts';
 import type { Ledger } from '../services/ledger.ts';
+import * as retention from '../stores/retention.ts';
 
 export interface HousekeepingActivities {
   purgeIdempotencyRecords(retentionHours: number, batchSize: number): Promise<number>;
@@ -23,55 +24,15 @@ export interface HousekeepingActivities {
   releaseExpiredHolds(batchSize: number): Promise<{ cards: number; holds: number }>;
 }
 
-/** `deleted` is a CTE of the rows a batch removed or changed: the count goes to the audit log. */
-function withAudit(action: string, subject: string): string {
-  return `, counted AS (SELECT count(*) AS n FROM batch),
-     logged AS (
-       INSERT INTO audit_entries (actor, action, subject, details)
-       SELECT 'housekeeping', '${action}', '${subject}', jsonb_build_object('count', n) FROM counted WHERE n > 0
-     )
-     SELECT n::int AS n FROM counted`;
-}
-
 export function createHousekeepingActivities(
   deps: { pool: pg.Pool; ledger: Ledger; config: Pick<Config, 'privacy'> },
 ): HousekeepingActivities {
-  const count = async (sql: string, values: unknown[]) => (await deps.pool.query<{ n: number }>(sql, values)).rows[0]!.n;
   const { privacy } = deps.config;
   return {
-    purgeIdempotencyRecords: (retentionHours, batchSize) => count(
-      `WITH batch AS (
-         DELETE FROM idempotency_records WHERE ctid IN (
-           SELECT ctid FROM idempotency_records WHERE created_at < now() - make_interval(hours => $1) LIMIT $2)
-         RETURNING 1)` + withAudit('idempotency_records_purged', 'idempotency_records'),
-      [retentionHours, batchSize]),
-
-    // The order stays (its card and ledger entries refer to it); only the address goes.
-    anonymiseOldOrders: (batchSize) => count(
-      `WITH batch AS (
-         UPDATE orders SET email = NULL, email_hash = NULL, pii_erased_at = now()
-          WHERE id IN (SELECT id FROM orders WHERE pii_erased_at IS NULL AND created_at < now() - make_interval(days => $1)
-                        ORDER BY created_at LIMIT $2)
-         RETURNING 1)` + withAudit('order_pii_erased', 'orders'),
-      [privacy.orderPiiRetentionDays, batchSize]),
-
-    // Never paid, no card, nothing refunded: nothing else refers to such an order. The wait covers
-    // a late payment's webhook (Stripe retries for three days).
-    purgeExpiredOrders: (batchSize) => count(
-      `WITH batch AS (
-         DELETE FROM orders WHERE id IN (
-           SELECT id FROM orders WHERE status = 'expired' AND updated_at < now() - make_interval(days => $1)
-              AND card_id IS NULL AND paid_at IS NULL AND refund_id IS NULL
-            LIMIT $2)
-         RETURNING 1)` + withAudit('expired_orders_purged', 'orders'),
-      [privacy.expiredOrderRetentionDays, batchSize]),
-
-    purgeExpiredSessions: (batchSize) => count(
-      `WITH batch AS (
-         DELETE FROM sessions WHERE token_hash IN (SELECT token_hash FROM sessions WHERE expires_at < now() LIMIT $1)
-         RETURNING 1)` + withAudit('sessions_purged', 'sessions'),
-      [batchSize]),
-
+    purgeIdempotencyRecords: (retentionHours, batchSize) => retention.purgeIdempotencyRecords(deps.pool, retentionHours, batchSize),
+    anonymiseOldOrders: (batchSize) => retention.anonymiseOldOrders(deps.pool, privacy.orderPiiRetentionDays, batchSize),
+    purgeExpiredOrders: (batchSize) => retention.purgeExpiredOrders(deps.pool, privacy.expiredOrderRetentionDays, batchSize),
+    purgeExpiredSessions: (batchSize) => retention.purgeExpiredSessions(deps.pool, batchSize),
     releaseExpiredHolds: (batchSize) => deps.ledger.releaseExpiredHolds(batchSize),
   };
 }

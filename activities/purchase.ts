@@ -11,7 +11,10 @@ import type { Config } from '../infra/config.ts';
 import type { BalanceCache } from '../services/balance-cache.ts';
 import type { Ledger } from '../services/ledger.ts';
 import type { Mailer } from '../services/mailer.ts';
-import { findOrder, orderCardCode, renderOrderVoucher, shopperEmail, type OrderRecord } from '../services/orders.ts';
+import {
+  findOrder, markOrderPaid, markVoucherSent, moveOrder, orderCardCode, renderOrderVoucher, setOrderCard, setOrderPayment, setOrderRefund,
+  shopperEmail, voucherCard, type OrderRecord,
+} from '../services/orders.ts';
 import type { PaymentProvider } from '../services/payments/index.ts';
 import type { PiiCipher } from '../domain/pii-crypto.ts';
 import type { PaymentInfo } from '../workflows/names/purchase.ts';
@@ -75,11 +78,7 @@ export function createPurchaseActivities(deps: PurchaseActivityDeps): PurchaseAc
 
   /** Moves the order to `to` if it is in a state that leads there; false if it is not. */
   async function transition(orderId: string, to: keyof typeof TRANSITIONS_TO, data: Record<string, unknown> = {}): Promise<boolean> {
-    const { count } = await prisma.order.updateMany({
-      where: { id: orderId, status: { in: [...TRANSITIONS_TO[to]] } },
-      data: { ...data, status: to, updatedAt: new Date() },
-    });
-    return count === 1;
+    return moveOrder(prisma, orderId, TRANSITIONS_TO[to], to, data);
   }
 
   async function order(orderId: string): Promise<OrderRecord> {
@@ -114,7 +113,7 @@ export function createPurchaseActivities(deps: PurchaseActivityDeps): PurchaseAc
   /** The voucher e-mail: the PDF with the card's code, as the shopper first got it. */
   async function sendVoucher(o: OrderRecord, messageId: string, context?: Context): Promise<void> {
     if (!o.cardId) throw ApplicationFailure.nonRetryable('order has no card yet', 'order_not_issued');
-    const card = await prisma.card.findUniqueOrThrow({ where: { id: o.cardId } });
+    const card = await voucherCard(prisma, o.cardId);
     const pdf = await renderOrderVoucher(deps.config, deps.secrets.deriveKey, o, card);
     if (context) {
       context.heartbeat('sending');
@@ -142,7 +141,7 @@ export function createPurchaseActivities(deps: PurchaseActivityDeps): PurchaseAc
       const payment = await deps.payments.createPayment({
         orderId, amount: Number(o.amount), currency: o.currency, email: shopperAddress(o),
       });
-      await prisma.order.update({ where: { id: orderId }, data: { paymentId: payment.paymentId, updatedAt: new Date() } });
+      await setOrderPayment(prisma, orderId, payment.paymentId);
       return { orderId, provider: deps.payments.name, ...payment };
     },
 
@@ -191,7 +190,7 @@ export function createPurchaseActivities(deps: PurchaseActivityDeps): PurchaseAc
       // so nothing it does later can leave a live card behind.
       const { cardId } = o.cardId ? { cardId: o.cardId } : await issue(o);
       const card = await deps.ledger.cancelSale({ scope: 'order-cancel', key: orderId }, cardId);
-      await prisma.order.update({ where: { id: orderId }, data: { cardId, updatedAt: new Date() } });
+      await setOrderCard(prisma, orderId, cardId);
       return { cardId, amount: Number(card.amount) };
     }),
 
@@ -207,7 +206,7 @@ export function createPurchaseActivities(deps: PurchaseActivityDeps): PurchaseAc
       if (o.status !== 'issued') return { sent: false };
       await sendVoucher(o, `<voucher-${orderId}@voucher-engine>`, context);
       const now = new Date();
-      await prisma.order.updateMany({ where: { id: orderId }, data: { emailSentAt: now } });
+      await markVoucherSent(prisma, orderId, now);
       await transition(orderId, 'fulfilled', { fulfilledAt: now });
       return { sent: true };
     },
@@ -221,10 +220,10 @@ export function createPurchaseActivities(deps: PurchaseActivityDeps): PurchaseAc
 
     async refundPayment(orderId, reason, options = {}) {
       const o = await order(orderId);
-      await prisma.order.updateMany({ where: { id: orderId, paidAt: null }, data: { paidAt: new Date() } });
+      await markOrderPaid(prisma, orderId);
       if (o.refundId) return { refundId: o.refundId };
       const refund = await deps.payments.refundPayment({ orderId, paymentId: o.paymentId!, amount: options.wholePayment ? null : Number(o.amount) });
-      await prisma.order.updateMany({ where: { id: orderId }, data: { refundId: refund.refundId } });
+      await setOrderRefund(prisma, orderId, refund.refundId);
       await transition(orderId, 'refunded', { failureReason: reason.slice(0, 500) });
       return refund;
     },

@@ -8,6 +8,7 @@ import { DomainError } from '../domain/errors.ts';
 import type { PiiCipher } from '../domain/pii-crypto.ts';
 import type { Config } from '../infra/config.ts';
 import { BankDetailsStore } from '../services/bank-details.ts';
+import { billingPartyContact } from '../services/directory.ts';
 import type { Mailer } from '../services/mailer.ts';
 import { SettlementStore } from '../services/settlement.ts';
 
@@ -54,8 +55,7 @@ export function createSettlementActivities(deps: SettlementActivityDeps): Settle
     async emailBankDetailsNotice(bankDetailsId) {
       const details = await bankDetails.find(bankDetailsId);
       if (!details) throw ApplicationFailure.nonRetryable(`bank details ${bankDetailsId} do not exist`, 'not_found');
-      const { rows: [party] } = await deps.pool.query<{ name: string; contact_email: string }>(
-        'SELECT name, contact_email FROM billing_parties WHERE id = $1', [details.billingPartyId]);
+      const party = await billingPartyContact(deps.pool, details.billingPartyId);
       const scheme = deps.config.shop.schemeName;
       await deps.mailer.send({
         to: deps.pii.open(party!.contact_email),

@@ -5,7 +5,7 @@ import { createCoreDeps } from '../services/core-deps.ts';
 import type { AppDeps } from './deps.ts';
 import { TerminalDirectory } from './terminal-auth.ts';
 import { ApiClientDirectory } from './backoffice-auth.ts';
-import { KeyChangeListener } from './key-changes.ts';
+import { KeyChangeListener } from '../infra/key-changes.ts';
 import { ClearingStore } from '../services/clearing.ts';
 import { UserDirectory } from '../services/users.ts';
 import type { Client } from '@temporalio/client';

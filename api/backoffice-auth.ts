@@ -6,8 +6,9 @@
 import { LRUCache } from 'lru-cache';
 import type pg from 'pg';
 import { BACKOFFICE_KEY_PREFIX, hashApiKey, looksLikeApiKey } from '../domain/api-key.ts';
+import { apiClientByKeyHash } from '../services/api-clients.ts';
 import type { PortalUser } from '../services/users.ts';
-import type { KeyChangeListener } from './key-changes.ts';
+import type { KeyChangeListener } from '../infra/key-changes.ts';
 
 /** API clients are admin, finance or billing_party; portal users admin, finance, support or store_staff. */
 export type BackofficeRole = 'admin' | 'finance' | 'support' | 'store_staff' | 'billing_party';
@@ -47,10 +48,7 @@ export class ApiClientDirectory {
     const cacheable = this.changes?.live === true;
     const cached = cacheable ? this.cache.get(hash) : undefined;
     if (cached) return cached;
-    const { rows } = await this.pool.query<{ id: string; name: string; role: 'admin' | 'finance' | 'billing_party'; billing_party_id: string | null; expires_at: Date | null }>(
-      `SELECT id, name, role, billing_party_id, expires_at FROM api_clients
-        WHERE api_key_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())`, [hash]);
-    const row = rows[0];
+    const row = await apiClientByKeyHash(this.pool, hash);
     const principal: BackofficePrincipal | null = row
       ? { kind: 'api_client', clientId: row.id, name: row.name, role: row.role, billingPartyId: row.billing_party_id, storeId: null }
       : null;

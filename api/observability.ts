@@ -2,14 +2,14 @@
 // Prometheus endpoint, and liveness/readiness for the load balancer and Kubernetes probes.
 
 import type { FastifyInstance } from 'fastify';
-import { readiness, type DependencyCheck } from '../infra/health.ts';
+import { pingPostgres, readiness, type DependencyCheck } from '../infra/health.ts';
 import { httpDuration, httpRequests, registry } from '../infra/metrics.ts';
 import type { AppDeps } from './deps.ts';
 
 export function apiDependencyChecks(deps: AppDeps): Record<string, DependencyCheck> {
   return {
     // Every till call needs the ledger: without PostgreSQL the API takes no traffic.
-    postgres: { required: true, check: async () => { await deps.db.pool.query('SELECT 1'); } },
+    postgres: { required: true, check: () => pingPostgres(deps.db.pool) },
     // Balances are read from PostgreSQL when the cache is down.
     redis: { required: false, check: () => deps.cache.ping() },
     // Tills authorize and capture without Temporal (the outbox keeps the workflow work).

@@ -28,6 +28,7 @@ import { registerReminderRoutes } from './routes/reminders.ts';
 import { registerImportRoutes } from './routes/imports.ts';
 import { registerSettlementRoutes } from './routes/settlement.ts';
 import { registerObservability } from './observability.ts';
+import { pingPostgres } from '../infra/health.ts';
 import { createLogger } from '../infra/logger.ts';
 import { appRouter } from './router.ts';
 import { syncVelocityDefaults } from '../services/fraud-limits.ts';
@@ -169,7 +170,7 @@ export async function buildServer(deps: AppDeps, options: ServerOptions = {}): P
 
   app.get('/health', async (_req, reply) => {
     try {
-      await deps.db.pool.query('SELECT 1');
+      await pingPostgres(deps.db.pool);
       return { status: 'ok', cache: deps.cache.enabled ? 'on' : 'off', temporal: deps.temporal ? 'connected' : 'connecting' };
     } catch {
       return reply.code(503).send(errorBody('service_unavailable', 'database unreachable', _req.id));

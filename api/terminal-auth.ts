@@ -5,7 +5,8 @@
 import { LRUCache } from 'lru-cache';
 import type pg from 'pg';
 import { hashApiKey, looksLikeApiKey } from '../domain/api-key.ts';
-import type { KeyChangeListener } from './key-changes.ts';
+import { terminalByKeyHash } from '../services/directory.ts';
+import type { KeyChangeListener } from '../infra/key-changes.ts';
 
 export interface TerminalIdentity {
   terminalId: string;
@@ -37,16 +38,7 @@ export class TerminalDirectory {
     const cacheable = this.changes?.live === true;
     const cached = cacheable ? this.cache.get(hash) : undefined;
     if (cached) return cached === MISSING ? null : cached;
-    const { rows } = await this.pool.query<{
-      terminal_id: string; store_id: string; billing_party_id: string; hold_ttl_seconds: number;
-    }>({
-      name: 'terminal_by_key',
-      text: `SELECT t.id AS terminal_id, t.store_id, s.billing_party_id, s.hold_ttl_seconds
-               FROM terminals t JOIN stores s ON s.id = t.store_id
-              WHERE t.api_key_hash = $1 AND t.revoked_at IS NULL`,
-      values: [hash],
-    });
-    const row = rows[0];
+    const row = await terminalByKeyHash(this.pool, hash);
     const identity: TerminalIdentity | null = row
       ? { terminalId: row.terminal_id, storeId: row.store_id, billingPartyId: row.billing_party_id,
           holdTtlSeconds: row.hold_ttl_seconds }

@@ -2,6 +2,8 @@
 // dependency is checked on its own and reported by name; only the ones a process cannot work
 // without make it unready (the API keeps serving tills with Temporal or Redis down).
 
+import type pg from 'pg';
+
 export interface DependencyCheck {
   /** Throws when the dependency does not answer. */
   check(): Promise<void>;
@@ -15,6 +17,11 @@ export interface Readiness {
 }
 
 const CHECK_TIMEOUT_MS = 1_000;
+
+/** One round trip to PostgreSQL: the only query outside a store, since it reads no table. */
+export async function pingPostgres(pool: Pick<pg.Pool, 'query'>): Promise<void> {
+  await pool.query('SELECT 1');
+}
 
 function withTimeout(p: Promise<void>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;

@@ -37,6 +37,14 @@ function view(r: Row): ApiClientView {
   };
 }
 
+/** The valid client (unrevoked, unexpired) an API key (by its SHA-256) belongs to. */
+export async function apiClientByKeyHash(pool: pg.Pool, keyHash: string) {
+  const { rows } = await pool.query<{ id: string; name: string; role: ApiClientRole; billing_party_id: string | null; expires_at: Date | null }>(
+    `SELECT id, name, role, billing_party_id, expires_at FROM api_clients
+      WHERE api_key_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())`, [keyHash]);
+  return rows[0];
+}
+
 export class ApiClientAdmin {
   constructor(private readonly pool: pg.Pool, private readonly deriveKey: Buffer) {}
 

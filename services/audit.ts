@@ -114,3 +114,13 @@ export async function verifyAuditChain(client: pg.ClientBase): Promise<AuditChai
     await client.query('COMMIT');
   }
 }
+
+/** Audit entries newest first: up to `limit` older than `before`, matching an ILIKE `pattern` (escaped by the caller) if given. */
+export async function auditEntries(pool: pg.Pool, pattern: string | null, before: string | null, limit: number) {
+  const { rows } = await pool.query<{ id: string; created_at: Date; actor: string; action: string; subject: string; details: unknown; request_id: string | null }>(
+    `SELECT id, created_at, actor, action, subject, details, request_id FROM audit_entries
+      WHERE ($1::text IS NULL OR actor ILIKE $1 OR action ILIKE $1 OR subject ILIKE $1 OR details::text ILIKE $1)
+        AND ($2::bigint IS NULL OR id < $2)
+      ORDER BY id DESC LIMIT $3`, [pattern, before, limit]);
+  return rows;
+}

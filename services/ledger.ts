@@ -129,10 +129,11 @@ function auditAs(idem: IdempotencyContext, action: string): { actor: string; act
   return { actor: idem.actor ?? idem.scope, action };
 }
 
-/** The card a ledger answer carries: the answer itself (issue, load, expiry, block) or its `card`. */
-type CardOf<T> = (result: T) => CardSnapshot | undefined;
+/** The cards a ledger answer carries: the answer itself (issue, load, expiry, block), its `card`, or both sides of a transfer. */
+type CardOf<T> = (result: T) => CardSnapshot | undefined | CardSnapshot[];
 const itself = <T extends CardSnapshot>(result: T) => result;
 const itsCard = <T extends { card?: CardSnapshot }>(result: T) => result.card;
+const bothCards = <T extends CardSnapshot & { toCard: CardSnapshot }>(result: T) => [result, result.toCard];
 
 export class Ledger {
   /** `cache`: where each change's new balance goes (none: lookups read PostgreSQL). */
@@ -141,8 +142,8 @@ export class Ledger {
   /** Runs a ledger function and refreshes the balance cache with the card it changed. */
   private async change<T>(name: string, values: unknown[], audit: { actor: string; action: string }, cardOf: CardOf<T>): Promise<T> {
     const result = await this.call<T>(name, values, audit);
-    const card = cardOf(result);
-    if (card && this.cache) await cacheCard(this.cache, card);
+    const cards = cardOf(result);
+    if (this.cache) for (const card of [cards ?? []].flat()) await cacheCard(this.cache, card);
     return result;
   }
 
@@ -312,14 +313,14 @@ export class Ledger {
   /** Closes a card for good; its value goes to breakage, or back to its sale's source when `refund`. */
   deactivateCard(idem: IdempotencyContext, p: { cardId: string; refund: boolean; reason: string }): Promise<LifecycleResult & { kind: string; breakage: number }> {
     const hash = requestHash('deactivate', { card: p.cardId, refund: p.refund, reason: p.reason });
-    return this.call('ledger_deactivate_card', [idem.scope, idem.key, hash, p.cardId, p.refund, p.reason, actorOf(idem)],
-      auditAs(idem, 'card_deactivated'));
+    return this.change('ledger_deactivate_card', [idem.scope, idem.key, hash, p.cardId, p.refund, p.reason, actorOf(idem)],
+      auditAs(idem, 'card_deactivated'), itself);
   }
 
   clearBalance(idem: IdempotencyContext, p: { cardId: string; reason: string }): Promise<LifecycleResult> {
     const hash = requestHash('clear_balance', { card: p.cardId, reason: p.reason });
-    return this.call('ledger_clear_balance', [idem.scope, idem.key, hash, p.cardId, p.reason, actorOf(idem)],
-      auditAs(idem, 'card_balance_cleared'));
+    return this.change('ledger_clear_balance', [idem.scope, idem.key, hash, p.cardId, p.reason, actorOf(idem)],
+      auditAs(idem, 'card_balance_cleared'), itself);
   }
 
   /** `amount` > 0 adds value, < 0 takes it away (never below zero). */
@@ -328,8 +329,8 @@ export class Ledger {
     p: { cardId: string; amount: bigint; maxBalance: bigint; reason: string; details?: Record<string, unknown> },
   ): Promise<LifecycleResult> {
     const hash = requestHash('adjust', { card: p.cardId, amount: p.amount, reason: p.reason });
-    return this.call('ledger_adjust_card', [idem.scope, idem.key, hash, p.cardId, p.amount, p.maxBalance, p.reason,
-      actorOf(idem), JSON.stringify(p.details ?? {})], auditAs(idem, 'card_adjusted'));
+    return this.change('ledger_adjust_card', [idem.scope, idem.key, hash, p.cardId, p.amount, p.maxBalance, p.reason,
+      actorOf(idem), JSON.stringify(p.details ?? {})], auditAs(idem, 'card_adjusted'), itself);
   }
 
   /** Moves `amount` (all of it when null) from one card to another of the same currency. */
@@ -338,14 +339,14 @@ export class Ledger {
     p: { fromCardId: string; toCardId: string; amount: bigint | null; maxBalance: bigint; reason: string },
   ): Promise<LifecycleResult & { toCard: CardSnapshot }> {
     const hash = requestHash('transfer', { from: p.fromCardId, to: p.toCardId, amount: p.amount, reason: p.reason });
-    return this.call('ledger_transfer_balance', [idem.scope, idem.key, hash, p.fromCardId, p.toCardId, p.amount,
-      p.maxBalance, p.reason, actorOf(idem)], auditAs(idem, 'card_balance_transferred'));
+    return this.change('ledger_transfer_balance', [idem.scope, idem.key, hash, p.fromCardId, p.toCardId, p.amount,
+      p.maxBalance, p.reason, actorOf(idem)], auditAs(idem, 'card_balance_transferred'), bothCards);
   }
 
   extendExpiry(idem: IdempotencyContext, p: { cardId: string; expiresAt: Date; reason: string }): Promise<LifecycleResult & { previousExpiresAt: string }> {
     const hash = requestHash('extend_expiry', { card: p.cardId, expiresAt: p.expiresAt.toISOString(), reason: p.reason });
-    return this.call('ledger_extend_card_expiry', [idem.scope, idem.key, hash, p.cardId, p.expiresAt, p.reason, actorOf(idem)],
-      auditAs(idem, 'card_expiry_extended'));
+    return this.change('ledger_extend_card_expiry', [idem.scope, idem.key, hash, p.cardId, p.expiresAt, p.reason, actorOf(idem)],
+      auditAs(idem, 'card_expiry_extended'), itself);
   }
 
   async findHold(holdId: string, storeId: string): Promise<HoldSnapshot | null> {

@@ -13,7 +13,7 @@ import { renderVoucherPdf } from './voucher-pdf.ts';
 import type { PiiCipher } from '../domain/pii-crypto.ts';
 import { withAudit } from './audit.ts';
 import type pg from 'pg';
-import type { OrderStatus } from '../domain/order-status.ts';
+import type { OrderStatus, PurchaseStatus } from '../domain/order-status.ts';
 
 export type { OrderStatus };
 
@@ -89,6 +89,66 @@ function sameRequestOrThrow(pii: PiiCipher, order: OrderRecord, data: { email: s
 
 export async function findOrder(prisma: PrismaClient, orderId: string): Promise<OrderRecord | null> {
   return (await prisma.order.findUnique({ where: { id: orderId } })) as OrderRecord | null;
+}
+
+/** The order a card was bought with, if it was bought online. */
+export async function orderOfCard(prisma: PrismaClient, cardId: string) {
+  return prisma.order.findFirst({ where: { cardId } });
+}
+
+/** What became of an order: its status and, when it failed, why. */
+export async function orderOutcome(pool: pg.Pool, orderId: string): Promise<{ status: PurchaseStatus; failure_reason: string | null } | undefined> {
+  const { rows: [order] } = await pool.query<{ status: PurchaseStatus; failure_reason: string | null }>(
+    'SELECT status, failure_reason FROM orders WHERE id = $1', [orderId]);
+  return order;
+}
+
+/** Takes back an order no payment was created for (its purchase could not be started). */
+export async function deleteUnstartedOrder(prisma: PrismaClient, orderId: string): Promise<void> {
+  await prisma.order.deleteMany({ where: { id: orderId, paymentId: null } });
+}
+
+/** Moves the order to `to` if it is in one of the states `from`; false if it is not. */
+export async function moveOrder(
+  prisma: PrismaClient, orderId: string, from: readonly OrderStatus[], to: OrderStatus, data: Record<string, unknown> = {},
+): Promise<boolean> {
+  const { count } = await prisma.order.updateMany({
+    where: { id: orderId, status: { in: [...from] } },
+    data: { ...data, status: to, updatedAt: new Date() },
+  });
+  return count === 1;
+}
+
+export async function setOrderPayment(prisma: PrismaClient, orderId: string, paymentId: string): Promise<void> {
+  await prisma.order.update({ where: { id: orderId }, data: { paymentId, updatedAt: new Date() } });
+}
+
+export async function setOrderCard(prisma: PrismaClient, orderId: string, cardId: string): Promise<void> {
+  await prisma.order.update({ where: { id: orderId }, data: { cardId, updatedAt: new Date() } });
+}
+
+export async function markVoucherSent(prisma: PrismaClient, orderId: string, at: Date): Promise<void> {
+  await prisma.order.updateMany({ where: { id: orderId }, data: { emailSentAt: at } });
+}
+
+/** Records the payment as received now, unless its time is known already. */
+export async function markOrderPaid(prisma: PrismaClient, orderId: string): Promise<void> {
+  await prisma.order.updateMany({ where: { id: orderId, paidAt: null }, data: { paidAt: new Date() } });
+}
+
+export async function setOrderRefund(prisma: PrismaClient, orderId: string, refundId: string): Promise<void> {
+  await prisma.order.updateMany({ where: { id: orderId }, data: { refundId } });
+}
+
+/** The card an order's voucher shows (read only: cards change through the ledger). */
+export async function voucherCard(prisma: PrismaClient, cardId: string) {
+  return prisma.card.findUniqueOrThrow({ where: { id: cardId } });
+}
+
+/** The last four digits of an order's card, for the shopper's order page. */
+export async function voucherCardLast4(prisma: PrismaClient, cardId: string): Promise<string | null> {
+  const card = await prisma.card.findUnique({ where: { id: cardId }, select: { codeLast4: true } });
+  return card?.codeLast4 ?? null;
 }
 
 /**

@@ -4,9 +4,9 @@
 import { z } from 'zod';
 import { DomainError } from '../../domain/errors.ts';
 import { asLocale, LOCALES } from '../../domain/locale.ts';
-import { audit, withAudit } from '../../services/audit.ts';
+import { audit, auditEntries, withAudit } from '../../services/audit.ts';
 import { ApiClientAdmin } from '../../services/api-clients.ts';
-import { createBillingParty, createStore, createTerminal, revokeTerminal } from '../../services/directory.ts';
+import { createBillingParty, createStore, createTerminal, listParticipants, revokeTerminal } from '../../services/directory.ts';
 import { setStoreVelocityLimits, VELOCITY_LIMITS, velocityLimits, type VelocityLimits } from '../../services/fraud-limits.ts';
 import { bigintIdSchema, nameText, plainText } from '../schemas.ts';
 import { backofficeProcedure, requireIdempotencyKey, router, type RequestContext } from '../trpc.ts';
@@ -65,12 +65,7 @@ export const adminRouter = router({
       terminals: z.array(z.object({ id: z.string(), name: z.string(), storeId: z.string(), apiKeyLast4: z.string(), revokedAt: z.string().nullable() })),
     }))
     .query(async ({ ctx }) => {
-      const { prisma } = ctx.deps.db;
-      const [parties, stores, terminals] = await Promise.all([
-        prisma.billingParty.findMany({ orderBy: { name: 'asc' }, take: 1_000 }),
-        prisma.store.findMany({ orderBy: { name: 'asc' }, take: 5_000 }),
-        prisma.terminal.findMany({ orderBy: { createdAt: 'asc' }, take: 10_000 }),
-      ]);
+      const { parties, stores, terminals } = await listParticipants(ctx.deps.db.prisma);
       return {
         parties: parties.map((p) => ({ id: p.id, name: p.name, contactEmail: ctx.deps.pii.open(p.contactEmail), locale: asLocale(p.locale) })),
         stores: stores.map((s) => ({ id: s.id, name: s.name, billingPartyId: s.billingPartyId, holdTtlSeconds: s.holdTtlSeconds })),
@@ -192,11 +187,7 @@ export const adminRouter = router({
     })), nextBefore: z.string().nullable() }))
     .query(async ({ ctx, input }) => {
       const pattern = input.text ? `%${input.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
-      const { rows } = await ctx.deps.db.pool.query<{ id: string; created_at: Date; actor: string; action: string; subject: string; details: unknown; request_id: string | null }>(
-        `SELECT id, created_at, actor, action, subject, details, request_id FROM audit_entries
-          WHERE ($1::text IS NULL OR actor ILIKE $1 OR action ILIKE $1 OR subject ILIKE $1 OR details::text ILIKE $1)
-            AND ($2::bigint IS NULL OR id < $2)
-          ORDER BY id DESC LIMIT $3`, [pattern, input.before ?? null, input.limit + 1]);
+      const rows = await auditEntries(ctx.deps.db.pool, pattern, input.before ?? null, input.limit + 1);
       const page = rows.slice(0, input.limit);
       return {
         entries: page.map((r) => ({ id: r.id, at: r.created_at.toISOString(), actor: r.actor, action: r.action, subject: r.subject, details: r.details, requestId: r.request_id })),

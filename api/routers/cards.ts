@@ -6,8 +6,9 @@
 import { z } from 'zod';
 import { DomainError } from '../../domain/errors.ts';
 import { CardAdjustments } from '../../services/card-adjustments.ts';
-import { cacheCard, cardView } from '../../services/card-view.ts';
+import { cardView } from '../../services/card-view.ts';
 import type { CardSnapshot } from '../../services/ledger.ts';
+import { cardActivities, cardExists, cardUsedAtStore } from '../../stores/cards.ts';
 import { adjustmentDecidedSignal, CARD_ADJUSTMENT_WORKFLOW, cardAdjustmentWorkflowId } from '../../workflows/names/card-adjustment.ts';
 import { VoucherAmount, VoucherCurrency, VoucherStatus } from '../../workflows/search-attributes.ts';
 import type { BackofficePrincipal } from '../backoffice-auth.ts';
@@ -49,13 +50,11 @@ function idem(ctx: Ctx) {
 /** Store staff see a card only if it was ever used at their store. */
 async function assertVisible(ctx: Ctx, id: string): Promise<void> {
   if (ctx.principal.role !== 'store_staff') return;
-  const { rowCount } = await ctx.deps.db.pool.query(
-    'SELECT 1 FROM journal_entries WHERE card_id = $1 AND store_id = $2 LIMIT 1', [id, ctx.principal.storeId]);
-  if (!rowCount) throw new DomainError('card_not_found', 'no such card');
+  if (!await cardUsedAtStore(ctx.deps.db.pool, id, ctx.principal.storeId)) throw new DomainError('card_not_found', 'no such card');
 }
 
-async function done(ctx: Ctx, r: CardSnapshot & { entryId: number; amount: number; replayed?: boolean }, also: CardSnapshot[] = []) {
-  for (const card of [r, ...also]) await cacheCard(ctx.deps.cache, card);
+/** The ledger has written the changed cards to the balance cache already. */
+function done(r: CardSnapshot & { entryId: number; amount: number; replayed?: boolean }) {
   return { card: cardView(r), entryId: String(r.entryId), amount: Number(r.amount), replayed: r.replayed === true };
 }
 
@@ -92,14 +91,9 @@ export const cardsRouter = router({
     .output(z.object({ activities: z.array(activitySchema), nextBefore: z.string().nullable() }))
     .query(async ({ ctx, input }) => {
       const limit = Number(input.limit ?? 50);
-      const { rows: [card] } = await ctx.deps.db.pool.query('SELECT 1 FROM cards WHERE id = $1', [input.cardId]);
-      if (!card) throw new DomainError('card_not_found', 'no such card');
+      if (!await cardExists(ctx.deps.db.pool, input.cardId)) throw new DomainError('card_not_found', 'no such card');
       await assertVisible(ctx, input.cardId);
-      const { rows } = await ctx.deps.db.pool.query<{
-        entry_id: string; kind: string; booked_at: Date; currency: string; amount: string; available_change: string;
-        available_after: string; held_after: string; store_id: string | null; terminal_id: string | null; hold_id: string | null;
-        reason: string | null; actor: string | null; details: Record<string, unknown>;
-      }>('SELECT * FROM card_activities($1, $2, $3)', [input.cardId, input.before ?? null, limit + 1]);
+      const rows = await cardActivities(ctx.deps.db.pool, input.cardId, input.before ?? null, limit + 1);
       const page = rows.slice(0, limit);
       return {
         activities: page.map((r) => ({
@@ -117,7 +111,7 @@ export const cardsRouter = router({
       errorResponses: ERRORS_WRITE } })
     .input(z.object({ cardId, reason: reasonText }).strict())
     .output(lifecycleResult)
-    .mutation(async ({ ctx, input }) => done(ctx, await ctx.deps.ledger.deactivateCard(idem(ctx), {
+    .mutation(async ({ ctx, input }) => done(await ctx.deps.ledger.deactivateCard(idem(ctx), {
       cardId: input.cardId, reason: input.reason, refund: ctx.deps.config.cardLifecycle.deactivationPolicy === 'refund',
     }))),
 
@@ -127,7 +121,7 @@ export const cardsRouter = router({
       errorResponses: ERRORS_WRITE } })
     .input(z.object({ cardId, reason: z.enum(['suspicious_activity', 'card_reused', 'support_issue']) }).strict())
     .output(lifecycleResult)
-    .mutation(async ({ ctx, input }) => done(ctx, await ctx.deps.ledger.clearBalance(idem(ctx), input))),
+    .mutation(async ({ ctx, input }) => done(await ctx.deps.ledger.clearBalance(idem(ctx), input))),
 
   adjust: backofficeProcedure(ADJUSTERS)
     .meta({ openapi: { method: 'POST', path: '/v1/cards/{cardId}/adjustments', tags: TAG, protect: true, requestHeaders: idempotencyHeaders,
@@ -140,7 +134,7 @@ export const cardsRouter = router({
       const { config } = ctx.deps;
       if (BigInt(input.amount) <= config.cardLifecycle.adjustmentApprovalThreshold) {
         const booked = await ctx.deps.ledger.adjustCard(idem(ctx), { cardId: input.cardId, amount: signed, maxBalance: config.maxCardBalance, reason: input.reason });
-        return { status: 'booked' as const, result: await done(ctx, booked), adjustment: null };
+        return { status: 'booked' as const, result: done(booked), adjustment: null };
       }
       const { scope, key } = idem(ctx);
       const client = requireTemporal(ctx);
@@ -186,12 +180,8 @@ export const cardsRouter = router({
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([handle.result().catch(() => null), new Promise((resolve) => (timer = setTimeout(resolve, BOOKING_WAIT_MS)))])
         .finally(() => clearTimeout(timer));
-      const now = (await adjustments.get(decided.id))!;
-      if (now.status === 'booked') {
-        const { rows: [card] } = await ctx.deps.db.pool.query('SELECT card_json(c) AS r FROM cards c WHERE id = $1', [now.cardId]);
-        if (card) await cacheCard(ctx.deps.cache, card.r);
-      }
-      return adjustmentView(now);
+      // The booking (the workflow's ledger call) wrote the card to the balance cache.
+      return adjustmentView((await adjustments.get(decided.id))!);
     }),
 
   transfer: backofficeProcedure(LIFECYCLE)
@@ -205,7 +195,7 @@ export const cardsRouter = router({
         fromCardId: input.cardId, toCardId: input.toCardId, amount: input.amount === undefined ? null : BigInt(input.amount),
         maxBalance: ctx.deps.config.maxCardBalance, reason: input.reason,
       });
-      return { ...(await done(ctx, r, [r.toCard])), toCard: cardView(r.toCard) };
+      return { ...done(r), toCard: cardView(r.toCard) };
     }),
 
   extendExpiry: backofficeProcedure(LIFECYCLE)
@@ -216,6 +206,6 @@ export const cardsRouter = router({
     .mutation(async ({ ctx, input }) => {
       const expiresAt = new Date(input.expiresAt);
       if (expiresAt.getTime() > Date.now() + MAX_EXPIRY_MS) throw new DomainError('invalid_expiry', 'a card may be valid for at most ten years from now');
-      return done(ctx, await ctx.deps.ledger.extendExpiry(idem(ctx), { cardId: input.cardId, expiresAt, reason: input.reason }));
+      return done(await ctx.deps.ledger.extendExpiry(idem(ctx), { cardId: input.cardId, expiresAt, reason: input.reason }));
     }),
 });

@@ -2,6 +2,7 @@
 
 import { z } from 'zod';
 import { DomainError } from '../../domain/errors.ts';
+import { billingPartyNames, storeNames } from '../../services/directory.ts';
 import { counterFigures, dailyFigures, type StatsFilter } from '../../services/stats.ts';
 import type { BackofficePrincipal } from '../backoffice-auth.ts';
 import { daySchema } from '../schemas.ts';
@@ -32,11 +33,8 @@ export const dashboardRouter = router({
     .query(async ({ ctx }) => {
       const { prisma } = ctx.deps.db;
       const own = ctx.principal.role === 'store_staff';
-      const stores = await prisma.store.findMany({
-        where: own ? { id: ctx.principal.storeId! } : {}, orderBy: { name: 'asc' }, take: 5_000,
-        select: { id: true, name: true, billingPartyId: true },
-      });
-      const parties = own ? [] : await prisma.billingParty.findMany({ orderBy: { name: 'asc' }, take: 1_000, select: { id: true, name: true } });
+      const stores = await storeNames(prisma, own ? ctx.principal.storeId! : null);
+      const parties = own ? [] : await billingPartyNames(prisma);
       return { parties, stores };
     }),
 

@@ -8,7 +8,8 @@ import { DomainError } from '../../domain/errors.ts';
 import { LOCALES, localeFromAcceptLanguage } from '../../domain/locale.ts';
 import { shopTaskQueue } from '../../infra/config.ts';
 import {
-  createOrder, findOrder, hasOrderAccess, maskEmail, orderAccessToken, shopperEmail, signedDownloadPath, type OrderRecord,
+  createOrder, deleteUnstartedOrder, findOrder, hasOrderAccess, maskEmail, orderAccessToken, shopperEmail, signedDownloadPath,
+  voucherCardLast4, type OrderRecord,
 } from '../../services/orders.ts';
 import { DevPaymentProvider } from '../../services/payments/dev.ts';
 import { signalPaymentEvent, startPurchase } from '../../workflows/clients/purchase.ts';
@@ -53,9 +54,7 @@ async function accessibleOrder(ctx: RequestContext, orderId: string): Promise<Or
 
 
 async function orderView(ctx: RequestContext, order: OrderRecord): Promise<z.infer<typeof orderSchema>> {
-  const card = order.cardId
-    ? await ctx.deps.db.prisma.card.findUnique({ where: { id: order.cardId }, select: { codeLast4: true } })
-    : null;
+  const last4 = order.cardId ? await voucherCardLast4(ctx.deps.db.prisma, order.cardId) : null;
   const ready = order.status === 'fulfilled' || (order.status === 'issued' && order.cardId !== null);
   const reached = (statuses: string[]) => statuses.includes(order.status);
   return {
@@ -66,7 +65,7 @@ async function orderView(ctx: RequestContext, order: OrderRecord): Promise<z.inf
     emailMasked: maskEmail(shopperEmail(ctx.deps.pii, order)),
     provider: order.provider,
     downloadUrl: ready ? ctx.deps.config.publicUrl + signedDownloadPath(ctx.deps.secrets.downloadKey, order.id) : null,
-    last4: card?.codeLast4 ?? null,
+    last4,
     failureReason: order.failureReason,
     steps: [
       { name: 'payment confirmed', done: reached(['paid', 'issued', 'fulfilled']) },
@@ -137,7 +136,7 @@ export const shopRouter = router({
         // nothing behind. Should the start have reached Temporal after all, that workflow finds no
         // order and ends before creating any payment.
         if (created) {
-          await ctx.deps.db.prisma.order.deleteMany({ where: { id: order.id, paymentId: null } }).catch(() => {});
+          await deleteUnstartedOrder(ctx.deps.db.prisma, order.id).catch(() => {});
         }
         // The purchase workflow ended without a payment. Either a concurrent attempt with the same
         // key gave up and took the order back under it (seen in the bank test): the next retry

@@ -14,6 +14,8 @@ import { DomainError } from '../../domain/errors.ts';
 import { shopTaskQueue } from '../../infra/config.ts';
 import { isDependencyUnavailable } from '../unavailable.ts';
 import { audit } from '../../services/audit.ts';
+import { orderOutcome } from '../../services/orders.ts';
+import { holdByPosReference } from '../../stores/holds.ts';
 import { nameText, plainText } from '../schemas.ts';
 import { backofficeProcedure, requireTemporal, router, type RequestContext } from '../trpc.ts';
 
@@ -63,8 +65,7 @@ async function cancelPurchase(ctx: SupportContext, workflowId: string, orderId: 
     if (refusal?.type === 'card_in_use') throw new DomainError('card_in_use', refusal.message);
     if (!refusal && !(err instanceof WorkflowNotFoundError)) throw err;
     // Ended already: by this cancellation (asked again) or otherwise.
-    const { rows: [order] } = await ctx.deps.db.pool.query<{ status: PurchaseState['status']; failure_reason: string | null }>(
-      'SELECT status, failure_reason FROM orders WHERE id = $1', [orderId]);
+    const order = await orderOutcome(ctx.deps.db.pool, orderId);
     if (order && (order.status === 'expired' || order.status === 'refunded') && order.failure_reason?.startsWith(CANCELLED_BY_SUPPORT)) {
       return answered(compensationOf(order));
     }
@@ -78,9 +79,7 @@ async function cancelPurchase(ctx: SupportContext, workflowId: string, orderId: 
  */
 async function cancelRedemption(ctx: SupportContext, workflowId: string): Promise<Cancelled> {
   const ref = parseRedemptionWorkflowId(workflowId);
-  const { rows } = ref ? await ctx.deps.db.pool.query<{ id: string; store_id: string; status: string }>(
-    'SELECT id, store_id, status FROM holds WHERE terminal_id = $1 AND pos_reference = $2', [ref.terminalId, ref.posReference]) : { rows: [] };
-  const hold = rows[0];
+  const hold = ref ? await holdByPosReference(ctx.deps.db.pool, ref.terminalId, ref.posReference) : undefined;
   if (!hold) throw new DomainError('not_cancellable', 'only purchases and open redemptions can be cancelled here; retry other workflows instead');
   if (hold.status !== 'authorized') throw new DomainError('hold_not_authorized', `the redemption is already ${hold.status}`);
   const result = await ctx.deps.ledger.void({ scope: `support:${ctx.principal.clientId}`, key: `cancel:${hold.id}` }, { holdId: hold.id, storeId: hold.store_id });

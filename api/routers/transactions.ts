@@ -9,6 +9,8 @@ import { resendVoucher } from '../../workflows/clients/purchase.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { audit } from '../../services/audit.ts';
 import type { CardSnapshot } from '../../services/ledger.ts';
+import { orderOfCard } from '../../services/orders.ts';
+import { holdOwner } from '../../stores/holds.ts';
 import {
   decodeCursor, encodeCursor, findCard, findTransaction, listTransactions, type Transaction,
 } from '../../services/transactions.ts';
@@ -42,9 +44,7 @@ function visibleTo(principal: BackofficePrincipal, storeId: string | null): bool
 
 /** The hold behind an action, if the caller may act on it. */
 async function actionableHold(ctx: Ctx, holdId: string): Promise<{ storeId: string; cardId: string }> {
-  const { rows } = await ctx.deps.db.pool.query<{ store_id: string; card_id: string }>(
-    'SELECT store_id, card_id FROM holds WHERE id = $1', [holdId]);
-  const hold = rows[0];
+  const hold = await holdOwner(ctx.deps.db.pool, holdId);
   if (!hold || !visibleTo(ctx.principal, hold.store_id)) throw new DomainError('hold_not_found', 'no such redemption');
   return { storeId: hold.store_id, cardId: hold.card_id };
 }
@@ -137,7 +137,7 @@ export const transactionsRouter = router({
     .output(z.object({ orderId: z.string(), sent: z.boolean() }))
     .mutation(async ({ ctx, input }) => {
       const key = requireIdempotencyKey(ctx);
-      const order = await ctx.deps.db.prisma.order.findFirst({ where: { cardId: input.cardId } });
+      const order = await orderOfCard(ctx.deps.db.prisma, input.cardId);
       if (!order) throw new DomainError('not_found', 'this card was not bought online: there is no voucher e-mail to resend');
       if (order.email === null) throw new DomainError('shopper_erased', 'the shopper\'s address was erased: there is no one to resend the voucher to');
       const client = requireTemporal(ctx);

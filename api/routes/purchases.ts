@@ -6,7 +6,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
 import { DomainError } from '../../domain/errors.ts';
 import { audit } from '../../services/audit.ts';
-import { findOrder, renderOrderVoucher, verifyDownload, type OrderRecord } from '../../services/orders.ts';
+import { findOrder, renderOrderVoucher, verifyDownload, voucherCard, type OrderRecord } from '../../services/orders.ts';
 import { parseStripeWebhook } from '../../services/payments/stripe.ts';
 import { signalPaymentEvent, startLatePaymentRefund } from '../../workflows/clients/purchase.ts';
 import type { AppDeps } from '../deps.ts';
@@ -78,7 +78,7 @@ export async function registerPurchaseRoutes(app: FastifyInstance, deps: AppDeps
       verifyDownload(deps.secrets.downloadKey, orderId, expires, sig);
       const order = await findOrder(deps.db.prisma, orderId);
       if (!order?.cardId || !['issued', 'fulfilled'].includes(order.status)) throw new DomainError('not_found', 'no such voucher');
-      const card = await deps.db.prisma.card.findUniqueOrThrow({ where: { id: order.cardId } });
+      const card = await voucherCard(deps.db.prisma, order.cardId);
       const pdf = await renderOrderVoucher(deps.config, deps.secrets.deriveKey, order, card);
       return reply
         .type('application/pdf')

@@ -143,7 +143,7 @@ describe('admin', () => {
       await waitFor(async () => (other.deps.terminals as any).changes.live);
       expect((await till()).status).not.toBe(401);
       // Cut every listening connection (this file's servers both), then revoke straight away.
-      const { LISTENER_APPLICATION_NAME } = await import('../../api/key-changes.ts');
+      const { LISTENER_APPLICATION_NAME } = await import('../../infra/key-changes.ts');
       await h.deps.db.pool.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [LISTENER_APPLICATION_NAME]);
       const revokedAt = Date.now();
       await trpc(h, 'mutation', 'admin.revokeTerminal', { terminalId: terminal.data.id }, admin);

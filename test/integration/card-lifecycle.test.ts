@@ -5,6 +5,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashCardCode, normalizeCardCode } from '../../domain/card-code.ts';
 import { loadConfig } from '../../infra/config.ts';
 import { createApiClient } from '../../services/directory.ts';
 import { call, issueCard, posRef, startHarness, waitFor, type Harness } from '../helpers/harness.ts';
@@ -176,6 +177,30 @@ describe('adjustments', () => {
     const result = await h.client.workflow.getHandle(`card-adjustment-${asked.body.adjustment.id}`).result();
     expect(result).toEqual({ status: 'refused', entryId: null });
     expect((await entriesOf(card.id)).map((e) => e.kind)).toEqual(['issue']);
+  });
+});
+
+describe('the balance cache', () => {
+  // Routers and activities never write the cache: the ledger does, after every call that changes a card.
+  const cachedAvailable = async (code: string) =>
+    (await h.deps.cache.get(hashCardCode(normalizeCardCode(code)!, h.deps.secrets.hashKey)))?.available ?? null;
+
+  it('holds each card as the ledger left it: both sides of a transfer, a cleared balance, an approved adjustment', async () => {
+    expect(h.deps.cache.enabled).toBe(true);
+    const from = await issueCard(h, 1_000);
+    const to = await issueCard(h, 200);
+    const moved = await post(`/v1/cards/${from.id}/transfer`, { toCardId: to.id, amount: 300 });
+    expect(moved.status, JSON.stringify(moved.body)).toBe(200);
+    expect([await cachedAvailable(from.code), await cachedAvailable(to.code)]).toEqual(['700', '500']);
+
+    expect((await post(`/v1/cards/${from.id}/clear-balance`, { reason: 'support_issue' })).status).toBe(200);
+    expect(await cachedAvailable(from.code)).toBe('0');
+
+    // Booked by the workflow's activity in the worker, not by the API call that approved it.
+    const asked = await post(`/v1/cards/${to.id}/adjustments`, { direction: 'up', amount: THRESHOLD + 3, reason: 'cache check' });
+    expect((await post(`/v1/card-adjustments/${asked.body.adjustment.id}/decision`, { approve: true }, finance)).status).toBe(200);
+    await h.client.workflow.getHandle(`card-adjustment-${asked.body.adjustment.id}`).result();
+    expect(await cachedAvailable(to.code)).toBe(String(500 + THRESHOLD + 3));
   });
 });
 

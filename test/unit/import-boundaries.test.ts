@@ -36,6 +36,26 @@ describe('import boundaries', () => {
       .toEqual([]);
   });
 
+  it('keeps SQL, Prisma and balance-cache writes out of api/ and activities/', async () => {
+    const refused = [
+      ['api/routers/x.ts', "import pg from 'pg';\nexport const x = pg;\n", '@typescript-eslint/no-restricted-imports'],
+      ['activities/x.ts', "import { inTransaction } from '../infra/db.ts';\nexport const x = inTransaction;\n", '@typescript-eslint/no-restricted-imports'],
+      ['api/x.ts', "export const x = (ctx: any) => ctx.deps.db.pool.query('SELECT 1');\n", 'no-restricted-syntax'],
+      ['activities/x.ts', "export const x = (deps: any) => deps.pool.query('SELECT 1');\n", 'no-restricted-syntax'],
+      ['api/routers/x.ts', "export const x = (ctx: any) => ctx.deps.db.prisma.order.findMany();\n", 'no-restricted-syntax'],
+      ['activities/x.ts', "export const x = ({ prisma }: any) => prisma.order.update({});\n", 'no-restricted-syntax'],
+      ['api/routers/x.ts', "import { cacheCard } from '../../services/card-view.ts';\nexport const x = (c: any, d: any) => cacheCard(c, d);\n", 'no-restricted-syntax'],
+    ] as const;
+    for (const [file, code, rule] of refused) expect(await problems(file, code), code).toContain(rule);
+    // Types, and handing the pool or client on to a store, stay allowed.
+    expect(await problems('activities/x.ts', "import type pg from 'pg';\nimport { cardsDueForExpiry } from '../stores/cards.ts';\nexport const x = (pool: pg.Pool) => cardsDueForExpiry(pool, 1);\n"))
+      .toEqual([]);
+    expect(await problems('api/x.ts', "import { findOrder } from '../services/orders.ts';\nexport const x = (ctx: any) => findOrder(ctx.deps.db.prisma, 'id');\n"))
+      .toEqual([]);
+    // Stores and services are where queries live.
+    expect(await problems('stores/x.ts', "import type pg from 'pg';\nexport const x = (pool: pg.Pool) => pool.query('SELECT 1');\n")).toEqual([]);
+  });
+
   it('allows the forward direction', async () => {
     expect(await problems('api/x.ts', "import { startPurchase } from '../workflows/clients/purchase.ts';\nexport const x = startPurchase;\n"))
       .toEqual([]);
