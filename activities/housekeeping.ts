@@ -16,6 +16,12 @@ export interface HousekeepingActivities {
   /** Deletes portal sessions past their expiry. */
   purgeExpiredSessions(batchSize: number): Promise<number>;
   /**
+   * Deletes up to `batchSize` webhook events older than WEBHOOK_EVENT_RETENTION_DAYS whose every
+   * delivery has ended (succeeded, failed or cancelled) that long ago, with those deliveries.
+   * Answers the number of events deleted.
+   */
+  purgeOldWebhookEvents(batchSize: number): Promise<number>;
+  /**
    * Books the release of holds past their expiry on up to `batchSize` cards (the hold-expiry
    * sweep). The ledger already treats them as released; this makes the books say so for cards
    * nobody touches. Each release is audited by the ledger.
@@ -34,7 +40,7 @@ function withAudit(action: string, subject: string): string {
 }
 
 export function createHousekeepingActivities(
-  deps: { pool: pg.Pool; ledger: Ledger; config: Pick<Config, 'privacy'> },
+  deps: { pool: pg.Pool; ledger: Ledger; config: Pick<Config, 'privacy' | 'webhooks'> },
 ): HousekeepingActivities {
   const count = async (sql: string, values: unknown[]) => (await deps.pool.query<{ n: number }>(sql, values)).rows[0]!.n;
   const { privacy } = deps.config;
@@ -71,6 +77,21 @@ export function createHousekeepingActivities(
          DELETE FROM sessions WHERE token_hash IN (SELECT token_hash FROM sessions WHERE expires_at < now() LIMIT $1)
          RETURNING 1)` + withAudit('sessions_purged', 'sessions'),
       [batchSize]),
+
+    // Whole events go, never a part of one: a redelivery refers to the delivery it repeats, and an
+    // event still being delivered (or redelivered lately) stays with all its deliveries. Events
+    // not yet fanned out stay too: the relay has still to write their deliveries.
+    purgeOldWebhookEvents: (batchSize) => count(
+      `WITH old AS (
+         SELECT e.id FROM webhook_events e
+          WHERE e.created_at < now() - make_interval(days => $1) AND e.fanned_out
+            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id
+                             AND (d.status = 'pending' OR d.finished_at IS NULL OR d.finished_at >= now() - make_interval(days => $1)))
+          ORDER BY e.created_at LIMIT $2
+          FOR UPDATE SKIP LOCKED),
+       gone_deliveries AS (DELETE FROM webhook_deliveries WHERE event_id IN (SELECT id FROM old) RETURNING 1),
+       batch AS (DELETE FROM webhook_events WHERE id IN (SELECT id FROM old) RETURNING 1)` + withAudit('webhook_events_purged', 'webhook_events'),
+      [deps.config.webhooks.eventRetentionDays, batchSize]),
 
     releaseExpiredHolds: (batchSize) => deps.ledger.releaseExpiredHolds(batchSize),
   };

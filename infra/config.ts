@@ -72,6 +72,11 @@ export interface WebhooksConfig {
   retryWindowSeconds: number;
   /** After a secret rotation the old secret keeps signing this long by default. */
   secretOverlapHours: number;
+  /**
+   * Events whose deliveries have all ended (delivered, failed or cancelled) are deleted with them
+   * this many days after the event, by the daily housekeeping. Longer than the retry window.
+   */
+  eventRetentionDays: number;
 }
 
 export interface CardLifecycleConfig {
@@ -220,6 +225,8 @@ export interface PaymentsConfig {
   stripeWebhookSecret: string;
   /** e.g. http://127.0.0.1:12111 for stripe-mock; null = api.stripe.com. */
   stripeApiBase: string | null;
+  /** pk_…: the shop page loads Stripe.js with it; null when Stripe is not configured. */
+  stripePublishableKey: string | null;
   /** How long a purchase waits for the payment to be confirmed before cancelling it. */
   confirmationTimeoutSeconds: number;
 }
@@ -441,6 +448,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
       stripeSecretKey: stripeSecretKey ?? DEV_STRIPE_KEY,
       stripeWebhookSecret: fromEnv('STRIPE_WEBHOOK_SECRET') ?? DEV_WEBHOOK_SECRET,
       stripeApiBase: fromEnv('STRIPE_API_BASE') ?? null,
+      stripePublishableKey: fromEnv('STRIPE_PUBLISHABLE_KEY') ?? null,
       confirmationTimeoutSeconds: intFromEnv('PAYMENT_TIMEOUT_SECONDS', 30 * 60),
     },
     mail: {
@@ -507,6 +515,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
       maxRetryDelayMs: intFromEnv('WEBHOOK_MAX_RETRY_DELAY_MS', 6 * 3_600_000),
       retryWindowSeconds: intFromEnv('WEBHOOK_RETRY_WINDOW_SECONDS', 3 * 86_400),
       secretOverlapHours: intFromEnv('WEBHOOK_SECRET_OVERLAP_HOURS', 24),
+      eventRetentionDays: intFromEnv('WEBHOOK_EVENT_RETENTION_DAYS', 30),
     },
     settlement: settlementFromEnv(mode),
     ...overrides,
@@ -514,6 +523,11 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
   parsePiiKeys(config.privacy.piiKeys);
   if (config.payments.provider !== 'stripe' && config.payments.provider !== 'dev') {
     throw new Error(`PAYMENT_PROVIDER must be "stripe" or "dev", not ${JSON.stringify(config.payments.provider)}`);
+  }
+  const publishableKey = config.payments.stripePublishableKey;
+  // A secret key here would be handed to every browser.
+  if (publishableKey !== null && !/^pk_(test|live)_\w+$/.test(publishableKey)) {
+    throw new Error('STRIPE_PUBLISHABLE_KEY must be a publishable key (pk_test_… or pk_live_…)');
   }
   if (config.cardCodeKey.length < 16) throw new Error('CARD_CODE_KEY must be at least 16 characters');
   assertNoPublicSecrets(config, { publicUrlSet: Boolean(fromEnv('PUBLIC_URL') || overrides.publicUrl) });

@@ -88,7 +88,9 @@ export const webhooksRouter = router({
     .input(z.object({
       endpointId: z.uuid(), status: deliveryStatus.optional(),
       before: bigintIdSchema.optional().describe('Page: deliveries older than this id'),
-      limit: z.number().int().min(1).max(200).default(50),
+      // A number from tRPC; decimal text from a REST query string, where every value is text.
+      limit: z.union([z.number().int().min(1).max(200), z.string().regex(/^(?:[1-9]\d?|1\d\d|200)$/, '1 to 200').transform(Number)])
+        .default(50).describe('Page size, 1 to 200 (default 50)'),
     }).strict())
     .output(z.object({ deliveries: z.array(z.object({
       id: z.string(), eventId: z.string(), eventType: z.string(), status: deliveryStatus, attempts: z.number().int(),
