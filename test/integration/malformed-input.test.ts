@@ -45,6 +45,7 @@ const SAMPLE: Record<string, () => Json> = {
   'shop.config': () => ({}),
   'shop.createOrder': () => ({ amount: 2_500, currency: 'EUR', email: 'shopper@example.test' }),
   'shop.getOrder': () => ({ orderId: uuid() }),
+  'shop.payment': () => ({ orderId: uuid() }),
   'shop.devConfirmPayment': () => ({ orderId: uuid() }),
   'clearing.list': () => ({}),
   'clearing.get': () => ({ period: '2024-02' }),

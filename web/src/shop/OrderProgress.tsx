@@ -6,6 +6,7 @@ import { ErrorBox } from '../ErrorBox.tsx';
 import { toApiError, type ApiError } from '../errors.ts';
 import { formatMoney } from '../money.ts';
 import type { Client, RouterOutputs } from '../trpc.ts';
+import { StripePayment, StripeReturnNotice, type StripeReturn } from './StripePayment.tsx';
 
 type Order = RouterOutputs['shop']['getOrder'];
 type Status = Order['status'];
@@ -24,11 +25,13 @@ const HEADLINE: Record<Status, string> = {
   failed: 'Something went wrong with this order',
 };
 
-export function OrderProgress({ client, orderId, token, onNewOrder }: {
+export function OrderProgress({ client, orderId, token, onNewOrder, stripeReturn = null }: {
   client: Client;
   orderId: string;
   token: string;
   onNewOrder: () => void;
+  /** Stripe's redirect back after 3-D Secure, if the page was opened by it. */
+  stripeReturn?: StripeReturn | null;
 }) {
   const [order, setOrder] = useState<Order | null>(null);
   const [loadError, setLoadError] = useState<ApiError | null>(null);
@@ -97,6 +100,10 @@ export function OrderProgress({ client, orderId, token, onNewOrder }: {
       <p className="visually-hidden" role="status" aria-live="polite">{HEADLINE[status]}</p>
       {connectionTrouble && (
         <p className="alert alert--warning" role="status">Connection problem — still trying to reach the server…</p>
+      )}
+
+      {stripeReturn && order.provider === 'stripe' && (status === 'awaiting_payment' || status === 'payment_failed') && (
+        <StripeReturnNotice back={stripeReturn} />
       )}
 
       {(status === 'awaiting_payment' || status === 'payment_failed') && (
@@ -195,10 +202,9 @@ function PaymentStep({ client, orderId, token, provider, status, failureReason }
         </div>
       ) : (
         <div className="stripe-note" data-testid="stripe-payment">
-          <p><strong>Card payment by Stripe.</strong> Entering the card needs Stripe.js, which this page cannot load
-            here (no connection to Stripe). Once Stripe confirms the payment, its notification reaches us and this page
-            moves on by itself.</p>
-          <p className="muted" aria-busy="true">Waiting for Stripe's confirmation…</p>
+          <p><strong>Card payment by Stripe.</strong> Once Stripe confirms the payment, its notification reaches us and
+            this page moves on by itself.</p>
+          <StripePayment client={client} orderId={orderId} token={token} attempt={status} />
         </div>
       )}
     </div>
