@@ -115,7 +115,7 @@ const SAMPLE: Record<string, () => Json> = {
   'webhooks.create': () => ({ url: 'https://hooks.example.com/voucher-events', description: 'Accounting', eventTypes: ['card.created', 'card.loaded'], enabled: true }),
   'webhooks.update': () => ({ endpointId: uuid(), url: 'https://hooks.example.com/v2', description: 'Loyalty app', eventTypes: ['*'], enabled: false }),
   'webhooks.rotateSecret': () => ({ endpointId: uuid(), overlapHours: 24 }),
-  'webhooks.deliveries': () => ({ endpointId: uuid(), status: 'failed', before: '1000', limit: 20 }),
+  'webhooks.deliveries': () => ({ endpointId: uuid(), status: 'failed', before: '1000', limit: '20' }),
   'webhooks.redeliver': () => ({ endpointId: uuid(), eventId: `evt_${'a'.repeat(32)}` }),
   'imports.list': () => ({ limit: 10 }),
   'imports.get': () => ({ importId: uuid() }),
