@@ -17,6 +17,12 @@ export interface HousekeepingActivities {
   /** Deletes portal sessions past their expiry. */
   purgeExpiredSessions(batchSize: number): Promise<number>;
   /**
+   * Deletes up to `batchSize` webhook events older than WEBHOOK_EVENT_RETENTION_DAYS whose every
+   * delivery has ended (succeeded, failed or cancelled) that long ago, with those deliveries.
+   * Answers the number of events deleted.
+   */
+  purgeOldWebhookEvents(batchSize: number): Promise<number>;
+  /**
    * Books the release of holds past their expiry on up to `batchSize` cards (the hold-expiry
    * sweep). The ledger already treats them as released; this makes the books say so for cards
    * nobody touches. Each release is audited by the ledger.
@@ -25,7 +31,7 @@ export interface HousekeepingActivities {
 }
 
 export function createHousekeepingActivities(
-  deps: { pool: pg.Pool; ledger: Ledger; config: Pick<Config, 'privacy'> },
+  deps: { pool: pg.Pool; ledger: Ledger; config: Pick<Config, 'privacy' | 'webhooks'> },
 ): HousekeepingActivities {
   const { privacy } = deps.config;
   return {
@@ -33,6 +39,7 @@ export function createHousekeepingActivities(
     anonymiseOldOrders: (batchSize) => retention.anonymiseOldOrders(deps.pool, privacy.orderPiiRetentionDays, batchSize),
     purgeExpiredOrders: (batchSize) => retention.purgeExpiredOrders(deps.pool, privacy.expiredOrderRetentionDays, batchSize),
     purgeExpiredSessions: (batchSize) => retention.purgeExpiredSessions(deps.pool, batchSize),
+    purgeOldWebhookEvents: (batchSize) => retention.purgeOldWebhookEvents(deps.pool, deps.config.webhooks.eventRetentionDays, batchSize),
     releaseExpiredHolds: (batchSize) => deps.ledger.releaseExpiredHolds(batchSize),
   };
 }

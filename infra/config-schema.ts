@@ -55,6 +55,9 @@ const payments = {
   STRIPE_SECRET_KEY: text(undefined, 'Stripe API key', { secret: true }),
   STRIPE_WEBHOOK_SECRET: text(undefined, 'signing secret (whsec_…) of the Stripe webhook endpoint', { secret: true }),
   STRIPE_API_BASE: url(HTTP, undefined, 'Stripe API base URL, e.g. stripe-mock; unset: api.stripe.com'),
+  // A secret key here would be handed to every browser: only a publishable key's shape passes.
+  STRIPE_PUBLISHABLE_KEY: envVar('a publishable key (pk_test_… or pk_live_…)', (raw) => (/^pk_(test|live)_\w+$/.test(raw) ? raw : INVALID),
+    undefined as string | undefined, 'publishable key the shop page loads Stripe.js with (Payment Element)'),
   PAYMENT_TIMEOUT_SECONDS: positiveInt(30 * 60, 'a purchase without confirmed payment by then is cancelled'),
   SHOP_MIN_AMOUNT_MINOR: positiveInt(500, 'smallest voucher the shop sells, minor units', { formerly: 'SHOP_MIN_AMOUNT' }),
   SHOP_MAX_AMOUNT_MINOR: positiveInt(50_000, 'largest voucher the shop sells, minor units', { formerly: 'SHOP_MAX_AMOUNT' }),
@@ -126,6 +129,7 @@ const webhooks = {
   WEBHOOK_MAX_RETRY_DELAY_MS: positiveInt(6 * 3_600_000, 'longest delay between retries'),
   WEBHOOK_RETRY_WINDOW_SECONDS: positiveInt(3 * 86_400, 'a delivery is retried this long'),
   WEBHOOK_SECRET_OVERLAP_HOURS: positiveInt(24, 'after a rotation the old secret keeps signing this long'),
+  WEBHOOK_EVENT_RETENTION_DAYS: positiveInt(30, 'events whose deliveries all ended are deleted this many days after the event'),
 };
 
 const settlement = {

@@ -74,6 +74,11 @@ export interface WebhooksConfig {
   retryWindowSeconds: number;
   /** After a secret rotation the old secret keeps signing this long by default. */
   secretOverlapHours: number;
+  /**
+   * Events whose deliveries have all ended (delivered, failed or cancelled) are deleted with them
+   * this many days after the event, by the daily housekeeping. Longer than the retry window.
+   */
+  eventRetentionDays: number;
 }
 
 export interface CardLifecycleConfig {
@@ -208,6 +213,8 @@ export interface PaymentsConfig {
   stripeWebhookSecret: string;
   /** e.g. http://127.0.0.1:12111 for stripe-mock; null = api.stripe.com. */
   stripeApiBase: string | null;
+  /** pk_…: the shop page loads Stripe.js with it; null when Stripe is not configured. */
+  stripePublishableKey: string | null;
   /** How long a purchase waits for the payment to be confirmed before cancelling it. */
   confirmationTimeoutSeconds: number;
 }
@@ -304,6 +311,7 @@ function paymentsFrom(env: Env): PaymentsConfig {
     stripeSecretKey: env.STRIPE_SECRET_KEY ?? DEV_STRIPE_KEY,
     stripeWebhookSecret: env.STRIPE_WEBHOOK_SECRET ?? DEV_WEBHOOK_SECRET,
     stripeApiBase: env.STRIPE_API_BASE ?? null,
+    stripePublishableKey: env.STRIPE_PUBLISHABLE_KEY ?? null,
     confirmationTimeoutSeconds: env.PAYMENT_TIMEOUT_SECONDS,
   };
 }
@@ -361,6 +369,7 @@ function webhooksFrom(env: Env, mode: AppMode): WebhooksConfig {
     maxRetryDelayMs: env.WEBHOOK_MAX_RETRY_DELAY_MS,
     retryWindowSeconds: env.WEBHOOK_RETRY_WINDOW_SECONDS,
     secretOverlapHours: env.WEBHOOK_SECRET_OVERLAP_HOURS,
+    eventRetentionDays: env.WEBHOOK_EVENT_RETENTION_DAYS,
   };
 }
 

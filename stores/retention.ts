@@ -1,5 +1,5 @@
 // Retention: batched deletes (and the erasure of old orders' addresses) for housekeeping, over
-// idempotency_records, orders and sessions. Each batch writes its audit entry in the same statement,
+// idempotency_records, orders, sessions and webhook events. Each batch writes its audit entry in the same statement,
 // so a batch and its record commit together. Returns how many rows each batch removed or changed.
 
 import type pg from 'pg';
@@ -50,3 +50,18 @@ export const purgeExpiredSessions = (pool: pg.Pool, batchSize: number) => count(
      DELETE FROM sessions WHERE token_hash IN (SELECT token_hash FROM sessions WHERE expires_at < now() LIMIT $1)
      RETURNING 1)` + withAudit('sessions_purged', 'sessions'),
   [batchSize]);
+
+// Whole events go, never a part of one: a redelivery refers to the delivery it repeats, and an
+// event still being delivered (or redelivered lately) stays with all its deliveries. Events
+// not yet fanned out stay too: the relay has still to write their deliveries.
+export const purgeOldWebhookEvents = (pool: pg.Pool, retentionDays: number, batchSize: number) => count(pool,
+  `WITH old AS (
+     SELECT e.id FROM webhook_events e
+      WHERE e.created_at < now() - make_interval(days => $1) AND e.fanned_out
+        AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id
+                         AND (d.status = 'pending' OR d.finished_at IS NULL OR d.finished_at >= now() - make_interval(days => $1)))
+      ORDER BY e.created_at LIMIT $2
+      FOR UPDATE SKIP LOCKED),
+   gone_deliveries AS (DELETE FROM webhook_deliveries WHERE event_id IN (SELECT id FROM old) RETURNING 1),
+   batch AS (DELETE FROM webhook_events WHERE id IN (SELECT id FROM old) RETURNING 1)` + withAudit('webhook_events_purged', 'webhook_events'),
+  [retentionDays, batchSize]);

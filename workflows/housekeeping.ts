@@ -1,7 +1,8 @@
 // Daily housekeeping, started by the `housekeeping-daily` Temporal Schedule: forgets idempotency
 // records older than the retention window (clients retry within minutes; Stripe keeps keys a
 // day; a repeat after that window is a new request), erases shoppers' addresses from orders past
-// their retention, and deletes orders that expired unpaid and sessions that expired.
+// their retention, deletes orders that expired unpaid and sessions that expired, and webhook
+// events (with their deliveries) past WEBHOOK_EVENT_RETENTION_DAYS.
 
 import { patched, proxyActivities } from '@temporalio/workflow';
 import type { HousekeepingActivities } from '../activities/housekeeping.ts';
@@ -28,6 +29,7 @@ export interface HousekeepingResult {
   ordersAnonymised?: number;
   expiredOrdersDeleted?: number;
   sessionsDeleted?: number;
+  webhookEventsDeleted?: number;
 }
 
 export async function housekeepingWorkflow(input: { idempotencyRetentionHours: number }): Promise<HousekeepingResult> {
@@ -37,5 +39,7 @@ export async function housekeepingWorkflow(input: { idempotencyRetentionHours: n
   const ordersAnonymised = await inBatches(activities.anonymiseOldOrders);
   const expiredOrdersDeleted = await inBatches(activities.purgeExpiredOrders);
   const sessionsDeleted = await inBatches(activities.purgeExpiredSessions);
-  return { purged, ordersAnonymised, expiredOrdersDeleted, sessionsDeleted };
+  if (!patched('webhook-event-retention')) return { purged, ordersAnonymised, expiredOrdersDeleted, sessionsDeleted };
+  const webhookEventsDeleted = await inBatches(activities.purgeOldWebhookEvents);
+  return { purged, ordersAnonymised, expiredOrdersDeleted, sessionsDeleted, webhookEventsDeleted };
 }

@@ -158,6 +158,34 @@ export const shopRouter = router({
     .output(orderSchema)
     .query(async ({ ctx, input }) => orderView(ctx, await accessibleOrder(ctx, input.orderId))),
 
+  payment: publicProcedure
+    .meta({ openapi: { method: 'GET', path: '/v1/orders/{orderId}/payment', tags: TAG, protect: false,
+      summary: 'What the shop page needs to take the card with Stripe\'s Payment Element',
+      description: 'The publishable key to load Stripe.js with and the client secret of the order\'s PaymentIntent, '
+        + 'while the order can be paid. Only for the holder of the order\'s access token.',
+      requestHeaders: orderTokenHeaders, errorResponses: { 400: 'Invalid input', 404: 'Unknown order or wrong token', 503: 'Stripe could not be asked' } } })
+    .input(z.object({ orderId: orderIdSchema }).strict())
+    .output(z.object({
+      orderId: z.string(),
+      provider: z.string(),
+      publishableKey: z.string().nullable().describe('pk_…; null when Stripe.js is not used (development provider, or no key configured)'),
+      clientSecret: z.string().nullable().describe('For the Payment Element; null when the order cannot be paid (now)'),
+    }).meta({ id: 'OrderPayment' }))
+    .query(async ({ ctx, input }) => {
+      const order = await accessibleOrder(ctx, input.orderId);
+      const none = { orderId: order.id, provider: order.provider, publishableKey: null, clientSecret: null };
+      if (order.provider !== 'stripe' || ctx.deps.payments.name !== 'stripe') return none;
+      const publishableKey = ctx.deps.config.payments.stripePublishableKey;
+      if (!['awaiting_payment', 'payment_failed'].includes(order.status) || !order.paymentId) return { ...none, publishableKey };
+      let clientSecret: string | null;
+      try {
+        clientSecret = await ctx.deps.payments.clientSecretOf({ paymentId: order.paymentId });
+      } catch (err) {
+        throw new DomainError('service_unavailable', `the payment provider could not be asked; retry (${(err as Error).message})`);
+      }
+      return { ...none, publishableKey, clientSecret };
+    }),
+
   devConfirmPayment: publicProcedure
     .meta({ openapi: { method: 'POST', path: '/v1/orders/{orderId}/dev-confirm', tags: TAG, protect: false, requestHeaders: orderTokenHeaders,
       summary: 'Development provider only: confirm the payment as a test card would',

@@ -88,14 +88,15 @@ export const webhooksRouter = router({
     .input(z.object({
       endpointId: z.uuid(), status: deliveryStatus.optional(),
       before: bigintIdSchema.optional().describe('Page: deliveries older than this id'),
-      limit: z.number().int().min(1).max(200).default(50),
+      // Decimal text, as a REST query string carries every value (a number here answered 400 over REST).
+      limit: z.string().regex(/^(?:[1-9]\d?|1\d\d|200)$/, '1 to 200, as decimal text').optional().describe('Page size (default 50)'),
     }).strict())
     .output(z.object({ deliveries: z.array(z.object({
       id: z.string(), eventId: z.string(), eventType: z.string(), status: deliveryStatus, attempts: z.number().int(),
       lastStatusCode: z.number().int().nullable(), lastError: z.string().nullable(), lastAttemptAt: z.string().nullable(),
       nextAttemptAt: z.string().nullable(), redeliveryOf: z.string().nullable(), createdAt: z.string(),
     })), nextBefore: z.string().nullable() }))
-    .query(async ({ ctx, input }) => store(ctx).deliveries(input.endpointId, input)),
+    .query(async ({ ctx, input }) => store(ctx).deliveries(input.endpointId, { ...input, limit: input.limit ? Number(input.limit) : 50 })),
 
   redeliver: backofficeProcedure(ADMIN)
     .meta({ openapi: { method: 'POST', path: '/v1/webhook-endpoints/{endpointId}/redeliver', tags: TAGS, protect: true, summary: 'Send one event to the endpoint again',

@@ -33,6 +33,11 @@ export class DevPaymentProvider implements PaymentProvider {
     };
   }
 
+  /** Confirmed by the page's test-card button, not in the browser. */
+  async clientSecretOf(): Promise<null> {
+    return null;
+  }
+
   async cancelPayment(p: { paymentId: string }): Promise<'canceled' | 'succeeded'> {
     await this.prisma.devPayment.updateMany({ where: { paymentId: p.paymentId, status: 'open' }, data: { status: 'canceled', updatedAt: new Date() } });
     const row = await this.prisma.devPayment.findUnique({ where: { paymentId: p.paymentId } });

@@ -25,6 +25,11 @@ export interface PaymentProvider {
   /** Re-reads the payment from the provider. */
   retrievePayment(p: { paymentId: string }): Promise<ProviderPayment>;
   /**
+   * What the browser confirms the payment with (Stripe: the PaymentIntent's client_secret), while
+   * it can still be paid; null when there is nothing to confirm in the browser.
+   */
+  clientSecretOf(p: { paymentId: string }): Promise<string | null>;
+  /**
    * Cancels an unpaid payment and answers its final state: `canceled`, or `succeeded` when the
    * shopper paid first (a cancel then changes nothing, and the money is there).
    */

@@ -33,6 +33,11 @@ export class StripePaymentProvider implements PaymentProvider {
     return paymentOf(await this.stripe.paymentIntents.retrieve(p.paymentId));
   }
 
+  async clientSecretOf(p: { paymentId: string }): Promise<string | null> {
+    const intent = await this.stripe.paymentIntents.retrieve(p.paymentId);
+    return paymentOf(intent).status === 'open' ? intent.client_secret : null;
+  }
+
   async cancelPayment(p: { orderId: string; paymentId: string }): Promise<'canceled' | 'succeeded'> {
     try {
       await this.stripe.paymentIntents.cancel(p.paymentId, {}, { idempotencyKey: `order-${p.orderId}-cancel` });

@@ -25,7 +25,7 @@ beforeAll(async () => {
       mail: { smtpUrl: mailbox.url, from: 'Vouchers <vouchers@centre.test>' },
       webhooks: {
         allowPrivateAddresses: true, requireHttps: false, timeoutMs: 1_000,
-        retryBaseMs: 300, maxRetryDelayMs: 1_000, retryWindowSeconds: 30, secretOverlapHours: 24,
+        retryBaseMs: 300, maxRetryDelayMs: 1_000, retryWindowSeconds: 30, secretOverlapHours: 24, eventRetentionDays: 30,
       },
     },
   });

@@ -33,7 +33,7 @@ export function WebhooksPage() {
     setTypes(eventTypes.types);
   }, [client]);
   const loadDeliveries = useCallback(async (endpointId: string) => {
-    setDeliveries((await client.webhooks.deliveries.query({ endpointId, limit: 50 })).deliveries);
+    setDeliveries((await client.webhooks.deliveries.query({ endpointId, limit: '50' })).deliveries);
   }, [client]);
   useEffect(() => {
     load().catch((err) => setError(toApiError(err)));

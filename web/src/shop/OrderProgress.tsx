@@ -6,6 +6,7 @@ import { ErrorBox } from '../ErrorBox.tsx';
 import { toApiError, type ApiError } from '../errors.ts';
 import { useShopText, type ShopKey } from '../i18n/shop.ts';
 import type { Client, RouterOutputs } from '../trpc.ts';
+import { StripePayment, StripeReturnNotice, type StripeReturn } from './StripePayment.tsx';
 
 type Order = RouterOutputs['shop']['getOrder'];
 type Status = Order['status'];
@@ -16,11 +17,13 @@ const FINAL: ReadonlySet<Status> = new Set<Status>(['fulfilled', 'expired', 'ref
 
 const HEADLINE = (status: Status): ShopKey => `status.${status}`;
 
-export function OrderProgress({ client, orderId, token, onNewOrder }: {
+export function OrderProgress({ client, orderId, token, onNewOrder, stripeReturn = null }: {
   client: Client;
   orderId: string;
   token: string;
   onNewOrder: () => void;
+  /** Stripe's redirect back after 3-D Secure, if the page was opened by it. */
+  stripeReturn?: StripeReturn | null;
 }) {
   const { t, money } = useShopText();
   const [order, setOrder] = useState<Order | null>(null);
@@ -90,6 +93,10 @@ export function OrderProgress({ client, orderId, token, onNewOrder }: {
       <p className="visually-hidden" role="status" aria-live="polite">{t(HEADLINE(status))}</p>
       {connectionTrouble && (
         <p className="alert alert--warning" role="status">{t('order.connection')}</p>
+      )}
+
+      {stripeReturn && order.provider === 'stripe' && (status === 'awaiting_payment' || status === 'payment_failed') && (
+        <StripeReturnNotice back={stripeReturn} />
       )}
 
       {(status === 'awaiting_payment' || status === 'payment_failed') && (
@@ -189,7 +196,7 @@ function PaymentStep({ client, orderId, token, provider, status, failureReason }
       ) : (
         <div className="stripe-note" data-testid="stripe-payment">
           <p><strong>{t('payment.stripeTitle')}</strong> {t('payment.stripeText')}</p>
-          <p className="muted" aria-busy="true">{t('payment.stripeWaiting')}</p>
+          <StripePayment client={client} orderId={orderId} token={token} attempt={status} />
         </div>
       )}
     </div>

@@ -1,6 +1,7 @@
 // Print@Home shop: choose an amount, pay, follow the purchase live, download the voucher PDF.
 // The order lives in the URL (/?order=<id>#token=<access token>), so a reload resumes it. The
-// token stays in the fragment, which browsers never send to a server or put in access logs.
+// token stays in the fragment, which browsers never send to a server or put in access logs. Stripe's
+// return after 3-D Secure comes back without the fragment, so the tab's sessionStorage keeps the token too.
 
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { ErrorBox } from '../ErrorBox.tsx';
@@ -10,6 +11,7 @@ import { ShopTextProvider, useShopText } from '../i18n/shop.ts';
 import { createClient, type RouterOutputs } from '../trpc.ts';
 import { OrderProgress } from './OrderProgress.tsx';
 import { PurchaseForm } from './PurchaseForm.tsx';
+import { forgetStripeReturnInUrl, stripeReturnFromUrl, type StripeReturn } from './StripePayment.tsx';
 
 export type ShopConfig = RouterOutputs['shop']['config'];
 
@@ -18,15 +20,37 @@ interface OrderRef {
   token: string;
 }
 
+const tokenKey = (orderId: string) => `order-token:${orderId}`;
+
+function rememberToken(order: OrderRef): void {
+  try {
+    window.sessionStorage.setItem(tokenKey(order.orderId), order.token);
+  } catch {
+    // Storage refused (private mode): the fragment still carries the token.
+  }
+}
+
+function rememberedToken(orderId: string): string | null {
+  try {
+    return window.sessionStorage.getItem(tokenKey(orderId));
+  } catch {
+    return null;
+  }
+}
+
 function orderFromUrl(): OrderRef | null {
   const id = new URLSearchParams(window.location.search).get('order')?.trim();
-  const token = new URLSearchParams(window.location.hash.slice(1)).get('token')?.trim();
+  const token = new URLSearchParams(window.location.hash.slice(1)).get('token')?.trim() || (id ? rememberedToken(id) : null);
   return id && token ? { orderId: id, token } : null;
 }
+
+/** Read once: the page cleans Stripe's parameters out of the address right after. */
+const stripeReturnAtLoad: StripeReturn | null = stripeReturnFromUrl();
 
 function setOrderInUrl(order: OrderRef | null): void {
   const url = new URL(window.location.href);
   if (order) {
+    rememberToken(order);
     url.searchParams.set('order', order.orderId);
     url.hash = new URLSearchParams({ token: order.token }).toString();
   } else {
@@ -60,6 +84,18 @@ function Shop() {
   const [configError, setConfigError] = useState<ApiError | null>(null);
   const [order, setOrder] = useState<OrderRef | null>(orderFromUrl);
   const [attempt, setAttempt] = useState(0);
+
+  // Back from the bank (3-D Secure): the token is put back into the fragment, Stripe's parameters go.
+  useEffect(() => {
+    if (!stripeReturnAtLoad) return;
+    const current = orderFromUrl();
+    forgetStripeReturnInUrl();
+    if (current) {
+      const url = new URL(window.location.href);
+      url.hash = new URLSearchParams({ token: current.token }).toString();
+      window.history.replaceState(null, '', url);
+    }
+  }, []);
 
   useEffect(() => {
     let cancelled = false;
@@ -95,7 +131,8 @@ function Shop() {
         <p className="hero__lead">{t('hero.lead')}</p>
       </section>
 
-      {order && <OrderProgress key={order.orderId} client={client} orderId={order.orderId} token={order.token} onNewOrder={newOrder} />}
+      {order && <OrderProgress key={order.orderId} client={client} orderId={order.orderId} token={order.token} onNewOrder={newOrder}
+        stripeReturn={stripeReturnAtLoad} />}
 
       {!order && configError && (
         <div className="card">
