@@ -423,15 +423,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     trustProxy: parseTrustProxy(fromEnv('TRUST_PROXY')),
     maxCardBalance: BigInt(intFromEnv('MAX_CARD_BALANCE', 250_000_00)),
     cardValidityDays: intFromEnv('CARD_VALIDITY_DAYS', 3 * 365),
-    cardLifecycle: {
-      adjustmentApprovalThreshold: BigInt(intFromEnv('ADJUSTMENT_APPROVAL_THRESHOLD', 100_00)),
-      adjustmentApprovalHours: intFromEnv('ADJUSTMENT_APPROVAL_HOURS', 24),
-      deactivationPolicy: deactivationPolicyFromEnv(fromEnv('CARD_DEACTIVATION_POLICY')),
-      batchSerialPrefix: serialPrefixFromEnv(fromEnv('CARD_SERIAL_PREFIX')),
-      batchActivationCodeDigits: Math.min(20, Math.max(6, intFromEnv('CARD_ACTIVATION_CODE_DIGITS', 10))),
-      batchApprovalHours: intFromEnv('CARD_BATCH_APPROVAL_HOURS', 72),
-      expiryReminderDays: reminderDaysFromEnv(fromEnv('EXPIRY_REMINDER_DAYS')),
-    },
+    cardLifecycle: cardLifecycleFromEnv(),
     defaultHoldTtlSeconds: intFromEnv('HOLD_TTL_SECONDS', 900),
     temporalUiUrl: env.TEMPORAL_UI_URL ?? null,
     idempotencyRetentionHours: intFromEnv('IDEMPOTENCY_RETENTION_HOURS', 72),
@@ -462,52 +454,16 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
       schemeName: env.SCHEME_NAME ?? 'Centre Gift Voucher',
       acceptedAt: env.SCHEME_ACCEPTED_AT ?? 'all stores of the shopping centre',
     },
-    timeouts: {
-      dbConnectMs: intFromEnv('DB_CONNECT_TIMEOUT_MS', DEFAULT_TIMEOUTS.dbConnectMs),
-      dbStatementMs: intFromEnv('DB_STATEMENT_TIMEOUT_MS', DEFAULT_TIMEOUTS.dbStatementMs, { allowZero: true }),
-      dbIdleInTransactionMs: intFromEnv('DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', DEFAULT_TIMEOUTS.dbIdleInTransactionMs, { allowZero: true }),
-      httpRequestMs: intFromEnv('HTTP_REQUEST_TIMEOUT_MS', DEFAULT_TIMEOUTS.httpRequestMs),
-      httpConnectionMs: intFromEnv('HTTP_CONNECTION_TIMEOUT_MS', DEFAULT_TIMEOUTS.httpConnectionMs),
-      httpKeepAliveMs: intFromEnv('HTTP_KEEP_ALIVE_TIMEOUT_MS', DEFAULT_TIMEOUTS.httpKeepAliveMs),
-    },
+    timeouts: timeoutsFromEnv(),
     ops: {
       workerPort: intFromEnv('WORKER_OPS_PORT', 9091, { allowZero: true }),
       temporalMetricsBind: fromEnv('TEMPORAL_METRICS_BIND') ?? null,
       shutdownGraceMs: intFromEnv('SHUTDOWN_GRACE_MS', 25_000),
       tracing: tracingFromEnv(),
     },
-    fraud: {
-      codeGuessing: {
-        windowSeconds: intFromEnv('CODE_GUESS_WINDOW_SECONDS', 900),
-        slowAfter: intFromEnv('CODE_GUESS_SLOW_AFTER', 5),
-        slowStepMs: intFromEnv('CODE_GUESS_SLOW_STEP_MS', 500),
-        lockAfter: intFromEnv('CODE_GUESS_LOCK_AFTER', 20),
-        lockSeconds: intFromEnv('CODE_GUESS_LOCK_SECONDS', 900),
-      },
-      velocity: {
-        cardRedemptionsPerHour: limitFromEnv('VELOCITY_CARD_REDEMPTIONS_PER_HOUR', 10),
-        cardAmountPerHour: limitFromEnv('VELOCITY_CARD_AMOUNT_PER_HOUR', 2_500_00),
-        cardRedemptionsPerDay: limitFromEnv('VELOCITY_CARD_REDEMPTIONS_PER_DAY', 30),
-        cardAmountPerDay: limitFromEnv('VELOCITY_CARD_AMOUNT_PER_DAY', 10_000_00),
-        terminalSoldPerDay: limitFromEnv('VELOCITY_TERMINAL_SOLD_PER_DAY', 50_000_00),
-        storeSoldPerDay: limitFromEnv('VELOCITY_STORE_SOLD_PER_DAY', null),
-        storeRedeemedPerDay: limitFromEnv('VELOCITY_STORE_REDEEMED_PER_DAY', null),
-      },
-    },
-    privacy: {
-      piiKeys: fromEnv('PII_KEYS') ?? DEV_PII_KEYS,
-      orderPiiRetentionDays: intFromEnv('ORDER_PII_RETENTION_DAYS', 365),
-      expiredOrderRetentionDays: intFromEnv('EXPIRED_ORDER_RETENTION_DAYS', 30),
-    },
-    webhooks: {
-      allowPrivateAddresses: mode !== 'production',
-      requireHttps: mode === 'production',
-      timeoutMs: intFromEnv('WEBHOOK_TIMEOUT_MS', 10_000),
-      retryBaseMs: intFromEnv('WEBHOOK_RETRY_BASE_MS', 30_000),
-      maxRetryDelayMs: intFromEnv('WEBHOOK_MAX_RETRY_DELAY_MS', 6 * 3_600_000),
-      retryWindowSeconds: intFromEnv('WEBHOOK_RETRY_WINDOW_SECONDS', 3 * 86_400),
-      secretOverlapHours: intFromEnv('WEBHOOK_SECRET_OVERLAP_HOURS', 24),
-    },
+    fraud: fraudFromEnv(),
+    privacy: privacyFromEnv(),
+    webhooks: webhooksFromEnv(mode),
     settlement: settlementFromEnv(mode),
     ...overrides,
   };
@@ -518,6 +474,70 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
   if (config.cardCodeKey.length < 16) throw new Error('CARD_CODE_KEY must be at least 16 characters');
   assertNoPublicSecrets(config, { publicUrlSet: Boolean(fromEnv('PUBLIC_URL') || overrides.publicUrl) });
   return config;
+}
+
+function privacyFromEnv(): Config['privacy'] {
+  return {
+    piiKeys: fromEnv('PII_KEYS') ?? DEV_PII_KEYS,
+    orderPiiRetentionDays: intFromEnv('ORDER_PII_RETENTION_DAYS', 365),
+    expiredOrderRetentionDays: intFromEnv('EXPIRED_ORDER_RETENTION_DAYS', 30),
+  };
+}
+
+function cardLifecycleFromEnv(): Config['cardLifecycle'] {
+  return {
+    adjustmentApprovalThreshold: BigInt(intFromEnv('ADJUSTMENT_APPROVAL_THRESHOLD', 100_00)),
+    adjustmentApprovalHours: intFromEnv('ADJUSTMENT_APPROVAL_HOURS', 24),
+    deactivationPolicy: deactivationPolicyFromEnv(fromEnv('CARD_DEACTIVATION_POLICY')),
+    batchSerialPrefix: serialPrefixFromEnv(fromEnv('CARD_SERIAL_PREFIX')),
+    batchActivationCodeDigits: Math.min(20, Math.max(6, intFromEnv('CARD_ACTIVATION_CODE_DIGITS', 10))),
+    batchApprovalHours: intFromEnv('CARD_BATCH_APPROVAL_HOURS', 72),
+    expiryReminderDays: reminderDaysFromEnv(fromEnv('EXPIRY_REMINDER_DAYS')),
+  };
+}
+
+function timeoutsFromEnv(): Config['timeouts'] {
+  return {
+    dbConnectMs: intFromEnv('DB_CONNECT_TIMEOUT_MS', DEFAULT_TIMEOUTS.dbConnectMs),
+    dbStatementMs: intFromEnv('DB_STATEMENT_TIMEOUT_MS', DEFAULT_TIMEOUTS.dbStatementMs, { allowZero: true }),
+    dbIdleInTransactionMs: intFromEnv('DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', DEFAULT_TIMEOUTS.dbIdleInTransactionMs, { allowZero: true }),
+    httpRequestMs: intFromEnv('HTTP_REQUEST_TIMEOUT_MS', DEFAULT_TIMEOUTS.httpRequestMs),
+    httpConnectionMs: intFromEnv('HTTP_CONNECTION_TIMEOUT_MS', DEFAULT_TIMEOUTS.httpConnectionMs),
+    httpKeepAliveMs: intFromEnv('HTTP_KEEP_ALIVE_TIMEOUT_MS', DEFAULT_TIMEOUTS.httpKeepAliveMs),
+  };
+}
+
+function fraudFromEnv(): Config['fraud'] {
+  return {
+    codeGuessing: {
+      windowSeconds: intFromEnv('CODE_GUESS_WINDOW_SECONDS', 900),
+      slowAfter: intFromEnv('CODE_GUESS_SLOW_AFTER', 5),
+      slowStepMs: intFromEnv('CODE_GUESS_SLOW_STEP_MS', 500),
+      lockAfter: intFromEnv('CODE_GUESS_LOCK_AFTER', 20),
+      lockSeconds: intFromEnv('CODE_GUESS_LOCK_SECONDS', 900),
+    },
+    velocity: {
+      cardRedemptionsPerHour: limitFromEnv('VELOCITY_CARD_REDEMPTIONS_PER_HOUR', 10),
+      cardAmountPerHour: limitFromEnv('VELOCITY_CARD_AMOUNT_PER_HOUR', 2_500_00),
+      cardRedemptionsPerDay: limitFromEnv('VELOCITY_CARD_REDEMPTIONS_PER_DAY', 30),
+      cardAmountPerDay: limitFromEnv('VELOCITY_CARD_AMOUNT_PER_DAY', 10_000_00),
+      terminalSoldPerDay: limitFromEnv('VELOCITY_TERMINAL_SOLD_PER_DAY', 50_000_00),
+      storeSoldPerDay: limitFromEnv('VELOCITY_STORE_SOLD_PER_DAY', null),
+      storeRedeemedPerDay: limitFromEnv('VELOCITY_STORE_REDEEMED_PER_DAY', null),
+    },
+  };
+}
+
+function webhooksFromEnv(mode: Config['mode']): Config['webhooks'] {
+  return {
+    allowPrivateAddresses: mode !== 'production',
+    requireHttps: mode === 'production',
+    timeoutMs: intFromEnv('WEBHOOK_TIMEOUT_MS', 10_000),
+    retryBaseMs: intFromEnv('WEBHOOK_RETRY_BASE_MS', 30_000),
+    maxRetryDelayMs: intFromEnv('WEBHOOK_MAX_RETRY_DELAY_MS', 6 * 3_600_000),
+    retryWindowSeconds: intFromEnv('WEBHOOK_RETRY_WINDOW_SECONDS', 3 * 86_400),
+    secretOverlapHours: intFromEnv('WEBHOOK_SECRET_OVERLAP_HOURS', 24),
+  };
 }
 
 /**
