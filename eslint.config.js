@@ -83,8 +83,9 @@ export default tseslint.config(
     },
   },
   {
-    // The configuration is read in small steps (one per section): a long loader hid unvalidated variables.
-    files: ['infra/config*.ts'],
+    // Functions read as their steps (issue #11): a longer one is split into named helpers. The
+    // configuration too: a long loader hid unvalidated variables.
+    files: ['workflows/**/*.ts', 'activities/**/*.ts', 'services/**/*.ts', 'api/**/*.ts', 'infra/**/*.ts', 'stores/**/*.ts'],
     rules: {
       'max-lines-per-function': ['error', { max: 70, skipBlankLines: true, skipComments: true }],
     },

@@ -2,18 +2,13 @@
 // freeze, computing rewrites the same rows, a statement renders to the same bytes and is e-mailed
 // once. Temporal may run any of them again after a timeout or a worker crash.
 
-import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { DomainError } from '../domain/errors.ts';
 import { refusalsFinal } from './failures.ts';
-import { asLocale, formatAmount, translator } from '../services/i18n/index.ts';
-import { signLink } from '../domain/signed-link.ts';
-import { STATEMENT_DOWNLOAD, STATEMENT_LINK_TTL_SECONDS, statementLinkSubject, statementPath } from '../domain/statement-links.ts';
 import type { Config } from '../infra/config.ts';
 import { ClearingStore, SCHEME_PARTY } from '../services/clearing.ts';
 import type { Mailer } from '../services/mailer.ts';
-import { renderStatementPdf } from '../services/statement-pdf.ts';
 import type { PiiCipher } from '../domain/pii-crypto.ts';
+import { emailStatement, renderStatement } from './clearing-statements.ts';
 
 export interface ClearingActivityDeps {
   config: Config;
@@ -71,63 +66,9 @@ export function createClearingActivities(deps: ClearingActivityDeps): ClearingAc
       };
     }),
 
-    renderStatement: (period, billingPartyId) => refusalsFinal(async () => {
-      const [found, party, positions, counterparties] = await Promise.all([
-        store.get(period), store.party(billingPartyId), store.positions(period, billingPartyId),
-        store.counterparties(period, billingPartyId),
-      ]);
-      if (!party) throw new DomainError('not_found', `billing party ${billingPartyId} does not exist`);
-      const pdf = await renderStatementPdf({
-        schemeName: deps.config.shop.schemeName, period, startsAt: found.startsAt, endsAt: found.endsAt,
-        timeZone: deps.config.clearingTimeZone, locale: asLocale(party.locale), party: { billingPartyId, name: party.name }, positions,
-        accepted: counterparties.filter((c) => c.partyKey === billingPartyId),
-        redeemedElsewhere: counterparties.filter((c) => c.issuerKey === billingPartyId && c.partyKey !== billingPartyId),
-      });
-      const pdfSha256 = createHash('sha256').update(pdf).digest('hex');
-      await store.saveStatement(period, billingPartyId, pdf, pdfSha256);
-      return { pdfSha256 };
-    }),
+    renderStatement: (period, billingPartyId) => refusalsFinal(() => renderStatement(deps, store, period, billingPartyId)),
 
-    emailStatement: (period, billingPartyId) => refusalsFinal(async () => {
-      const [statement, party, positions] = await Promise.all([
-        store.statement(period, billingPartyId), store.party(billingPartyId), store.positions(period, billingPartyId),
-      ]);
-      if (!statement || !party) throw new DomainError('statement_not_found', `no statement for ${billingPartyId} in ${period}`);
-      if (statement.emailedAt) return { sent: false };
-      const csvLink = `${deps.config.publicUrl}${statementPath(period, billingPartyId, 'csv')}?` +
-        signLink(deps.secrets.downloadKey, STATEMENT_DOWNLOAD, statementLinkSubject(period, billingPartyId, 'csv'), STATEMENT_LINK_TTL_SECONDS);
-      const locale = asLocale(party.locale);
-      const t = translator(locale);
-      const lines = positions.map((p) => {
-        const amount = formatAmount(locale, p.net < 0n ? -p.net : p.net, p.currency);
-        return t(p.net >= 0n ? 'statement.owedToParty' : 'statement.owedByParty', { amount });
-      });
-      try {
-        await deps.mailer.send({
-          to: deps.pii.open(party.contactEmail),
-          subject: t('statementMail.subject', { scheme: deps.config.shop.schemeName, period, party: party.name }),
-          text: t('statementMail.text', { party: party.name, period, positions: lines.join('\n'), csvLink }),
-          // The same statement always has the same Message-ID, so a resend after a crash is recognisable.
-          messageId: `<clearing-${period}-${billingPartyId}-${statement.pdfSha256.slice(0, 16)}@voucher-engine>`,
-          attachments: [{
-            filename: `statement-${period}-${party.name.replace(/[^A-Za-z0-9]+/g, '-')}.pdf`,
-            content: statement.pdf, contentType: 'application/pdf',
-          }],
-        });
-      } catch (err) {
-        // A relay that is down answers 4xx or not at all: retry until it is back. A permanent
-        // refusal (5xx: the address bounced; or no relay at all) will not change by retrying, and
-        // must not hold up the month: note it on the statement and let finance send it by hand.
-        const code = (err as { responseCode?: number }).responseCode;
-        const permanent = (code !== undefined && code >= 500) || !deps.config.mail.smtpUrl;
-        if (!permanent) throw err;
-        const error = err instanceof Error ? err.message : String(err);
-        await store.markEmailFailed(period, billingPartyId, error);
-        return { sent: false, error };
-      }
-      await store.markEmailed(period, billingPartyId, party.contactEmail, statement.pdfSha256);
-      return { sent: true };
-    }),
+    emailStatement: (period, billingPartyId) => refusalsFinal(() => emailStatement(deps, store, period, billingPartyId)),
 
     awaitApproval: (period) => refusalsFinal(async () => {
       await store.setStatus(period, 'running', 'awaiting_approval');

@@ -111,9 +111,12 @@ export function openApiDocument(baseUrl: string): OpenAPIObject {
 }
 
 /** The settlement routes outside the procedures (XML and CSV bodies): api/routes/settlement.ts. */
+const settlementError = (description: string) => ({ description, content: { 'application/json': { schema: errorRef } } });
+const periodParameter = { name: 'period', in: 'path', required: true, schema: { type: 'string', pattern: '^\\d{4}-(0[1-9]|1[0-2])$' } };
+
 function documentSettlementRoutes(paths: Record<string, unknown>): void {
-  const error = (description: string) => ({ description, content: { 'application/json': { schema: errorRef } } });
-  const period = { name: 'period', in: 'path', required: true, schema: { type: 'string', pattern: '^\\d{4}-(0[1-9]|1[0-2])$' } };
+  const error = settlementError;
+  const period = periodParameter;
   paths['/v1/settlement/periods/{period}/files/{fileId}.xml'] = {
     get: {
       tags: ['Settlement'], summary: 'A SEPA file (pain.001 credit transfers or pain.008 direct debits) as offered, validated against its ISO 20022 schema',
@@ -147,6 +150,13 @@ function documentSettlementRoutes(paths: Record<string, unknown>): void {
       },
     },
   };
+  documentReconciliationRoutes(paths);
+}
+
+/** Uploads that reconcile what arrived: Stripe's payouts and the bank's account statement. */
+function documentReconciliationRoutes(paths: Record<string, unknown>): void {
+  const error = settlementError;
+  const period = periodParameter;
   paths['/v1/settlement/stripe-payouts'] = {
     post: {
       tags: ['Settlement'], summary: "Match Stripe's payouts with the online orders: upload the payout reconciliation report (itemized, CSV)",

@@ -86,7 +86,39 @@ export async function buildServer(deps: AppDeps, options: ServerOptions = {}): P
   await syncVelocityDefaults(deps.db.pool, deps.config.fraud.velocity, deps.config.clearingTimeZone)
     .catch((err) => app.log.warn({ err }, 'velocity limit defaults not written; the database keeps the previous ones'));
 
-  // JSON bodies: an empty body is "no input" (e.g. POST .../void), malformed JSON is a 400.
+  parseJsonBodies(app);
+
+  answerErrors(app);
+  const webRoot = options.webRoot === undefined ? (existsSync(DEFAULT_WEB_ROOT) ? DEFAULT_WEB_ROOT : null) : options.webRoot;
+  serveWebAppPages(app, webRoot);
+
+  registerObservability(app, deps, options.isDraining);
+  await app.register(fastifyCookie);
+  registerRestRoutes(app, appRouter, deps);
+  await registerPurchaseRoutes(app, deps);
+  await registerStatementRoutes(app, deps);
+  await registerExportRoutes(app, deps);
+  await registerCardBatchPrintRoutes(app, deps);
+  await registerReminderRoutes(app, deps);
+  await registerImportRoutes(app, deps);
+  await registerSettlementRoutes(app, deps);
+
+  await registerTrpc(app, deps);
+
+  const publicUrl = options.publicUrl ?? `http://${deps.config.host}:${deps.config.port}`;
+  await registerDocs(app, publicUrl);
+
+  if (webRoot) {
+    await app.register(fastifyStatic, { root: webRoot, prefix: '/', decorateReply: false, wildcard: false, index: ['index.html'] });
+  }
+
+  registerHealth(app, deps);
+
+  return app;
+}
+
+/** JSON bodies: an empty body is "no input" (e.g. POST .../void), malformed JSON is a 400. */
+function parseJsonBodies(app: FastifyInstance): void {
   app.removeContentTypeParser('application/json');
   // Bodies are JSON: text/plain is 415 like any other type, not a string the routes must refuse.
   app.removeContentTypeParser('text/plain');
@@ -102,7 +134,10 @@ export async function buildServer(deps: AppDeps, options: ServerOptions = {}): P
       done(err, undefined);
     }
   });
+}
 
+/** Refusals answer with their stable code; anything else is a logged 500 with the request id to quote. */
+function answerErrors(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const known = frameworkRefusal(err);
     if (known) return reply.code(known.status).send(errorBody(known.code, known.message, req.id));
@@ -113,8 +148,9 @@ export async function buildServer(deps: AppDeps, options: ServerOptions = {}): P
     req.log.error({ err }, 'unhandled error');
     return reply.code(500).send(errorBody('internal_error', 'internal error; quote the request id to support', req.id));
   });
+}
 
-  const webRoot = options.webRoot === undefined ? (existsSync(DEFAULT_WEB_ROOT) ? DEFAULT_WEB_ROOT : null) : options.webRoot;
+function serveWebAppPages(app: FastifyInstance, webRoot: string | null): void {
   app.setNotFoundHandler((req, reply) => {
     // The web app routes on the client: any other page path gets its index.html.
     if (webRoot && req.method === 'GET' && !API_PATHS.test(req.url) && !/\.\w+$/.test(req.url.split('?')[0]!)) {
@@ -122,18 +158,9 @@ export async function buildServer(deps: AppDeps, options: ServerOptions = {}): P
     }
     reply.code(404).send(errorBody('not_found', `no route for ${req.method} ${req.url.split('?')[0]}`, req.id));
   });
+}
 
-  registerObservability(app, deps, options.isDraining);
-  await app.register(fastifyCookie);
-  registerRestRoutes(app, appRouter, deps);
-  await registerPurchaseRoutes(app, deps);
-  await registerStatementRoutes(app, deps);
-  await registerExportRoutes(app, deps);
-  await registerCardBatchPrintRoutes(app, deps);
-  await registerReminderRoutes(app, deps);
-  await registerImportRoutes(app, deps);
-  await registerSettlementRoutes(app, deps);
-
+async function registerTrpc(app: FastifyInstance, deps: AppDeps): Promise<void> {
   // The portal's session: httpOnly (no script reads it), SameSite=Strict (no other site sends it),
   // Secure whenever the portal is served over HTTPS.
   const cookieOptions = {
@@ -154,8 +181,9 @@ export async function buildServer(deps: AppDeps, options: ServerOptions = {}): P
         }),
     },
   });
+}
 
-  const publicUrl = options.publicUrl ?? `http://${deps.config.host}:${deps.config.port}`;
+async function registerDocs(app: FastifyInstance, publicUrl: string): Promise<void> {
   app.get('/openapi.json', async () => openApiDocument(publicUrl));
 
   await app.register(fastifyStatic, {
@@ -163,11 +191,9 @@ export async function buildServer(deps: AppDeps, options: ServerOptions = {}): P
     prefix: '/docs/assets/',
   });
   app.get('/docs', async (_req, reply) => reply.type('text/html').send(DOCS_PAGE));
+}
 
-  if (webRoot) {
-    await app.register(fastifyStatic, { root: webRoot, prefix: '/', decorateReply: false, wildcard: false, index: ['index.html'] });
-  }
-
+function registerHealth(app: FastifyInstance, deps: AppDeps): void {
   app.get('/health', async (_req, reply) => {
     try {
       await pingPostgres(deps.db.pool);
@@ -176,8 +202,6 @@ export async function buildServer(deps: AppDeps, options: ServerOptions = {}): P
       return reply.code(503).send(errorBody('service_unavailable', 'database unreachable', _req.id));
     }
   });
-
-  return app;
 }
 
 /** A hop count trusts that many proxies nearest to us, whatever their address (proxy-addr semantics). */

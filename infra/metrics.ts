@@ -94,10 +94,24 @@ export const signInLockouts = new client.Counter({
  * running (no worker, Temporal down), and reports and held totals lag behind.
  */
 export function registerBacklogGauges(pool: pg.Pool, register = registry, clearingTimeZone = 'Europe/Berlin'): void {
-  let last: Promise<{ outbox: number; oldest: number; pastExpiry: number; overdue: number }> | null = null;
+  const read = backlogReader(pool);
+  registerOutboxAndHoldGauges(read, register);
+  registerClearingGauges(pool, register, clearingTimeZone);
+  new client.Gauge({
+    name: 'voucher_holds_overdue_seconds',
+    help: 'How long the oldest hold whose release is not booked yet is past its expiry (0 when none); the hold-expiry sweep keeps it under a minute or so',
+    registers: [register],
+    async collect() { this.set((await read()).overdue); },
+  });
+}
+
+interface Backlog { outbox: number; oldest: number; pastExpiry: number; overdue: number }
+
+/** The outbox and hold gauges, one query: collect() of each awaits the same read within a scrape. */
+function backlogReader(pool: pg.Pool): () => Promise<Backlog> {
+  let last: Promise<Backlog> | null = null;
   let lastAt = 0;
-  // Three gauges, one query: collect() of each awaits the same read within a scrape.
-  const read = () => {
+  return () => {
     if (!last || Date.now() - lastAt > 1_000) {
       lastAt = Date.now();
       last = pool.query<{ outbox: string; oldest: number | null; past_expiry: string; overdue: number | null }>(
@@ -112,6 +126,9 @@ export function registerBacklogGauges(pool: pg.Pool, register = registry, cleari
     }
     return last;
   };
+}
+
+function registerOutboxAndHoldGauges(read: () => Promise<Backlog>, register: client.Registry): void {
   new client.Gauge({
     name: 'voucher_outbox_rows', help: 'Workflow starts and signals waiting in the outbox', registers: [register],
     async collect() { this.set((await read()).outbox); },
@@ -126,6 +143,10 @@ export function registerBacklogGauges(pool: pg.Pool, register = registry, cleari
     registers: [register],
     async collect() { this.set((await read()).pastExpiry); },
   });
+}
+
+/** Whether last month is cleared and closed, its bounced statements, and the bank statements' differences. */
+function registerClearingGauges(pool: pg.Pool, register: client.Registry, clearingTimeZone: string): void {
   new client.Gauge({
     name: 'voucher_clearing_previous_month_closed',
     help: 'Whether last calendar month (in the clearing time zone) is cleared and closed: 1 or 0',
@@ -166,11 +187,5 @@ export function registerBacklogGauges(pool: pg.Pool, register = registry, cleari
       this.reset();
       for (const r of rows) this.set({ kind: r.kind }, Number(r.n));
     },
-  });
-  new client.Gauge({
-    name: 'voucher_holds_overdue_seconds',
-    help: 'How long the oldest hold whose release is not booked yet is past its expiry (0 when none); the hold-expiry sweep keeps it under a minute or so',
-    registers: [register],
-    async collect() { this.set((await read()).overdue); },
   });
 }

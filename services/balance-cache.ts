@@ -61,17 +61,20 @@ function key(codeHash: string): string {
   return `vc:bal:${codeHash}`;
 }
 
-export function createBalanceCache(redisUrl: string | null, log: (msg: string) => void = () => {}): BalanceCache {
-  if (!redisUrl) {
-    return {
-      enabled: false,
-      async get() { return null; },
-      async put() {},
-      async evict() {},
-      async ping() {},
-      async close() {},
-    };
-  }
+/** No Redis configured: every lookup reads PostgreSQL. */
+function disabledCache(): BalanceCache {
+  return {
+    enabled: false,
+    async get() { return null; },
+    async put() {},
+    async evict() {},
+    async ping() {},
+    async close() {},
+  };
+}
+
+/** A client that fails fast, and after an outage drops what it may have missed. */
+function connectRedis(redisUrl: string, log: (msg: string) => void): Redis {
   const redis = new Redis(redisUrl, {
     // Fail fast instead of queueing: a lookup must fall back to PostgreSQL, not wait for Redis.
     enableOfflineQueue: false,
@@ -102,6 +105,12 @@ export function createBalanceCache(redisUrl: string | null, log: (msg: string) =
     }
   }
   redis.defineCommand('setIfNewer', { numberOfKeys: 1, lua: SET_IF_NEWER });
+  return redis;
+}
+
+export function createBalanceCache(redisUrl: string | null, log: (msg: string) => void = () => {}): BalanceCache {
+  if (!redisUrl) return disabledCache();
+  const redis = connectRedis(redisUrl, log);
 
   return {
     enabled: true,

@@ -53,7 +53,11 @@ export function codeGuessSubjects(terminalId: string, clientIp: string): string[
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function createCodeGuard(pool: pg.Pool, redisUrl: string | null, config: FraudConfig['codeGuessing']): CodeGuard {
+/**
+ * The PostgreSQL store, and in front of it Redis where there is one: any Redis failure (down, not
+ * ready, timeout) falls through to the PostgreSQL store.
+ */
+function codeGuessLimiters(pool: pg.Pool, redisUrl: string | null, config: FraudConfig['codeGuessing']) {
   const shape = { points: config.lockAfter, duration: config.windowSeconds, blockDuration: config.lockSeconds };
   const database = new RateLimiterPostgres({
     ...shape, storeClient: pool, storeType: 'pool', tableName: 'code_guess_attempts', tableCreated: true, keyPrefix: 'cg',
@@ -66,33 +70,37 @@ export function createCodeGuard(pool: pg.Pool, redisUrl: string | null, config: 
       retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
     });
     redis.on('error', () => {});
-    // Any Redis failure (down, not ready, timeout) falls through to the PostgreSQL store.
     limiter = new RateLimiterRedis({
       ...shape, storeClient: redis, keyPrefix: 'vc:cg', rejectIfRedisNotReady: true, insuranceLimiter: database,
     });
   }
+  return { database, limiter, redis };
+}
 
-  function refuse(res: RateLimiterRes): never {
-    fraudMetrics.codeRefusals.inc();
-    const retryAfter = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
-    throw new DomainError('too_many_attempts',
-      `too many unknown or invalid card codes from this terminal or address; try again in ${retryAfter} s`,
-      { retry_after_seconds: retryAfter });
-  }
+function refuse(res: RateLimiterRes): never {
+  fraudMetrics.codeRefusals.inc();
+  const retryAfter = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+  throw new DomainError('too_many_attempts',
+    `too many unknown or invalid card codes from this terminal or address; try again in ${retryAfter} s`,
+    { retry_after_seconds: retryAfter });
+}
 
-  async function recordLock(subject: string, res: RateLimiterRes, requestId: string | null): Promise<void> {
-    fraudMetrics.codeLocks.inc({ kind: subject.split(':')[0] });
-    const seconds = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
-    await pool.query(
-      `INSERT INTO code_guess_locks (subject, failures, locked_until) VALUES ($1, $2, now() + make_interval(secs => $3))
-       ON CONFLICT (subject) DO UPDATE SET failures = excluded.failures, locked_at = now(),
-         locked_until = excluded.locked_until, lifted_at = NULL, lifted_by = NULL`,
-      [subject, res.consumedPoints, seconds]);
-    await audit(pool, {
-      actor: 'system', action: 'code_guessing_locked', subject,
-      details: { failures: res.consumedPoints, lockSeconds: seconds }, requestId,
-    });
-  }
+async function recordLock(pool: pg.Pool, subject: string, res: RateLimiterRes, requestId: string | null): Promise<void> {
+  fraudMetrics.codeLocks.inc({ kind: subject.split(':')[0] });
+  const seconds = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+  await pool.query(
+    `INSERT INTO code_guess_locks (subject, failures, locked_until) VALUES ($1, $2, now() + make_interval(secs => $3))
+     ON CONFLICT (subject) DO UPDATE SET failures = excluded.failures, locked_at = now(),
+       locked_until = excluded.locked_until, lifted_at = NULL, lifted_by = NULL`,
+    [subject, res.consumedPoints, seconds]);
+  await audit(pool, {
+    actor: 'system', action: 'code_guessing_locked', subject,
+    details: { failures: res.consumedPoints, lockSeconds: seconds }, requestId,
+  });
+}
+
+export function createCodeGuard(pool: pg.Pool, redisUrl: string | null, config: FraudConfig['codeGuessing']): CodeGuard {
+  const { database, limiter, redis } = codeGuessLimiters(pool, redisUrl, config);
 
   return {
     async ready(timeoutMs = 2_000) {
@@ -122,7 +130,7 @@ export function createCodeGuard(pool: pg.Pool, redisUrl: string | null, config: 
         } catch (err) {
           if (!(err instanceof RateLimiterRes)) throw err;
           // Exactly one failure crosses the limit; it records and audits the lock.
-          if (err.consumedPoints === config.lockAfter + 1) await recordLock(subject, err, requestId);
+          if (err.consumedPoints === config.lockAfter + 1) await recordLock(pool, subject, err, requestId);
           locked = err;
         }
       }

@@ -13,6 +13,7 @@ import {
 } from '../workflows/names/redemption.ts';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { contextFromCarrier, linksFromCarriers, SpanKind, tracingActive, withSpan, type TraceCarrier } from '../infra/tracing.ts';
+import { PollingLoop } from './polling-loop.ts';
 
 interface OutboxRow {
   id: string;
@@ -41,53 +42,31 @@ export interface OutboxRelayOptions {
 }
 
 export class OutboxRelay {
-  private running = false;
-  private loop: Promise<void> | null = null;
-  private wake: (() => void) | null = null;
+  private readonly loop: PollingLoop;
   delivered = 0;
 
-  constructor(private readonly opts: OutboxRelayOptions) {}
-
-  start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = this.run();
+  constructor(private readonly opts: OutboxRelayOptions) {
+    this.loop = new PollingLoop({
+      name: 'outbox relay', idleDelayMs: opts.idleDelayMs ?? 50, log: opts.log,
+      round: async () => {
+        const { delivered, failed } = await this.relayBatch();
+        return { busy: delivered > 0, failed: failed && delivered === 0 };
+      },
+    });
   }
 
-  async stop(): Promise<void> {
-    this.running = false;
-    this.wake?.();
-    await this.loop;
+  start(): void {
+    this.loop.start();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** Relays everything queued now; for tests and shutdown. */
   async drain(): Promise<void> {
     while ((await this.relayBatch({ ignoreGrace: true })).delivered > 0);
   }
-
-  private async run(): Promise<void> {
-    const idle = this.opts.idleDelayMs ?? 50;
-    // Consecutive rounds that delivered nothing because Temporal or the database failed: back
-    // off exponentially (to 5 s) instead of hammering a dependency that is down.
-    let failures = 0;
-    while (this.running) {
-      let outcome = { delivered: 0, failed: true };
-      try {
-        outcome = await this.relayBatch();
-      } catch (err) {
-        this.opts.log?.(`outbox relay: ${(err as Error).message}`);
-      }
-      failures = outcome.failed && outcome.delivered === 0 ? failures + 1 : 0;
-      if (outcome.delivered === 0 && this.running) {
-        const delay = failures === 0 ? idle : Math.min(idle * 2 ** failures, 5_000);
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, delay);
-          this.wake = () => { clearTimeout(timer); resolve(); };
-        });
-      }
-    }
-  }
-
 
   /**
    * One batch: lock rows (other relays skip them), deliver, delete what was delivered.

@@ -285,18 +285,7 @@ export class SettlementStore {
       const ours = new Map(rows.map((r) => [r.end_to_end_id, paymentOf(r)]));
       const { rows: known } = await db.query<{ end_to_end_id: string }>('SELECT end_to_end_id FROM settlement_payments');
       const anyPeriod = new Set(known.map((k) => k.end_to_end_id));
-      const found = new Map<string, { amount: bigint; currency: string; credit: boolean; returnReason: string | null }[]>();
-      const unknown: { e2e: string | null; amount: bigint; currency: string }[] = [];
-      for (const entry of statement.entries.filter((e) => e.booked)) {
-        for (const tx of entry.transactions.length ? entry.transactions : [{ endToEndId: null, amount: entry.amount, currency: entry.currency, returnReason: null }]) {
-          const returned = tx.returnReason ?? (entry.reversal ? 'reversal' : null);
-          if (tx.endToEndId && ours.has(tx.endToEndId)) {
-            found.set(tx.endToEndId, [...(found.get(tx.endToEndId) ?? []), { amount: tx.amount, currency: tx.currency, credit: entry.credit, returnReason: returned }]);
-          } else if (!tx.endToEndId || !anyPeriod.has(tx.endToEndId)) {
-            unknown.push({ e2e: tx.endToEndId, amount: tx.amount, currency: tx.currency });
-          }
-        }
-      }
+      const { found, unknown } = matchBookings(statement, ours, anyPeriod);
 
       const difference = (d: { kind: SettlementDifference['kind']; e2e: string | null; paymentId: string | null; expected: bigint | null; actual: bigint | null; currency: string | null; reason: string | null; detail: string }) =>
         db.query(
@@ -338,4 +327,23 @@ export class SettlementStore {
       return { importId, replayed: false };
     });
   }
+}
+
+type Booking = { amount: bigint; currency: string; credit: boolean; returnReason: string | null };
+
+/** The statement's booked transactions: ours by end-to-end id, and those no settlement made. */
+function matchBookings(statement: BankStatement, ours: Map<string, unknown>, anyPeriod: Set<string>) {
+  const found = new Map<string, Booking[]>();
+  const unknown: { e2e: string | null; amount: bigint; currency: string }[] = [];
+  for (const entry of statement.entries.filter((e) => e.booked)) {
+    for (const tx of entry.transactions.length ? entry.transactions : [{ endToEndId: null, amount: entry.amount, currency: entry.currency, returnReason: null }]) {
+      const returned = tx.returnReason ?? (entry.reversal ? 'reversal' : null);
+      if (tx.endToEndId && ours.has(tx.endToEndId)) {
+        found.set(tx.endToEndId, [...(found.get(tx.endToEndId) ?? []), { amount: tx.amount, currency: tx.currency, credit: entry.credit, returnReason: returned }]);
+      } else if (!tx.endToEndId || !anyPeriod.has(tx.endToEndId)) {
+        unknown.push({ e2e: tx.endToEndId, amount: tx.amount, currency: tx.currency });
+      }
+    }
+  }
+  return { found, unknown };
 }

@@ -12,6 +12,7 @@ import type pg from 'pg';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { WebhooksConfig } from '../infra/config.ts';
 import { WEBHOOK_DELIVERY_WORKFLOW, webhookDeliveryWorkflowId } from '../workflows/names/webhook-delivery.ts';
+import { PollingLoop } from './polling-loop.ts';
 
 export interface WebhookRelayOptions {
   pool: pg.Pool;
@@ -24,23 +25,26 @@ export interface WebhookRelayOptions {
 }
 
 export class WebhookRelay {
-  private running = false;
-  private loop: Promise<void> | null = null;
-  private wake: (() => void) | null = null;
+  private readonly loop: PollingLoop;
   started = 0;
 
-  constructor(private readonly opts: WebhookRelayOptions) {}
-
-  start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = this.run();
+  constructor(private readonly opts: WebhookRelayOptions) {
+    this.loop = new PollingLoop({
+      name: 'webhook relay', idleDelayMs: opts.idleDelayMs ?? 100, log: opts.log,
+      round: async () => {
+        const fanned = await this.fanOut();
+        const { started, failed } = await this.startDeliveries();
+        return { busy: fanned > 0 || started > 0, failed: failed && started === 0 };
+      },
+    });
   }
 
-  async stop(): Promise<void> {
-    this.running = false;
-    this.wake?.();
-    await this.loop;
+  start(): void {
+    this.loop.start();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** Fans out and starts everything pending now; for tests. */
@@ -49,30 +53,6 @@ export class WebhookRelay {
       const fanned = await this.fanOut();
       const started = await this.startDeliveries();
       if (fanned === 0 && started.started === 0) return;
-    }
-  }
-
-  private async run(): Promise<void> {
-    const idle = this.opts.idleDelayMs ?? 100;
-    let failures = 0;
-    while (this.running) {
-      let busy = false;
-      try {
-        const fanned = await this.fanOut();
-        const { started, failed } = await this.startDeliveries();
-        busy = fanned > 0 || started > 0;
-        failures = failed && started === 0 ? failures + 1 : 0;
-      } catch (err) {
-        failures++;
-        this.opts.log?.(`webhook relay: ${(err as Error).message}`);
-      }
-      if (!busy && this.running) {
-        const delay = failures === 0 ? idle : Math.min(idle * 2 ** failures, 5_000);
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, delay);
-          this.wake = () => { clearTimeout(timer); resolve(); };
-        });
-      }
     }
   }
 

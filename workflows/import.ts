@@ -38,88 +38,120 @@ const { publishImport } = proxyActivities<ImportActivities>({
 /** How long a portal import waits for an operator's decision before it gives up. */
 const ACCEPTANCE_WAIT = '7 days';
 
-export async function importWorkflow(input: { importId: string; dryRun: boolean; waitForAcceptance: boolean }): Promise<ImportProgress> {
-  const progress: ImportProgress = {
-    importId: input.importId, step: 'staging', percent: 0, vouchers: null, history: null, summary: null, reconciled: null, error: null,
-  };
-  let decision: 'accepted' | 'cancelled' | null = null;
-  const step = (next: ImportStep, percent = progress.percent) => {
-    progress.step = next;
-    progress.percent = percent;
-    upsertSearchAttributes([{ key: VoucherStatus, value: next }, { key: VoucherProgress, value: percent }]);
-  };
-  const refuseUnlessAwaiting = () => {
-    if (progress.step !== 'awaiting_acceptance' || decision !== null) {
-      throw ApplicationFailure.nonRetryable(`import ${input.importId} is ${progress.step}, not awaiting acceptance`, IMPORT_NOT_AWAITING_ACCEPTANCE);
-    }
-  };
-  setHandler(importProgressQuery, () => progress);
-  setHandler(acceptImportUpdate, ({ reportSha256 }) => {
-    decision = 'accepted';
-    void reportSha256;
-    return progress;
-  }, { validator: ({ reportSha256 }: { reportSha256: string; acceptedBy: string }) => {
-    refuseUnlessAwaiting();
-    if (reportSha256 !== progress.summary?.reportSha256) {
-      throw ApplicationFailure.nonRetryable('the report changed since it was shown; read it again', IMPORT_NOT_AWAITING_ACCEPTANCE);
-    }
-  } });
-  setHandler(cancelImportUpdate, () => {
-    decision = 'cancelled';
-    return progress;
-  }, { validator: (_c: { cancelledBy: string }) => refuseUnlessAwaiting() });
+type ImportInput = { importId: string; dryRun: boolean; waitForAcceptance: boolean };
 
-  step('staging', 0);
+export async function importWorkflow(input: ImportInput): Promise<ImportProgress> {
+  const run = new ImportRun(input);
+  await stageFiles(run);
+  const accepted = await check(run);
+  if (input.dryRun || !accepted) return discard(run);
+  return publish(run);
+}
+
+/** The import's progress and the operator's decision, and the query and updates that read and set them. */
+class ImportRun {
+  readonly progress: ImportProgress;
+  decision: 'accepted' | 'cancelled' | null = null;
+
+  constructor(readonly input: ImportInput) {
+    this.progress = {
+      importId: input.importId, step: 'staging', percent: 0, vouchers: null, history: null, summary: null, reconciled: null, error: null,
+    };
+    setHandler(importProgressQuery, () => this.progress);
+    setHandler(acceptImportUpdate, () => {
+      this.decision = 'accepted';
+      return this.progress;
+    }, { validator: ({ reportSha256 }: { reportSha256: string; acceptedBy: string }) => {
+      this.refuseUnlessAwaiting();
+      if (reportSha256 !== this.progress.summary?.reportSha256) {
+        throw ApplicationFailure.nonRetryable('the report changed since it was shown; read it again', IMPORT_NOT_AWAITING_ACCEPTANCE);
+      }
+    } });
+    setHandler(cancelImportUpdate, () => {
+      this.decision = 'cancelled';
+      return this.progress;
+    }, { validator: (_c: { cancelledBy: string }) => this.refuseUnlessAwaiting() });
+  }
+
+  get importId(): string {
+    return this.input.importId;
+  }
+
+  step(next: ImportStep, percent = this.progress.percent): void {
+    this.progress.step = next;
+    this.progress.percent = percent;
+    upsertSearchAttributes([{ key: VoucherStatus, value: next }, { key: VoucherProgress, value: percent }]);
+  }
+
+  private refuseUnlessAwaiting(): void {
+    if (this.progress.step !== 'awaiting_acceptance' || this.decision !== null) {
+      throw ApplicationFailure.nonRetryable(
+        `import ${this.importId} is ${this.progress.step}, not awaiting acceptance`, IMPORT_NOT_AWAITING_ACCEPTANCE);
+    }
+  }
+}
+
+/** Both files, chunk by chunk: staging is the first 80 %. */
+async function stageFiles(run: ImportRun): Promise<void> {
+  const { progress } = run;
+  run.step('staging', 0);
   for (const file of ['vouchers', 'history'] as const) {
     for (;;) {
-      const p = await stageImportFile(input.importId, file);
+      const p = await stageImportFile(run.importId, file);
       progress[file] = p;
       const bytes = (progress.vouchers?.bytesDone ?? 0) + (progress.history?.bytesDone ?? 0);
       if (patched('import-progress-monotonic') && p.importBytesTotal !== undefined) {
         // Against both files' bytes from the start: the history file's size was unknown while the
         // vouchers were staged, so the bar fell back when its staging began.
-        step('staging', stagingPercent(progress.percent, bytes, p.importBytesTotal));
+        run.step('staging', stagingPercent(progress.percent, bytes, p.importBytesTotal));
       } else {
         const total = (progress.vouchers?.bytesTotal ?? 0) + (progress.history?.bytesTotal ?? p.bytesTotal);
-        step('staging', Math.min(80, Math.floor((80 * bytes) / Math.max(total, 1))));
+        run.step('staging', Math.min(80, Math.floor((80 * bytes) / Math.max(total, 1))));
       }
       if (p.done) break;
     }
   }
+}
 
-  step('checking', 80);
-  const checked = await checkImport(input.importId);
-  progress.summary = checked.summary;
-  let accepted = checked.accepted;
-  if (!accepted && input.waitForAcceptance && !input.dryRun) {
-    await setImportStatus(input.importId, 'awaiting_acceptance');
-    step('awaiting_acceptance', 85);
-    await condition(() => decision !== null, ACCEPTANCE_WAIT);
-    accepted = decision === 'accepted';
-  }
-  if (input.dryRun || !accepted) {
-    await cleanUpImport(input.importId);
-    const end = input.dryRun ? 'dry_run_completed' : 'rejected';
-    await setImportStatus(input.importId, end);
-    step(end, 100);
-    return progress;
-  }
+/** The checks across rows; rejections wait for an operator's decision where the import asks for one. */
+async function check(run: ImportRun): Promise<boolean> {
+  run.step('checking', 80);
+  const checked = await checkImport(run.importId);
+  run.progress.summary = checked.summary;
+  if (checked.accepted || !run.input.waitForAcceptance || run.input.dryRun) return checked.accepted;
+  await setImportStatus(run.importId, 'awaiting_acceptance');
+  run.step('awaiting_acceptance', 85);
+  await condition(() => run.decision !== null, ACCEPTANCE_WAIT);
+  return run.decision === 'accepted';
+}
 
-  await setImportStatus(input.importId, 'loading');
-  step('loading', 90);
+/** A dry run, or rejections not accepted: the staged rows go, nothing is published. */
+async function discard(run: ImportRun): Promise<ImportProgress> {
+  await cleanUpImport(run.importId);
+  const end = run.input.dryRun ? 'dry_run_completed' : 'rejected';
+  await setImportStatus(run.importId, end);
+  run.step(end, 100);
+  return run.progress;
+}
+
+/** Into the ledger in one transaction ending with the reconciliation; a failure publishes nothing. */
+async function publish(run: ImportRun): Promise<ImportProgress> {
+  const { progress } = run;
+  await setImportStatus(run.importId, 'loading');
+  run.step('loading', 90);
   try {
-    await publishImport(input.importId);
+    await publishImport(run.importId);
     progress.reconciled = true;
   } catch (err) {
     progress.reconciled = false;
     progress.error = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
-    await setImportStatus(input.importId, 'failed');
-    await cleanUpImport(input.importId);
-    step('failed', 100);
+    await setImportStatus(run.importId, 'failed');
+    await cleanUpImport(run.importId);
+    run.step('failed', 100);
     return progress;
   }
-  await cleanUpImport(input.importId);
-  step('completed', 100);
+  await cleanUpImport(run.importId);
+  run.step('completed', 100);
   return progress;
 }
 

@@ -58,6 +58,14 @@ async function answer(req: FastifyRequest, reply: FastifyReply, work: () => Prom
 }
 
 export async function registerSettlementRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+  registerFileRoutes(app, deps);
+  registerDatevRoutes(app, deps);
+  await registerStripePayoutRoutes(app, deps);
+  await registerBankStatementRoutes(app, deps);
+}
+
+/** The SEPA files of a settlement run, for finance to upload at the bank. */
+function registerFileRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.get('/v1/settlement/periods/:period/files/:file', (req, reply) => answer(req, reply, async () => {
     const { period, file } = req.params as { period: string; file: string };
     periodParam(period);
@@ -74,7 +82,10 @@ export async function registerSettlementRoutes(app: FastifyInstance, deps: AppDe
       .header('cache-control', 'private, no-store').header('x-content-sha256', found.file.sha256)
       .send(found.xml);
   }));
+}
 
+/** DATEV booking batches: a party's statement, and the centre's journal of the period. */
+function registerDatevRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.get('/v1/settlement/periods/:period/datev/:file', (req, reply) => answer(req, reply, async () => {
     const { period, file } = req.params as { period: string; file: string };
     periodParam(period);
@@ -115,7 +126,10 @@ export async function registerSettlementRoutes(app: FastifyInstance, deps: AppDe
       .header('content-disposition', `attachment; filename="EXTF_Buchungsstapel_${period}_Journal.csv"`)
       .header('cache-control', 'private, no-store').send(batch);
   }));
+}
 
+/** Stripe's payout reconciliation reports against the orders paid online. */
+async function registerStripePayoutRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const payoutStore = new StripePayoutStore(deps.db.pool);
   app.get('/v1/settlement/stripe-payouts', (req, reply) => answer(req, reply, async () => {
     const { principal } = await principalOf(deps, req, 'query');
@@ -139,7 +153,10 @@ export async function registerSettlementRoutes(app: FastifyInstance, deps: AppDe
       return reply.send({ ...imported, lines: lines.length, report: payoutJson(await payoutStore.report(new Date(), 7)) });
     }));
   });
+}
 
+/** The bank's account statement (camt.053), reconciled against the run's payments. */
+async function registerBankStatementRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   await app.register(async (scope) => {
     // Only here are XML bodies taken, and larger ones: a month's statement runs to megabytes.
     scope.addContentTypeParser(['application/xml', 'text/xml'], { parseAs: 'string', bodyLimit: BANK_STATEMENT_LIMIT },

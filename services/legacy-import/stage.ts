@@ -103,6 +103,19 @@ async function commitChunk(
   });
 }
 
+/** Where staging of `file` goes on: the last committed chunk, and the progress up to it. */
+async function resumePoint(pool: pg.Pool, imp: ImportRecord, file: StagedFile, bytesTotal: number) {
+  const { rows: [last] } = await pool.query<{ chunk: number; end_byte: string; end_line: number; rows: string; rejected: string; chunks: string }>(
+    `SELECT max(chunk) AS chunk, (array_agg(end_byte ORDER BY chunk DESC))[1] AS end_byte,
+            (array_agg(end_line ORDER BY chunk DESC))[1] AS end_line, sum(rows) AS rows, sum(rejected) AS rejected, count(*) AS chunks
+       FROM import_chunks WHERE import_id = $1 AND file = $2`, [imp.id, file]);
+  const progress: StageProgress = {
+    file, done: false, bytesDone: Number(last?.end_byte ?? 0), bytesTotal, importBytesTotal: imp.vouchersBytes + imp.historyBytes,
+    rows: Number(last?.rows ?? 0), rejected: Number(last?.rejected ?? 0), chunks: Number(last?.chunks ?? 0),
+  };
+  return { last, progress };
+}
+
 /**
  * Stages chunks of `file` from where the last committed chunk ended until the file ends or
  * `budgetMs` has passed (the workflow then calls again and shows the progress). `beat` is called
@@ -115,14 +128,7 @@ export async function stageChunks(
   const path = file === 'vouchers' ? imp.vouchersPath : imp.historyPath;
   const bytesTotal = file === 'vouchers' ? imp.vouchersBytes : imp.historyBytes;
   await forgetLostStaging(pool, imp.id, file);
-  const { rows: [last] } = await pool.query<{ chunk: number; end_byte: string; end_line: number; rows: string; rejected: string; chunks: string }>(
-    `SELECT max(chunk) AS chunk, (array_agg(end_byte ORDER BY chunk DESC))[1] AS end_byte,
-            (array_agg(end_line ORDER BY chunk DESC))[1] AS end_line, sum(rows) AS rows, sum(rejected) AS rejected, count(*) AS chunks
-       FROM import_chunks WHERE import_id = $1 AND file = $2`, [imp.id, file]);
-  const progress: StageProgress = {
-    file, done: false, bytesDone: Number(last?.end_byte ?? 0), bytesTotal, importBytesTotal: imp.vouchersBytes + imp.historyBytes,
-    rows: Number(last?.rows ?? 0), rejected: Number(last?.rejected ?? 0), chunks: Number(last?.chunks ?? 0),
-  };
+  const { last, progress } = await resumePoint(pool, imp, file, bytesTotal);
   if (progress.bytesDone >= bytesTotal && progress.chunks > 0) return { ...progress, done: true };
 
   const started = Date.now();

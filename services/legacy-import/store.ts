@@ -398,53 +398,9 @@ export async function publish(pool: pg.Pool, imp: ImportRecord, beat: (what: str
     }
     if (row?.status !== 'loading') throw new DomainError('validation_error', `import ${imp.id} is ${row?.status}, not loading`);
     const id = imp.id;
-    // Staging tables are unlogged: a database crash since the check empties them, and publishing
-    // the empty rest would reconcile (nothing against nothing). The checked counts must be there.
-    const { rows: [staged] } = await client.query<{ vouchers: string; history: string }>(
-      `SELECT (SELECT count(*) FROM import_staged_vouchers WHERE import_id = $1 AND NOT rejected) AS vouchers,
-              (SELECT count(*) FROM import_staged_history WHERE import_id = $1) AS history`, [id]);
-    if (Number(staged!.vouchers) !== row.summary?.vouchers || Number(staged!.history) !== row.summary.history) {
-      throw new DomainError('import_reconciliation_failed',
-        `the staged rows (${staged!.vouchers} vouchers, ${staged!.history} history rows) are not the ${row.summary?.vouchers} and `
-        + `${row.summary?.history} that were checked (the database restarted?); nothing was imported: start the import again`);
-    }
-    const { rows: [range] } = await client.query<{ lo: number | null; hi: number | null }>(
-      'SELECT min(line) AS lo, max(line) AS hi FROM import_staged_vouchers WHERE import_id = $1', [id]);
-    for (let from = (range?.lo ?? 1) - 1; range?.hi != null && from < range.hi; from += PUBLISH_LINES) {
-      await client.query(`
-        WITH v AS (
-          SELECT * FROM import_staged_vouchers WHERE import_id = $1 AND NOT rejected AND line > $2 AND line <= $3
-        ), c AS (
-          INSERT INTO cards (id, code_hash, code_last4, currency, status, available, held, version, expires_at,
-                             issuing_store_id, channel, created_at, updated_at)
-          SELECT gen_random_uuid(), code_hash, last4, currency, status, balance, 0, 1, expires_at, store_id, 'pos', issued_at, now()
-            FROM v
-          RETURNING id, code_hash, currency, available, issuing_store_id
-        ), b AS (
-          INSERT INTO card_buyer_emails (card_id, import_id, email, email_hash)
-          SELECT c.id, $1, v.buyer_email, v.buyer_email_hash FROM c JOIN v ON v.code_hash = c.code_hash WHERE v.buyer_email IS NOT NULL
-        ), e AS (
-          INSERT INTO journal_entries (kind, currency, card_id, store_id, amount, import_id)
-          SELECT 'import_opening', currency, id, issuing_store_id, available, $1 FROM c
-          RETURNING id, card_id, currency, amount
-        )
-        INSERT INTO postings (entry_id, account_kind, account_ref, amount, currency)
-        SELECT id, 'migration'::account_kind, 'import:' || $1::uuid::text, -amount, currency FROM e WHERE amount > 0
-        UNION ALL
-        SELECT id, 'card_available'::account_kind, card_id::text, amount, currency FROM e WHERE amount > 0`,
-      [id, from, from + PUBLISH_LINES]);
-      beat(`vouchers to line ${from + PUBLISH_LINES}`);
-    }
-    const { rows: [hrange] } = await client.query<{ lo: number | null; hi: number | null }>(
-      'SELECT min(line) AS lo, max(line) AS hi FROM import_staged_history WHERE import_id = $1', [id]);
-    for (let from = (hrange?.lo ?? 1) - 1; hrange?.hi != null && from < hrange.hi; from += PUBLISH_LINES * 4) {
-      await client.query(`
-        INSERT INTO journal_entries (kind, currency, card_id, store_id, booked_at, amount, import_id, legacy_type, legacy_terminal)
-        SELECT 'legacy_history', c.currency, c.id, h.store_id, h.booked_at, abs(h.delta), $1, h.legacy_type, h.legacy_terminal
-          FROM import_staged_history h JOIN cards c ON c.code_hash = h.code_hash
-         WHERE h.import_id = $1 AND h.line > $2 AND h.line <= $3`, [id, from, from + PUBLISH_LINES * 4]);
-      beat(`history to line ${from + PUBLISH_LINES * 4}`);
-    }
+    await requireCheckedRowsStaged(client, row);
+    await publishVouchers(client, id, beat);
+    await publishHistory(client, id, beat);
     await client.query(`INSERT INTO legacy_code_formats (format, first_import_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
       [imp.codeFormat, id]);
     const reconciliation = await reconcile(client, id);
@@ -463,6 +419,66 @@ export async function publish(pool: pg.Pool, imp: ImportRecord, beat: (what: str
     throw err;
   } finally {
     client.release();
+  }
+}
+
+/** The staged counts still equal the checked summary (the staging tables are unlogged). */
+async function requireCheckedRowsStaged(client: pg.PoolClient, row: ImportRow): Promise<void> {
+  const id = row.id;
+  // Staging tables are unlogged: a database crash since the check empties them, and publishing
+  // the empty rest would reconcile (nothing against nothing). The checked counts must be there.
+  const { rows: [staged] } = await client.query<{ vouchers: string; history: string }>(
+    `SELECT (SELECT count(*) FROM import_staged_vouchers WHERE import_id = $1 AND NOT rejected) AS vouchers,
+            (SELECT count(*) FROM import_staged_history WHERE import_id = $1) AS history`, [id]);
+  if (Number(staged!.vouchers) !== row.summary?.vouchers || Number(staged!.history) !== row.summary.history) {
+    throw new DomainError('import_reconciliation_failed',
+      `the staged rows (${staged!.vouchers} vouchers, ${staged!.history} history rows) are not the ${row.summary?.vouchers} and `
+      + `${row.summary?.history} that were checked (the database restarted?); nothing was imported: start the import again`);
+  }
+}
+
+/** Cards, their buyers' addresses and opening balances, in slices of PUBLISH_LINES staged lines. */
+async function publishVouchers(client: pg.PoolClient, id: string, beat: (what: string) => void): Promise<void> {
+  const { rows: [range] } = await client.query<{ lo: number | null; hi: number | null }>(
+    'SELECT min(line) AS lo, max(line) AS hi FROM import_staged_vouchers WHERE import_id = $1', [id]);
+  for (let from = (range?.lo ?? 1) - 1; range?.hi != null && from < range.hi; from += PUBLISH_LINES) {
+    await client.query(`
+      WITH v AS (
+        SELECT * FROM import_staged_vouchers WHERE import_id = $1 AND NOT rejected AND line > $2 AND line <= $3
+      ), c AS (
+        INSERT INTO cards (id, code_hash, code_last4, currency, status, available, held, version, expires_at,
+                           issuing_store_id, channel, created_at, updated_at)
+        SELECT gen_random_uuid(), code_hash, last4, currency, status, balance, 0, 1, expires_at, store_id, 'pos', issued_at, now()
+          FROM v
+        RETURNING id, code_hash, currency, available, issuing_store_id
+      ), b AS (
+        INSERT INTO card_buyer_emails (card_id, import_id, email, email_hash)
+        SELECT c.id, $1, v.buyer_email, v.buyer_email_hash FROM c JOIN v ON v.code_hash = c.code_hash WHERE v.buyer_email IS NOT NULL
+      ), e AS (
+        INSERT INTO journal_entries (kind, currency, card_id, store_id, amount, import_id)
+        SELECT 'import_opening', currency, id, issuing_store_id, available, $1 FROM c
+        RETURNING id, card_id, currency, amount
+      )
+      INSERT INTO postings (entry_id, account_kind, account_ref, amount, currency)
+      SELECT id, 'migration'::account_kind, 'import:' || $1::uuid::text, -amount, currency FROM e WHERE amount > 0
+      UNION ALL
+      SELECT id, 'card_available'::account_kind, card_id::text, amount, currency FROM e WHERE amount > 0`,
+    [id, from, from + PUBLISH_LINES]);
+    beat(`vouchers to line ${from + PUBLISH_LINES}`);
+  }
+}
+
+/** The history as memo entries with their original times: they never move a balance. */
+async function publishHistory(client: pg.PoolClient, id: string, beat: (what: string) => void): Promise<void> {
+  const { rows: [hrange] } = await client.query<{ lo: number | null; hi: number | null }>(
+    'SELECT min(line) AS lo, max(line) AS hi FROM import_staged_history WHERE import_id = $1', [id]);
+  for (let from = (hrange?.lo ?? 1) - 1; hrange?.hi != null && from < hrange.hi; from += PUBLISH_LINES * 4) {
+    await client.query(`
+      INSERT INTO journal_entries (kind, currency, card_id, store_id, booked_at, amount, import_id, legacy_type, legacy_terminal)
+      SELECT 'legacy_history', c.currency, c.id, h.store_id, h.booked_at, abs(h.delta), $1, h.legacy_type, h.legacy_terminal
+        FROM import_staged_history h JOIN cards c ON c.code_hash = h.code_hash
+       WHERE h.import_id = $1 AND h.line > $2 AND h.line <= $3`, [id, from, from + PUBLISH_LINES * 4]);
+    beat(`history to line ${from + PUBLISH_LINES * 4}`);
   }
 }
 
