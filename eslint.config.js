@@ -112,6 +112,8 @@ export default tseslint.config(
           message: 'Prisma calls belong in the store that owns the table (stores/, services/).' },
         { selector: 'MemberExpression[object.property.name="prisma"]',
           message: 'Prisma calls belong in the store that owns the table (stores/, services/).' },
+        { selector: 'CallExpression[callee.object.object.name="tx"]',
+          message: 'Prisma calls belong in the store that owns the table (stores/, services/); pass the transaction to it.' },
         { selector: 'TaggedTemplateExpression[tag.name="sql"]', message: 'SQL belongs in the store that owns the table (stores/, services/).' },
         { selector: 'CallExpression[callee.name="cacheCard"]', message: 'the ledger (services/ledger.ts) refreshes the balance cache after every money move.' },
       ],

@@ -14,6 +14,11 @@ export async function createBillingParty(prisma: Db, pii: PiiCipher, p: { name: 
   return prisma.billingParty.create({ data: { ...p, contactEmail: pii.seal(p.contactEmail) } });
 }
 
+/** A party's language for its statements (`en`, `de`). */
+export async function setBillingPartyLocale(prisma: Db, billingPartyId: string, locale: string) {
+  return prisma.billingParty.update({ where: { id: billingPartyId }, data: { locale } });
+}
+
 export async function createStore(
   prisma: Db, p: { billingPartyId: string; name: string; holdTtlSeconds?: number; id?: string },
 ) {

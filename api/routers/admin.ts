@@ -6,7 +6,7 @@ import { DomainError } from '../../domain/errors.ts';
 import { asLocale, LOCALES } from '../../domain/locale.ts';
 import { audit, auditEntries, withAudit } from '../../services/audit.ts';
 import { ApiClientAdmin } from '../../services/api-clients.ts';
-import { createBillingParty, createStore, createTerminal, listParticipants, revokeTerminal } from '../../services/directory.ts';
+import { createBillingParty, createStore, createTerminal, listParticipants, revokeTerminal, setBillingPartyLocale } from '../../services/directory.ts';
 import { setStoreVelocityLimits, VELOCITY_LIMITS, velocityLimits, type VelocityLimits } from '../../services/fraud-limits.ts';
 import { bigintIdSchema, nameText, plainText } from '../schemas.ts';
 import { backofficeProcedure, requireIdempotencyKey, router, type RequestContext } from '../trpc.ts';
@@ -89,7 +89,7 @@ export const adminRouter = router({
     .mutation(async ({ ctx, input }) => {
       // Setting the language it already has changes nothing and answers the same: safe to retry.
       const party = await withAudit(ctx.deps.db.prisma,
-        (tx) => tx.billingParty.update({ where: { id: input.billingPartyId }, data: { locale: input.locale } }),
+        (tx) => setBillingPartyLocale(tx, input.billingPartyId, input.locale),
         (p) => ({ actor: ctx.principal.name, action: 'party_locale_set', subject: `party:${p.id}`, details: { locale: input.locale } }))
         .catch((err) => notFoundOnMissing(err, 'billing party'));
       return { id: party.id, locale: asLocale(party.locale) };

@@ -78,6 +78,7 @@ const SAMPLE: Record<string, () => Json> = {
   'dashboard.counter': () => ({ from: '2024-02-01', to: '2024-02-29' }),
   'admin.directory': () => ({}),
   'admin.createParty': () => ({ name: 'Party', contactEmail: 'party@example.test' }),
+  'admin.setPartyLocale': () => ({ billingPartyId: randomUUID(), locale: 'de' }),
   'admin.createStore': () => ({ billingPartyId: uuid(), name: 'Store', holdTtlSeconds: 600 }),
   'admin.createTerminal': () => ({ storeId: uuid(), name: 'Till' }),
   'admin.revokeTerminal': () => ({ terminalId: uuid() }),

@@ -182,7 +182,7 @@ describe('malformed input on every endpoint', () => {
       'GET /v1/card-adjustments', 'GET /v1/card-batches', 'GET /v1/card-batches/:batchId', 'GET /v1/card-batches/:batchId/serials',
       'GET /v1/card-serials/:serial', 'GET /v1/cards/:cardId/activities',
       'GET /v1/clearing/periods', 'GET /v1/clearing/periods/:period',
-      'GET /v1/orders/:orderId', 'GET /v1/redemptions/:holdId', 'GET /v1/reports/periods/:period', 'GET /v1/shop/config',
+      'GET /v1/orders/:orderId', 'GET /v1/orders/:orderId/payment', 'GET /v1/redemptions/:holdId', 'GET /v1/reports/periods/:period', 'GET /v1/shop/config',
       'POST /v1/admin/code-guessing/locks/lift',
       'POST /v1/card-adjustments/:adjustmentId/decision', 'POST /v1/card-batches', 'POST /v1/card-batches/:batchId/decision',
       'POST /v1/card-batches/:batchId/void',

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../infra/config.ts';
+import { ensureWebBuild } from '../helpers/browser.ts';
 import { call, startHarness, waitFor, type Harness } from '../helpers/harness.ts';
 import { startMailbox, type Mailbox } from '../helpers/smtp.ts';
 import { startStripeProxy, type StripeProxy } from '../helpers/stripe-proxy.ts';
@@ -18,6 +19,8 @@ let mailbox: Mailbox;
 let stripeState: StripeProxy;
 
 beforeAll(async () => {
+  // The return path is the shop page itself: the server serves it only from a built web app.
+  ensureWebBuild();
   mailbox = await startMailbox();
   stripeState = await startStripeProxy(inject('stripeMockUrl'));
   h = await startHarness({ config: {
@@ -25,7 +28,7 @@ beforeAll(async () => {
     payments: { ...loadConfig().payments, provider: 'stripe', stripeApiBase: stripeState.url, stripeWebhookSecret: TEST_WEBHOOK_SECRET,
       stripePublishableKey: PUBLISHABLE_KEY },
   } });
-});
+}, 240_000);
 afterAll(async () => {
   await h?.close();
   await mailbox?.close();
