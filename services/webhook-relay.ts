@@ -8,11 +8,15 @@
 // starts nothing twice. The tills' transactions only insert the event row: all of this happens
 // after, off their path.
 
+import pLimit from 'p-limit';
 import type pg from 'pg';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { WebhooksConfig } from '../infra/config.ts';
 import { WEBHOOK_DELIVERY_WORKFLOW, webhookDeliveryWorkflowId } from '../workflows/names/webhook-delivery.ts';
 import { PollingLoop } from './polling-loop.ts';
+
+/** Delivery workflow starts in flight at once per relay. */
+const START_CONCURRENCY = 16;
 
 export interface WebhookRelayOptions {
   pool: pg.Pool;
@@ -83,7 +87,10 @@ export class WebhookRelay {
         [this.opts.batchSize ?? 200]);
       const { config, client, taskQueue } = this.opts;
       const retry = { attemptTimeoutMs: config.timeoutMs, baseMs: config.retryBaseMs, maxDelayMs: config.maxRetryDelayMs, windowSeconds: config.retryWindowSeconds };
-      const outcomes = await Promise.allSettled(rows.map(async ({ id, uid }) => {
+      // A bounded number of starts in flight: a burst of events otherwise sends hundreds of starts to
+      // Temporal at once, and under load most of them miss their deadline and are all tried again.
+      const limit = pLimit(START_CONCURRENCY);
+      const outcomes = await Promise.allSettled(rows.map(({ id, uid }) => limit(async () => {
         try {
           await client.withDeadline(Date.now() + 10_000, () => client.workflow.start(WEBHOOK_DELIVERY_WORKFLOW, {
             workflowId: webhookDeliveryWorkflowId(uid), taskQueue, args: [{ deliveryId: id, retry }],
@@ -93,7 +100,7 @@ export class WebhookRelay {
           if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
         }
         return id;
-      }));
+      })));
       const done = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
       const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
       if (failure) this.opts.log?.(`webhook relay: ${rows.length - done.length} start(s) will be retried: ${(failure.reason as Error)?.message}`);
