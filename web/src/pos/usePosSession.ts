@@ -2,28 +2,15 @@
 // two-phase redemption: authorize → capture (all or part) or void. Components only render it.
 
 import { useRef, useState, type FormEvent } from 'react';
-import { toApiError, type ApiError } from '../errors.ts';
 import type { PosKey } from '../i18n/pos.ts';
-import { parseAmount } from '../money.ts';
 import { randomId, type RouterOutputs } from '../trpc.ts';
+import { usePosRequest } from './usePosRequest.ts';
 import type { PosClient } from './useTerminalClient.ts';
 
 export type Card = RouterOutputs['pos']['lookupCard']['card'];
 export type Redemption = RouterOutputs['pos']['authorize'];
 export type Outcome = { kind: 'captured' | 'voided'; redemption: Redemption };
-export type Busy = null | 'lookup' | 'authorize' | 'capture' | 'void' | 'activate';
-/** The last error, shown under the panel whose action caused it. */
-export type PosError = { where: 'voucher' | 'redeem'; error: ApiError };
-
 export const CURRENCY = 'EUR';
-
-/** parseAmount's messages (English) as catalogue keys. */
-const AMOUNT_ERRORS: Record<string, PosKey> = {
-  'Enter an amount': 'amount.empty',
-  'Enter an amount like 25 or 25.50': 'amount.format',
-  'At most 2 decimals': 'amount.decimals',
-  'The amount must be more than 0': 'amount.positive',
-};
 
 export function usePosSession(client: PosClient, t: (key: PosKey) => string) {
   const [code, setCode] = useState('');
@@ -35,37 +22,11 @@ export function usePosSession(client: PosClient, t: (key: PosKey) => string) {
   const [hold, setHold] = useState<Redemption | null>(null);
   const [captureAmount, setCaptureAmount] = useState('');
   const [outcome, setOutcome] = useState<Outcome | null>(null);
-  const [error, setError] = useState<PosError | null>(null);
-  const [busy, setBusy] = useState<Busy>(null);
+  const { busy, error, setError, run, localError, amountOf } = usePosRequest(t);
   /** One Idempotency-Key per card being sold: a retried click activates once. */
   const activationKey = useRef<{ code: string; key: string } | null>(null);
   const codeRef = useRef<HTMLInputElement>(null);
   const amountRef = useRef<HTMLInputElement>(null);
-
-  async function run<T>(what: NonNullable<Busy>, call: () => Promise<T>): Promise<T | null> {
-    setBusy(what);
-    setError(null);
-    try {
-      return await call();
-    } catch (err) {
-      setError({ where: what === 'lookup' || what === 'activate' ? 'voucher' : 'redeem', error: toApiError(err) });
-      return null;
-    } finally {
-      setBusy(null);
-    }
-  }
-
-  function localError(where: PosError['where'], appCode: string, key: PosKey) {
-    setError({ where, error: { appCode, message: t(key), fields: {}, requestId: null } });
-  }
-
-  /** The typed amount in minor units, or an error shown under `where` (null). */
-  function amountOf(text: string, where: PosError['where']): number | null {
-    const parsed = parseAmount(text);
-    if (parsed.ok) return parsed.minor;
-    localError(where, 'validation_error', AMOUNT_ERRORS[parsed.error] ?? 'amount.format');
-    return null;
-  }
 
   function editCode(value: string) {
     setCode(value);
