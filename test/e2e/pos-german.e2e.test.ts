@@ -40,6 +40,12 @@ describe('web app: the POS terminal in German', () => {
     await page.getByRole('button', { name: 'Guthaben prüfen' }).click();
     expect(plain(await page.getByTestId('error').textContent())).toContain('Scannen oder tippen Sie zuerst einen Gutscheincode ein.');
 
+    // An API error keeps its stable code; the page's own label around it is German.
+    await page.getByTestId('code').fill((card.code[0] === 'A' ? 'B' : 'A') + card.code.slice(1));
+    await page.getByTestId('code').press('Enter');
+    await expect.poll(() => page.getByTestId('error').getAttribute('data-app-code')).toBe('invalid_card_code');
+    expect(plain(await page.getByTestId('error').textContent())).toMatch(/Anfrage-ID: \S+/);
+
     await page.getByTestId('code').fill(card.code);
     await page.getByTestId('code').press('Enter');
     await expect.poll(async () => plain(await page.getByTestId('balance').textContent())).toBe('25,00 €');

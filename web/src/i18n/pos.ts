@@ -58,6 +58,7 @@ const en = {
   'amount.format': 'Enter an amount like 25 or 25.50',
   'amount.decimals': 'At most 2 decimals',
   'amount.positive': 'The amount must be more than 0',
+  'error.requestId': 'Request id',
 };
 
 export type PosKey = keyof typeof en;
@@ -117,6 +118,7 @@ const de: Record<PosKey, string> = {
   'amount.format': 'Geben Sie einen Betrag wie 25 oder 25,50 ein',
   'amount.decimals': 'Höchstens 2 Nachkommastellen',
   'amount.positive': 'Der Betrag muss größer als 0 sein',
+  'error.requestId': 'Anfrage-ID',
 };
 
 export const POS_TEXTS: Record<Language, Record<PosKey, string>> = { en, de };

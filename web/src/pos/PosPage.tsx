@@ -23,6 +23,8 @@ function PosTerminal() {
   const { t, language, setLanguage } = usePosText();
   const { apiKey, changeKey, client } = useTerminalClient();
   const s = usePosSession(client, t);
+  const errorBox = (where: 'voucher' | 'redeem') =>
+    s.error?.where === where && <ErrorBox error={s.error.error} requestIdLabel={t('error.requestId')} />;
 
   return (
     <div className="pos">
@@ -33,14 +35,14 @@ function PosTerminal() {
       <div className="pos__grid">
         <div className="pos__col">
           <VoucherForm session={s} />
-          {s.error?.where === 'voucher' && <ErrorBox error={s.error.error} />}
+          {errorBox('voucher')}
           {s.card && <CardBalance card={s.card} />}
           {s.card?.status === 'pending' && <ActivationPanel session={s} />}
         </div>
 
         <div className="pos__col">
           {s.hold ? <HoldForm session={s} hold={s.hold} /> : <AuthorizeForm session={s} />}
-          {s.error?.where === 'redeem' && <ErrorBox error={s.error.error} />}
+          {errorBox('redeem')}
           {s.outcome && <RedemptionResult outcome={s.outcome} />}
         </div>
       </div>
