@@ -68,7 +68,7 @@ describe('scratch-card batches in the browser', () => {
     await expect.poll(() => pos.getByTestId('card-info').getAttribute('data-status')).toBe('pending');
     await pos.getByTestId('activate').click();
     await expect.poll(() => pos.getByTestId('card-info').getAttribute('data-status')).toBe('active');
-    await expect.poll(() => pos.getByTestId('balance').textContent()).toBe('25.00 EUR');
+    await expect.poll(() => pos.getByTestId('balance').textContent()).toBe('€25.00');
     await pos.screenshot({ path: path.join(ARTIFACTS, 'pos-activation.png'), fullPage: true });
 
     const lookup = await call(h, 'POST', '/v1/cards/lookup', { body: { code } });

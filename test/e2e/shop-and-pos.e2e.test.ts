@@ -123,21 +123,21 @@ describe('web app: Print@Home shop and POS terminal', () => {
     // A scanner types the code and presses Enter.
     await page.getByTestId('code').fill(code);
     await page.getByTestId('code').press('Enter');
-    await expect.poll(() => page.getByTestId('balance').textContent()).toBe('25.00 EUR');
+    await expect.poll(() => page.getByTestId('balance').textContent()).toBe('€25.00');
     await expect(page.getByTestId('error').count()).resolves.toBe(0);
 
     await page.getByTestId('redeem-amount').fill('10.00');
     await page.getByTestId('authorize').click();
-    await expect.poll(() => page.getByTestId('hold-amount').textContent()).toBe('10.00 EUR');
-    await expect.poll(() => page.getByTestId('balance').textContent()).toBe('15.00 EUR');
-    await expect(page.getByTestId('held').textContent()).resolves.toBe('10.00 EUR');
+    await expect.poll(() => page.getByTestId('hold-amount').textContent()).toBe('€10.00');
+    await expect.poll(() => page.getByTestId('balance').textContent()).toBe('€15.00');
+    await expect(page.getByTestId('held').textContent()).resolves.toBe('€10.00');
 
     await page.getByTestId('capture').click();
     await expect.poll(() => page.getByTestId('result').getAttribute('data-kind')).toBe('captured');
-    await expect(page.getByTestId('result').textContent()).resolves.toContain('Paid 10.00 EUR');
-    await expect(page.getByTestId('result-balance').textContent()).resolves.toBe('15.00 EUR');
-    await expect(page.getByTestId('balance').textContent()).resolves.toBe('15.00 EUR');
-    await expect(page.getByTestId('held').textContent()).resolves.toBe('0.00 EUR');
+    await expect(page.getByTestId('result').textContent()).resolves.toContain('Paid €10.00');
+    await expect(page.getByTestId('result-balance').textContent()).resolves.toBe('€15.00');
+    await expect(page.getByTestId('balance').textContent()).resolves.toBe('€15.00');
+    await expect(page.getByTestId('held').textContent()).resolves.toBe('€0.00');
 
     // The ledger agrees with the screen.
     const lookup = await call(h, 'POST', '/v1/cards/lookup', { body: { code } });

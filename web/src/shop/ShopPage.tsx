@@ -6,7 +6,7 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { ErrorBox } from '../ErrorBox.tsx';
 import { toApiError, type ApiError } from '../errors.ts';
-import { LANGUAGES, type Language } from '../i18n/core.ts';
+import { LanguageSwitcher } from '../i18n/LanguageSwitcher.tsx';
 import { ShopTextProvider, useShopText } from '../i18n/shop.ts';
 import { createClient, type RouterOutputs } from '../trpc.ts';
 import { OrderProgress } from './OrderProgress.tsx';
@@ -64,17 +64,9 @@ export function ShopPage() {
   return <ShopTextProvider><Shop /></ShopTextProvider>;
 }
 
-function LanguageSwitcher() {
+function ShopLanguage() {
   const { language, setLanguage, t } = useShopText();
-  useEffect(() => { document.title = t('page.title'); }, [t]);
-  return (
-    <label className="shop-language">
-      <span className="visually-hidden">{t('language.label')}</span>
-      <select value={language} data-testid="shop-language" onChange={(e) => setLanguage(e.target.value as Language)}>
-        {LANGUAGES.map((l) => <option key={l} value={l}>{l === 'de' ? 'Deutsch' : 'English'}</option>)}
-      </select>
-    </label>
-  );
+  return <LanguageSwitcher language={language} setLanguage={setLanguage} label={t('language.label')} title={t('page.title')} testId="shop-language" />;
 }
 
 function Shop() {
@@ -125,7 +117,7 @@ function Shop() {
 
   return (
     <div className="shop">
-      <LanguageSwitcher />
+      <ShopLanguage />
       <section className="hero" aria-labelledby="shop-title">
         <h1 id="shop-title">{t('hero.title')}</h1>
         <p className="hero__lead">{t('hero.lead')}</p>
