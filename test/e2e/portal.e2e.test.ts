@@ -109,6 +109,25 @@ describe('back-office portal', () => {
     expect(rows[0]).toMatchObject({ status: 'closed', approved_by: expect.stringContaining('Ada Admin') });
     await page.screenshot({ path: path.join(ARTIFACTS, 'portal-clearing-closed.png'), fullPage: true });
 
+    // Closing starts the settlement run: once it has planned the payments, the panel (which looks
+    // again until the run is there) shows one row per party with its method and state, and each
+    // row's DATEV export downloads for this admin.
+    await expect.poll(async () => (await h.deps.db.pool.query('SELECT count(*)::int AS n FROM settlement_payments WHERE period = $1', [period])).rows[0].n,
+      { timeout: 60_000 }).toBeGreaterThan(0);
+    const { rows: planned } = await h.deps.db.pool.query<{ status: string }>('SELECT status FROM settlement_payments WHERE period = $1', [period]);
+    const settlementRows = page.getByTestId('settlement-payments').locator('tbody tr');
+    await expect.poll(() => settlementRows.count(), { timeout: 30_000 }).toBe(planned.length);
+    const stateTexts = await settlementRows.locator('td:nth-child(4)').allInnerTexts();
+    expect(stateTexts.every((text) => text.trim().length > 0)).toBe(true);
+    const datevHref = await settlementRows.first().locator('a').getAttribute('href');
+    expect(datevHref).toMatch(new RegExp(`^/v1/settlement/periods/${period}/datev/[0-9a-f-]{36}\\.csv$`));
+    const datev = await page.request.get(`${h.baseUrl}${datevHref}`);
+    expect(datev.status()).toBe(200);
+    expect(datev.headers()['content-type']).toMatch(/text\/csv/);
+    expect((await datev.body()).toString('latin1')).toMatch(/^"?EXTF/);
+    await noMissingTexts(page);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'portal-settlement.png'), fullPage: true });
+
     await page.getByTestId('language').selectOption('de');
     await page.getByRole('heading', { name: 'Monatsabrechnung' }).waitFor();
     await expect(page.getByTestId('period-status').textContent()).resolves.toBe('Abgeschlossen');

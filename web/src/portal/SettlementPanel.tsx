@@ -31,6 +31,12 @@ export function SettlementPanel({ period }: { period: string }) {
   }, [client, period]);
 
   useEffect(() => { void load(); }, [load]);
+  // Closing the period starts the run a moment later: keep looking until it is there.
+  useEffect(() => {
+    if (!missing) return undefined;
+    const timer = setInterval(() => void load(), 2_000);
+    return () => clearInterval(timer);
+  }, [missing, load]);
 
   const start = async () => {
     setBusy(true);
