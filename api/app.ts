@@ -18,7 +18,7 @@ export function createDeps(
 ): AppDeps & { close(): Promise<void> } {
   const core = createCoreDeps(config, log);
   const { db, secrets, pii } = core;
-  const rateLimiter = createRateLimiter(config.redisUrl);
+  const rateLimiter = createRateLimiter(config.redisUrl, config.timeouts.rateLimitRedisMs);
   const keyChanges = new KeyChangeListener(config.databaseUrl);
   const codeGuard = createCodeGuard(db.pool, config.redisUrl, config.fraud.codeGuessing);
   return {

@@ -82,6 +82,7 @@ const timeouts = {
   HTTP_CONNECTION_TIMEOUT_MS: positiveInt(120_000, 'an HTTP connection without traffic is closed'),
   // Above the usual 60 s idle timeout of load balancers, so they, not we, close idle connections.
   HTTP_KEEP_ALIVE_TIMEOUT_MS: positiveInt(65_000, 'an idle keep-alive connection is closed'),
+  RATE_LIMIT_REDIS_TIMEOUT_MS: positiveInt(100, 'longest wait for Redis on a rate-limit check; past it the request is not limited (fails open)'),
   SHUTDOWN_GRACE_MS: positiveInt(25_000, 'on SIGTERM, how long requests and activities in flight may finish'),
 };
 

@@ -204,6 +204,8 @@ export interface TimeoutsConfig {
   httpConnectionMs: number;
   /** An idle keep-alive connection (longer than the load balancer's idle timeout). */
   httpKeepAliveMs: number;
+  /** A rate-limit check's wait for Redis; past it the request goes through unlimited (fails open). */
+  rateLimitRedisMs: number;
 }
 
 export interface PaymentsConfig {
@@ -336,6 +338,7 @@ function timeoutsFrom(env: Env): TimeoutsConfig {
     httpRequestMs: env.HTTP_REQUEST_TIMEOUT_MS,
     httpConnectionMs: env.HTTP_CONNECTION_TIMEOUT_MS,
     httpKeepAliveMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    rateLimitRedisMs: env.RATE_LIMIT_REDIS_TIMEOUT_MS,
   };
 }
 

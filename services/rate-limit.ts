@@ -16,10 +16,10 @@ local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return {n, redis.call('TTL', KEYS[1])}`;
 
-export function createRateLimiter(redisUrl: string | null): RateLimiter {
+export function createRateLimiter(redisUrl: string | null, commandTimeoutMs = 100): RateLimiter {
   if (!redisUrl) return { async allow() { return { allowed: true, retryAfterSeconds: 0 }; }, async close() {} };
   const redis = new Redis(redisUrl, {
-    enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 100, connectTimeout: 1000,
+    enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: commandTimeoutMs, connectTimeout: 1000,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
   });
   redis.on('error', () => {});

@@ -5,13 +5,17 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../../api/server.ts';
+import { loadConfig } from '../../infra/config.ts';
 import { call, startHarness, type Harness } from '../helpers/harness.ts';
 
 let h: Harness;
 const servers: FastifyInstance[] = [];
 beforeAll(async () => {
   // The test process is the load balancer: one trusted proxy in front of the API.
-  h = await startHarness({ worker: false, config: { trustProxy: 1 } });
+  // A loaded test machine can take longer than the production default (100 ms) to answer, and a
+  // check that times out lets the request through (fails open), which is not what this file tests.
+  const config = loadConfig();
+  h = await startHarness({ worker: false, config: { trustProxy: 1, timeouts: { ...config.timeouts, rateLimitRedisMs: 5_000 } } });
   h.config.shop.ordersPerMinutePerClient = 3;
 });
 afterAll(async () => {
