@@ -15,8 +15,10 @@ const CONNECTION_LOST = /Connection terminated|timeout exceeded when trying to c
 // (P2028: "Unable to start a transaction in the given time", seen in the bank test while
 // PostgreSQL dropped every connection).
 const PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2028']);
-// Prisma (driver adapter) reports PostgreSQL's SQLSTATE only in its message.
-const PRISMA_SQLSTATE = /Database error\. Code: `([0-9A-Z]{5})`/;
+// Prisma (driver adapter) reports PostgreSQL's SQLSTATE only in its message: "Database error. Code:
+// `57P01`" for model queries, "Raw query failed. Code: `57P01`" (P2010) for $queryRaw/$executeRaw
+// (the bank test's one 500: an order's audit insert while PostgreSQL ended its connection).
+const PRISMA_SQLSTATE = /(?:Database error|Raw query failed)\. Code: `([0-9A-Z]{5})`/;
 
 export function isDependencyUnavailable(err: unknown): boolean {
   // An update call past its deadline: depending on the race inside the client, its cause is

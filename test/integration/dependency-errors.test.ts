@@ -25,6 +25,27 @@ describe('dependency errors', () => {
     expect(isDependencyUnavailable(err)).toBe(true);
   });
 
+  it('counts a Prisma raw statement whose connection PostgreSQL ended mid-query as unavailable', async () => {
+    const own = connectDatabase(inject('databaseUrl'), { max: 2 });
+    const admin = connectDatabase(inject('databaseUrl'), { max: 1 });
+    try {
+      const running = own.prisma.$transaction((tx) => tx.$executeRaw`SELECT pg_sleep(5)`).then(() => null, (e: unknown) => e);
+      let victims = 0;
+      for (let i = 0; i < 50 && victims === 0; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        victims = (await admin.pool.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE query LIKE '%pg_sleep(5)%' AND pid <> pg_backend_pid() AND state = 'active'`)).rowCount ?? 0;
+      }
+      expect(victims).toBe(1);
+      const err = await running;
+      expect(String(err)).toMatch(/57P01|terminat|not queryable/);
+      expect(isDependencyUnavailable(err)).toBe(true);
+    } finally {
+      await own.close();
+      await admin.close();
+    }
+  });
+
   it('counts a Prisma transaction that could not get a connection in time as unavailable', async () => {
     const small = connectDatabase(inject('databaseUrl'), { max: 1 });
     const held = await small.pool.connect();
