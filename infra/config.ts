@@ -295,6 +295,16 @@ export function shopTaskQueue(config: Pick<Config, 'taskQueue'>): string {
   return `${config.taskQueue}-shop`;
 }
 
+/** Webhook deliveries' own queue: a burst of thousands of deliveries never queues ahead of the tills' redemptions. */
+export function webhookTaskQueue(config: Pick<Config, 'taskQueue'>): string {
+  return `${config.taskQueue}-webhooks`;
+}
+
+/** Every queue the engine's workers poll, each with the same code. */
+export function engineTaskQueues(config: Pick<Config, 'taskQueue'>): string[] {
+  return [config.taskQueue, shopTaskQueue(config), webhookTaskQueue(config)];
+}
+
 function cardLifecycleFrom(env: Env): CardLifecycleConfig {
   return {
     adjustmentApprovalThreshold: BigInt(env.ADJUSTMENT_APPROVAL_THRESHOLD_MINOR),

@@ -2,7 +2,7 @@
 // scripts/worker.ts and the tests start it from here.
 
 import type { Client } from '@temporalio/client';
-import { shopTaskQueue, type Config } from './config.ts';
+import { shopTaskQueue, webhookTaskQueue, type Config } from './config.ts';
 import type { ActivityDeps } from '../activities/index.ts';
 import { createCoreDeps, type CoreDeps } from '../services/core-deps.ts';
 import { createMailer } from '../services/mailer.ts';
@@ -33,6 +33,7 @@ export function startWorkerFor(
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
     shopTaskQueue: shopTaskQueue(config),
+    webhookTaskQueue: webhookTaskQueue(config),
     client,
     pool: deps.db.pool,
     activityDeps: activityDepsOf(deps),

@@ -66,6 +66,8 @@ export interface EngineWorkerOptions {
   taskQueue: string;
   /** A second queue the same code is polled on (purchases, kept apart from the tills' backlog). */
   shopTaskQueue?: string;
+  /** The queue webhook deliveries start on, polled with the same code (a burst stays behind its own backlog). */
+  webhookTaskQueue?: string;
   client: Client;
   pool: pg.Pool;
   activityDeps: ActivityDeps;
@@ -78,6 +80,7 @@ export interface EngineWorkerOptions {
 export interface EngineWorker {
   worker: Worker;
   shopWorker: Worker | null;
+  webhookWorker: Worker | null;
   relay: OutboxRelay;
   /** Fans recorded webhook events out to endpoints and starts their delivery workflows. */
   webhookRelay: WebhookRelay;
@@ -97,34 +100,40 @@ export async function startEngineWorker(opts: EngineWorkerOptions): Promise<Engi
   installTemporalRuntime({ logLevel: (process.env.TEMPORAL_LOG_LEVEL as 'WARN' | 'INFO' | 'DEBUG' | undefined) ?? 'WARN' });
   const connection = await connectWorkerConnection(opts.temporalAddress);
   const activities = createActivities(opts.activityDeps);
-  const code = workflowCode(opts.workflowBundle);
+  // Bundled once for all of this process's workers (from source, each would bundle its own copy).
+  const given = workflowCode(opts.workflowBundle);
+  const code = 'workflowsPath' in given ? { workflowBundle: await bundleWorkflows() } : given;
   const create = (taskQueue: string) => Worker.create({
     connection,
     namespace: opts.namespace,
     taskQueue,
     ...code,
     // A bundle has the workflow interceptors built in; bundling here must add them.
-    interceptors: { ...temporalActivityInterceptors(), ...('workflowsPath' in code ? { workflowModules: [WORKFLOW_TRACING_INTERCEPTORS] } : {}) },
+    interceptors: temporalActivityInterceptors(),
     sinks: temporalTracingSinks(),
     activities,
     ...(opts.shutdownGraceMs !== undefined ? { shutdownGraceTime: opts.shutdownGraceMs } : {}),
   });
   const worker = await create(opts.taskQueue);
-  const shopWorker = opts.shopTaskQueue && opts.shopTaskQueue !== opts.taskQueue ? await create(opts.shopTaskQueue) : null;
+  const lane = async (queue?: string) => (queue && queue !== opts.taskQueue ? create(queue) : null);
+  const shopWorker = await lane(opts.shopTaskQueue);
+  const webhookWorker = await lane(opts.webhookTaskQueue);
   const relay = new OutboxRelay({
     pool: opts.pool, client: opts.client, taskQueue: opts.taskQueue, log: opts.log,
     startGraceMs: opts.activityDeps.config.outboxStartGraceMs,
   });
   const webhookRelay = new WebhookRelay({
-    pool: opts.pool, client: opts.client, taskQueue: opts.taskQueue, config: opts.activityDeps.config.webhooks, log: opts.log,
+    pool: opts.pool, client: opts.client, taskQueue: opts.webhookTaskQueue ?? opts.taskQueue, config: opts.activityDeps.config.webhooks, log: opts.log,
   });
-  const running = Promise.all([worker.run(), shopWorker?.run()]).then(() => {});
+  const workers = [worker, shopWorker, webhookWorker].filter((w): w is Worker => w !== null);
+  const running = Promise.all(workers.map((w) => w.run())).then(() => {});
   relay.start();
   webhookRelay.start();
   let stopped = false;
   return {
     worker,
     shopWorker,
+    webhookWorker,
     relay,
     webhookRelay,
     running,
@@ -133,7 +142,7 @@ export async function startEngineWorker(opts: EngineWorkerOptions): Promise<Engi
       stopped = true;
       await relay.stop();
       await webhookRelay.stop();
-      for (const w of [worker, shopWorker]) if (w?.getState() === 'RUNNING') w.shutdown();
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
       await running.catch(() => {});
       // Pooled SMTP connections would otherwise keep the process (and the relay's peer) busy.
       opts.activityDeps.mailer.close();

@@ -17,6 +17,14 @@ import { PollingLoop } from './polling-loop.ts';
 
 /** Delivery workflow starts in flight at once per relay. */
 const START_CONCURRENCY = 16;
+/**
+ * Deliveries of one endpoint started but not yet through their first attempt, beyond which the
+ * relay starts no more for it. A burst otherwise becomes tens of thousands of workflows queued at
+ * once (measured: 10,000 events to two endpoints, 22,000 started in a minute, 4 delivered per
+ * second after it); started as fast as they finish instead, the queue stays short. Per endpoint,
+ * so one that hangs until its timeout holds up only its own events.
+ */
+const MAX_AWAITING_FIRST_ATTEMPT = 200;
 
 export interface WebhookRelayOptions {
   pool: pg.Pool;
@@ -83,8 +91,14 @@ export class WebhookRelay {
     try {
       await db.query('BEGIN');
       const { rows } = await db.query<{ id: string; uid: string }>(
-        'SELECT id::text, uid FROM webhook_deliveries WHERE NOT workflow_started ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED',
-        [this.opts.batchSize ?? 200]);
+        `WITH in_first_attempt AS (
+           SELECT endpoint_id, count(*) AS n FROM webhook_deliveries
+            WHERE workflow_started AND attempts = 0 AND status = 'pending' GROUP BY endpoint_id
+         )
+         SELECT d.id::text, d.uid FROM webhook_deliveries d LEFT JOIN in_first_attempt f USING (endpoint_id)
+          WHERE NOT d.workflow_started AND coalesce(f.n, 0) < $2
+          ORDER BY d.id LIMIT $1 FOR UPDATE OF d SKIP LOCKED`,
+        [this.opts.batchSize ?? 200, MAX_AWAITING_FIRST_ATTEMPT]);
       const { config, client, taskQueue } = this.opts;
       const retry = { attemptTimeoutMs: config.timeoutMs, baseMs: config.retryBaseMs, maxDelayMs: config.maxRetryDelayMs, windowSeconds: config.retryWindowSeconds };
       // A bounded number of starts in flight: a burst of events otherwise sends hundreds of starts to

@@ -11,7 +11,7 @@ import { CANCELLED_BY_SUPPORT, orderIdOfPurchase, type PurchaseState } from '../
 import { parseRedemptionWorkflowId } from '../../workflows/names/redemption.ts';
 import { requestPurchaseCancel, TEMPORAL_DEADLINE_MS } from '../../workflows/clients/purchase.ts';
 import { DomainError } from '../../domain/errors.ts';
-import { shopTaskQueue } from '../../infra/config.ts';
+import { engineTaskQueues } from '../../infra/config.ts';
 import { isDependencyUnavailable } from '../unavailable.ts';
 import { audit } from '../../services/audit.ts';
 import { orderOutcome } from '../../services/orders.ts';
@@ -105,7 +105,7 @@ export const supportRouter = router({
     .query(async ({ ctx, input }) => {
       const client = requireTemporal(ctx);
       const { config } = ctx.deps;
-      const queues = [config.taskQueue, shopTaskQueue(config)].map((q) => `'${q.replace(/'/g, "''")}'`).join(', ');
+      const queues = engineTaskQueues(config).map((q) => `'${q.replace(/'/g, "''")}'`).join(', ');
       const query = `ExecutionStatus = 'Running' AND TaskQueue IN (${queues}) AND WorkflowType IN (${WORKFLOW_TYPES.map((t) => `'${t}'`).join(', ')})`;
       const { running, described: descriptions } = await client.withDeadline(Date.now() + STUCK_DEADLINE_MS, async () => {
         const running = [];
