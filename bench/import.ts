@@ -6,8 +6,8 @@
 //             as psql's \copy does): what loading the bytes costs with no checks at all;
 //   project   `npm run import` as an operator runs it: the import-<id> workflow on the engine's
 //             worker process stages, checks, publishes into the ledger and reconciles.
-// Peak RSS is the worker's (where the files are parsed), measured from the import's start (its
-// high-water mark is reset first, so bundling the workflow code at start-up does not count).
+// Peak RSS is the import worker's (WORKER_ROLE=import: the process that parses the files), measured
+// from the import's start (its high-water mark is reset first, so start-up does not count).
 // Last line: one JSON object.
 
 import { spawn } from 'node:child_process';
@@ -119,7 +119,8 @@ export async function run(argv: string[]): Promise<number> {
   const filesDir = path.join(dataDir, 'import');
   let engine: Engine | undefined;
   try {
-    engine = await startEngine({ dataDir, log, env: () => ({ IMPORT_DIR: filesDir, DB_STATEMENT_TIMEOUT_MS: '0' }) });
+    // As deployed: the import runs in a worker of its own (WORKER_ROLE=import), whose memory is measured.
+    engine = await startEngine({ dataDir, log, importWorker: true, env: () => ({ IMPORT_DIR: filesDir, DB_STATEMENT_TIMEOUT_MS: '0' }) });
     const db = connectDatabase(engine.databaseUrl, { max: 4 });
     try {
       await seedScheme(db.prisma, storeCount, Math.max(1, Math.floor(storeCount / 5)), log);
@@ -137,7 +138,7 @@ export async function run(argv: string[]): Promise<number> {
       await db.pool.query('DROP TABLE baseline_vouchers, baseline_history, baseline_stores');
       await db.pool.query('CHECKPOINT').catch(() => {});
 
-      const workerPid = engine.worker.pid!;
+      const workerPid = engine.importWorker!.pid!;
       const peakReset = resetPeakRss(workerPid);
       // What the worker holds before the import begins (its code, Temporal's runtime, pools).
       const rssBefore = rssMiB(workerPid, 'VmRSS');

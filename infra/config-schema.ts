@@ -108,6 +108,7 @@ const fraud = {
 };
 
 const ops = {
+  WORKER_ROLE: oneOf(['all', 'engine', 'import'], 'all', 'queues a worker polls: all; engine (all but legacy imports); import (only imports, no relays)'),
   WORKER_OPS_PORT: intBetween(0, 65_535, 9091, "the worker's /metrics and /health (0: none)"),
   OTEL_EXPORTER_OTLP_ENDPOINT: url(HTTP, undefined, 'OTLP/HTTP collector base URL (/v1/traces is appended)'),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url(HTTP, undefined, 'full OTLP/HTTP traces URL'),

@@ -39,6 +39,8 @@ export interface Config {
    * follows within it is delivered with the start as one signal-with-start. 0: start at once.
    */
   outboxStartGraceMs: number;
+  /** Which queues a worker process polls: all of them, all but imports, or only imports. */
+  workerRole: 'all' | 'engine' | 'import';
   temporalUiUrl: string | null;
   /** How long a repeated Idempotency-Key still returns the first answer. */
   idempotencyRetentionHours: number;
@@ -300,9 +302,21 @@ export function webhookTaskQueue(config: Pick<Config, 'taskQueue'>): string {
   return `${config.taskQueue}-webhooks`;
 }
 
-/** Every queue the engine's workers poll, each with the same code. */
+/** Legacy imports' queue: a large import's parsing and memory can live in a worker of its own. */
+export function importTaskQueue(config: Pick<Config, 'taskQueue'>): string {
+  return `${config.taskQueue}-import`;
+}
+
+/** Every queue the engine's workflows run on. */
 export function engineTaskQueues(config: Pick<Config, 'taskQueue'>): string[] {
-  return [config.taskQueue, shopTaskQueue(config), webhookTaskQueue(config)];
+  return [config.taskQueue, shopTaskQueue(config), webhookTaskQueue(config), importTaskQueue(config)];
+}
+
+/** The queues a worker of this role polls (WORKER_ROLE). */
+export function workerTaskQueues(config: Pick<Config, 'taskQueue' | 'workerRole'>): string[] {
+  if (config.workerRole === 'import') return [importTaskQueue(config)];
+  const queues = engineTaskQueues(config);
+  return config.workerRole === 'engine' ? queues.filter((q) => q !== importTaskQueue(config)) : queues;
 }
 
 function cardLifecycleFrom(env: Env): CardLifecycleConfig {
@@ -403,6 +417,7 @@ function baseFrom(env: Env, mode: AppMode) {
     cardValidityDays: env.CARD_VALIDITY_DAYS,
     defaultHoldTtlSeconds: env.HOLD_TTL_SECONDS,
     outboxStartGraceMs: env.OUTBOX_START_GRACE_MS,
+    workerRole: env.WORKER_ROLE,
     temporalUiUrl: env.TEMPORAL_UI_URL ?? null,
     idempotencyRetentionHours: env.IDEMPOTENCY_RETENTION_HOURS,
     publicUrl: (env.PUBLIC_URL ?? `http://${env.HOST}:${env.PORT}`).replace(/\/$/, ''),

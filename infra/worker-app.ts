@@ -2,7 +2,7 @@
 // scripts/worker.ts and the tests start it from here.
 
 import type { Client } from '@temporalio/client';
-import { shopTaskQueue, webhookTaskQueue, type Config } from './config.ts';
+import { workerTaskQueues, webhookTaskQueue, type Config } from './config.ts';
 import type { ActivityDeps } from '../activities/index.ts';
 import { createCoreDeps, type CoreDeps } from '../services/core-deps.ts';
 import { createMailer } from '../services/mailer.ts';
@@ -23,7 +23,10 @@ function activityDepsOf(deps: WorkerDeps): ActivityDeps {
   };
 }
 
-/** Starts the worker (workflows, activities, outbox relay) on the configured task queue. */
+/**
+ * Starts the worker (workflows, activities, outbox and webhook relays) on the queues of its
+ * role (WORKER_ROLE); an import-only worker runs no relays.
+ */
 export function startWorkerFor(
   deps: WorkerDeps, client: Client, options: Pick<EngineWorkerOptions, 'workflowBundle' | 'log' | 'shutdownGraceMs'> = {},
 ): Promise<EngineWorker> {
@@ -31,9 +34,8 @@ export function startWorkerFor(
   return startEngineWorker({
     temporalAddress: config.temporalAddress,
     namespace: config.temporalNamespace,
-    taskQueue: config.taskQueue,
-    shopTaskQueue: shopTaskQueue(config),
-    webhookTaskQueue: webhookTaskQueue(config),
+    taskQueues: workerTaskQueues(config),
+    relays: config.workerRole === 'import' ? null : { taskQueue: config.taskQueue, webhookTaskQueue: webhookTaskQueue(config) },
     client,
     pool: deps.db.pool,
     activityDeps: activityDepsOf(deps),

@@ -63,11 +63,13 @@ export function installTemporalRuntime(opts: TemporalRuntimeOptions = {}): void 
 export interface EngineWorkerOptions {
   temporalAddress: string;
   namespace: string;
-  taskQueue: string;
-  /** A second queue the same code is polled on (purchases, kept apart from the tills' backlog). */
-  shopTaskQueue?: string;
-  /** The queue webhook deliveries start on, polled with the same code (a burst stays behind its own backlog). */
-  webhookTaskQueue?: string;
+  /** Every queue this worker polls, each with the same code and activities. */
+  taskQueues: string[];
+  /**
+   * The relays' queues: redemptions start on `taskQueue`, webhook deliveries on `webhookTaskQueue`.
+   * Null for a worker that only polls (an import worker): it starts no workflows of its own.
+   */
+  relays: { taskQueue: string; webhookTaskQueue: string } | null;
   client: Client;
   pool: pg.Pool;
   activityDeps: ActivityDeps;
@@ -78,12 +80,12 @@ export interface EngineWorkerOptions {
 }
 
 export interface EngineWorker {
-  worker: Worker;
-  shopWorker: Worker | null;
-  webhookWorker: Worker | null;
-  relay: OutboxRelay;
+  /** One Temporal worker per queue, in the order of `taskQueues`. */
+  workers: Worker[];
+  /** Null on a worker without relays. */
+  relay: OutboxRelay | null;
   /** Fans recorded webhook events out to endpoints and starts their delivery workflows. */
-  webhookRelay: WebhookRelay;
+  webhookRelay: WebhookRelay | null;
   /** Resolves when the worker has stopped. */
   running: Promise<void>;
   stop(): Promise<void>;
@@ -114,34 +116,29 @@ export async function startEngineWorker(opts: EngineWorkerOptions): Promise<Engi
     activities,
     ...(opts.shutdownGraceMs !== undefined ? { shutdownGraceTime: opts.shutdownGraceMs } : {}),
   });
-  const worker = await create(opts.taskQueue);
-  const lane = async (queue?: string) => (queue && queue !== opts.taskQueue ? create(queue) : null);
-  const shopWorker = await lane(opts.shopTaskQueue);
-  const webhookWorker = await lane(opts.webhookTaskQueue);
-  const relay = new OutboxRelay({
-    pool: opts.pool, client: opts.client, taskQueue: opts.taskQueue, log: opts.log,
+  const workers: Worker[] = [];
+  for (const queue of new Set(opts.taskQueues)) workers.push(await create(queue));
+  const relay = opts.relays && new OutboxRelay({
+    pool: opts.pool, client: opts.client, taskQueue: opts.relays.taskQueue, log: opts.log,
     startGraceMs: opts.activityDeps.config.outboxStartGraceMs,
   });
-  const webhookRelay = new WebhookRelay({
-    pool: opts.pool, client: opts.client, taskQueue: opts.webhookTaskQueue ?? opts.taskQueue, config: opts.activityDeps.config.webhooks, log: opts.log,
+  const webhookRelay = opts.relays && new WebhookRelay({
+    pool: opts.pool, client: opts.client, taskQueue: opts.relays.webhookTaskQueue, config: opts.activityDeps.config.webhooks, log: opts.log,
   });
-  const workers = [worker, shopWorker, webhookWorker].filter((w): w is Worker => w !== null);
   const running = Promise.all(workers.map((w) => w.run())).then(() => {});
-  relay.start();
-  webhookRelay.start();
+  relay?.start();
+  webhookRelay?.start();
   let stopped = false;
   return {
-    worker,
-    shopWorker,
-    webhookWorker,
+    workers,
     relay,
     webhookRelay,
     running,
     async stop() {
       if (stopped) return;
       stopped = true;
-      await relay.stop();
-      await webhookRelay.stop();
+      await relay?.stop();
+      await webhookRelay?.stop();
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
       await running.catch(() => {});
       // Pooled SMTP connections would otherwise keep the process (and the relay's peer) busy.

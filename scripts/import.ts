@@ -50,7 +50,7 @@ try {
     log(`these files were imported already (import ${record.id}, ${record.completedAt?.toISOString()}): nothing to do`);
   } else {
     log(`import ${record.id}: workflow import-${record.id}${existing ? ' (already running: following it)' : ''}`);
-    await startImportWorkflow(client, config.taskQueue, record);
+    await startImportWorkflow(client, config, record);
     const done = waitForImport(client, record.id);
     let finished = false;
     void done.finally(() => { finished = true; });

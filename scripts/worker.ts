@@ -2,7 +2,7 @@
 // /metrics and /health on its operations port, and on SIGTERM stops polling, gives activities in
 // flight the grace period to finish (then hands them back to Temporal for another worker), and exits.
 
-import { loadConfig } from '../infra/config.ts';
+import { loadConfig, workerTaskQueues } from '../infra/config.ts';
 import { createLogger } from '../infra/logger.ts';
 import { registerBacklogGauges } from '../infra/metrics.ts';
 import { startOpsServer } from '../infra/ops-server.ts';
@@ -29,13 +29,13 @@ const client = await connectClient(config.temporalAddress, config.temporalNamesp
 await ensureSearchAttributes(client, config.temporalNamespace);
 await ensureSchedules(client, engineSchedules(config.taskQueue, config.idempotencyRetentionHours, config.clearingTimeZone));
 const engine = await startWorkerFor(deps, client, { log, shutdownGraceMs: config.ops.shutdownGraceMs });
-log(`polling task queue ${config.taskQueue} on ${config.temporalAddress}`);
+log(`polling task queue ${workerTaskQueues(config).join(', ')} on ${config.temporalAddress} (WORKER_ROLE ${config.workerRole})`);
 
 registerBacklogGauges(deps.db.pool, undefined, config.clearingTimeZone);
 const ops = config.ops.workerPort === 0 ? null : await startOpsServer({
   host: config.host,
   port: config.ops.workerPort,
-  alive: () => engine.worker.getState() === 'RUNNING',
+  alive: () => engine.workers.every((w) => w.getState() === 'RUNNING'),
   sdkMetricsUrl: config.ops.temporalMetricsBind ? `http://${config.ops.temporalMetricsBind}/metrics` : null,
   checks: {
     postgres: { required: true, check: async () => { await deps.db.pool.query('SELECT 1'); } },

@@ -98,7 +98,7 @@ export const importsRouter = router({
         acceptedPath: null, waitForAcceptance: true, requestedBy: ctx.principal.name,
       });
       if (!existing) {
-        await startImportWorkflow(client, ctx.deps.config.taskQueue, record);
+        await startImportWorkflow(client, ctx.deps.config, record);
         await logged(ctx, 'import_started', record.id, { dryRun: input.dryRun });
       }
       return { importId: record.id, alreadyImported: existing && record.status === 'completed' };

@@ -19,6 +19,8 @@ export interface Engine {
   taskQueue: string;
   api: ServiceProcess;
   worker: ServiceProcess;
+  /** The worker of role `import` when asked for (`importWorker`), else null. */
+  importWorker: ServiceProcess | null;
   /** Stops the children, then the stack; idempotent, also run on Ctrl-C. */
   stop(): Promise<void>;
 }
@@ -48,6 +50,11 @@ export interface EngineOptions {
   stripeMock?: boolean;
   /** Extra environment for the API and the worker, e.g. payment and mail settings. */
   env?: (ctx: { stack: Stack; apiUrl: string }) => NodeJS.ProcessEnv;
+  /**
+   * Run legacy imports in a worker process of their own (WORKER_ROLE=import), as deployed;
+   * the engine's worker then polls everything else (WORKER_ROLE=engine).
+   */
+  importWorker?: boolean;
 }
 
 export async function startEngine(opts: EngineOptions): Promise<Engine> {
@@ -89,11 +96,12 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
       PORT: String(port),
       HOST: '127.0.0.1',
       ...opts.env?.({ stack, apiUrl }),
+      ...(opts.importWorker ? { WORKER_ROLE: 'engine' } : {}),
     };
     const logsDir = path.join(opts.dataDir, 'logs');
-    const spawnNode = (name: string, script: string) => {
+    const spawnNode = (name: string, script: string, extraEnv: NodeJS.ProcessEnv = {}) => {
       const proc = spawnService({
-        name, command: process.execPath, args: ['--import', 'tsx', script], env, cwd: ROOT,
+        name, command: process.execPath, args: ['--import', 'tsx', script], env: { ...env, ...extraEnv }, cwd: ROOT,
         logFile: path.join(logsDir, `${name}.log`),
       });
       children.push(proc);
@@ -104,6 +112,9 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
     const logStart = existsSync(workerLog) ? readFileSync(workerLog, 'utf8').length : 0;
     const api = spawnNode('api', 'scripts/api.ts');
     const worker = spawnNode('worker', 'scripts/worker.ts');
+    const importLog = path.join(logsDir, 'import-worker.log');
+    const importLogStart = existsSync(importLog) ? readFileSync(importLog, 'utf8').length : 0;
+    const importWorker = opts.importWorker ? spawnNode('import-worker', 'scripts/worker.ts', { WORKER_ROLE: 'import', WORKER_OPS_PORT: '0' }) : null;
 
     await waitUntil(async () => (await fetch(`${apiUrl}/health`)).ok, { what: 'API /health', timeoutMs: 60_000, proc: api });
     log(`API up at ${apiUrl} (pid ${api.pid}, log ${api.logFile})`);
@@ -111,8 +122,13 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
     await waitUntil(async () => readFileSync(worker.logFile, 'utf8').slice(logStart).includes('polling task queue'),
       { what: 'worker', timeoutMs: 180_000, intervalMs: 500, proc: worker });
     log(`worker polling ${taskQueue} (pid ${worker.pid}, log ${worker.logFile})`);
+    if (importWorker) {
+      await waitUntil(async () => readFileSync(importWorker.logFile, 'utf8').slice(importLogStart).includes('polling task queue'),
+        { what: 'import worker', timeoutMs: 180_000, intervalMs: 500, proc: importWorker });
+      log(`import worker polling ${taskQueue}-import (pid ${importWorker.pid}, log ${importWorker.logFile})`);
+    }
 
-    return { stack, databaseUrl: stack.databaseUrl, apiUrl, taskQueue, api, worker, stop };
+    return { stack, databaseUrl: stack.databaseUrl, apiUrl, taskQueue, api, worker, importWorker, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -4,17 +4,21 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { acceptImportUpdate, cancelImportUpdate, IMPORT_WORKFLOW, importProgressQuery, type ImportProgress } from '../../workflows/names/import.ts';
 import { VoucherProgress, VoucherStatus } from '../../workflows/search-attributes.ts';
+import { importTaskQueue, type Config } from '../../infra/config.ts';
 import type { ImportRecord } from './store.ts';
 
 export function importWorkflowId(importId: string): string {
   return `import-${importId}`;
 }
 
-/** Starts the import's workflow; a second start of the same import joins the first. */
-export async function startImportWorkflow(client: Client, taskQueue: string, imp: ImportRecord): Promise<void> {
+/**
+ * Starts the import's workflow on the imports' queue (an import worker, or any worker of role
+ * `all`); a second start of the same import joins the first.
+ */
+export async function startImportWorkflow(client: Client, config: Pick<Config, 'taskQueue'>, imp: ImportRecord): Promise<void> {
   try {
     await client.workflow.start(IMPORT_WORKFLOW, {
-      workflowId: importWorkflowId(imp.id), taskQueue,
+      workflowId: importWorkflowId(imp.id), taskQueue: importTaskQueue(config),
       args: [{ importId: imp.id, dryRun: imp.dryRun, waitForAcceptance: imp.waitForAcceptance }],
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       typedSearchAttributes: [{ key: VoucherStatus, value: 'staging' }, { key: VoucherProgress, value: 0 }],

@@ -217,7 +217,7 @@ describe('the hold-expiry sweep', () => {
 
     // The redemption workflows would book these expiries at their timers: hold their starts back
     // in the outbox, so only the sweep can.
-    await h.worker!.relay.stop();
+    await h.worker!.relay!.stop();
     const holds = [];
     for (let i = 0; i < 3; i++) {
       const card = await issueCard(h, 1_000);
@@ -241,7 +241,7 @@ describe('the hold-expiry sweep', () => {
     expect(await gauge('voucher_holds_overdue_seconds')).toBe(0);
 
     // Their workflows find the expiry booked and complete.
-    h.worker!.relay.start();
+    h.worker!.relay!.start();
     for (const { auth } of holds) expect(await workflowResult(auth.posReference)).toMatchObject({ status: 'expired' });
     expect(await h.deps.ledger.violations()).toEqual([]);
   }, 180_000);

@@ -57,7 +57,7 @@ async function runImport(files: ReturnType<typeof filesOf>, o: Options = {}): Pr
     acceptedPath: o.accepted ?? null, waitForAcceptance: false, requestedBy: 'test',
   });
   if (!existing) {
-    await startImportWorkflow(h.client, h.config.taskQueue, record);
+    await startImportWorkflow(h.client, h.config, record);
     await waitForImport(h.client, record.id);
   }
   return { imp: (await getImport(h.deps.db.pool, record.id))!, existing };
@@ -299,7 +299,7 @@ describe('encodings and formats', () => {
 });
 
 describe('resilience', () => {
-  it('a worker stopped mid-import: another one resumes from the last chunk without duplicates', async () => {
+  it('a worker stopped mid-import: an import worker resumes from the last chunk without duplicates, a tills\' worker leaves it', async () => {
     const dir = path.join(work, 'big');
     const n = 3000;
     const vouchers = ['code,balance,currency,issued_at,expires_at,store,status,email'];
@@ -317,7 +317,7 @@ describe('resilience', () => {
     const { record } = await createImport(h.deps.db.pool, {
       ...filesOf('big', dir), encoding: 'utf8', codeFormat: 'plain', dryRun: false, acceptedPath: null, waitForAcceptance: false, requestedBy: 'test',
     });
-    await startImportWorkflow(h.client, h.config.taskQueue, record);
+    await startImportWorkflow(h.client, h.config, record);
     // The progress shown, read all along (across the worker's stop): it never goes back.
     const shown: number[] = [];
     let watching = true;
@@ -338,9 +338,21 @@ describe('resilience', () => {
     await h.worker!.stop();
     const stoppedAt = Number((await h.deps.db.pool.query<{ n: string }>('SELECT count(*) AS n FROM import_chunks WHERE import_id = $1', [record.id])).rows[0]!.n);
     expect(stoppedAt).toBeLessThan(90);
-    h.worker = await startWorker(h.deps, h.client);
+    // A worker serving the tills (WORKER_ROLE=engine) leaves imports alone; an import worker
+    // (WORKER_ROLE=import) takes the import over.
+    const tillsWorker = await startWorker({ ...h.deps, config: { ...h.config, workerRole: 'engine' } }, h.client);
+    expect(tillsWorker.relay).not.toBeNull();
+    await new Promise((r) => setTimeout(r, 3_000));
+    const { rows: [idle] } = await h.deps.db.pool.query<{ n: string }>('SELECT count(*) AS n FROM import_chunks WHERE import_id = $1', [record.id]);
+    expect(Number(idle!.n)).toBe(stoppedAt);
+    const importWorker = await startWorker({ ...h.deps, config: { ...h.config, workerRole: 'import' } }, h.client);
+    expect(importWorker.relay).toBeNull();
+    expect(importWorker.webhookRelay).toBeNull();
     const done = await waitForImport(h.client, record.id);
     expect(done.step).toBe('completed');
+    await importWorker.stop();
+    await tillsWorker.stop();
+    h.worker = await startWorker(h.deps, h.client);
     watching = false;
     await watcher;
     shown.push((await importProgress(h.client, record.id))!.percent);

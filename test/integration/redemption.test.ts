@@ -163,7 +163,7 @@ describe('redemption workflow', () => {
   });
 
   it('leaves the ledger provably consistent', async () => {
-    await h.worker!.relay.drain();
+    await h.worker!.relay!.drain();
     expect(await h.deps.ledger.violations()).toEqual([]);
   });
 });

@@ -275,7 +275,7 @@ describe('record workflow histories', () => {
         storesPath: path.join(dir, 'stores.csv'), encoding: 'utf8', codeFormat: 'plain', dryRun: false, acceptedPath: null,
         waitForAcceptance, requestedBy: 'record',
       });
-      await startImportWorkflow(h.client, h.config.taskQueue, imp);
+      await startImportWorkflow(h.client, h.config, imp);
       return imp.id;
     };
     const clean = await run('clean', false);
@@ -303,7 +303,7 @@ describe('record workflow histories', () => {
     // A sweep with a release to book: a hold that expires while its workflow's start waits.
     const store = await createStore(h.deps.db.prisma, { billingPartyId: h.billingPartyId, name: 'Sweep holds', holdTtlSeconds: 1 });
     const till = await createTerminal(h.deps.db.prisma, { storeId: store.id, name: 'Till W1' });
-    await h.worker!.relay.stop();
+    await h.worker!.relay!.stop();
     try {
       const auth = await call(h, 'POST', '/v1/redemptions', { key: till.apiKey, body: { code: (await issue()).code, amount: 300, currency: 'EUR', posReference: posRef() } });
       expect(auth.status).toBe(200);
@@ -313,7 +313,7 @@ describe('record workflow histories', () => {
       expect(swept.holds).toBeGreaterThanOrEqual(1);
       await record('hold-expiry-sweep', sweep);
     } finally {
-      h.worker!.relay.start();
+      h.worker!.relay!.start();
     }
   });
 

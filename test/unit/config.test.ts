@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig, parseTrustProxy } from '../../infra/config.ts';
+import { loadConfig, parseTrustProxy, workerTaskQueues } from '../../infra/config.ts';
 
 const saved = { ...process.env };
 afterEach(() => {
@@ -104,5 +104,16 @@ describe('configuration', () => {
     expect(configured.mail.timeoutMs).toBe(2000);
     withEnv({ APP_MODE: 'development', DB_CONNECT_TIMEOUT_MS: 'soon' });
     expect(() => loadConfig()).toThrow(/DB_CONNECT_TIMEOUT_MS must be a positive integer/);
+  });
+
+  it('gives each worker role its task queues: all of them, all but imports, or imports alone', () => {
+    withEnv({ APP_MODE: 'development', TEMPORAL_TASK_QUEUE: 'q', WORKER_ROLE: undefined });
+    expect(workerTaskQueues(loadConfig())).toEqual(['q', 'q-shop', 'q-webhooks', 'q-import']);
+    withEnv({ APP_MODE: 'development', TEMPORAL_TASK_QUEUE: 'q', WORKER_ROLE: 'engine' });
+    expect(workerTaskQueues(loadConfig())).toEqual(['q', 'q-shop', 'q-webhooks']);
+    withEnv({ APP_MODE: 'development', TEMPORAL_TASK_QUEUE: 'q', WORKER_ROLE: 'import' });
+    expect(workerTaskQueues(loadConfig())).toEqual(['q-import']);
+    withEnv({ APP_MODE: 'development', WORKER_ROLE: 'imports' });
+    expect(() => loadConfig()).toThrow(/WORKER_ROLE/);
   });
 });
