@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { migrate, resetDatabase } from '../../infra/migrate.ts';
+import { ensureBuild } from '../../scripts/cluster/index.ts';
 import { startStack, type Stack } from '../../scripts/stack/index.ts';
 import { freePort, sleep, spawnService, waitUntil, type ServiceProcess } from '../../scripts/stack/processes.ts';
 
@@ -51,8 +52,9 @@ export interface EngineOptions {
   /** Extra environment for the API and the worker, e.g. payment and mail settings. */
   env?: (ctx: { stack: Stack; apiUrl: string }) => NodeJS.ProcessEnv;
   /**
-   * Run legacy imports in a worker process of their own (WORKER_ROLE=import), as deployed;
-   * the engine's worker then polls everything else (WORKER_ROLE=engine).
+   * Run legacy imports in a worker process of their own (WORKER_ROLE=import) from the production
+   * build (dist/, built if stale), as deployed; the engine's worker then polls everything else
+   * (WORKER_ROLE=engine).
    */
   importWorker?: boolean;
 }
@@ -100,8 +102,9 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
     };
     const logsDir = path.join(opts.dataDir, 'logs');
     const spawnNode = (name: string, script: string, extraEnv: NodeJS.ProcessEnv = {}) => {
+      const args = script.startsWith('dist/') ? [script] : ['--import', 'tsx', script];
       const proc = spawnService({
-        name, command: process.execPath, args: ['--import', 'tsx', script], env: { ...env, ...extraEnv }, cwd: ROOT,
+        name, command: process.execPath, args, env: { ...env, ...extraEnv }, cwd: ROOT,
         logFile: path.join(logsDir, `${name}.log`),
       });
       children.push(proc);
@@ -114,7 +117,8 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
     const worker = spawnNode('worker', 'scripts/worker.ts');
     const importLog = path.join(logsDir, 'import-worker.log');
     const importLogStart = existsSync(importLog) ? readFileSync(importLog, 'utf8').length : 0;
-    const importWorker = opts.importWorker ? spawnNode('import-worker', 'scripts/worker.ts', { WORKER_ROLE: 'import', WORKER_OPS_PORT: '0' }) : null;
+    if (opts.importWorker) ensureBuild(log);
+    const importWorker = opts.importWorker ? spawnNode('import-worker', 'dist/worker.js', { WORKER_ROLE: 'import', WORKER_OPS_PORT: '0' }) : null;
 
     await waitUntil(async () => (await fetch(`${apiUrl}/health`)).ok, { what: 'API /health', timeoutMs: 60_000, proc: api });
     log(`API up at ${apiUrl} (pid ${api.pid}, log ${api.logFile})`);
