@@ -38,8 +38,9 @@ function activities(policy: WebhookRetryPolicy) {
 
 /**
  * The attempt as a local activity: run by the worker that runs the workflow task, without an
- * activity task of its own (a delivery is then 6 history events and one workflow task instead of
- * 11 and two; a burst of 20,000 deliveries is bound by Temporal's work per delivery). A worker lost
+ * activity task of its own (a delivery that succeeds at once is then 8 history events, two of them
+ * this patch's marker, and one workflow task, instead of 11 and two; a burst of 20,000 deliveries
+ * is bound by Temporal's work per delivery). A worker lost
  * mid-attempt loses the workflow task with it, and the next worker makes the attempt again: still
  * at most one more POST per lost attempt.
  */
