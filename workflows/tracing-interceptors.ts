@@ -12,22 +12,33 @@
 import type {
   WorkflowInboundCallsInterceptor, WorkflowInterceptors, WorkflowInternalsInterceptor, WorkflowOutboundCallsInterceptor,
 } from '@temporalio/workflow';
-import {
+import type {
   OpenTelemetryInboundInterceptor, OpenTelemetryInternalsInterceptor, OpenTelemetryOutboundInterceptor,
 } from '@temporalio/interceptors-opentelemetry/lib/workflow/index.js';
 
 /** The header the Temporal OpenTelemetry interceptors put the trace context in. */
 const TRACE_HEADER = '_tracer-data';
 
+type Otel = { inbound: OpenTelemetryInboundInterceptor; outbound: OpenTelemetryOutboundInterceptor; internals: OpenTelemetryInternalsInterceptor };
+
+/**
+ * The OpenTelemetry modules, evaluated by the first traced workflow. Every workflow gets fresh
+ * module state in the sandbox, so a static import evaluated OpenTelemetry's SDK for each one: a
+ * profile of a webhook burst had a third of the workflow thread's time in it, for workflows never
+ * traced. A synchronous require (webpack keeps the code in the bundle and evaluates it on first
+ * call) leaves every interceptor's timing as it was, which replay depends on.
+ */
+function loadTracing(): Otel {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- evaluated on first use, see above
+  const m = require('@temporalio/interceptors-opentelemetry/lib/workflow/index.js') as typeof import('@temporalio/interceptors-opentelemetry/lib/workflow/index.js');
+  return { inbound: new m.OpenTelemetryInboundInterceptor(), outbound: new m.OpenTelemetryOutboundInterceptor(), internals: new m.OpenTelemetryInternalsInterceptor() };
+}
+
 export const interceptors = (): WorkflowInterceptors => {
   let traced = false;
   // Created on first use: constructing them registers a tracer in the sandbox.
-  let otel: { inbound: OpenTelemetryInboundInterceptor; outbound: OpenTelemetryOutboundInterceptor; internals: OpenTelemetryInternalsInterceptor } | null = null;
-  const tracing = () => (otel ??= {
-    inbound: new OpenTelemetryInboundInterceptor(),
-    outbound: new OpenTelemetryOutboundInterceptor(),
-    internals: new OpenTelemetryInternalsInterceptor(),
-  });
+  let otel: Otel | null = null;
+  const tracing = () => (otel ??= loadTracing());
 
   const inbound: WorkflowInboundCallsInterceptor = {
     execute(input, next) {
