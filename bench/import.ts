@@ -1,4 +1,4 @@
-// `npm run bench -- import [--vouchers 1000000] [--history 5000000] [--stores 50]`
+// `npm run bench -- import [--vouchers 1000000] [--history 5000000] [--stores 50] [--heap-mib 256]`
 //
 // A legacy system's export: N vouchers and M history rows (issue, load, redemptions, refunds that
 // add up to each balance) as CSV files, plus the store mapping. Then, in one run:
@@ -105,13 +105,18 @@ function rssMiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { vouchers: { type: 'string', default: '1000000' }, history: { type: 'string' }, stores: { type: 'string', default: '50' } },
+    options: {
+      vouchers: { type: 'string', default: '1000000' }, history: { type: 'string' }, stores: { type: 'string', default: '50' },
+      // The import worker's V8 heap limit, as deploy/k8s/import-worker.yaml and docker-compose.yml set it (0: Node's default).
+      'heap-mib': { type: 'string', default: '256' },
+    },
   });
   const vouchers = Number(values.vouchers);
   const history = Number(values.history ?? vouchers * 5);
   const storeCount = Number(values.stores);
-  if (![vouchers, history, storeCount].every((n) => Number.isInteger(n) && n > 0) || history < vouchers) {
-    console.error('--vouchers, --history and --stores take positive integers, with at least one history row per voucher');
+  const heapMib = Number(values['heap-mib']);
+  if (![vouchers, history, storeCount].every((n) => Number.isInteger(n) && n > 0) || history < vouchers || !(Number.isInteger(heapMib) && heapMib >= 0)) {
+    console.error('--vouchers, --history and --stores take positive integers, with at least one history row per voucher; --heap-mib an integer >= 0');
     return 2;
   }
 
@@ -120,7 +125,10 @@ export async function run(argv: string[]): Promise<number> {
   let engine: Engine | undefined;
   try {
     // As deployed: the import runs in a worker of its own (WORKER_ROLE=import), whose memory is measured.
-    engine = await startEngine({ dataDir, log, importWorker: true, env: () => ({ IMPORT_DIR: filesDir, DB_STATEMENT_TIMEOUT_MS: '0' }) });
+    engine = await startEngine({
+      dataDir, log, importWorker: true, env: () => ({ IMPORT_DIR: filesDir, DB_STATEMENT_TIMEOUT_MS: '0' }),
+      importWorkerEnv: heapMib > 0 ? { NODE_OPTIONS: `--max-old-space-size=${heapMib}` } : {},
+    });
     const db = connectDatabase(engine.databaseUrl, { max: 4 });
     try {
       await seedScheme(db.prisma, storeCount, Math.max(1, Math.floor(storeCount / 5)), log);
@@ -171,6 +179,7 @@ export async function run(argv: string[]): Promise<number> {
         bench: 'import', vouchers, history_rows: history, stores: storeCount,
         project_s: round(projectS, 2), baseline_s: round(baselineS, 2), ratio: round(baselineS / projectS, 3),
         peak_rss_mib: round(peak, 1), peak_rss_from_import_start: peakReset, rss_at_import_start_mib: round(rssBefore, 1),
+        import_worker_heap_limit_mib: heapMib || null,
         reconciled: code === 0 && imp?.status === 'completed' && imp.ok === true,
       };
       console.log(JSON.stringify(summary));

@@ -57,6 +57,8 @@ export interface EngineOptions {
    * (WORKER_ROLE=engine).
    */
   importWorker?: boolean;
+  /** Extra environment of the import worker only (e.g. NODE_OPTIONS with its heap limit, as deployed). */
+  importWorkerEnv?: NodeJS.ProcessEnv;
 }
 
 export async function startEngine(opts: EngineOptions): Promise<Engine> {
@@ -118,7 +120,7 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
     const importLog = path.join(logsDir, 'import-worker.log');
     const importLogStart = existsSync(importLog) ? readFileSync(importLog, 'utf8').length : 0;
     if (opts.importWorker) ensureBuild(log);
-    const importWorker = opts.importWorker ? spawnNode('import-worker', 'dist/worker.js', { WORKER_ROLE: 'import', WORKER_OPS_PORT: '0' }) : null;
+    const importWorker = opts.importWorker ? spawnNode('import-worker', 'dist/worker.js', { WORKER_ROLE: 'import', WORKER_OPS_PORT: '0', ...opts.importWorkerEnv }) : null;
 
     await waitUntil(async () => (await fetch(`${apiUrl}/health`)).ok, { what: 'API /health', timeoutMs: 60_000, proc: api });
     log(`API up at ${apiUrl} (pid ${api.pid}, log ${api.logFile})`);
