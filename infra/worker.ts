@@ -110,7 +110,7 @@ export async function startEngineWorker(opts: EngineWorkerOptions): Promise<Engi
     namespace: opts.namespace,
     taskQueue,
     ...code,
-    // A bundle has the workflow interceptors built in; bundling here must add them.
+    // The bundle has the workflow interceptors built in (bundleWorkflows, npm run build).
     interceptors: temporalActivityInterceptors(),
     sinks: temporalTracingSinks(),
     activities,
