@@ -20,6 +20,12 @@ export function previousPeriod(date: Date): string {
   return month === 0 ? `${year - 1}-12` : `${year}-${String(month).padStart(2, '0')}`;
 }
 
+/** The month `date` falls in, in `timeZone` (the centre's): the open period at that moment. */
+export function periodIn(date: Date, timeZone: string): string {
+  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit' }).formatToParts(date);
+  return `${parts.find((p) => p.type === 'year')!.value}-${parts.find((p) => p.type === 'month')!.value}`;
+}
+
 /**
  * The month before the one `date` falls in, in `timeZone` (the centre's): what the monthly
  * schedule clears. Pure and deterministic, so workflow code may call it.

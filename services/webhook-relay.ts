@@ -22,7 +22,8 @@ const START_CONCURRENCY = 16;
  * relay starts no more for it. A burst otherwise becomes tens of thousands of workflows queued at
  * once (measured: 10,000 events to two endpoints, 22,000 started in a minute, 4 delivered per
  * second after it); started as fast as they finish instead, the queue stays short. Per endpoint,
- * so one that hangs until its timeout holds up only its own events.
+ * so one that hangs until its timeout holds up only its own events. Checked per batch, so an
+ * endpoint may go one batch past it.
  */
 const MAX_AWAITING_FIRST_ATTEMPT = 200;
 

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import { createApiClient } from '../../services/directory.ts';
 import { CLEARING_SCHEDULE_ID, engineSchedules, ensureSchedules } from '../../infra/schedules.ts';
-import { previousPeriodIn } from '../../domain/period.ts';
+import { periodIn, previousPeriodIn } from '../../domain/period.ts';
 import { buildDataset, moveIntoPeriod, type Dataset } from '../helpers/clearing-dataset.ts';
 import { call, startHarness, startWorker, waitFor, type Harness } from '../helpers/harness.ts';
 import { startMailbox, type Mailbox } from '../helpers/smtp.ts';
@@ -151,7 +151,7 @@ describe('monthly clearing', () => {
     expect(mailsTo(p1!.email)[0]!.attachments[0]!.content.equals(pdf.bytes)).toBe(true);
     // Downloads are in the audit log, and so are the schedule's steps.
     const { rows: logged } = await h.deps.db.pool.query(
-      `SELECT action FROM audit_entries WHERE subject IN ($1, $2) ORDER BY seq`, [`statement:${period}:${p1!.id}`, `clearing:${period}`]);
+      `SELECT action FROM audit_entries WHERE subject IN ($1, $2) ORDER BY id`, [`statement:${period}:${p1!.id}`, `clearing:${period}`]);
     expect(logged.map((r) => r.action)).toEqual(expect.arrayContaining(['clearing_opened', 'clearing_frozen', 'clearing_computed', 'clearing_awaiting_approval', 'statement_downloaded']));
 
     const csv = await download(`/v1/clearing/periods/${period}/statements/${p2!.id}.csv`, finance);
@@ -205,8 +205,9 @@ describe('monthly clearing', () => {
       currency: 'EUR', sales: 12_000 + 6_000 + 3_000 + 8_000, onlineSales: 8_000, redemptions: 10_500 + 4_500 + 8_000,
       refunds: 3_500, breakage: 1_500, liabilityChange: 8_000, outstandingAtStart: 0, outstandingAtEnd: 8_000,
     }]);
-    // The open month is live: a sale now shows at once.
-    const now = new Date().toISOString().slice(0, 7);
+    // The open month is live: a sale now shows at once. (The centre's month: on the last evening
+    // of a month in UTC, Berlin is in the next one already.)
+    const now = periodIn(new Date(), h.config.clearingTimeZone);
     const before = await call(h, 'GET', `/v1/reports/periods/${now}`, { key: finance });
     expect(before.body.open).toBe(true);
     await call(h, 'POST', '/v1/cards', { body: { amount: 700, currency: 'EUR' }, idempotencyKey: randomUUID() });
@@ -285,7 +286,7 @@ describe('monthly clearing', () => {
   }, 120_000);
 
   it('refuses bad periods and callers with clear 4xx codes, changing nothing', async () => {
-    const current = new Date().toISOString().slice(0, 7);
+    const current = periodIn(new Date(), h.config.clearingTimeZone);
     const cases: [string, string, string | null, number, string][] = [
       ['POST', '/v1/clearing/periods/2025-13/start', finance, 400, 'validation_error'],
       ['POST', '/v1/clearing/periods/jan-2025/start', finance, 400, 'validation_error'],

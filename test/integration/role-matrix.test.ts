@@ -8,6 +8,7 @@ import { restProcedures } from '../../api/rest.ts';
 import { createApiClient } from '../../services/directory.ts';
 import { call, startHarness, type Harness } from '../helpers/harness.ts';
 import { signIn, trpc, type PortalAuth } from '../helpers/portal.ts';
+import { periodIn } from '../../domain/period.ts';
 
 type Role = 'admin' | 'finance' | 'support' | 'store_staff' | 'billing_party';
 
@@ -91,10 +92,11 @@ const EXPECTED: Record<string, Role[]> = {
 const PUBLIC = /^(shop|auth)\./;
 const TERMINAL = /^pos\./;
 
-const current = new Date().toISOString().slice(0, 7);
+/** The open period in the centre's time zone (on the last evening of a month in UTC, Berlin is in the next). */
+const current = () => periodIn(new Date(), h.config.clearingTimeZone);
 const SAMPLE: Record<string, () => unknown> = {
   'clearing.get': () => ({ period: '2024-02' }),
-  'clearing.start': () => ({ period: current }),
+  'clearing.start': () => ({ period: current() }),
   'clearing.rerun': () => ({ period: '2024-02' }),
   'clearing.approve': () => ({ period: '2024-02' }),
   'reports.period': () => ({ period: '2024-02' }),
@@ -223,7 +225,7 @@ describe('role matrix', () => {
     for (const route of rest) {
       for (const who of principals.filter((x) => x.kind !== 'user')) {
         // A month that has not ended: start is refused (422) after the role check, and starts nothing.
-        const url = route.url.replace(':period', route.url.endsWith('/start') ? current : '2024-02');
+        const url = route.url.replace(':period', route.url.endsWith('/start') ? current() : '2024-02');
         const res = await call(h, route.method, url, { key: who.auth.key ?? null, idempotencyKey: randomUUID() });
         const allowed = who.role !== null && EXPECTED[route.path]!.includes(who.role);
         const expected = allowed ? 'through' : who.kind === 'api_client' ? 'forbidden' : 'unauthenticated';
