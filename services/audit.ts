@@ -75,44 +75,56 @@ const GENESIS = '0'.repeat(64);
 const PAGE = 5_000;
 
 /**
- * Recomputes every entry's hash from its content and checks that each names its predecessor's
- * hash, that positions run 1..n without a gap and that the last one is the chain head. A changed
- * row fails its own hash; a removed row leaves a gap and a broken link; a removed tail no longer
- * matches the head. Reads one snapshot, so appends while it runs cannot cause a false alarm.
+ * Recomputes every entry's hash from its content and follows each of the chains: every entry
+ * names its predecessor's hash, positions run 1..n without a gap and the last one is the chain's
+ * head. A changed row fails its own hash; a removed row leaves a gap and a broken link; a removed
+ * tail no longer matches the head. Reads one snapshot, so appends while it runs cannot cause a
+ * false alarm.
  */
 export async function verifyAuditChain(client: pg.ClientBase): Promise<AuditChainReport> {
   const problems: string[] = [];
+  let entries = 0;
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   try {
-    const { rows: [head] } = await client.query<{ seq: string; hash: string }>('SELECT seq::text, hash FROM audit_chain_head');
-    if (!head) return { entries: 0, problems: ['the chain head is missing'] };
-    let expectedSeq = 1n;
-    let prevHash = GENESIS;
-    let entries = 0;
-    for (;;) {
-      const { rows } = await client.query<{ id: string; seq: string; prev_hash: string; hash: string; canonical: string }>(
-        `SELECT id::text, seq::text, prev_hash, hash,
-                audit_entry_canonical(seq, created_at, actor, action, subject, details, request_id, client_request_id, prev_hash) AS canonical
-           FROM audit_entries e WHERE e.seq >= $1 ORDER BY e.seq LIMIT $2`, [expectedSeq.toString(), PAGE]);
-      for (const r of rows) {
-        const seq = BigInt(r.seq);
-        if (seq !== expectedSeq) problems.push(`entries ${expectedSeq}..${seq - 1n} are missing (before entry id ${r.id})`);
-        if (r.prev_hash !== prevHash) problems.push(`entry ${r.seq} (id ${r.id}) does not follow the entry before it: the chain is broken`);
-        const hash = createHash('sha256').update(r.canonical, 'utf8').digest('hex');
-        if (hash !== r.hash) problems.push(`entry ${r.seq} (id ${r.id}) was changed: its content does not match its hash`);
-        prevHash = r.hash;
-        expectedSeq = seq + 1n;
-        entries++;
-      }
-      if (rows.length < PAGE) break;
-    }
-    const last = expectedSeq - 1n;
-    if (last.toString() !== head.seq) problems.push(`the chain head is at entry ${head.seq} but the log ends at entry ${last}: entries were removed`);
-    else if (head.hash !== prevHash) problems.push(`the last entry ${last} does not match the chain head's hash`);
+    const { rows: heads } = await client.query<{ chain: number; seq: string; hash: string }>('SELECT chain, seq::text, hash FROM audit_chain_head ORDER BY chain');
+    if (heads.length === 0) return { entries: 0, problems: ['the chain head is missing'] };
+    for (const head of heads) entries += await verifyChain(client, head, problems);
+    const { rows: [stray] } = await client.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM audit_entries WHERE chain <> ALL ($1::smallint[])', [heads.map((h) => h.chain)]);
+    if (stray!.n > 0) problems.push(`${stray!.n} entries are in a chain without a head`);
     return { entries, problems };
   } finally {
     await client.query('COMMIT');
   }
+}
+
+/** One chain, from its first entry to its head; returns the entries read, adds what it finds to `problems`. */
+async function verifyChain(client: pg.ClientBase, head: { chain: number; seq: string; hash: string }, problems: string[]): Promise<number> {
+  const at = (seq: bigint | string) => `entry ${head.chain}/${seq}`;
+  let expectedSeq = 1n;
+  let prevHash = GENESIS;
+  let entries = 0;
+  for (;;) {
+    const { rows } = await client.query<{ id: string; seq: string; prev_hash: string; hash: string; canonical: string }>(
+      `SELECT id::text, seq::text, prev_hash, hash,
+              audit_entry_canonical(seq, created_at, actor, action, subject, details, request_id, client_request_id, prev_hash) AS canonical
+         FROM audit_entries e WHERE e.chain = $1 AND e.seq >= $2 ORDER BY e.seq LIMIT $3`, [head.chain, expectedSeq.toString(), PAGE]);
+    for (const r of rows) {
+      const seq = BigInt(r.seq);
+      if (seq !== expectedSeq) problems.push(`entries ${head.chain}/${expectedSeq}..${seq - 1n} are missing (before entry id ${r.id})`);
+      if (r.prev_hash !== prevHash) problems.push(`${at(r.seq)} (id ${r.id}) does not follow the entry before it: the chain is broken`);
+      const hash = createHash('sha256').update(r.canonical, 'utf8').digest('hex');
+      if (hash !== r.hash) problems.push(`${at(r.seq)} (id ${r.id}) was changed: its content does not match its hash`);
+      prevHash = r.hash;
+      expectedSeq = seq + 1n;
+      entries++;
+    }
+    if (rows.length < PAGE) break;
+  }
+  const last = expectedSeq - 1n;
+  if (last.toString() !== head.seq) problems.push(`chain ${head.chain}'s head is at entry ${head.chain}/${head.seq} but the chain ends at ${at(last)}: entries were removed`);
+  else if (head.hash !== prevHash) problems.push(`the last ${at(last)} does not match its chain head's hash`);
+  return entries;
 }
 
 /** Audit entries newest first: up to `limit` older than `before`, matching an ILIKE `pattern` (escaped by the caller) if given. */

@@ -60,16 +60,24 @@ async function asSuperuser(sql: string, values: unknown[] = []): Promise<pg.Quer
   }
 }
 
-async function someEntry(offsetFromEnd: number): Promise<Record<string, unknown>> {
-  const { rows } = await h.deps.db.pool.query('SELECT * FROM audit_entries ORDER BY seq DESC OFFSET $1 LIMIT 1', [offsetFromEnd]);
+/** The longest chain: the tampering test picks its entries there, counting from its end. */
+async function longestChain(): Promise<number> {
+  const { rows } = await h.deps.db.pool.query('SELECT chain FROM audit_entries GROUP BY chain ORDER BY count(*) DESC LIMIT 1');
+  return rows[0].chain;
+}
+
+async function someEntry(chain: number, offsetFromEnd: number): Promise<Record<string, unknown>> {
+  const { rows } = await h.deps.db.pool.query('SELECT * FROM audit_entries WHERE chain = $1 ORDER BY seq DESC OFFSET $2 LIMIT 1', [chain, offsetFromEnd]);
   return rows[0];
 }
 
+const headsSeq = async () => Number((await h.deps.db.pool.query('SELECT sum(seq)::int AS seq FROM audit_chain_head')).rows[0].seq);
+
 async function restore(row: Record<string, unknown>): Promise<void> {
   await asSuperuser(
-    `INSERT INTO audit_entries (id, actor, action, subject, details, request_id, created_at, client_request_id, seq, prev_hash, hash)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-    [row.id, row.actor, row.action, row.subject, JSON.stringify(row.details), row.request_id, row.created_at, row.client_request_id, row.seq, row.prev_hash, row.hash]);
+    `INSERT INTO audit_entries (id, actor, action, subject, details, request_id, created_at, client_request_id, seq, prev_hash, hash, chain)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+    [row.id, row.actor, row.action, row.subject, JSON.stringify(row.details), row.request_id, row.created_at, row.client_request_id, row.seq, row.prev_hash, row.hash, row.chain]);
 }
 
 describe('audit log', () => {
@@ -100,7 +108,7 @@ describe('audit log', () => {
   });
 
   it('an entry written in a transaction that rolls back is gone with it, and leaves no gap in the chain', async () => {
-    const { rows: [head] } = await h.deps.db.pool.query('SELECT seq FROM audit_chain_head');
+    const before = await headsSeq();
     const client = await h.deps.db.pool.connect();
     try {
       await client.query('BEGIN');
@@ -110,7 +118,7 @@ describe('audit log', () => {
       client.release();
     }
     expect((await h.deps.db.pool.query(`SELECT 1 FROM audit_entries WHERE action = 'rolled_back'`)).rowCount).toBe(0);
-    expect((await h.deps.db.pool.query('SELECT seq FROM audit_chain_head')).rows[0].seq).toBe(head.seq);
+    expect(await headsSeq()).toBe(before);
     expect(await check()).toEqual([]);
   });
 
@@ -140,7 +148,7 @@ describe('audit log', () => {
     expect((await h.deps.users.findByEmail(user.email))?.totpEnrolled).toBe(false);
     await h.deps.users.signOut(token, { actor: user.email, action: 'sign_out', subject: `user:${user.userId}` });
     expect(await sessions()).toBe(0);
-    const { rows } = await h.deps.db.pool.query('SELECT action FROM audit_entries WHERE subject = $1 ORDER BY seq', [`user:${user.userId}`]);
+    const { rows } = await h.deps.db.pool.query('SELECT action FROM audit_entries WHERE subject = $1 ORDER BY id', [`user:${user.userId}`]);
     expect(rows.map((r) => r.action)).toEqual(['sign_in', 'sign_out']);
   });
 
@@ -152,19 +160,21 @@ describe('audit log', () => {
     await expect(pool.query('DELETE FROM audit_chain_head')).rejects.toThrow(/append-only/);
   });
 
-  it('keeps one unbroken chain under concurrent appends from tills and the back office', async () => {
+  it('keeps its chains unbroken under concurrent appends from tills and the back office, which do not all wait for one chain', async () => {
     const cards = await Promise.all(Array.from({ length: 8 }, () => issueCard(h, 5_000)));
-    const { rows: [before] } = await h.deps.db.pool.query('SELECT seq::int AS seq FROM audit_chain_head');
+    const before = await headsSeq();
     await Promise.all([
       ...cards.flatMap((c) => Array.from({ length: 4 }, () =>
         call(h, 'POST', '/v1/redemptions', { body: { code: c.code, amount: 100, currency: 'EUR', posReference: posRef() } })
           .then((r) => expect(r.status).toBe(200)))),
       ...Array.from({ length: 32 }, (_, i) => audit(h.deps.db.pool, { actor: 'test', action: 'concurrent', subject: `test:${i}` })),
     ]);
-    const { rows: [after] } = await h.deps.db.pool.query('SELECT seq::int AS seq FROM audit_chain_head');
-    expect(after.seq - before.seq).toBeGreaterThanOrEqual(64);
-    const { rows: [gaps] } = await h.deps.db.pool.query('SELECT count(*)::int AS n, max(seq)::int AS last FROM audit_entries');
-    expect(gaps.n).toBe(gaps.last);
+    expect(await headsSeq() - before).toBeGreaterThanOrEqual(64);
+    const { rows: gaps } = await h.deps.db.pool.query('SELECT chain, count(*)::int AS n, max(seq)::int AS last FROM audit_entries GROUP BY chain');
+    for (const g of gaps) expect(g.n, `chain ${g.chain}`).toBe(g.last);
+    // Appends from different connections go to different chains (one head serialised them all).
+    const { rows: [spread] } = await h.deps.db.pool.query(`SELECT count(DISTINCT chain)::int AS chains FROM audit_entries WHERE action = 'concurrent'`);
+    expect(spread.chains).toBeGreaterThan(1);
     expect(await check()).toEqual([]);
   });
 
@@ -173,32 +183,33 @@ describe('audit log', () => {
     expect(await checkCommand()).toMatchObject({ code: 0, output: expect.stringMatching(/audit log OK/) });
 
     // Changed: someone rewrites what an entry says.
-    const changed = await someEntry(3);
+    const chain = await longestChain();
+    const changed = await someEntry(chain, 3);
     await asSuperuser(`UPDATE audit_entries SET actor = 'nobody' WHERE id = $1`, [changed.id]);
-    expect(await check()).toEqual([`entry ${changed.seq} (id ${changed.id}) was changed: its content does not match its hash`]);
+    expect(await check()).toEqual([`entry ${chain}/${changed.seq} (id ${changed.id}) was changed: its content does not match its hash`]);
     const report = await checkCommand();
     expect(report.code).toBe(1);
     expect(report.output).toMatch(/AUDIT LOG TAMPERED WITH/);
-    expect(report.output).toContain(`entry ${changed.seq} (id ${changed.id}) was changed`);
+    expect(report.output).toContain(`entry ${chain}/${changed.seq} (id ${changed.id}) was changed`);
     // Recomputing its hash too does not help: the next entry names the old one.
     await asSuperuser(`UPDATE audit_entries SET hash = audit_entry_hash(audit_entries) WHERE id = $1`, [changed.id]);
-    expect((await check()).join('\n')).toMatch(new RegExp(`entry ${BigInt(changed.seq as string) + 1n} .* does not follow the entry before it`));
+    expect((await check()).join('\n')).toMatch(new RegExp(`entry ${chain}/${BigInt(changed.seq as string) + 1n} .* does not follow the entry before it`));
     await asSuperuser('UPDATE audit_entries SET actor = $2, hash = $3 WHERE id = $1', [changed.id, changed.actor, changed.hash]);
     expect(await check()).toEqual([]);
 
     // Removed from the middle.
-    const removed = await someEntry(2);
+    const removed = await someEntry(chain, 2);
     await asSuperuser('DELETE FROM audit_entries WHERE id = $1', [removed.id]);
     const problems = await check();
-    expect(problems).toContain(`entries ${removed.seq}..${removed.seq} are missing (before entry id ${(await someEntry(1)).id})`);
+    expect(problems).toContain(`entries ${chain}/${removed.seq}..${removed.seq} are missing (before entry id ${(await someEntry(chain, 1)).id})`);
     expect(problems.join('\n')).toMatch(/does not follow the entry before it/);
     await restore(removed);
     expect(await check()).toEqual([]);
 
     // Removed at the end, where no later entry could notice: the chain head does.
-    const last = await someEntry(0);
+    const last = await someEntry(chain, 0);
     await asSuperuser('DELETE FROM audit_entries WHERE id = $1', [last.id]);
-    expect(await check()).toEqual([`the chain head is at entry ${last.seq} but the log ends at entry ${BigInt(last.seq as string) - 1n}: entries were removed`]);
+    expect(await check()).toEqual([`chain ${chain}'s head is at entry ${chain}/${last.seq} but the chain ends at entry ${chain}/${BigInt(last.seq as string) - 1n}: entries were removed`]);
     await restore(last);
     expect(await checkCommand()).toMatchObject({ code: 0 });
   });
@@ -218,13 +229,13 @@ describe('audit log', () => {
     expect((await trpc(h, 'mutation', 'auth.verifyTotp', { code: '000000' }, pending)).code).toBe('invalid_credentials');
     expect((await trpc(h, 'mutation', 'auth.verifyTotp', { code: await h.deps.users.currentTotpCode(user.userId) }, pending)).status).toBe(200);
 
-    const { rows } = await h.deps.db.pool.query('SELECT action, request_id FROM audit_entries WHERE actor = $1 ORDER BY seq', [user.email]);
+    const { rows } = await h.deps.db.pool.query('SELECT action, request_id FROM audit_entries WHERE actor = $1 ORDER BY id', [user.email]);
     expect(rows.map((r) => r.action)).toEqual([
       'sign_in', 'totp_enrolled', 'second_factor_verified', 'sign_out',
       'sign_in', 'second_factor_refused:invalid_credentials', 'second_factor_verified',
     ]);
     expect(rows.every((r) => /^req_/.test(r.request_id))).toBe(true);
-    const { rows: exports } = await h.deps.db.pool.query(`SELECT actor, details FROM audit_entries WHERE action = 'transactions_exported' ORDER BY seq DESC LIMIT 1`);
+    const { rows: exports } = await h.deps.db.pool.query(`SELECT actor, details FROM audit_entries WHERE action = 'transactions_exported' ORDER BY id DESC LIMIT 1`);
     expect(exports[0]).toMatchObject({ actor: 'Audited', details: { rows: expect.any(Number) } });
   }, 90_000);
 });

@@ -219,7 +219,7 @@ describe('a clean import', () => {
     const after = await emails();
     expect(after[0]).toMatchObject({ email: null, email_hash: null, pii_erased_at: expect.any(Date) });
     expect(after[1]!.email).toBe(stored[1]!.email);
-    const { rows: [log] } = await h.deps.db.pool.query(`SELECT details FROM audit_entries WHERE action = 'shopper_erased' ORDER BY seq DESC LIMIT 1`);
+    const { rows: [log] } = await h.deps.db.pool.query(`SELECT details FROM audit_entries WHERE action = 'shopper_erased' ORDER BY id DESC LIMIT 1`);
     const { rows: [card] } = await h.deps.db.pool.query('SELECT id FROM cards WHERE code_hash = $1', [codeHash('LEG0001AAAA')]);
     expect(log.details).toEqual({ orders: [], importedCards: [card.id] });
   });

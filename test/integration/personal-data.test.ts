@@ -97,7 +97,7 @@ describe('personal data at rest', () => {
     expect(h.deps.pii.open(row.email)).toBe(address);
     expect(h.deps.pii.lookupHashes(address.toUpperCase())).toContain(row.email_hash);
     // The order's life is in the audit log (creation, the webhook, each state), without the address.
-    const { rows: log } = await h.deps.db.pool.query('SELECT actor, action, details FROM audit_entries WHERE subject = $1 ORDER BY seq', [`order:${orderId}`]);
+    const { rows: log } = await h.deps.db.pool.query('SELECT actor, action, details FROM audit_entries WHERE subject = $1 ORDER BY id', [`order:${orderId}`]);
     expect(log.map((r) => r.action)).toEqual(['order_created', 'webhook_payment_succeeded', 'order_paid', 'order_issued', 'order_fulfilled']);
     expect(log.slice(0, 2).map((r) => r.actor)).toEqual(['shop', 'stripe']);
     expect(JSON.stringify(log).toLowerCase()).not.toContain(address.toLowerCase());
@@ -186,7 +186,7 @@ describe('erasure and retention', () => {
     // The ledger is untouched and still sound; the cards still work.
     expect((await h.deps.db.pool.query('SELECT count(*)::int AS n FROM journal_entries')).rows[0].n).toBe(before.rows[0].n);
     expect(await h.deps.ledger.violations()).toEqual([]);
-    const { rows: [log] } = await h.deps.db.pool.query(`SELECT actor, details FROM audit_entries WHERE action = 'shopper_erased' ORDER BY seq DESC LIMIT 1`);
+    const { rows: [log] } = await h.deps.db.pool.query(`SELECT actor, details FROM audit_entries WHERE action = 'shopper_erased' ORDER BY id DESC LIMIT 1`);
     expect(log.actor).toMatch(/^operator:/);
     expect(log.details.orders.sort()).toEqual([first, second].sort());
     expect(JSON.stringify(log)).not.toContain(address.toLowerCase().split('@')[0]);

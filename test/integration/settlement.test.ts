@@ -134,7 +134,7 @@ describe('settlement', () => {
     expect(stored.iban).toMatch(/^pii:/);
     expect(stored.account_holder).toMatch(/^pii:/);
     const { rows: log } = await h.deps.db.pool.query(
-      `SELECT actor, action, details::text AS details FROM audit_entries WHERE subject = $1 ORDER BY seq`, [`party:${d.parties[2]!.id}`]);
+      `SELECT actor, action, details::text AS details FROM audit_entries WHERE subject = $1 ORDER BY id`, [`party:${d.parties[2]!.id}`]);
     expect(log.map((r) => [r.actor, r.action])).toEqual([['Finance A', 'bank_details_proposed'], ['Finance B', 'bank_details_approved']]);
     expect(log.map((r) => r.details).join()).not.toContain(P3_IBAN);
 
@@ -392,7 +392,7 @@ describe('settlement', () => {
     expect((await download(sct.downloadPath, null)).status).toBe(401);
     expect((await download(`/v1/settlement/periods/${PERIOD}/files/${randomUUID()}.xml`, financeA)).status).toBe(404);
     const { rows: downloads } = await h.deps.db.pool.query(
-      `SELECT actor FROM audit_entries WHERE action = 'settlement_file_downloaded' AND subject = $1 ORDER BY seq`, [`settlement:${PERIOD}`]);
+      `SELECT actor FROM audit_entries WHERE action = 'settlement_file_downloaded' AND subject = $1 ORDER BY id`, [`settlement:${PERIOD}`]);
     expect(downloads.map((r) => r.actor)).toEqual(['Finance A', 'Finance B']);
     // A billing party sees its own payment, no files.
     const own = await call(h, 'GET', `/v1/settlement/periods/${PERIOD}`, { key: partyKey });
