@@ -91,25 +91,26 @@ export interface EngineWorker {
   stop(): Promise<void>;
 }
 
-/** The caller's bundle, else the production build's, else bundle the sources now (development). */
-function workflowCode(given?: WorkflowBundleOption): { workflowBundle: WorkflowBundleOption } | { workflowsPath: string } {
-  if (given) return { workflowBundle: given };
-  if (existsSync(PREBUILT_BUNDLE)) return { workflowBundle: { codePath: PREBUILT_BUNDLE } };
-  return { workflowsPath: WORKFLOWS_PATH };
+/**
+ * The caller's bundle, else the production build's, else the sources bundled now (development):
+ * once for all of this process's workers, which would otherwise each bundle their own copy.
+ */
+async function workflowBundle(given?: WorkflowBundleOption): Promise<WorkflowBundleOption> {
+  if (given) return given;
+  if (existsSync(PREBUILT_BUNDLE)) return { codePath: PREBUILT_BUNDLE };
+  return bundleWorkflows();
 }
 
 export async function startEngineWorker(opts: EngineWorkerOptions): Promise<EngineWorker> {
   installTemporalRuntime({ logLevel: (process.env.TEMPORAL_LOG_LEVEL as 'WARN' | 'INFO' | 'DEBUG' | undefined) ?? 'WARN' });
   const connection = await connectWorkerConnection(opts.temporalAddress);
   const activities = createActivities(opts.activityDeps);
-  // Bundled once for all of this process's workers (from source, each would bundle its own copy).
-  const given = workflowCode(opts.workflowBundle);
-  const code = 'workflowsPath' in given ? { workflowBundle: await bundleWorkflows() } : given;
+  const bundle = await workflowBundle(opts.workflowBundle);
   const create = (taskQueue: string) => Worker.create({
     connection,
     namespace: opts.namespace,
     taskQueue,
-    ...code,
+    workflowBundle: bundle,
     // The bundle has the workflow interceptors built in (bundleWorkflows, npm run build).
     interceptors: temporalActivityInterceptors(),
     sinks: temporalTracingSinks(),
