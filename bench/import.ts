@@ -126,8 +126,8 @@ export async function run(argv: string[]): Promise<number> {
   try {
     // As deployed: the import runs in a worker of its own (WORKER_ROLE=import), whose memory is measured.
     engine = await startEngine({
-      dataDir, log, importWorker: true, env: () => ({ IMPORT_DIR: filesDir, DB_STATEMENT_TIMEOUT_MS: '0' }),
-      importWorkerEnv: heapMib > 0 ? { NODE_OPTIONS: `--max-old-space-size=${heapMib}` } : {},
+      dataDir, log, env: () => ({ IMPORT_DIR: filesDir, DB_STATEMENT_TIMEOUT_MS: '0' }),
+      importWorker: { env: heapMib > 0 ? { NODE_OPTIONS: `--max-old-space-size=${heapMib}` } : {} },
     });
     const db = connectDatabase(engine.databaseUrl, { max: 4 });
     try {

@@ -54,11 +54,9 @@ export interface EngineOptions {
   /**
    * Run legacy imports in a worker process of their own (WORKER_ROLE=import) from the production
    * build (dist/, built if stale), as deployed; the engine's worker then polls everything else
-   * (WORKER_ROLE=engine).
+   * (WORKER_ROLE=engine). `env` is the import worker's own (e.g. NODE_OPTIONS with its heap limit).
    */
-  importWorker?: boolean;
-  /** Extra environment of the import worker only (e.g. NODE_OPTIONS with its heap limit, as deployed). */
-  importWorkerEnv?: NodeJS.ProcessEnv;
+  importWorker?: { env?: NodeJS.ProcessEnv };
 }
 
 export async function startEngine(opts: EngineOptions): Promise<Engine> {
@@ -120,7 +118,7 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
     const importLog = path.join(logsDir, 'import-worker.log');
     const importLogStart = existsSync(importLog) ? readFileSync(importLog, 'utf8').length : 0;
     if (opts.importWorker) ensureBuild(log);
-    const importWorker = opts.importWorker ? spawnNode('import-worker', 'dist/worker.js', { WORKER_ROLE: 'import', WORKER_OPS_PORT: '0', ...opts.importWorkerEnv }) : null;
+    const importWorker = opts.importWorker ? spawnNode('import-worker', 'dist/worker.js', { WORKER_ROLE: 'import', WORKER_OPS_PORT: '0', ...opts.importWorker.env }) : null;
 
     await waitUntil(async () => (await fetch(`${apiUrl}/health`)).ok, { what: 'API /health', timeoutMs: 60_000, proc: api });
     log(`API up at ${apiUrl} (pid ${api.pid}, log ${api.logFile})`);
