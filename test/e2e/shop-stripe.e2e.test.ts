@@ -9,12 +9,11 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { loadConfig } from '../../infra/config.ts';
 import { ARTIFACTS, ensureWebBuild, launchBrowser } from '../helpers/browser.ts';
-import { startHarness, type Harness } from '../helpers/harness.ts';
+import { startHarness, stripeShopConfig, type Harness } from '../helpers/harness.ts';
 import { startMailbox, type Mailbox } from '../helpers/smtp.ts';
 import { startStripeProxy, type StripeProxy } from '../helpers/stripe-proxy.ts';
-import { sendStripeWebhook, TEST_WEBHOOK_SECRET } from '../helpers/stripe-webhook.ts';
+import { sendStripeWebhook } from '../helpers/stripe-webhook.ts';
 
 const PUBLISHABLE_KEY = 'pk_test_51VoucherEngineBrowserTest';
 
@@ -65,11 +64,7 @@ beforeAll(async () => {
   ensureWebBuild();
   mailbox = await startMailbox();
   stripeState = await startStripeProxy(inject('stripeMockUrl'));
-  h = await startHarness({ config: {
-    mail: { smtpUrl: mailbox.url, from: 'Vouchers <vouchers@centre.test>' },
-    payments: { ...loadConfig().payments, provider: 'stripe', stripeApiBase: stripeState.url, stripeWebhookSecret: TEST_WEBHOOK_SECRET,
-      stripePublishableKey: PUBLISHABLE_KEY },
-  } });
+  h = await startHarness({ config: stripeShopConfig(mailbox.url, stripeState.url, PUBLISHABLE_KEY) });
   browser = await launchBrowser();
 });
 afterAll(async () => {

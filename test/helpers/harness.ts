@@ -14,6 +14,7 @@ import { connectClient, ensureSearchAttributes } from '../../infra/temporal.ts';
 import type { EngineWorker } from '../../infra/worker.ts';
 import { createBillingParty, createStore, createTerminal } from '../../services/directory.ts';
 import type { AppDeps } from '../../api/deps.ts';
+import { TEST_WEBHOOK_SECRET } from './stripe-webhook.ts';
 
 export interface Terminal {
   id: string;
@@ -110,6 +111,17 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 export function devShopConfig(smtpUrl: string): Partial<Config> {
   return {
     payments: { ...loadConfig().payments, provider: 'dev' },
+    mail: { smtpUrl, from: 'Vouchers <vouchers@centre.test>' },
+  };
+}
+
+/**
+ * The shop with Stripe as the provider, through `stripeApiBase` (stripe-mock or a proxy in front
+ * of it), webhooks signed with the test secret, and mail to `smtpUrl`.
+ */
+export function stripeShopConfig(smtpUrl: string, stripeApiBase: string, stripePublishableKey: string): Partial<Config> {
+  return {
+    payments: { ...loadConfig().payments, provider: 'stripe', stripeApiBase, stripeWebhookSecret: TEST_WEBHOOK_SECRET, stripePublishableKey },
     mail: { smtpUrl, from: 'Vouchers <vouchers@centre.test>' },
   };
 }

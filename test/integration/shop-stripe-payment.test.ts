@@ -7,10 +7,10 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../infra/config.ts';
 import { ensureWebBuild } from '../helpers/browser.ts';
-import { call, startHarness, waitFor, type Harness } from '../helpers/harness.ts';
+import { call, startHarness, stripeShopConfig, waitFor, type Harness } from '../helpers/harness.ts';
 import { startMailbox, type Mailbox } from '../helpers/smtp.ts';
 import { startStripeProxy, type StripeProxy } from '../helpers/stripe-proxy.ts';
-import { sendStripeWebhook, TEST_WEBHOOK_SECRET } from '../helpers/stripe-webhook.ts';
+import { sendStripeWebhook } from '../helpers/stripe-webhook.ts';
 
 const PUBLISHABLE_KEY = 'pk_test_51VoucherEngineShopTest';
 
@@ -23,11 +23,7 @@ beforeAll(async () => {
   ensureWebBuild();
   mailbox = await startMailbox();
   stripeState = await startStripeProxy(inject('stripeMockUrl'));
-  h = await startHarness({ config: {
-    mail: { smtpUrl: mailbox.url, from: 'Vouchers <vouchers@centre.test>' },
-    payments: { ...loadConfig().payments, provider: 'stripe', stripeApiBase: stripeState.url, stripeWebhookSecret: TEST_WEBHOOK_SECRET,
-      stripePublishableKey: PUBLISHABLE_KEY },
-  } });
+  h = await startHarness({ config: stripeShopConfig(mailbox.url, stripeState.url, PUBLISHABLE_KEY) });
 }, 240_000);
 afterAll(async () => {
   await h?.close();
