@@ -5,7 +5,19 @@
 import type pg from 'pg';
 import { DomainError } from '../domain/errors.ts';
 import { isPeriod } from '../domain/period.ts';
+import { inTransaction } from '../infra/db.ts';
 import { translateLedgerError } from './ledger.ts';
+
+/**
+ * Lets the transaction's one pass over a month of postings (ledger_movements) hash its groups in
+ * memory. With the default 4 MB work_mem the planner sorts a million rows per worker on disk and
+ * the pass takes about twice as long (bench clearing: 4.6 s against 2.4 s on 1,000,000
+ * redemptions). The groups are bounded by stores x issuers x kinds, a few MB even for hundreds of
+ * stores; the setting ends with the transaction.
+ */
+export async function allowLedgerAggregation(db: pg.ClientBase): Promise<void> {
+  await db.query(`SET LOCAL work_mem = '64MB'`);
+}
 
 export type ClearingStatus = 'running' | 'awaiting_approval' | 'closed';
 
@@ -133,7 +145,10 @@ export class ClearingStore {
   async compute(period: string): Promise<ClearingPeriod> {
     const found = await this.get(period);
     if (!found.frozenAt) throw new DomainError('period_not_frozen', `${period} must be frozen before it is computed`);
-    const moves = await this.pool.query('SELECT * FROM ledger_movements($1, $2)', [found.startsAt, found.endsAt]);
+    const moves = await inTransaction(this.pool, async (db) => {
+      await allowLedgerAggregation(db);
+      return db.query('SELECT * FROM ledger_movements($1, $2)', [found.startsAt, found.endsAt]);
+    });
     return this.one('SELECT * FROM clearing_compute($1, $2)', [period, JSON.stringify(moves.rows)]);
   }
 

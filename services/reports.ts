@@ -4,7 +4,7 @@
 
 import type pg from 'pg';
 import { DomainError } from '../domain/errors.ts';
-import { assertPeriod, byPartyName, POSITION_COLUMNS, positionOf, SCHEME_PARTY, type Position, type PositionRow } from './clearing.ts';
+import { allowLedgerAggregation, assertPeriod, byPartyName, POSITION_COLUMNS, positionOf, SCHEME_PARTY, type Position, type PositionRow } from './clearing.ts';
 
 export interface ReportTotals {
   currency: string;
@@ -52,6 +52,7 @@ export async function periodReport(pool: pg.Pool, timeZone: string, period: stri
   const db = await pool.connect();
   try {
     await db.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    await allowLedgerAggregation(db);
     const { rows: [bounds] } = await db.query<{ starts: Date; ends: Date; now: Date }>(
       `SELECT ($1 || '-01')::timestamp AT TIME ZONE $2 AS starts,
               (($1 || '-01')::timestamp + interval '1 month') AT TIME ZONE $2 AS ends, now() AS now`,
