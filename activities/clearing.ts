@@ -35,6 +35,8 @@ export interface ClearingActivities {
   computePositions(period: string): Promise<ComputedPeriod>;
   renderStatement(period: string, billingPartyId: string): Promise<{ pdfSha256: string }>;
   emailStatement(period: string, billingPartyId: string): Promise<{ sent: boolean; error?: string }>;
+  /** renderStatement then emailStatement in one activity: a retry renders the same bytes again, and mails once. */
+  deliverStatement(period: string, billingPartyId: string): Promise<{ pdfSha256: string; sent: boolean; error?: string }>;
   awaitApproval(period: string): Promise<void>;
   reopenForRerun(period: string): Promise<void>;
   closePeriod(period: string, approvedBy: string): Promise<{ closedAt: string }>;
@@ -69,6 +71,11 @@ export function createClearingActivities(deps: ClearingActivityDeps): ClearingAc
     renderStatement: (period, billingPartyId) => refusalsFinal(() => renderStatement(deps, store, period, billingPartyId)),
 
     emailStatement: (period, billingPartyId) => refusalsFinal(() => emailStatement(deps, store, period, billingPartyId)),
+
+    deliverStatement: (period, billingPartyId) => refusalsFinal(async () => {
+      const { pdfSha256 } = await renderStatement(deps, store, period, billingPartyId);
+      return { pdfSha256, ...await emailStatement(deps, store, period, billingPartyId) };
+    }),
 
     awaitApproval: (period) => refusalsFinal(async () => {
       await store.setStatus(period, 'running', 'awaiting_approval');

@@ -32,10 +32,16 @@ const { freezePeriod, computePositions, awaitApproval, reopenForRerun, closePeri
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes' },
 });
 
-const { renderStatement, emailStatement } = proxyActivities<ClearingActivities>({
+const { renderStatement, emailStatement, deliverStatement } = proxyActivities<ClearingActivities>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
 });
+
+/**
+ * A statement is rendered and e-mailed by one activity: two workflow tasks and one activity task per
+ * party instead of three and two. Added after statements had run as two activities.
+ */
+export const STATEMENT_ONE_ACTIVITY_PATCH = 'clearing-statement-one-activity';
 
 /** Statements in flight at once: each waits mostly on Temporal and SMTP round trips, not CPU. */
 const STATEMENT_LANES = 50;
@@ -148,6 +154,11 @@ async function statementsFor(period: string, parties: StatementTarget[], done: (
 
 /** One billing party's statement: render it, then e-mail it to the party's contact. */
 export async function clearingStatementWorkflow(input: { period: string; billingPartyId: string }): Promise<{ pdfSha256: string; sent: boolean }> {
+  if (patched(STATEMENT_ONE_ACTIVITY_PATCH)) {
+    const { pdfSha256, sent, error } = await deliverStatement(input.period, input.billingPartyId);
+    upsertSearchAttributes([{ key: VoucherStatus, value: error ? 'email_failed' : 'sent' }]);
+    return { pdfSha256, sent };
+  }
   const { pdfSha256 } = await renderStatement(input.period, input.billingPartyId);
   upsertSearchAttributes([{ key: VoucherStatus, value: 'emailing' }]);
   const { sent, error } = await emailStatement(input.period, input.billingPartyId);

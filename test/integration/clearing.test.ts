@@ -113,6 +113,12 @@ describe('monthly clearing', () => {
     expect(child.searchAttributes).toMatchObject({
       VoucherPeriod: [period], VoucherBillingPartyId: [d.parties[0]!.id], VoucherAmount: [-1_500], VoucherStatus: ['sent'],
     });
+    // One activity renders and e-mails the statement: two workflow tasks per party.
+    const childHistory = await h.client.workflow.getHandle(`clearing-${period}-${d.parties[0]!.id}`).fetchHistory();
+    const scheduled = childHistory.events!.filter((e) => e.activityTaskScheduledEventAttributes)
+      .map((e) => e.activityTaskScheduledEventAttributes!.activityType!.name);
+    expect(scheduled).toEqual(['deliverStatement']);
+    expect(childHistory.events!.filter((e) => e.workflowTaskCompletedEventAttributes)).toHaveLength(2);
 
     // Each party's contact got its statement, once.
     for (const party of d.parties) {
