@@ -1,4 +1,4 @@
-// `npm run bench -- transactions [--redemptions 1000000] [--repeat 20]`
+// `npm run bench -- transactions [--redemptions 1000000] [--repeat 20] [--reuse]`
 //
 // The portal's transaction table on a large ledger: one month with N redemptions and their sales
 // (3·N journal entries, 6·N postings). A signed-in support user pages and filters the table
@@ -7,7 +7,8 @@
 // smallest first, deep, by store, by party and for one day's redemptions. Baseline: the cheapest query that
 // still answers "the newest 50 entries", a plain indexed SELECT through `pg`. Each scenario is
 // timed `repeat` times; the ratio is the project's median over the baseline's median. Last line:
-// one JSON object.
+// one JSON object. `--reuse` reads the ledger an earlier run left in the bench database (e.g. a
+// large month of `bench clearing --redemptions 5000000`) instead of generating one.
 
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -35,7 +36,10 @@ async function timed(repeat: number, run: () => Promise<unknown>): Promise<{ p50
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { redemptions: { type: 'string', default: '1000000' }, repeat: { type: 'string', default: '20' } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: { redemptions: { type: 'string', default: '1000000' }, repeat: { type: 'string', default: '20' }, reuse: { type: 'boolean', default: false } },
+  });
   const redemptions = Number(values.redemptions);
   const repeat = Number(values.repeat);
   if (!Number.isInteger(redemptions) || redemptions <= 0 || !Number.isInteger(repeat) || repeat <= 0) {
@@ -44,24 +48,32 @@ export async function run(argv: string[]): Promise<number> {
   }
   let engine: Engine | undefined;
   try {
-    engine = await startEngine({ dataDir: path.join(ROOT, '.data/bench'), log });
+    engine = await startEngine({ dataDir: path.join(ROOT, '.data/bench'), log, keepDatabase: values.reuse });
     const db = connectDatabase(engine.databaseUrl);
     try {
-      await seedScheme(db.prisma, 200, 40, log);
-      const period = previousPeriod(new Date());
-      const { rows: [bounds] } = await db.pool.query<{ starts: Date; ends: Date }>(
-        `SELECT ($1 || '-01')::timestamp AT TIME ZONE 'Europe/Berlin' AS starts,
-                (($1 || '-01')::timestamp + interval '1 month') AT TIME ZONE 'Europe/Berlin' AS ends`, [period]);
-      await generateMonth(db.pool, bounds!.starts, bounds!.ends, redemptions, log);
+      const existing = Number((await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM journal_entries')).rows[0]!.n);
+      if (values.reuse && existing === 0) {
+        console.error('--reuse: the bench database holds no ledger; run `npm run bench -- clearing --redemptions N` (or this benchmark without --reuse) first');
+        return 2;
+      }
+      if (!values.reuse) {
+        await seedScheme(db.prisma, 200, 40, log);
+        const period = previousPeriod(new Date());
+        const { rows: [bounds] } = await db.pool.query<{ starts: Date; ends: Date }>(
+          `SELECT ($1 || '-01')::timestamp AT TIME ZONE 'Europe/Berlin' AS starts,
+                  (($1 || '-01')::timestamp + interval '1 month') AT TIME ZONE 'Europe/Berlin' AS ends`, [period]);
+        await generateMonth(db.pool, bounds!.starts, bounds!.ends, redemptions, log);
+      }
       const n = (await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM journal_entries')).rows[0]!.n;
       log(`${Number(n).toLocaleString('en')} journal entries in the ledger`);
 
       // The support user signs in as the portal does: cookie and CSRF token.
       const password = 'bench support password';
       const users = new UserDirectory(db.pool, Buffer.alloc(32), 'bench', new PiiCipher(loadConfig().privacy.piiKeys));
-      await users.create({ email: 'support@bench.test', displayName: 'Bench support', role: 'support', password });
+      const email = `support-${Date.now().toString(36)}@bench.test`;
+      await users.create({ email, displayName: 'Bench support', role: 'support', password });
       const signIn = await fetch(`${engine.apiUrl}/trpc/auth.signIn`, {
-        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'support@bench.test', password }),
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }),
       });
       const cookie = signIn.headers.get('set-cookie')!.split(';')[0]!;
       const list = async (input: Record<string, unknown>) => {

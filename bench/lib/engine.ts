@@ -57,6 +57,11 @@ export interface EngineOptions {
    * (WORKER_ROLE=engine). `env` is the import worker's own (e.g. NODE_OPTIONS with its heap limit).
    */
   importWorker?: { env?: NodeJS.ProcessEnv };
+  /**
+   * Keep the bench database as the last run left it (pending migrations applied) instead of
+   * resetting it: a later benchmark reads a month an earlier one took long to generate.
+   */
+  keepDatabase?: boolean;
 }
 
 export async function startEngine(opts: EngineOptions): Promise<Engine> {
@@ -81,8 +86,13 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
 
   try {
     stack = await startStack({ purpose: 'bench', dataDir: opts.dataDir, stripeMock: opts.stripeMock });
-    log('resetting the bench database and applying migrations');
-    await migrateFresh(stack.databaseUrl, log);
+    if (opts.keepDatabase) {
+      log('keeping the bench database as it is, applying pending migrations');
+      await migrate(stack.databaseUrl);
+    } else {
+      log('resetting the bench database and applying migrations');
+      await migrateFresh(stack.databaseUrl, log);
+    }
 
     const port = await freePort();
     // A task queue of its own: a developer's worker on the same Temporal must not take our tasks.
