@@ -1,4 +1,4 @@
-// `npm run bench -- clearing [--redemptions 1000000] [--stores 200] [--parties 40]`
+// `npm run bench -- clearing [--redemptions 1000000] [--stores 200] [--parties 40] [--reuse]`
 //
 // One month of a large scheme: every redemption's card was sold that month at one store and
 // redeemed (in part) at another, so the month holds N sales, N authorizations and N captures, all
@@ -9,7 +9,8 @@
 //             the API and Temporal to the workflow: freeze, positions, counterparties, and one child
 //             workflow per party rendering its statement PDF and e-mailing it, until the period
 //             awaits approval.
-// The project's positions must equal the baseline's. Last line: one JSON object.
+// The project's positions must equal the baseline's. Last line: one JSON object. `--reuse` clears
+// the month an earlier run left in the bench database (e.g. a large one) instead of generating it.
 
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -23,6 +24,7 @@ import { checkLedger } from './lib/ledger.ts';
 import { round } from './lib/load.ts';
 import { startMailSink } from './lib/smtp.ts';
 import { generateMonth, seedScheme } from './lib/month.ts';
+import { createApiClient } from '../services/directory.ts';
 
 const log = (line: string) => console.log(`[bench] ${line}`);
 
@@ -54,9 +56,11 @@ export async function run(argv: string[]): Promise<number> {
       redemptions: { type: 'string', default: '1000000' },
       stores: { type: 'string', default: '200' },
       parties: { type: 'string', default: '40' },
+      reuse: { type: 'boolean', default: false },
     },
   });
-  const [redemptions, storeCount, partyCount] = [values.redemptions, values.stores, values.parties].map(Number) as [number, number, number];
+  const storeCount = Number(values.stores);
+  let [redemptions, partyCount] = [values.redemptions, values.parties].map(Number) as [number, number];
   if (![redemptions, storeCount, partyCount].every((n) => Number.isInteger(n) && n > 0) || storeCount < partyCount) {
     console.error('--redemptions, --stores and --parties take positive integers, with at least one store per party');
     return 2;
@@ -66,17 +70,32 @@ export async function run(argv: string[]): Promise<number> {
   let engine: Engine | undefined;
   try {
     engine = await startEngine({
-      dataDir: path.join(ROOT, '.data/bench'), log,
+      dataDir: path.join(ROOT, '.data/bench'), log, keepDatabase: values.reuse,
       env: ({ apiUrl }) => ({ SMTP_URL: mail.url, PUBLIC_URL: apiUrl }),
     });
     const db = connectDatabase(engine.databaseUrl);
     const period = previousPeriod(new Date());
     try {
-      const financeKey = await seedScheme(db.prisma, storeCount, partyCount, log);
       const { rows: [bounds] } = await db.pool.query<{ starts: Date; ends: Date }>(
         `SELECT ($1 || '-01')::timestamp AT TIME ZONE 'Europe/Berlin' AS starts,
                 (($1 || '-01')::timestamp + interval '1 month') AT TIME ZONE 'Europe/Berlin' AS ends`, [period]);
-      await generateMonth(db.pool, bounds!.starts, bounds!.ends, redemptions, log);
+      let financeKey: string;
+      if (values.reuse) {
+        // The month an earlier run generated (or left half-generated): cleared afresh.
+        await db.pool.query('DELETE FROM clearing_statements WHERE period = $1', [period]);
+        await db.pool.query('DELETE FROM clearing_positions WHERE period = $1', [period]);
+        await db.pool.query('DELETE FROM clearing_counterparties WHERE period = $1', [period]);
+        await db.pool.query('DELETE FROM clearing_periods WHERE period = $1', [period]);
+        financeKey = (await createApiClient(db.prisma, { name: `Bench finance ${Date.now().toString(36)}`, role: 'finance' })).apiKey;
+        const { rows: [counts] } = await db.pool.query<{ redemptions: string; parties: string }>(
+          `SELECT (SELECT count(*) FROM journal_entries WHERE kind = 'capture' AND booked_at >= $1 AND booked_at < $2) AS redemptions,
+                  (SELECT count(*) FROM billing_parties) AS parties`, [bounds!.starts, bounds!.ends]);
+        [redemptions, partyCount] = [Number(counts!.redemptions), Number(counts!.parties)];
+        log(`reusing the bench database: ${redemptions.toLocaleString('en')} redemptions, ${partyCount} parties`);
+      } else {
+        financeKey = await seedScheme(db.prisma, storeCount, partyCount, log);
+        await generateMonth(db.pool, bounds!.starts, bounds!.ends, redemptions, log);
+      }
 
       // Both read the same freshly written pages: one untimed pass warms the cache for both.
       log('warming the cache with one untimed baseline pass');
