@@ -32,10 +32,23 @@ async function redeem(code: string, amount: number, key = h.terminalA.apiKey) {
   return hold.body.id as string;
 }
 
+/**
+ * A card whose last four characters no other card in the suite's shared database has: the filters
+ * below find cards by them, and a card of another test file with the same four (one in about a
+ * million per card, thousands of cards) would show up in their results.
+ */
+async function issueCardWithOwnLast4(amount: number) {
+  for (;;) {
+    const card = await issueCard(h, amount);
+    const last4 = card.code.replace(/-/g, '').slice(-4);
+    const { rows: [same] } = await h.deps.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM cards WHERE code_last4 = $1', [last4.toUpperCase()]);
+    if (same!.n === 1) return { card, last4 };
+  }
+}
+
 describe('transactions', () => {
   it('filters by store, type, card and amount on the server, and pages with a cursor', async () => {
-    const card = await issueCard(h, 5_000);
-    const last4 = card.code.replace(/-/g, '').slice(-4);
+    const { card, last4 } = await issueCardWithOwnLast4(5_000);
     const holdA = await redeem(card.code, 700);
     await call(h, 'POST', `/v1/redemptions/${holdA}/capture`, { body: {} });
     const holdB = await redeem(card.code, 300, h.terminalB.apiKey);
@@ -93,8 +106,7 @@ describe('transactions', () => {
   });
 
   it('sorts by amount either way, pages through ties without gaps, and refuses a cursor from another order', async () => {
-    const card = await issueCard(h, 9_000);
-    const last4 = card.code.replace(/-/g, '').slice(-4);
+    const { card, last4 } = await issueCardWithOwnLast4(9_000);
     // Two holds of the same amount: the entry id breaks the tie, so no page repeats or skips one.
     for (const amount of [400, 1_500, 400, 2_500]) await call(h, 'POST', `/v1/redemptions/${await redeem(card.code, amount)}/capture`, { body: {} });
 
