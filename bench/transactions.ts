@@ -51,11 +51,6 @@ export async function run(argv: string[]): Promise<number> {
     engine = await startEngine({ dataDir: path.join(ROOT, '.data/bench'), log, keepDatabase: values.reuse });
     const db = connectDatabase(engine.databaseUrl);
     try {
-      const existing = Number((await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM journal_entries')).rows[0]!.n);
-      if (values.reuse && existing === 0) {
-        console.error('--reuse: the bench database holds no ledger; run `npm run bench -- clearing --redemptions N` (or this benchmark without --reuse) first');
-        return 2;
-      }
       if (!values.reuse) {
         await seedScheme(db.prisma, 200, 40, log);
         const period = previousPeriod(new Date());
@@ -65,6 +60,10 @@ export async function run(argv: string[]): Promise<number> {
         await generateMonth(db.pool, bounds!.starts, bounds!.ends, redemptions, log);
       }
       const n = (await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM journal_entries')).rows[0]!.n;
+      if (Number(n) === 0) {
+        console.error('--reuse: the bench database holds no ledger; run `npm run bench -- clearing --redemptions N` (or this benchmark without --reuse) first');
+        return 2;
+      }
       log(`${Number(n).toLocaleString('en')} journal entries in the ledger`);
 
       // The support user signs in as the portal does: cookie and CSRF token.
