@@ -2,6 +2,8 @@
 // read in each. Amounts go through Intl with the integer minor units split by hand, never a float
 // sum: 123456n EUR is 1234.56 exactly, and Intl only rounds what is already exact.
 
+import { dateTimeFormat, numberFormat } from './intl-formats.ts';
+
 export const LOCALES = ['en', 'de'] as const;
 export type Locale = (typeof LOCALES)[number];
 export const DEFAULT_LOCALE: Locale = 'en';
@@ -34,13 +36,13 @@ export function formatAmount(locale: Locale, minor: bigint | number, currency: s
   const abs = negative ? -amount : amount;
   // Whole units and cents as a decimal string: Intl formats strings exactly (no float rounding).
   const decimal = `${negative ? '-' : ''}${abs / 100n}.${(abs % 100n).toString().padStart(2, '0')}`;
-  return new Intl.NumberFormat(INTL[locale], { style: 'currency', currency, minimumFractionDigits: 2, maximumFractionDigits: 2 })
+  return numberFormat(INTL[locale], { style: 'currency', currency, minimumFractionDigits: 2, maximumFractionDigits: 2 })
     .format(decimal as unknown as number);
 }
 
 /** A calendar day as people of the language write it, in the given time zone: "30 November 2026" / "30. November 2026". */
 export function formatDay(locale: Locale, at: Date, timeZone: string): string {
-  return new Intl.DateTimeFormat(locale === 'de' ? 'de-DE' : 'en-GB', { timeZone, year: 'numeric', month: 'long', day: 'numeric' }).format(at);
+  return dateTimeFormat(locale === 'de' ? 'de-DE' : 'en-GB', { timeZone, year: 'numeric', month: 'long', day: 'numeric' }).format(at);
 }
 
 /** A stored language (a column with a CHECK constraint) as a Locale; anything else reads English. */

@@ -1,6 +1,8 @@
 // Clearing periods are calendar months, written YYYY-MM. Their exact bounds (midnight in the
 // centre's time zone) are computed by the database, which owns the time zone rules.
 
+import { dateTimeFormat } from './intl-formats.ts';
+
 /**
  * From 2000 on: the scheme has no earlier history, and PostgreSQL has no year 0. The database's
  * CHECK on clearing_periods and clearing_open_period() test the same pattern
@@ -22,7 +24,7 @@ export function previousPeriod(date: Date): string {
 
 /** The month `date` falls in, in `timeZone` (the centre's): the open period at that moment. */
 export function periodIn(date: Date, timeZone: string): string {
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit' }).formatToParts(date);
+  const parts = dateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit' }).formatToParts(date);
   return `${parts.find((p) => p.type === 'year')!.value}-${parts.find((p) => p.type === 'month')!.value}`;
 }
 
@@ -31,7 +33,7 @@ export function periodIn(date: Date, timeZone: string): string {
  * schedule clears. Pure and deterministic, so workflow code may call it.
  */
 export function previousPeriodIn(date: Date, timeZone: string): string {
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit' }).formatToParts(date);
+  const parts = dateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit' }).formatToParts(date);
   const year = Number(parts.find((p) => p.type === 'year')!.value);
   const month = Number(parts.find((p) => p.type === 'month')!.value);
   return month === 1 ? `${year - 1}-12` : `${year}-${String(month - 1).padStart(2, '0')}`;

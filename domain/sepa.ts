@@ -4,6 +4,7 @@
 
 import { electronicFormatIBAN, isSEPACountry, isValidBIC, isValidIBAN } from 'ibantools';
 import { DomainError } from './errors.ts';
+import { dateTimeFormat } from './intl-formats.ts';
 
 /** The IBAN without spaces, upper case; refuses a bad checksum or a non-SEPA country. */
 export function normaliseIban(raw: string): string {
@@ -100,7 +101,7 @@ export function businessDaysAfter(day: string, n: number): string {
 
 /** The calendar day of an instant in a time zone, YYYY-MM-DD. */
 export function dayIn(instant: Date, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(instant);
+  return dateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(instant);
 }
 
 export function settlementWorkflowId(period: string): string {

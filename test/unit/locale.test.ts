@@ -21,6 +21,18 @@ describe('amounts and days per language', () => {
     expect(plain(formatAmount('de', 2500n, 'CHF'))).toBe('25,00 CHF');
   });
 
+  it('keeps formatters apart by language, currency and time zone (they are built once and reused)', () => {
+    for (let round = 0; round < 2; round++) {
+      expect(formatAmount('en', 1250n, 'EUR')).toBe('€12.50');
+      expect(formatAmount('en', 1250n, 'GBP')).toBe('£12.50');
+      expect(plain(formatAmount('de', 1250n, 'GBP'))).toBe('12,50 £');
+      expect(() => formatAmount('en', 1n, 'EURO')).toThrow(RangeError);
+      const at = new Date('2026-11-30T23:30:00Z');
+      expect(formatDay('en', at, 'Europe/Berlin')).toBe('1 December 2026');
+      expect(formatDay('en', at, 'America/New_York')).toBe('30 November 2026');
+    }
+  });
+
   it('writes days in the centre\'s time zone', () => {
     // 23:30 UTC on 30 November is already 1 December in Berlin.
     const at = new Date('2026-11-30T23:30:00Z');
