@@ -5,16 +5,42 @@ import { createHash } from 'node:crypto';
 import { DomainError } from '../domain/errors.ts';
 import { signLink } from '../domain/signed-link.ts';
 import { STATEMENT_DOWNLOAD, STATEMENT_LINK_TTL_SECONDS, statementLinkSubject, statementPath } from '../domain/statement-links.ts';
-import type { ClearingStore } from '../services/clearing.ts';
+import type { ClearingStore, StatementParty } from '../services/clearing.ts';
 import { asLocale, formatAmount, translator, type Locale } from '../services/i18n/index.ts';
 import { renderStatementPdf } from '../services/statement-pdf.ts';
 import type { ClearingActivityDeps } from './clearing.ts';
 
 type Positions = Awaited<ReturnType<ClearingStore['positions']>>;
 
+/** What rendering read and wrote, so that delivery need not read it again. */
+interface RenderedStatement {
+  pdf: Buffer;
+  pdfSha256: string;
+  /** Set when these very bytes were e-mailed already (a retry after the mail went out). */
+  emailedAt: Date | null;
+  party: StatementParty;
+  positions: Positions;
+}
+
 export async function renderStatement(
   deps: ClearingActivityDeps, store: ClearingStore, period: string, billingPartyId: string,
 ): Promise<{ pdfSha256: string }> {
+  const { pdfSha256 } = await renderAndSave(deps, store, period, billingPartyId);
+  return { pdfSha256 };
+}
+
+/** Renders the statement and e-mails it unless these bytes went out already: one activity. */
+export async function deliverStatement(
+  deps: ClearingActivityDeps, store: ClearingStore, period: string, billingPartyId: string,
+): Promise<{ pdfSha256: string; sent: boolean; error?: string }> {
+  const rendered = await renderAndSave(deps, store, period, billingPartyId);
+  if (rendered.emailedAt) return { pdfSha256: rendered.pdfSha256, sent: false };
+  return { pdfSha256: rendered.pdfSha256, ...await sendStatement(deps, store, period, rendered) };
+}
+
+async function renderAndSave(
+  deps: ClearingActivityDeps, store: ClearingStore, period: string, billingPartyId: string,
+): Promise<RenderedStatement> {
   const [found, party, positions, counterparties] = await Promise.all([
     store.get(period), store.party(billingPartyId), store.positions(period, billingPartyId),
     store.counterparties(period, billingPartyId),
@@ -27,8 +53,8 @@ export async function renderStatement(
     redeemedElsewhere: counterparties.filter((c) => c.issuerKey === billingPartyId && c.partyKey !== billingPartyId),
   });
   const pdfSha256 = createHash('sha256').update(pdf).digest('hex');
-  await store.saveStatement(period, billingPartyId, pdf, pdfSha256);
-  return { pdfSha256 };
+  const { emailedAt } = await store.saveStatement(period, billingPartyId, pdf, pdfSha256);
+  return { pdf, pdfSha256, emailedAt, party, positions };
 }
 
 export async function emailStatement(
@@ -39,6 +65,14 @@ export async function emailStatement(
   ]);
   if (!statement || !party) throw new DomainError('statement_not_found', `no statement for ${billingPartyId} in ${period}`);
   if (statement.emailedAt) return { sent: false };
+  return sendStatement(deps, store, period, { ...statement, party, positions });
+}
+
+async function sendStatement(
+  deps: ClearingActivityDeps, store: ClearingStore, period: string, statement: RenderedStatement,
+): Promise<{ sent: boolean; error?: string }> {
+  const { party, positions } = statement;
+  const { billingPartyId } = party;
   const locale = asLocale(party.locale);
   const text = statementText(deps, locale, period, billingPartyId, party.name, positions);
   try {

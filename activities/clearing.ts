@@ -8,7 +8,7 @@ import type { Config } from '../infra/config.ts';
 import { ClearingStore, SCHEME_PARTY } from '../services/clearing.ts';
 import type { Mailer } from '../services/mailer.ts';
 import type { PiiCipher } from '../domain/pii-crypto.ts';
-import { emailStatement, renderStatement } from './clearing-statements.ts';
+import { deliverStatement, emailStatement, renderStatement } from './clearing-statements.ts';
 
 export interface ClearingActivityDeps {
   config: Config;
@@ -72,10 +72,7 @@ export function createClearingActivities(deps: ClearingActivityDeps): ClearingAc
 
     emailStatement: (period, billingPartyId) => refusalsFinal(() => emailStatement(deps, store, period, billingPartyId)),
 
-    deliverStatement: (period, billingPartyId) => refusalsFinal(async () => {
-      const { pdfSha256 } = await renderStatement(deps, store, period, billingPartyId);
-      return { pdfSha256, ...await emailStatement(deps, store, period, billingPartyId) };
-    }),
+    deliverStatement: (period, billingPartyId) => refusalsFinal(() => deliverStatement(deps, store, period, billingPartyId)),
 
     awaitApproval: (period) => refusalsFinal(async () => {
       await store.setStatus(period, 'running', 'awaiting_approval');

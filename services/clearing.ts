@@ -219,15 +219,26 @@ export class ClearingStore {
     return rows[0] ? { billingPartyId: rows[0].id, name: rows[0].name, contactEmail: rows[0].contact_email, locale: rows[0].locale } : null;
   }
 
-  async saveStatement(period: string, billingPartyId: string, pdf: Buffer, sha256: string): Promise<void> {
+  /**
+   * Stores the rendered statement. A rerun renders the same bytes: only a changed statement is
+   * written (and then sent again). Answers when the stored bytes were e-mailed, if they were.
+   */
+  async saveStatement(period: string, billingPartyId: string, pdf: Buffer, sha256: string): Promise<{ emailedAt: Date | null }> {
     try {
-      // A rerun renders the same bytes; only a changed statement is written, and it is sent again.
-      await this.pool.query(
-        `INSERT INTO clearing_statements (period, billing_party_id, pdf, pdf_sha256) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (period, billing_party_id) DO UPDATE
-           SET pdf = EXCLUDED.pdf, pdf_sha256 = EXCLUDED.pdf_sha256, emailed_to = NULL, emailed_at = NULL, email_error = NULL
-         WHERE clearing_statements.pdf_sha256 <> EXCLUDED.pdf_sha256`,
+      // The outer SELECT sees the table as it was before the upsert: the kept row when nothing changed.
+      const { rows } = await this.pool.query<{ emailed_at: Date | null }>(
+        `WITH saved AS (
+           INSERT INTO clearing_statements (period, billing_party_id, pdf, pdf_sha256) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (period, billing_party_id) DO UPDATE
+             SET pdf = EXCLUDED.pdf, pdf_sha256 = EXCLUDED.pdf_sha256, emailed_to = NULL, emailed_at = NULL, email_error = NULL
+           WHERE clearing_statements.pdf_sha256 <> EXCLUDED.pdf_sha256
+           RETURNING emailed_at)
+         SELECT emailed_at FROM saved
+         UNION ALL
+         SELECT emailed_at FROM clearing_statements
+          WHERE period = $1 AND billing_party_id = $2 AND NOT EXISTS (SELECT 1 FROM saved)`,
         [period, billingPartyId, pdf, sha256]);
+      return { emailedAt: rows[0]?.emailed_at ?? null };
     } catch (err) {
       translateLedgerError(err);
     }
