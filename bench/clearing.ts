@@ -1,4 +1,4 @@
-// `npm run bench -- clearing [--redemptions 1000000] [--stores 200] [--parties 40] [--reuse]`
+// `npm run bench -- clearing [--redemptions 1000000] [--stores 200] [--parties 40] [--reuse] [--runs 3]`
 //
 // One month of a large scheme: every redemption's card was sold that month at one store and
 // redeemed (in part) at another, so the month holds N sales, N authorizations and N captures, all
@@ -11,6 +11,8 @@
 //             awaits approval.
 // The project's positions must equal the baseline's. Last line: one JSON object. `--reuse` clears
 // the month an earlier run left in the bench database (e.g. a large one) instead of generating it.
+// `--runs N` (default 3) times both N times, alternating, and reports the medians: one sample of
+// either varied by a third between runs on this machine.
 
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -57,12 +59,14 @@ export async function run(argv: string[]): Promise<number> {
       stores: { type: 'string', default: '200' },
       parties: { type: 'string', default: '40' },
       reuse: { type: 'boolean', default: false },
+      runs: { type: 'string', default: '3' },
     },
   });
   const storeCount = Number(values.stores);
   let [redemptions, partyCount] = [values.redemptions, values.parties].map(Number) as [number, number];
-  if (![redemptions, storeCount, partyCount].every((n) => Number.isInteger(n) && n > 0) || storeCount < partyCount) {
-    console.error('--redemptions, --stores and --parties take positive integers, with at least one store per party');
+  const runs = Number(values.runs);
+  if (![redemptions, storeCount, partyCount, runs].every((n) => Number.isInteger(n) && n > 0) || storeCount < partyCount) {
+    console.error('--redemptions, --stores, --parties and --runs take positive integers, with at least one store per party');
     return 2;
   }
 
@@ -81,11 +85,6 @@ export async function run(argv: string[]): Promise<number> {
                 (($1 || '-01')::timestamp + interval '1 month') AT TIME ZONE 'Europe/Berlin' AS ends`, [period]);
       let financeKey: string;
       if (values.reuse) {
-        // The month an earlier run generated (or left half-generated): cleared afresh.
-        await db.pool.query('DELETE FROM clearing_statements WHERE period = $1', [period]);
-        await db.pool.query('DELETE FROM clearing_positions WHERE period = $1', [period]);
-        await db.pool.query('DELETE FROM clearing_counterparties WHERE period = $1', [period]);
-        await db.pool.query('DELETE FROM clearing_periods WHERE period = $1', [period]);
         financeKey = (await createApiClient(db.prisma, { name: `Bench finance ${Date.now().toString(36)}`, role: 'finance' })).apiKey;
         const { rows: [counts] } = await db.pool.query<{ redemptions: string; parties: string }>(
           `SELECT (SELECT count(*) FROM journal_entries WHERE kind = 'capture' AND booked_at >= $1 AND booked_at < $2) AS redemptions,
@@ -100,32 +99,35 @@ export async function run(argv: string[]): Promise<number> {
       // Both read the same freshly written pages: one untimed pass warms the cache for both.
       log('warming the cache with one untimed baseline pass');
       await db.pool.query(BASELINE_SQL, [bounds!.starts, bounds!.ends]);
-      log('baseline: one GROUP BY over the ledger');
-      const t0 = performance.now();
-      const baseline = await db.pool.query(BASELINE_SQL, [bounds!.starts, bounds!.ends]);
-      const baselineS = (performance.now() - t0) / 1000;
-      log(`baseline: ${baseline.rowCount} positions in ${baselineS.toFixed(2)} s`);
+      const baselineRuns: number[] = [];
+      const projectRuns: number[] = [];
+      let baseline: pg.QueryResult | undefined;
+      for (let run = 1; run <= runs; run++) {
+        log(`run ${run} of ${runs}: baseline, one GROUP BY over the ledger`);
+        const t0 = performance.now();
+        baseline = await db.pool.query(BASELINE_SQL, [bounds!.starts, bounds!.ends]);
+        baselineRuns.push((performance.now() - t0) / 1000);
+        log(`baseline: ${baseline.rowCount} positions in ${baselineRuns.at(-1)!.toFixed(2)} s`);
 
-      // A run left behind by an earlier bench on a shared Temporal server must not be joined.
-      const client = await connectClient(engine.stack.temporalAddress, engine.stack.temporalNamespace);
-      await client.workflow.getHandle(clearingWorkflowId(period)).terminate('new bench run').catch(() => {});
-      await client.connection.close();
+        await forgetClearing(db.pool, engine, period);
+        log(`run ${run} of ${runs}: project, clearing ${period} through the API and Temporal, to the point of approval`);
+        const t1 = performance.now();
+        projectRuns.push(await clearToApproval(engine.apiUrl, financeKey, period, t1));
+        log(`project: awaiting approval after ${projectRuns.at(-1)!.toFixed(2)} s`);
+      }
+      const [projectS, baselineS] = [median(projectRuns), median(baselineRuns)];
 
-      log(`project: clearing ${period} through the API and Temporal, to the point of approval`);
-      const t1 = performance.now();
-      const projectS = await clearToApproval(engine.apiUrl, financeKey, period, t1);
-      log(`project: awaiting approval after ${projectS.toFixed(2)} s`);
-
-      const match = await positionsMatch(db.pool, period, baseline.rows);
+      const match = await positionsMatch(db.pool, period, baseline!.rows);
       log(`positions equal the baseline's: ${match}`);
       const ledger = await checkLedger(engine.databaseUrl);
       const summary = {
         bench: 'clearing', period, redemptions, sales: redemptions, stores: storeCount, parties: partyCount,
         project_s: round(projectS, 2), baseline_s: round(baselineS, 2), ratio: round(projectS / baselineS, 2),
-        statements_emailed: mail.accepted, positions_match: match, ledger_ok: ledger.ok,
+        runs, project_runs_s: projectRuns.map((x) => round(x, 2)), baseline_runs_s: baselineRuns.map((x) => round(x, 2)),
+        statements_emailed: mail.accepted / runs, positions_match: match, ledger_ok: ledger.ok,
       };
       console.log(JSON.stringify(summary));
-      return match && ledger.ok && mail.accepted === partyCount ? 0 : 1;
+      return match && ledger.ok && mail.accepted === partyCount * runs ? 0 : 1;
     } finally {
       await db.close();
     }
@@ -135,6 +137,25 @@ export async function run(argv: string[]): Promise<number> {
   }
 }
 
+
+/**
+ * Clears the period's results and its workflow, so the next run computes it afresh: what an
+ * earlier run (of this bench, or one that was stopped) left must be neither joined nor reused.
+ */
+async function forgetClearing(pool: pg.Pool, engine: Engine, period: string): Promise<void> {
+  const client = await connectClient(engine.stack.temporalAddress, engine.stack.temporalNamespace);
+  await client.workflow.getHandle(clearingWorkflowId(period)).terminate('new bench run').catch(() => {});
+  await client.connection.close();
+  for (const table of ['clearing_statements', 'clearing_positions', 'clearing_counterparties', 'clearing_periods']) {
+    await pool.query(`DELETE FROM ${table} WHERE period = $1`, [period]);
+  }
+}
+
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
 
 async function clearToApproval(apiUrl: string, key: string, period: string, t0: number): Promise<number> {
   const headers = { authorization: `Bearer ${key}` };
