@@ -3,9 +3,9 @@
 // page so a large batch never sits in memory as one document.
 
 import PDFDocument from 'pdfkit';
-import QRCode from 'qrcode';
 import { formatCardCode } from '../domain/card-code.ts';
 import { formatMoney, type Currency } from '../domain/money.ts';
+import { drawQrCode } from './pdf-qr.ts';
 import { csvField } from './statement-csv.ts';
 import type { PrintRow } from './card-batches.ts';
 
@@ -26,15 +26,19 @@ export function batchPdf(rows: PrintRow[], value: { faceValue: number | null; cu
   void (async () => {
     for (let i = 0; i < rows.length; i++) {
       const slot = i % (COLUMNS * ROWS);
-      if (slot === 0) doc.addPage();
+      if (slot === 0) {
+        // A page at a time, then back to the event loop: the reader drains it, and a large
+        // batch neither sits in memory nor holds up other requests.
+        if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+        doc.addPage();
+      }
       const cellW = (doc.page.width - 56) / COLUMNS;
       const cellH = (doc.page.height - 56) / ROWS;
       const x = 28 + (slot % COLUMNS) * cellW;
       const y = 28 + Math.floor(slot / COLUMNS) * cellH;
       const r = rows[i]!;
-      const qr = await QRCode.toBuffer(r.code, { type: 'png', errorCorrectionLevel: 'M', margin: 1, scale: 3 });
       doc.rect(x + 2, y + 2, cellW - 4, cellH - 4).lineWidth(0.5).stroke('#999');
-      doc.image(qr, x + 8, y + 10, { width: cellH - 24, height: cellH - 24 });
+      drawQrCode(doc, r.code, x + 8, y + 10, cellH - 24, 1);
       const tx = x + cellH - 8;
       doc.fillColor('#000').fontSize(8).text(value.schemeName, tx, y + 12, { width: cellW - cellH });
       doc.fontSize(10).text(valueText, tx, y + 26, { width: cellW - cellH });

@@ -2,9 +2,9 @@
 // aloud, a QR code that tills scan, the expiry date, where it can be used and how to verify it.
 
 import PDFDocument from 'pdfkit';
-import QRCode from 'qrcode';
 import type { Currency } from '../domain/money.ts';
 import { formatAmount, formatDay, translator, type Locale } from './i18n/index.ts';
+import { drawQrCode } from './pdf-qr.ts';
 
 export interface VoucherContent {
   schemeName: string;
@@ -25,8 +25,6 @@ export interface VoucherContent {
 const A4 = { width: 595.28, height: 841.89 };
 
 export async function renderVoucherPdf(v: VoucherContent): Promise<Buffer> {
-  // The QR carries the code exactly as printed; its check character makes a damaged scan fail.
-  const qr = await QRCode.toBuffer(v.code, { type: 'png', errorCorrectionLevel: 'M', margin: 2, scale: 10 });
   const doc = new PDFDocument({
     size: 'A4', margin: 56,
     // Fixed metadata so the same voucher renders to the same bytes every time.
@@ -48,7 +46,8 @@ export async function renderVoucherPdf(v: VoucherContent): Promise<Buffer> {
   doc.fillColor('#333').font('Helvetica').fontSize(12).text(t('voucherPdf.validIn', { acceptedAt: v.acceptedAt }), { width, align: 'center' });
   doc.moveDown(1.2);
   doc.fillColor('#000').font('Helvetica-Bold').fontSize(40).text(formatAmount(v.locale, v.amount, v.currency), { width, align: 'center' });
-  doc.image(qr, left + width / 2 - 90, 230, { width: 180, height: 180 });
+  // The QR carries the code exactly as printed; its check character makes a damaged scan fail.
+  drawQrCode(doc, v.code, left + width / 2 - 90, 230, 180, 2);
   doc.font('Courier-Bold').fontSize(24).text(v.code, left, 425, { width, align: 'center', characterSpacing: 1 });
   doc.font('Helvetica').fontSize(11).fillColor('#333')
     .text(t('voucherPdf.validUntil', { day: day(v.expiresAt) }), left, 462, { width, align: 'center' });

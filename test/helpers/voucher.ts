@@ -18,10 +18,23 @@ export function pdfText(pdf: Buffer): string {
   return readFileSync(path.join(dir, 'v.txt'), 'utf8');
 }
 
-export function pdfQrCode(pdf: Buffer): string | null {
+/**
+ * The QR code on a PDF's first page, rendered at 110 dpi. `region` (in points from the top left)
+ * reads one code of a page that holds several: jsQR finds none where many finder patterns are in view.
+ */
+export function pdfQrCode(pdf: Buffer, region?: { x: number; y: number; width: number; height: number }): string | null {
   const dir = mkdtempSync(path.join(tmpdir(), 'voucher-'));
   writeFileSync(path.join(dir, 'v.pdf'), pdf);
-  execFileSync('pdftoppm', ['-png', '-r', '110', '-singlefile', path.join(dir, 'v.pdf'), path.join(dir, 'page')]);
+  const dpi = 110;
+  execFileSync('pdftoppm', ['-png', '-r', String(dpi), '-singlefile', path.join(dir, 'v.pdf'), path.join(dir, 'page')]);
   const png = PNG.sync.read(readFileSync(path.join(dir, 'page.png')));
-  return jsQR(new Uint8ClampedArray(png.data), png.width, png.height)?.data ?? null;
+  if (!region) return jsQR(new Uint8ClampedArray(png.data), png.width, png.height)?.data ?? null;
+  const px = (points: number) => Math.round((points * dpi) / 72);
+  const [x0, y0, width, height] = [px(region.x), px(region.y), px(region.width), px(region.height)];
+  const crop = new Uint8ClampedArray(width * height * 4);
+  for (let y = 0; y < height; y++) {
+    const from = ((y0 + y) * png.width + x0) * 4;
+    crop.set(png.data.subarray(from, from + width * 4), y * width * 4);
+  }
+  return jsQR(crop, width, height)?.data ?? null;
 }

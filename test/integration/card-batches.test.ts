@@ -9,6 +9,7 @@ import { formatCardCode, normalizeCardCode } from '../../domain/card-code.ts';
 import { createApiClient } from '../../services/directory.ts';
 import { VoucherStatus } from '../../workflows/search-attributes.ts';
 import { call, startHarness, waitFor, type Harness } from '../helpers/harness.ts';
+import { pdfQrCode } from '../helpers/voucher.ts';
 
 let h: Harness;
 let finance: string;
@@ -89,6 +90,10 @@ describe('a fixed-value batch', () => {
     expect([again.status, JSON.parse(again.body.toString()).error.code]).toEqual([409, 'batch_already_exported']);
     const pdf = await printFile(batch.id, 'pdf', owner);
     expect([pdf.status, pdf.type, pdf.body.subarray(0, 5).toString()]).toEqual([200, 'application/pdf', '%PDF-']);
+    // The sheets' QR codes scan to the batch's codes (the first card's cell: A4, 3 x 7 cards, 28 pt margins).
+    const scanned = pdfQrCode(pdf.body, { x: 28, y: 28, width: (595 - 56) / 3, height: (842 - 56) / 7 });
+    expect(scanned).not.toBeNull();
+    expect(csvRows.map((r) => normalizeCardCode(r[2]!))).toContain(normalizeCardCode(scanned!));
     expect((await printFile(batch.id, 'pdf')).status).toBe(409);
     const { rows } = await h.deps.db.pool.query(`SELECT actor, details FROM audit_entries WHERE action = 'card_batch_exported' AND subject = $1 ORDER BY id`, [`card_batch:${batch.id}`]);
     expect(rows.map((r) => [r.actor, r.details.format])).toEqual([['Batch finance', 'csv'], ['System owner', 'pdf']]);
