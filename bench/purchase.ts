@@ -1,4 +1,4 @@
-// `npm run bench -- purchase [--purchases 200] [--concurrency 16] [--warmup 16] [--timeout 60]`
+// `npm run bench -- purchase [--purchases 200] [--concurrency 16] [--warmup 16] [--one-at-a-time 50] [--timeout 60]`
 //
 // Print@Home purchases end to end against the engine as it runs in production (API and worker
 // processes, Temporal, PostgreSQL, stripe-mock standing in for Stripe, a real SMTP server in this
@@ -6,6 +6,10 @@
 // from the webhook until the SMTP server accepts that order's voucher e-mail. The baseline renders
 // the same voucher PDF and sends it with the same mailer through the same SMTP server, at the same
 // concurrency: the work a purchase cannot avoid, without workflow, ledger or Stripe.
+//
+// Then `--one-at-a-time` more purchases, each started when the last one's mail arrived: the latency
+// of a purchase that waits for nothing but its own steps (a centre's real online rate is a few a
+// minute), beside the batch's latency with 16 purchases at once on two cores.
 //
 // The last line of output is one JSON object with the results.
 
@@ -37,7 +41,8 @@ const log = (line: string) => console.log(`[bench] ${line}`);
 const AMOUNT = 2_500; // 25.00 EUR
 const CURRENCY = 'EUR';
 const WEBHOOK_SECRET = 'whsec_bench';
-const TARGET_P50_MS = 1_000;
+/** Issue #16's target for webhook -> e-mail (the original card asked for 1 s). */
+const TARGET_P50_MS = 300;
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -46,12 +51,15 @@ export async function run(argv: string[]): Promise<number> {
       purchases: { type: 'string', default: '200' },
       concurrency: { type: 'string', default: '16' },
       warmup: { type: 'string', default: '16' },
+      'one-at-a-time': { type: 'string', default: '50' },
       timeout: { type: 'string', default: '60' },
     },
   });
-  const [purchases, concurrency, warmup, timeoutS] = [values.purchases, values.concurrency, values.warmup, values.timeout].map(Number) as number[];
-  if (![purchases, concurrency, timeoutS].every((n) => Number.isInteger(n) && n! > 0) || !(Number.isInteger(warmup) && warmup! >= 0)) {
-    console.error('--purchases, --concurrency and --timeout take positive integers, --warmup an integer >= 0');
+  const [purchases, concurrency, warmup, timeoutS, oneAtATime] = [
+    values.purchases, values.concurrency, values.warmup, values.timeout, values['one-at-a-time'],
+  ].map(Number) as number[];
+  if (![purchases, concurrency, timeoutS].every((n) => Number.isInteger(n) && n! > 0) || ![warmup, oneAtATime].every((n) => Number.isInteger(n) && n! >= 0)) {
+    console.error('--purchases, --concurrency and --timeout take positive integers, --warmup and --one-at-a-time integers >= 0');
     return 2;
   }
   const timeoutMs = timeoutS! * 1000;
@@ -86,36 +94,45 @@ export async function run(argv: string[]): Promise<number> {
 
     const pool = new pg.Pool({ connectionString: engine.databaseUrl, max: 4 });
     let project: Measured;
+    let single: Batch | null = null;
     let fulfilment: { unfulfilled: string[] };
     try {
       clients.push(...Array.from({ length: concurrency! }, () => new JsonClient(engine!.apiUrl)));
       const projectOp = createProjectOp({ clients, pool, mail, runId, timeoutMs, stripeState });
       project = await measure(engine, 'project', counts, projectOp);
       fulfilment = await awaitFulfilment(pool, project.batch.ids, timeoutMs);
+      if (oneAtATime! > 0) {
+        log(`project one at a time: ${oneAtATime} purchases`);
+        single = await runBatch('project one at a time', oneAtATime!, 1, projectOp, warmup! + purchases!);
+        fulfilment.unfulfilled.push(...(await awaitFulfilment(pool, single.ids, timeoutMs)).unfulfilled);
+      }
     } finally {
       await pool.end();
     }
     const breakdown = await workflowBreakdown(engine, project.batch);
     const ledger = await checkLedger(engine.databaseUrl);
 
-    const projectErrors = project.batch.errors + fulfilment.unfulfilled.length;
+    const projectErrors = project.batch.errors + (single?.errors ?? 0) + fulfilment.unfulfilled.length;
     const projectRate = project.batch.done / project.batch.seconds;
     const baselineRate = baseline.batch.done / baseline.batch.seconds;
     const lat = (b: Batch, p: number) => round(percentile(b.latencies.latency ?? [], p), 1);
     const summary = {
-      bench: 'purchase', purchases, concurrency,
+      bench: 'purchase', purchases: purchases!, concurrency: concurrency!,
       project: {
         purchases_per_s: round(projectRate, 2),
         webhook_to_email_p50_ms: lat(project.batch, 50),
         webhook_to_email_p99_ms: lat(project.batch, 99),
         errors: projectErrors,
       },
+      project_one_at_a_time: single && {
+        purchases: single.done, webhook_to_email_p50_ms: lat(single, 50), webhook_to_email_p99_ms: lat(single, 99), errors: single.errors,
+      },
       baseline: { per_s: round(baselineRate, 2), p50_ms: lat(baseline.batch, 50), p99_ms: lat(baseline.batch, 99), errors: baseline.batch.errors },
       ratio: round(projectRate / baselineRate, 3),
       ledger_ok: ledger.ok,
     };
 
-    printReport({ project, baseline, breakdown, ledger, unfulfilled: fulfilment.unfulfilled, summary });
+    printReport({ project, single, baseline, breakdown, ledger, unfulfilled: fulfilment.unfulfilled, summary });
     const healthy = projectErrors === 0 && baseline.batch.errors === 0 && ledger.ok;
     if (!healthy) log('RUN FLAGGED: errors, unfulfilled orders or a failed ledger check (see above); do not trust these numbers');
     console.log(JSON.stringify(summary));
@@ -331,8 +348,8 @@ async function workflowBreakdown(engine: Engine, batch: Batch): Promise<Breakdow
 // Report
 
 function printReport(r: {
-  project: Measured; baseline: Measured; breakdown: Breakdown; ledger: { ok: boolean; output: string };
-  unfulfilled: string[]; summary: { ratio: number; project: { webhook_to_email_p50_ms: number } };
+  project: Measured; single: Batch | null; baseline: Measured; breakdown: Breakdown; ledger: { ok: boolean; output: string };
+  unfulfilled: string[]; summary: { ratio: number; concurrency: number; project: { webhook_to_email_p50_ms: number } };
 }): void {
   const pct = (xs: number[] | undefined, p: number) => (xs?.length ? percentile(xs, p).toFixed(0) : '-');
   const row = (name: string, m: Measured, extra: [string, string][]) => [
@@ -345,9 +362,11 @@ function printReport(r: {
     '',
     `${'run'.padEnd(34)} ${'per s'.padStart(7)} ${'done'.padStart(5)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'errors'.padStart(6)}`,
     row('project (webhook -> mail accepted)', r.project, [['order', 'order'], ['webhook call', 'webhook'], ['order+pay', 'total']]),
+    ...(r.single ? [row('project, one purchase at a time', { batch: r.single, cpu: new Map() }, [['order', 'order'], ['webhook call', 'webhook']])] : []),
     row('baseline (render PDF + send)', r.baseline, [['render', 'render']]),
-    `ratio project/baseline (per s): ${r.summary.ratio.toFixed(3)}   target: webhook -> e-mail p50 <= ${TARGET_P50_MS} ms `
-      + `(${p50 <= TARGET_P50_MS ? 'met' : 'MISSED'})`,
+    `ratio project/baseline (per s): ${r.summary.ratio.toFixed(3)}   target: webhook -> e-mail p50 <= ${TARGET_P50_MS} ms: `
+      + `${p50 <= TARGET_P50_MS ? 'met' : 'MISSED'} with ${r.summary.concurrency} at a time`
+      + (r.single ? `, ${percentile(r.single.latencies.latency ?? [], 50) <= TARGET_P50_MS ? 'met' : 'MISSED'} one at a time` : ''),
     `mail size p50: project ${pct(r.project.batch.latencies.bytes, 50)} B, baseline ${pct(r.baseline.batch.latencies.bytes, 50)} B`,
     `orders not fulfilled: ${r.unfulfilled.length}${r.unfulfilled.length ? ` (e.g. ${r.unfulfilled.slice(0, 3).join(', ')})` : ''}`,
     `ledger check: ${r.ledger.ok ? 'OK' : 'FAILED'} — ${r.ledger.output.split('\n').filter(Boolean).at(r.ledger.ok ? -1 : 0)}`,
