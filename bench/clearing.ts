@@ -1,4 +1,4 @@
-// `npm run bench -- clearing [--redemptions 1000000] [--stores 200] [--parties 40] [--reuse] [--runs 3]`
+// `npm run bench -- clearing [--redemptions 1000000] [--stores 200] [--parties 40] [--reuse] [--runs 3] [--temporal dev|server]`
 //
 // One month of a large scheme: every redemption's card was sold that month at one store and
 // redeemed (in part) at another, so the month holds N sales, N authorizations and N captures, all
@@ -21,7 +21,7 @@ import pg from 'pg';
 import { connectDatabase } from '../infra/db.ts';
 import { connectClient } from '../infra/temporal.ts';
 import { clearingWorkflowId, previousPeriod } from '../domain/period.ts';
-import { ROOT, startEngine, type Engine } from './lib/engine.ts';
+import { type Engine, ROOT, startEngine, TEMPORAL_OPTION, temporalKind } from './lib/engine.ts';
 import { checkLedger } from './lib/ledger.ts';
 import { round } from './lib/load.ts';
 import { startMailSink } from './lib/smtp.ts';
@@ -55,6 +55,7 @@ export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
+      ...TEMPORAL_OPTION,
       redemptions: { type: 'string', default: '1000000' },
       stores: { type: 'string', default: '200' },
       parties: { type: 'string', default: '40' },
@@ -69,12 +70,17 @@ export async function run(argv: string[]): Promise<number> {
     console.error('--redemptions, --stores, --parties and --runs take positive integers, with at least one store per party');
     return 2;
   }
+  const temporal = temporalKind(values.temporal);
+  if (!temporal) {
+    console.error('--temporal takes dev (the CLI dev server) or server (Temporal Server on PostgreSQL)');
+    return 2;
+  }
 
   const mail = await startMailSink();
   let engine: Engine | undefined;
   try {
     engine = await startEngine({
-      dataDir: path.join(ROOT, '.data/bench'), log, keepDatabase: values.reuse,
+      dataDir: path.join(ROOT, '.data/bench'), log, keepDatabase: values.reuse, temporal,
       env: ({ apiUrl }) => ({ SMTP_URL: mail.url, PUBLIC_URL: apiUrl }),
     });
     const db = connectDatabase(engine.databaseUrl);
@@ -121,7 +127,7 @@ export async function run(argv: string[]): Promise<number> {
       log(`positions equal the baseline's: ${match}`);
       const ledger = await checkLedger(engine.databaseUrl);
       const summary = {
-        bench: 'clearing', period, redemptions, sales: redemptions, stores: storeCount, parties: partyCount,
+        bench: 'clearing', temporal, period, redemptions, sales: redemptions, stores: storeCount, parties: partyCount,
         project_s: round(projectS, 2), baseline_s: round(baselineS, 2), ratio: round(projectS / baselineS, 2),
         runs, project_runs_s: projectRuns.map((x) => round(x, 2)), baseline_runs_s: baselineRuns.map((x) => round(x, 2)),
         statements_emailed: mail.accepted / runs, positions_match: match, ledger_ok: ledger.ok,

@@ -1,4 +1,5 @@
-// `npm run bench -- purchase [--purchases 200] [--concurrency 16] [--warmup 16] [--one-at-a-time 50] [--timeout 60]`
+// `npm run bench -- purchase [--purchases 200] [--concurrency 16] [--warmup 16] [--one-at-a-time 50] [--timeout 60]
+//   [--temporal dev|server]`
 //
 // Print@Home purchases end to end against the engine as it runs in production (API and worker
 // processes, Temporal, PostgreSQL, stripe-mock standing in for Stripe, a real SMTP server in this
@@ -29,7 +30,7 @@ import { connectClient } from '../infra/temporal.ts';
 import { createMailer } from '../services/mailer.ts';
 import { renderVoucherPdf } from '../services/voucher-pdf.ts';
 import { cpuByGroup, cpuSnapshot } from './lib/cpu.ts';
-import { ROOT, startEngine, type Engine } from './lib/engine.ts';
+import { type Engine, ROOT, startEngine, TEMPORAL_OPTION, temporalKind } from './lib/engine.ts';
 import { historySteps, summarizeSteps, type Step } from './lib/history.ts';
 import { JsonClient } from './lib/http.ts';
 import { checkLedger } from './lib/ledger.ts';
@@ -48,6 +49,7 @@ export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
+      ...TEMPORAL_OPTION,
       purchases: { type: 'string', default: '200' },
       concurrency: { type: 'string', default: '16' },
       warmup: { type: 'string', default: '16' },
@@ -62,6 +64,11 @@ export async function run(argv: string[]): Promise<number> {
     console.error('--purchases, --concurrency and --timeout take positive integers, --warmup and --one-at-a-time integers >= 0');
     return 2;
   }
+  const temporal = temporalKind(values.temporal);
+  if (!temporal) {
+    console.error('--temporal takes dev (the CLI dev server) or server (Temporal Server on PostgreSQL)');
+    return 2;
+  }
   const timeoutMs = timeoutS! * 1000;
 
   const mail = await startMailSink();
@@ -73,7 +80,7 @@ export async function run(argv: string[]): Promise<number> {
   const clients: JsonClient[] = [];
   try {
     engine = await startEngine({
-      dataDir: path.join(ROOT, '.data/bench'), log, stripeMock: true,
+      dataDir: path.join(ROOT, '.data/bench'), log, stripeMock: true, temporal,
       env: ({ stack, apiUrl }) => {
         stripeMockUrl = stack.stripeMockUrl!;
         return {
@@ -117,7 +124,7 @@ export async function run(argv: string[]): Promise<number> {
     const baselineRate = baseline.batch.done / baseline.batch.seconds;
     const lat = (b: Batch, p: number) => round(percentile(b.latencies.latency ?? [], p), 1);
     const summary = {
-      bench: 'purchase', purchases: purchases!, concurrency: concurrency!,
+      bench: 'purchase', temporal, purchases: purchases!, concurrency: concurrency!,
       project: {
         purchases_per_s: round(projectRate, 2),
         webhook_to_email_p50_ms: lat(project.batch, 50),
@@ -220,7 +227,8 @@ async function measure(engine: Engine, name: string, n: { purchases: number; con
     if (pid === engine.worker.pid) return 'worker (node)';
     if (pid === process.pid) return 'load generator + SMTP (this process)';
     if (comm === 'postgres') return 'postgres';
-    if (comm.startsWith('temporal')) return 'temporal';
+    // The Temporal Server's binary is go.temporal.io/server/cmd/server: `server`.
+    if (comm.startsWith('temporal') || comm === 'server') return 'temporal';
     if (comm.startsWith('stripe-mock')) return 'stripe-mock';
     if (comm === 'redis-server') return 'redis';
     return `other: ${comm}`;

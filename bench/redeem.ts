@@ -1,4 +1,4 @@
-// `npm run bench -- redeem [--seconds 15] [--warmup 2] [--concurrency 32] [--subscribers 0]`
+// `npm run bench -- redeem [--seconds 15] [--warmup 2] [--concurrency 32] [--subscribers 0] [--temporal dev|server]`
 //
 // Two-phase redemptions (authorize, then capture) from 32 tills against the engine as it runs
 // in production (API and worker processes, Temporal, Redis, PostgreSQL), next to a baseline:
@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { connectClient } from '../infra/temporal.ts';
 import { cpuByGroup, cpuSnapshot, type CpuSnapshot } from './lib/cpu.ts';
-import { ROOT, startEngine, type Engine } from './lib/engine.ts';
+import { type Engine, ROOT, startEngine, TEMPORAL_OPTION, temporalKind } from './lib/engine.ts';
 import { JsonClient } from './lib/http.ts';
 import { baselineOp, cardPicker, seedBaseline } from './lib/baseline.ts';
 import { createTills } from './lib/tills.ts';
@@ -37,6 +37,7 @@ export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
+      ...TEMPORAL_OPTION,
       seconds: { type: 'string', default: '15' },
       warmup: { type: 'string', default: '2' },
       concurrency: { type: 'string', default: '32' },
@@ -53,12 +54,17 @@ export async function run(argv: string[]): Promise<number> {
     console.error('--seconds, --concurrency and --cards-per-terminal take positive integers, --warmup a number >= 0');
     return 2;
   }
+  const temporal = temporalKind(values.temporal);
+  if (!temporal) {
+    console.error('--temporal takes dev (the CLI dev server) or server (Temporal Server on PostgreSQL)');
+    return 2;
+  }
 
   // Each card is redeemed hundreds of times a minute here: velocity limits high enough never to
   // decline, but on, so every authorization pays for its counters as in production.
   const high = '1000000000';
   const engine = await startEngine({
-    dataDir: path.join(ROOT, '.data/bench'), log,
+    dataDir: path.join(ROOT, '.data/bench'), log, temporal,
     env: () => ({
       VELOCITY_CARD_REDEMPTIONS_PER_HOUR: high, VELOCITY_CARD_AMOUNT_PER_HOUR_MINOR: high, VELOCITY_CARD_REDEMPTIONS_PER_DAY: high,
       VELOCITY_CARD_AMOUNT_PER_DAY_MINOR: high, VELOCITY_TERMINAL_SOLD_PER_DAY_MINOR: high,
@@ -112,7 +118,7 @@ export async function run(argv: string[]): Promise<number> {
     const ledger = await checkLedger(engine.databaseUrl);
 
     const summary = {
-      bench: 'redeem', concurrency, seconds,
+      bench: 'redeem', temporal, concurrency, seconds,
       project: {
         ops_per_s: round(project.opsPerSecond, 1),
         p50_ms: ms(percentile(project.latencies.op!, 50)),
@@ -198,7 +204,8 @@ async function withUsage(engine: Engine, opts: Parameters<typeof runLoad>[0]): P
       if (pid === engine.worker.pid) return 'worker (node)';
       if (pid === process.pid) return 'load generator (this process)';
       if (comm === 'postgres') return pgOther.has(pid) ? 'postgres, other databases' : 'postgres';
-      if (comm.startsWith('temporal')) return 'temporal';
+      // The Temporal Server's binary is go.temporal.io/server/cmd/server: `server`.
+      if (comm.startsWith('temporal') || comm === 'server') return 'temporal';
       if (comm === 'redis-server') return 'redis';
       return `other: ${comm}`;
     });

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { migrate, resetDatabase } from '../../infra/migrate.ts';
 import { ensureBuild } from '../../scripts/cluster/index.ts';
+import { startTemporalServer } from '../../scripts/cluster/temporal-server.ts';
 import { startStack, type Stack } from '../../scripts/stack/index.ts';
 import { freePort, sleep, spawnService, waitUntil, type ServiceProcess } from '../../scripts/stack/processes.ts';
 
@@ -24,6 +25,23 @@ export interface Engine {
   importWorker: ServiceProcess | null;
   /** Stops the children, then the stack; idempotent, also run on Ctrl-C. */
   stop(): Promise<void>;
+}
+
+/** The stack with the Temporal Server on PostgreSQL started beside it, and stopped with it. */
+async function withTemporalServer(stack: Stack, dataDir: string, log: (line: string) => void): Promise<Stack> {
+  const server = await startTemporalServer({
+    databaseUrl: stack.databaseUrl, database: 'voucher_bench_temporal', visibilityDatabase: 'voucher_bench_temporal_visibility',
+    namespace: 'default', dataDir: path.join(dataDir, 'temporal-server'), logsDir: path.join(dataDir, 'logs'), preferredPort: 17233, log,
+  });
+  log(server.description);
+  return {
+    ...stack, temporalAddress: server.address, temporalNamespace: server.namespace,
+    started: [...stack.started, server.description],
+    stop: async () => {
+      await server.stop();
+      await stack.stop();
+    },
+  };
 }
 
 /** Migrations go through the Prisma engine shim, which may be mid-edit by a colleague: retry. */
@@ -62,6 +80,13 @@ export interface EngineOptions {
    * resetting it: a later benchmark reads a month an earlier one took long to generate.
    */
   keepDatabase?: boolean;
+  /**
+   * `dev`: the Temporal CLI's dev server (SQLite in memory), as the tests use. `server`: the
+   * Temporal Server on PostgreSQL as deployed (scripts/cluster/temporal-server.ts), its databases
+   * beside the bench database. The dev server adds about 40 ms to every workflow task's dispatch
+   * (3-4 ms on the server), so workflow latencies are measured on both.
+   */
+  temporal?: 'dev' | 'server';
 }
 
 export async function startEngine(opts: EngineOptions): Promise<Engine> {
@@ -85,7 +110,9 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
   process.once('SIGTERM', onSignal);
 
   try {
-    stack = await startStack({ purpose: 'bench', dataDir: opts.dataDir, stripeMock: opts.stripeMock });
+    const onServer = opts.temporal === 'server';
+    stack = await startStack({ purpose: 'bench', dataDir: opts.dataDir, stripeMock: opts.stripeMock, withoutTemporal: onServer });
+    if (onServer) stack = await withTemporalServer(stack, opts.dataDir, log);
     if (opts.keepDatabase) {
       log('keeping the bench database as it is, applying pending migrations');
       await migrate(stack.databaseUrl);
@@ -147,4 +174,11 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
     await stop();
     throw err;
   }
+}
+
+/** `--temporal dev|server` of the benchmarks that start an engine: see EngineOptions.temporal. */
+export const TEMPORAL_OPTION = { temporal: { type: 'string', default: 'dev' } } as const;
+
+export function temporalKind(value: string | undefined): 'dev' | 'server' | null {
+  return value === 'dev' || value === 'server' ? value : null;
 }

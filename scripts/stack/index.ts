@@ -25,6 +25,12 @@ export interface StackOptions {
   log?: (line: string) => void;
   /** Start/locate stripe-mock too (default false). */
   stripeMock?: boolean;
+  /**
+   * Leave Temporal out (default: the dev server, or the one TEMPORAL_ADDRESS names): the caller
+   * brings its own, e.g. the Temporal Server on PostgreSQL (scripts/cluster/temporal-server.ts).
+   * temporalAddress is then empty.
+   */
+  withoutTemporal?: boolean;
 }
 
 export interface Stack {
@@ -61,7 +67,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const [pgR, redisR, temporalR, stripeR] = await Promise.allSettled([
     providePostgres({ database: DATABASES[opts.purpose], dataDir, logsDir, log }),
     provideRedis({ dbIndex: REDIS_DB[opts.purpose], logsDir, log }),
-    provideTemporal({ purpose: opts.purpose, dataDir, logsDir, log }),
+    opts.withoutTemporal ? Promise.resolve(null) : provideTemporal({ purpose: opts.purpose, dataDir, logsDir, log }),
     opts.stripeMock ? provideStripeMock({ logsDir, log }) : Promise.resolve(null),
   ]);
 
@@ -101,7 +107,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const redisV = redisR.value;
   const temporalV = temporalR.value;
   const stripeV = stripeR.value;
-  for (const d of [pgV.description, redisV.description, temporalV.description, stripeV?.description]) {
+  for (const d of [pgV.description, redisV.description, temporalV?.description, stripeV?.description]) {
     if (d) log(d);
   }
   log(`${opts.purpose} stack ready in ${((Date.now() - t0) / 1000).toFixed(1)} s${started.length ? ` (started ${started.length})` : ''}`);
@@ -109,9 +115,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   return {
     databaseUrl: pgV.url,
     redisUrl: redisV.url,
-    temporalAddress: temporalV.address,
-    temporalNamespace: temporalV.namespace,
-    temporalUiUrl: temporalV.uiUrl,
+    temporalAddress: temporalV?.address ?? '',
+    temporalNamespace: temporalV?.namespace ?? '',
+    temporalUiUrl: temporalV?.uiUrl ?? null,
     stripeMockUrl: stripeV?.url ?? null,
     started,
     stop,
