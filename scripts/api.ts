@@ -43,5 +43,7 @@ async function shutdown(signal: string): Promise<void> {
   log('stopped');
   process.exit(0);
 }
-process.once('SIGINT', () => void shutdown('SIGINT'));
-process.once('SIGTERM', () => void shutdown('SIGTERM'));
+// `on`, not `once`: a Ctrl-C reaches every process of the group and the supervisor adds a SIGTERM;
+// a repeated signal must not cut the drain short.
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -79,8 +79,10 @@ async function stop(exitCode = 0): Promise<void> {
   await stack.stop();
   process.exit(exitCode);
 }
-process.once('SIGINT', () => void stop());
-process.once('SIGTERM', () => void stop());
+// `on`, not `once`: a Ctrl-C reaches this process twice (directly and relayed by tsx), and a
+// second signal must not kill it while it waits for the API and the worker to stop.
+process.on('SIGINT', () => void stop());
+process.on('SIGTERM', () => void stop());
 
 run('worker', 'scripts/worker.ts');
 run('api', 'scripts/api.ts');

@@ -21,6 +21,26 @@ installTemporalRuntime({
   prometheusBindAddress: config.ops.temporalMetricsBind,
 });
 log(`${config.mode} mode`);
+
+// Handled from the first line on: Temporal's runtime also listens for these signals and, before
+// the engine runs, would swallow a stop (the supervisor's SIGTERM, a Ctrl-C) and leave this process
+// polling on its own. `process.on`, not `once`: a second signal must not kill a worker mid-drain.
+let stopping = false;
+let running: { stop(): Promise<void> } | null = null;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  if (!running) {
+    log(`${signal} while starting: exiting (nothing polled yet to hand back)`);
+    process.exit(0);
+  }
+  log(`${signal}: stopping (activities in flight get ${config.ops.shutdownGraceMs} ms)`);
+  await running.stop();
+  process.exit(0);
+}
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
 const deps = createWorkerDeps(config, log);
 // Before the client and the worker exist: they pick their interceptors and sinks up when created.
 const tracing = startTracing('voucher-worker', config.ops.tracing);
@@ -29,10 +49,20 @@ const client = await connectClient(config.temporalAddress, config.temporalNamesp
 await ensureSearchAttributes(client, config.temporalNamespace);
 await ensureSchedules(client, engineSchedules(config.taskQueue, config.idempotencyRetentionHours, config.clearingTimeZone));
 const engine = await startWorkerFor(deps, client, { log, shutdownGraceMs: config.ops.shutdownGraceMs });
+let ops: Awaited<ReturnType<typeof startOpsServer>> | null = null;
+running = {
+  async stop() {
+    await engine.stop();
+    await ops?.close();
+    await client.connection.close();
+    await deps.close();
+    await tracing.shutdown();
+  },
+};
 log(`polling task queue ${workerTaskQueues(config).join(', ')} on ${config.temporalAddress} (WORKER_ROLE ${config.workerRole})`);
 
 registerBacklogGauges(deps.db.pool, undefined, config.clearingTimeZone);
-const ops = config.ops.workerPort === 0 ? null : await startOpsServer({
+ops = config.ops.workerPort === 0 ? null : await startOpsServer({
   host: config.host,
   port: config.ops.workerPort,
   alive: () => engine.workers.every((w) => w.getState() === 'RUNNING'),
@@ -50,18 +80,4 @@ const ops = config.ops.workerPort === 0 ? null : await startOpsServer({
 });
 if (ops) log(`metrics and health on ${ops.url}`);
 
-let stopping = false;
-async function shutdown(signal: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  log(`${signal}: stopping (activities in flight get ${config.ops.shutdownGraceMs} ms)`);
-  await engine.stop();
-  await ops?.close();
-  await client.connection.close();
-  await deps.close();
-  await tracing.shutdown();
-  process.exit(0);
-}
-process.once('SIGINT', () => void shutdown('SIGINT'));
-process.once('SIGTERM', () => void shutdown('SIGTERM'));
 await engine.running;

@@ -108,4 +108,17 @@ describe('worker process', () => {
     const lines = worker.output().trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.some((l) => l.name === 'worker' && String(l.msg).startsWith('SIGTERM: stopping'))).toBe(true);
   }, 120_000);
+
+  it('exits on a SIGTERM that arrives while it is still starting (Temporal\'s runtime must not swallow it)', async () => {
+    const worker = start('scripts/worker.ts', {
+      WORKER_OPS_PORT: '0', TEMPORAL_TASK_QUEUE: `lifecycle-${randomUUID()}`, SHUTDOWN_GRACE_MS: '5000',
+    });
+    // Its first log line comes after Temporal's runtime is installed and before the engine polls.
+    await waitFor(async () => worker.output().includes(' mode'), 60_000, 20);
+    worker.child.kill('SIGTERM');
+    const exited = await Promise.race([worker.exited, new Promise<'still running'>((r) => setTimeout(() => r('still running'), 60_000))]);
+    expect(exited).toBe(0);
+    const lines = worker.output().trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.some((l) => l.name === 'worker' && /^SIGTERM (while starting|: stopping)/.test(String(l.msg)))).toBe(true);
+  }, 120_000);
 });
