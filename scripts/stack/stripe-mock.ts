@@ -10,13 +10,15 @@ export interface StripeMockResult {
 
 async function answers(url: string): Promise<boolean> {
   try {
-    // Any HTTP answer means it is serving; stripe-mock wants a test-mode key or it replies 401.
+    // Its answer, not any answer: a port picked as free can be taken by another process before
+    // stripe-mock binds it (stripe-mock then exits), and that process would answer instead.
+    // stripe-mock wants a test-mode key or it replies 401.
     const res = await fetch(new URL('/v1/balance', url), {
       headers: { Authorization: 'Bearer sk_test_123' },
       signal: AbortSignal.timeout(1000),
     });
     await res.arrayBuffer();
-    return true;
+    return res.headers.has('stripe-mock-version');
   } catch {
     return false;
   }
