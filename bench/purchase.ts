@@ -29,7 +29,7 @@ import { loadConfig } from '../infra/config.ts';
 import { connectClient } from '../infra/temporal.ts';
 import { createMailer } from '../services/mailer.ts';
 import { renderVoucherPdf } from '../services/voucher-pdf.ts';
-import { cpuByGroup, cpuSnapshot } from './lib/cpu.ts';
+import { cpuByGroup, cpuSnapshot, isTemporalProcess } from './lib/cpu.ts';
 import { type Engine, ROOT, startEngine, TEMPORAL_OPTION, temporalKind } from './lib/engine.ts';
 import { historySteps, summarizeSteps, type Step } from './lib/history.ts';
 import { JsonClient } from './lib/http.ts';
@@ -227,8 +227,7 @@ async function measure(engine: Engine, name: string, n: { purchases: number; con
     if (pid === engine.worker.pid) return 'worker (node)';
     if (pid === process.pid) return 'load generator + SMTP (this process)';
     if (comm === 'postgres') return 'postgres';
-    // The Temporal Server's binary is go.temporal.io/server/cmd/server: `server`.
-    if (comm.startsWith('temporal') || comm === 'server') return 'temporal';
+    if (isTemporalProcess(comm)) return 'temporal';
     if (comm.startsWith('stripe-mock')) return 'stripe-mock';
     if (comm === 'redis-server') return 'redis';
     return `other: ${comm}`;

@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { connectClient } from '../infra/temporal.ts';
-import { cpuByGroup, cpuSnapshot, type CpuSnapshot } from './lib/cpu.ts';
+import { cpuByGroup, cpuSnapshot, type CpuSnapshot, isTemporalProcess } from './lib/cpu.ts';
 import { type Engine, ROOT, startEngine, TEMPORAL_OPTION, temporalKind } from './lib/engine.ts';
 import { JsonClient } from './lib/http.ts';
 import { baselineOp, cardPicker, seedBaseline } from './lib/baseline.ts';
@@ -204,8 +204,7 @@ async function withUsage(engine: Engine, opts: Parameters<typeof runLoad>[0]): P
       if (pid === engine.worker.pid) return 'worker (node)';
       if (pid === process.pid) return 'load generator (this process)';
       if (comm === 'postgres') return pgOther.has(pid) ? 'postgres, other databases' : 'postgres';
-      // The Temporal Server's binary is go.temporal.io/server/cmd/server: `server`.
-      if (comm.startsWith('temporal') || comm === 'server') return 'temporal';
+      if (isTemporalProcess(comm)) return 'temporal';
       if (comm === 'redis-server') return 'redis';
       return `other: ${comm}`;
     });

@@ -48,3 +48,11 @@ export function cpuByGroup(
   }
   return out;
 }
+
+/**
+ * A Temporal process by its name: the CLI's dev server (`temporal`) or the Temporal Server, whose
+ * binary is go.temporal.io/server/cmd/server (`server`).
+ */
+export function isTemporalProcess(comm: string): boolean {
+  return comm.startsWith('temporal') || comm === 'server';
+}
