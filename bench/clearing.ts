@@ -71,10 +71,7 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const temporal = temporalKind(values.temporal);
-  if (!temporal) {
-    console.error('--temporal takes dev (the CLI dev server) or server (Temporal Server on PostgreSQL)');
-    return 2;
-  }
+  if (!temporal) return 2;
 
   const mail = await startMailSink();
   let engine: Engine | undefined;

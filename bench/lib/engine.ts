@@ -179,6 +179,9 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
 /** `--temporal dev|server` of the benchmarks that start an engine: see EngineOptions.temporal. */
 export const TEMPORAL_OPTION = { temporal: { type: 'string', default: 'dev' } } as const;
 
+/** The option's value, or null after saying on stderr what it takes. */
 export function temporalKind(value: string | undefined): 'dev' | 'server' | null {
-  return value === 'dev' || value === 'server' ? value : null;
+  if (value === 'dev' || value === 'server') return value;
+  console.error('--temporal takes dev (the CLI dev server) or server (Temporal Server on PostgreSQL)');
+  return null;
 }
